@@ -1,0 +1,302 @@
+//! The one way `lab` runs external programs (`qemu-img`, `debootstrap`,
+//! `mkfs.ext4`, `ssh-keygen`, `ssh`, ...).
+//!
+//! Every failure carries the full command line, the exit status and the tail
+//! of stderr, so a user can rerun the exact command by hand.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use thiserror::Error;
+
+/// How many bytes of stderr an error message keeps (the tail).
+const STDERR_TAIL: usize = 4000;
+
+/// An external command that failed to start or exited unsuccessfully.
+#[derive(Debug, Error)]
+pub enum ProcessError {
+    #[error("could not start `{cmdline}`: {source}{hint}")]
+    Spawn {
+        cmdline: String,
+        hint: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{cmdline}` failed ({status}){}", fmt_stderr(stderr, log))]
+    Failed {
+        cmdline: String,
+        status: String,
+        stderr: String,
+        log: Option<PathBuf>,
+    },
+}
+
+fn fmt_stderr(stderr: &str, log: &Option<PathBuf>) -> String {
+    let mut out = String::new();
+    let stderr = stderr.trim_end();
+    if !stderr.is_empty() {
+        out.push_str(":\n");
+        out.push_str(stderr);
+    }
+    if let Some(log) = log {
+        out.push_str(&format!("\nfull log: {}", log.display()));
+    }
+    out
+}
+
+/// Output of a successful command.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A command to run: program, arguments, environment, working directory and
+/// where its output goes.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
+    cwd: Option<PathBuf>,
+    log: Option<PathBuf>,
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Cmd {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            envs: Vec::new(),
+            cwd: None,
+            log: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.envs
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Send stdout and stderr to this file instead of capturing them; on
+    /// failure the error quotes the file's tail and names its path.
+    pub fn log_to(mut self, path: impl AsRef<Path>) -> Self {
+        self.log = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// The command line as a user would type it, quoted where needed.
+    pub fn cmdline(&self) -> String {
+        std::iter::once(&self.program)
+            .chain(self.args.iter())
+            .map(|a| shell_quote(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args).stdin(Stdio::null());
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> ProcessError {
+        let hint = if source.kind() == std::io::ErrorKind::NotFound {
+            format!(
+                " (is `{}` installed? scripts/setup-host installs what lab needs)",
+                self.program.to_string_lossy()
+            )
+        } else {
+            String::new()
+        };
+        ProcessError::Spawn {
+            cmdline: self.cmdline(),
+            hint,
+            source,
+        }
+    }
+
+    fn failed(&self, status: ExitStatus, stderr: String) -> ProcessError {
+        ProcessError::Failed {
+            cmdline: self.cmdline(),
+            status: describe_status(status),
+            stderr: tail(&stderr, STDERR_TAIL).to_string(),
+            log: self.log.clone(),
+        }
+    }
+
+    /// Run to completion; succeed only on exit status 0.
+    pub fn run(&self) -> Result<Output, ProcessError> {
+        tracing::debug!(cmd = %self.cmdline(), "running");
+        if let Some(log) = &self.log {
+            let open = || File::options().create(true).append(true).open(log);
+            let out = open().map_err(|e| self.spawn_error(e))?;
+            let err = out.try_clone().map_err(|e| self.spawn_error(e))?;
+            let status = self
+                .command()
+                .stdout(out)
+                .stderr(err)
+                .status()
+                .map_err(|e| self.spawn_error(e))?;
+            if !status.success() {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                return Err(self.failed(status, text));
+            }
+            return Ok(Output {
+                stdout: String::new(),
+                stderr: String::new(),
+            });
+        }
+        let out = self
+            .command()
+            .output()
+            .map_err(|e| self.spawn_error(e))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            return Err(self.failed(out.status, stderr));
+        }
+        Ok(Output { stdout, stderr })
+    }
+
+    /// Run with the terminal attached (for `lab ssh`); returns the exit code.
+    pub fn run_interactive(&self) -> Result<i32, ProcessError> {
+        tracing::debug!(cmd = %self.cmdline(), "running interactively");
+        let mut cmd = self.command();
+        cmd.stdin(Stdio::inherit());
+        let status = cmd.status().map_err(|e| self.spawn_error(e))?;
+        Ok(status.code().unwrap_or(128 + signal_of(status).unwrap_or(0)))
+    }
+
+    /// Replace the current process (Unix `exec`): used by `lab ssh` so the
+    /// session costs nothing beyond one `ssh`. Returns only on failure.
+    pub fn exec(&self) -> ProcessError {
+        use std::os::unix::process::CommandExt;
+        tracing::debug!(cmd = %self.cmdline(), "exec");
+        let mut cmd = self.command();
+        cmd.stdin(Stdio::inherit());
+        self.spawn_error(cmd.exec())
+    }
+}
+
+fn signal_of(status: ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    match (status.code(), signal_of(status)) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    }
+}
+
+fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// Quote a word for a POSIX shell only when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.cmdline())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_carries_cmdline_status_and_stderr() {
+        let err = Cmd::new("sh")
+            .args(["-c", "echo boom >&2; exit 3"])
+            .run()
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("`sh -c 'echo boom >&2; exit 3'`"), "{msg}");
+        assert!(msg.contains("exit status 3"), "{msg}");
+        assert!(msg.contains("boom"), "{msg}");
+    }
+
+    #[test]
+    fn missing_program_names_it_and_hints() {
+        let err = Cmd::new("lab-no-such-program").run().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("could not start `lab-no-such-program`"), "{msg}");
+        assert!(msg.contains("setup-host"), "{msg}");
+    }
+
+    #[test]
+    fn log_file_receives_output_and_is_named_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let err = Cmd::new("sh")
+            .args(["-c", "echo out; echo err >&2; exit 1"])
+            .log_to(&log)
+            .run()
+            .unwrap_err();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("out") && text.contains("err"));
+        assert!(err.to_string().contains(&log.display().to_string()));
+    }
+
+    #[test]
+    fn success_captures_stdout() {
+        let out = Cmd::new("echo").arg("hello world").run().unwrap();
+        assert_eq!(out.stdout, "hello world\n");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("abc"), "abc");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
