@@ -1,10 +1,17 @@
 //! `lab box build|list|remove`.
 
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::boxes::{self, Outcome, Store};
 use crate::cli::Global;
+use crate::ui::{progress, table};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BoxCommand {
-    /// Build a box from its recipe (boxes/NAME/box.yaml).
+    /// Build a box from its recipe (boxes/NAME/box.yaml), or reuse the
+    /// stored one when the recipe is unchanged.
     Build {
         /// Box name, e.g. debian-12.
         name: String,
@@ -12,14 +19,68 @@ pub enum BoxCommand {
         #[arg(long)]
         force: bool,
     },
-    /// List the boxes in the store.
+    /// List the boxes in the store ($LAB_HOME/boxes).
     List,
     /// Remove a box from the store.
     Remove {
+        /// Box name.
         name: String,
     },
 }
 
-pub fn run(_global: &Global, _cmd: BoxCommand) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+pub fn run(global: &Global, cmd: BoxCommand) -> Result<()> {
+    let store = Store::default_location();
+    match cmd {
+        BoxCommand::Build { name, force } => {
+            let start = Instant::now();
+            let dirs = crate::paths::recipe_dirs(global.file.parent().unwrap_or(".".as_ref()));
+            let recipe = boxes::recipe::find(&name, &dirs)?;
+            let log = boxes::build_log(&name);
+            let reporter = progress::stderr_reporter();
+            let outcome = boxes::build(&store, &recipe, force, &log, reporter.as_ref())
+                .map_err(|e| e.context(format!("building box {name} failed (log: {})", log.display())))?;
+            drop(reporter);
+            match outcome {
+                Outcome::UpToDate(b) => println!(
+                    "box {name} is up to date (version {}, recipe unchanged) at {} [{}]",
+                    b.meta.version,
+                    b.dir.display(),
+                    progress::fmt_duration(start.elapsed())
+                ),
+                Outcome::Built(b) => println!(
+                    "built box {name} version {} ({}, {} packages) at {} in {}",
+                    b.meta.version,
+                    table::fmt_bytes(b.size_bytes()),
+                    b.meta.installed_packages,
+                    b.dir.display(),
+                    progress::fmt_duration(start.elapsed())
+                ),
+            }
+        }
+        BoxCommand::List => {
+            let boxes = store.list()?;
+            if boxes.is_empty() {
+                println!("no boxes in {} (build one: lab box build debian-12)", store.root().display());
+                return Ok(());
+            }
+            let now = boxes::build::now_unix();
+            let rows: Vec<Vec<String>> = boxes
+                .iter()
+                .map(|b| {
+                    vec![
+                        b.meta.name.clone(),
+                        b.meta.version.clone(),
+                        table::fmt_bytes(b.size_bytes()),
+                        table::fmt_age(now.saturating_sub(b.meta.built_at)),
+                    ]
+                })
+                .collect();
+            print!("{}", table::render(&["NAME", "VERSION", "SIZE", "BUILT"], &rows));
+        }
+        BoxCommand::Remove { name } => {
+            store.remove(&name)?;
+            println!("removed box {name}");
+        }
+    }
+    Ok(())
 }

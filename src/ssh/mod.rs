@@ -1,1 +1,212 @@
-//! (to be written)
+//! SSH to the lab's VMs: the per-lab key pair, the readiness probe (the lab
+//! key is accepted AND cloud-init has finished), host key pinning into a
+//! per-lab known_hosts, and running commands. `ssh2` calls block, so async
+//! callers run them in `spawn_blocking`, one session per VM.
+
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::process::Cmd;
+
+/// Marker cloud-init writes when its final stage is done.
+pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
+
+/// Create an ed25519 key pair at `path` (+ `.pub`) unless it exists.
+/// Returns the public key line.
+pub fn ensure_keypair(path: &Path, comment: &str) -> Result<String> {
+    if !path.exists() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Cmd::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+            .arg(path)
+            .run()?;
+    }
+    set_private(path)?;
+    let pub_path = pub_key_path(path);
+    let text = std::fs::read_to_string(&pub_path)
+        .with_context(|| format!("cannot read {}", pub_path.display()))?;
+    Ok(text.trim().to_string())
+}
+
+/// `KEY.pub`.
+pub fn pub_key_path(key: &Path) -> PathBuf {
+    let mut s = key.as_os_str().to_owned();
+    s.push(".pub");
+    PathBuf::from(s)
+}
+
+/// chmod 0600.
+pub fn set_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot chmod 0600 {}", path.display()))
+}
+
+/// Where and how to log in to one VM.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub user: String,
+    pub key: PathBuf,
+}
+
+/// Why a probe did not succeed yet; the last one is reported on timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeState {
+    /// TCP connect failed (VM still booting, or no address yet).
+    NoConnection(String),
+    /// SSH answered but refused the key (cloud-init has not installed it yet).
+    AuthRefused,
+    /// Logged in; cloud-init is still running.
+    CloudInitRunning,
+    /// Logged in and cloud-init is done. Carries the host key line.
+    Ready(HostKey),
+}
+
+/// A guest's SSH host key, as a known_hosts key (`TYPE BASE64`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostKey {
+    pub key_type: String,
+    pub base64: String,
+}
+
+/// One readiness probe: connect, authenticate, check cloud-init's marker.
+pub fn probe(t: &Target, timeout: Duration) -> ProbeState {
+    match probe_inner(t, timeout) {
+        Ok(state) => state,
+        Err(e) => ProbeState::NoConnection(format!("{e:#}")),
+    }
+}
+
+fn probe_inner(t: &Target, timeout: Duration) -> Result<ProbeState> {
+    let sess = connect(t, timeout)?;
+    if !sess.authenticated() {
+        return Ok(ProbeState::AuthRefused);
+    }
+    let (code, _) = exec_on(&sess, &format!("test -e {BOOT_FINISHED}"))?;
+    if code != 0 {
+        return Ok(ProbeState::CloudInitRunning);
+    }
+    Ok(ProbeState::Ready(host_key(&sess)?))
+}
+
+/// Open an SSH session and try the key; the session is returned even when
+/// authentication was refused (check `authenticated()`).
+pub fn connect(t: &Target, timeout: Duration) -> Result<ssh2::Session> {
+    let addr = SocketAddr::new(t.ip, t.port);
+    let tcp = TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    tcp.set_read_timeout(Some(timeout))?;
+    let mut sess = ssh2::Session::new().context("cannot create an SSH session")?;
+    sess.set_tcp_stream(tcp);
+    sess.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
+    sess.handshake()
+        .with_context(|| format!("SSH handshake with {addr} failed"))?;
+    let _ = sess.userauth_pubkey_file(&t.user, None, &t.key, None);
+    Ok(sess)
+}
+
+/// Run a command in an authenticated session: (exit status, stdout).
+pub fn exec_on(sess: &ssh2::Session, command: &str) -> Result<(i32, String)> {
+    let mut ch = sess.channel_session()?;
+    ch.exec(command)?;
+    let mut out = String::new();
+    ch.read_to_string(&mut out)?;
+    ch.wait_close()?;
+    Ok((ch.exit_status()?, out))
+}
+
+fn host_key(sess: &ssh2::Session) -> Result<HostKey> {
+    use base64::Engine;
+    let Some((bytes, kind)) = sess.host_key() else {
+        bail!("the server sent no host key");
+    };
+    let key_type = match kind {
+        ssh2::HostKeyType::Ed25519 => "ssh-ed25519",
+        ssh2::HostKeyType::Rsa => "ssh-rsa",
+        ssh2::HostKeyType::Ecdsa256 => "ecdsa-sha2-nistp256",
+        ssh2::HostKeyType::Ecdsa384 => "ecdsa-sha2-nistp384",
+        ssh2::HostKeyType::Ecdsa521 => "ecdsa-sha2-nistp521",
+        _ => bail!("unsupported host key type"),
+    };
+    Ok(HostKey {
+        key_type: key_type.to_string(),
+        base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+    })
+}
+
+/// Probe until ready or `deadline`; `on_change` sees every new state.
+pub fn wait_ready(
+    t: &Target,
+    deadline: Instant,
+    mut on_change: impl FnMut(&ProbeState),
+) -> Result<HostKey, ProbeState> {
+    let mut last: Option<ProbeState> = None;
+    loop {
+        let state = probe(t, Duration::from_secs(5));
+        if last.as_ref().map(std::mem::discriminant) != Some(std::mem::discriminant(&state)) {
+            on_change(&state);
+        }
+        if let ProbeState::Ready(key) = state {
+            return Ok(key);
+        }
+        last = Some(state);
+        if Instant::now() >= deadline {
+            return Err(last.expect("probed at least once"));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// One known_hosts line pinning `key` for `names` (IP first).
+pub fn known_hosts_line(names: &[String], key: &HostKey) -> String {
+    format!("{} {} {}", names.join(","), key.key_type, key.base64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keypair_is_generated_once_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("id_ed25519");
+        let pub1 = ensure_keypair(&key, "lab@test").unwrap();
+        assert!(pub1.starts_with("ssh-ed25519 "), "{pub1}");
+        assert!(pub1.ends_with("lab@test"));
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(ensure_keypair(&key, "lab@test").unwrap(), pub1, "reused");
+    }
+
+    #[test]
+    fn probe_of_closed_port_reports_no_connection() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let t = Target {
+            ip: "127.0.0.1".parse().unwrap(),
+            port,
+            user: "lab".into(),
+            key: "/nonexistent".into(),
+        };
+        assert!(matches!(probe(&t, Duration::from_secs(1)), ProbeState::NoConnection(_)));
+    }
+
+    #[test]
+    fn known_hosts_line_format() {
+        let k = HostKey { key_type: "ssh-ed25519".into(), base64: "AAAA".into() };
+        assert_eq!(
+            known_hosts_line(&["10.0.0.2".into(), "node1".into()], &k),
+            "10.0.0.2,node1 ssh-ed25519 AAAA"
+        );
+    }
+}

@@ -1,5 +1,8 @@
 //! Everything drawn for the user: logging setup, progress, tables.
 
+pub mod progress;
+pub mod table;
+
 /// Log to stderr. `LAB_LOG` (an env-filter such as `debug` or `lab=trace`)
 /// wins; otherwise `-v` raises the level from warnings to info/debug/trace.
 pub fn init_logging(verbose: u8) {

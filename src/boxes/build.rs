@@ -1,0 +1,287 @@
+//! Building a box from its recipe: mmdebstrap a root filesystem, apply the
+//! recipe overlay and `lab`'s image hygiene, then `mkfs.ext4 -d` and
+//! `qemu-img convert` into a qcow2, with kernel and initrd kept beside it for
+//! direct kernel boot. Everything happens in a staging directory that only
+//! becomes a box at the very end (see [`super::store`]).
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use super::hygiene;
+use super::recipe::RecipeSource;
+use super::store::{BoxMeta, DISK_FILE, INITRD_FILE, KERNEL_FILE, Store, StoredBox};
+use crate::process::Cmd;
+use crate::ui::progress::{Reporter, run_phase};
+
+/// Label of the root filesystem; the box's fstab mounts it by this label.
+pub const ROOT_LABEL: &str = "labroot";
+
+/// What `build` did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The stored box already matched the recipe.
+    UpToDate(StoredBox),
+    Built(StoredBox),
+}
+
+/// Build `recipe` into `store` unless a box with the same recipe hash is
+/// there already (or `force`). `log` receives the output of every tool.
+pub fn build(
+    store: &Store,
+    recipe: &RecipeSource,
+    force: bool,
+    log: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Outcome> {
+    if !force {
+        if let Some(existing) = store.get(&recipe.name)? {
+            if existing.meta.recipe_hash == recipe.hash && existing.disk().is_file() {
+                return Ok(Outcome::UpToDate(existing));
+            }
+        }
+    }
+    check_tools()?;
+    let started = Instant::now();
+    let staging = store.stage(&recipe.name)?;
+    if let Some(parent) = log.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(log, "").with_context(|| format!("cannot write {}", log.display()))?;
+    reporter.line(&format!("building box {} (log: {})", recipe.name, log.display()));
+
+    let r = &recipe.recipe;
+    let rootfs = staging.dir().join("rootfs");
+    run_phase(reporter, "bootstrap (mmdebstrap)", || {
+        // A private mount namespace: if this build is killed, the proc/sys/dev
+        // mounts of the chroot vanish with it instead of lingering under the
+        // staging directory.
+        Cmd::new("unshare")
+            .args(["--mount", "--propagation", "private", "mmdebstrap"])
+            .arg(format!("--variant={}", r.variant))
+            .arg(format!("--include={}", r.packages.join(",")))
+            .args([&r.suite, &rootfs.display().to_string(), &r.mirror])
+            .log_to(log)
+            .run()
+    })?;
+
+    run_phase(reporter, "customize", || -> Result<()> {
+        if let Some(overlay) = recipe.overlay_dir() {
+            Cmd::new("cp")
+                .args(["-a", "--no-preserve=ownership"])
+                .arg(format!("{}/.", overlay.display()))
+                .arg(&rootfs)
+                .log_to(log)
+                .run()?;
+        }
+        hygiene::apply(&rootfs, ROOT_LABEL)?;
+        for command in &r.customize {
+            Cmd::new("chroot")
+                .arg(&rootfs)
+                .args(["/bin/sh", "-ec", command])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .log_to(log)
+                .run()?;
+        }
+        Ok(())
+    })?;
+
+    let (kernel, initrd) = find_kernel(&rootfs.join("boot"))?;
+    std::fs::copy(&kernel, staging.dir().join(KERNEL_FILE))
+        .with_context(|| format!("cannot copy {}", kernel.display()))?;
+    std::fs::copy(&initrd, staging.dir().join(INITRD_FILE))
+        .with_context(|| format!("cannot copy {}", initrd.display()))?;
+    let installed = count_installed(&rootfs)?;
+
+    let raw = staging.dir().join("disk.raw");
+    run_phase(reporter, "make filesystem (mkfs.ext4 -d)", || {
+        Cmd::new("mkfs.ext4")
+            .args(["-q", "-F", "-m", "1", "-L", ROOT_LABEL, "-d"])
+            .arg(&rootfs)
+            .arg(&raw)
+            .arg(format!("{}G", r.disk_gib))
+            .log_to(log)
+            .run()
+    })?;
+    remove_tree(&rootfs)?;
+
+    let disk = staging.dir().join(DISK_FILE);
+    run_phase(reporter, "convert to qcow2", || {
+        Cmd::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", "qcow2"])
+            .arg(&raw)
+            .arg(&disk)
+            .log_to(log)
+            .run()
+    })?;
+    std::fs::remove_file(&raw).with_context(|| format!("cannot remove {}", raw.display()))?;
+
+    let disk_sha256 = run_phase(reporter, "checksum", || sha256_file(&disk))?;
+    let meta = BoxMeta {
+        name: recipe.name.clone(),
+        version: r.version.clone(),
+        recipe_hash: recipe.hash.clone(),
+        disk_sha256,
+        disk_gib: r.disk_gib,
+        cmdline: r.cmdline.clone(),
+        user: r.user.clone(),
+        built_at: now_unix(),
+        build_seconds: started.elapsed().as_secs(),
+        suite: r.suite.clone(),
+        packages: r.packages.clone(),
+        installed_packages: installed,
+    };
+    Ok(Outcome::Built(staging.commit(&meta)?))
+}
+
+fn check_tools() -> Result<()> {
+    if !nix_is_root() {
+        bail!("building a box needs root (mmdebstrap, chroot and device nodes); run it with sudo");
+    }
+    for tool in ["mmdebstrap", "mkfs.ext4", "qemu-img", "unshare"] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false);
+        if !found {
+            bail!("`{tool}` is not installed; scripts/setup-host installs what lab needs");
+        }
+    }
+    Ok(())
+}
+
+fn nix_is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of our own /proc entry is our effective uid.
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// The newest `vmlinuz-*` and its matching `initrd.img-*` in `boot`.
+fn find_kernel(boot: &Path) -> Result<(PathBuf, PathBuf)> {
+    let mut versions: Vec<String> = std::fs::read_dir(boot)
+        .with_context(|| format!("cannot read {}", boot.display()))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("vmlinuz-").map(str::to_string)
+        })
+        .collect();
+    versions.sort();
+    let Some(version) = versions.pop() else {
+        bail!(
+            "no kernel in {}: the recipe's packages must include a kernel (e.g. linux-image-cloud-amd64)",
+            boot.display()
+        );
+    };
+    let initrd = boot.join(format!("initrd.img-{version}"));
+    if !initrd.is_file() {
+        bail!(
+            "no initrd for kernel {version} in {}: include initramfs-tools in the recipe",
+            boot.display()
+        );
+    }
+    Ok((boot.join(format!("vmlinuz-{version}")), initrd))
+}
+
+fn count_installed(rootfs: &Path) -> Result<usize> {
+    let status = rootfs.join("var/lib/dpkg/status");
+    let text = std::fs::read_to_string(&status)
+        .with_context(|| format!("cannot read {}", status.display()))?;
+    Ok(text
+        .lines()
+        .filter(|l| *l == "Status: install ok installed")
+        .count())
+}
+
+/// Remove a directory tree, refusing if anything is still mounted under it
+/// (a chroot's /proc or /dev must never be walked into).
+pub fn remove_tree(dir: &Path) -> Result<()> {
+    let abs = std::path::absolute(dir)?;
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    for line in mounts.lines() {
+        if let Some(point) = line.split_whitespace().nth(1) {
+            if Path::new(point).starts_with(&abs) {
+                bail!(
+                    "refusing to delete {}: {point} is still mounted (umount it first)",
+                    abs.display()
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&abs).with_context(|| format!("cannot remove {}", abs.display()))
+}
+
+/// sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_newest_kernel_with_initrd() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["vmlinuz-6.1.0-1", "initrd.img-6.1.0-1", "vmlinuz-6.1.0-2", "initrd.img-6.1.0-2"] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let (k, i) = find_kernel(dir.path()).unwrap();
+        assert!(k.ends_with("vmlinuz-6.1.0-2"));
+        assert!(i.ends_with("initrd.img-6.1.0-2"));
+    }
+
+    #[test]
+    fn missing_kernel_or_initrd_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let msg = find_kernel(dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("no kernel"), "{msg}");
+        std::fs::write(dir.path().join("vmlinuz-1"), "").unwrap();
+        let msg = find_kernel(dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("no initrd"), "{msg}");
+    }
+
+    #[test]
+    fn sha256_of_known_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x");
+        std::fs::write(&f, "abc").unwrap();
+        assert_eq!(
+            sha256_file(&f).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn counts_installed_packages() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("var/lib/dpkg")).unwrap();
+        std::fs::write(
+            dir.path().join("var/lib/dpkg/status"),
+            "Package: a\nStatus: install ok installed\n\nPackage: b\nStatus: deinstall ok config-files\n\nPackage: c\nStatus: install ok installed\n",
+        )
+        .unwrap();
+        assert_eq!(count_installed(dir.path()).unwrap(), 2);
+    }
+}

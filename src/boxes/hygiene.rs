@@ -1,0 +1,185 @@
+//! Image hygiene that every box gets, whatever its recipe says, so linked
+//! clones of one box are distinct machines (see TEST-HOST.md: shared
+//! machine-ids make dnsmasq hand every clone the same address):
+//! empty machine-id, no SSH host keys (generated at first boot), no password
+//! logins, cloud-init limited to the NoCloud datasource, root mounted by label.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// Generates host keys at first boot when cloud-init has not already.
+const KEYGEN_UNIT: &str = "\
+[Unit]
+Description=Generate SSH host keys at first boot (lab)
+After=cloud-init.service
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+";
+
+const SSH_DROPIN: &str = "\
+[Unit]
+Wants=lab-ssh-keygen.service
+After=lab-ssh-keygen.service
+";
+
+const SSHD_CONFIG: &str = "\
+# lab: keys only, never passwords.
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+";
+
+const CLOUD_DATASOURCE: &str = "\
+# lab: first-boot data comes from a NoCloud seed (a disk labelled CIDATA).
+datasource_list: [ NoCloud, None ]
+";
+
+/// Apply the hygiene rules to an unpacked root filesystem.
+pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
+    if !rootfs.join("usr/bin/cloud-init").exists() {
+        bail!("the box has no cloud-init: lab seeds every VM's first boot through cloud-init's NoCloud datasource, so add cloud-init to the recipe's packages");
+    }
+    if !rootfs.join("usr/sbin/sshd").exists() {
+        bail!("the box has no SSH server: add openssh-server to the recipe's packages");
+    }
+    let write = |rel: &str, text: &str| -> Result<()> {
+        let path = rootfs.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+
+    // Distinct identity per clone.
+    write("etc/machine-id", "")?;
+    remove_if_exists(&rootfs.join("var/lib/dbus/machine-id"))?;
+    write("etc/hostname", "localhost\n")?;
+    write("etc/hosts", "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n")?;
+
+    // Host keys: none in the image, generated on first boot.
+    let ssh_dir = rootfs.join("etc/ssh");
+    for entry in std::fs::read_dir(&ssh_dir)
+        .with_context(|| format!("cannot read {}", ssh_dir.display()))?
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().starts_with("ssh_host_") {
+            remove_if_exists(&entry.path())?;
+        }
+    }
+    write("etc/systemd/system/lab-ssh-keygen.service", KEYGEN_UNIT)?;
+    write("etc/systemd/system/ssh.service.d/10-lab-keygen.conf", SSH_DROPIN)?;
+    write("etc/ssh/sshd_config.d/10-lab.conf", SSHD_CONFIG)?;
+
+    // No password logins, root locked.
+    lock_root(&rootfs.join("etc/shadow"))?;
+
+    write("etc/cloud/cloud.cfg.d/05-lab-datasource.cfg", CLOUD_DATASOURCE)?;
+    write(
+        "etc/fstab",
+        &format!("LABEL={root_label} / ext4 rw,discard,errors=remount-ro 0 1\n"),
+    )?;
+
+    // Package lists and caches are stale by first boot; guests update anyway.
+    for dir in ["var/lib/apt/lists", "var/cache/apt/archives"] {
+        clear_files(&rootfs.join(dir))?;
+    }
+    Ok(())
+}
+
+fn remove_if_exists(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+}
+
+/// Set root's password field to `*` (no password can match).
+fn lock_root(shadow: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(shadow)
+        .with_context(|| format!("cannot read {}", shadow.display()))?;
+    let locked: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut fields: Vec<&str> = line.split(':').collect();
+            if fields.first() == Some(&"root") && fields.len() > 1 {
+                fields[1] = "*";
+            }
+            fields.join(":")
+        })
+        .collect();
+    std::fs::write(shadow, locked.join("\n") + "\n")
+        .with_context(|| format!("cannot write {}", shadow.display()))
+}
+
+/// Delete the regular files directly in `dir` (keeps subdirectories such as
+/// `partial/` that apt expects).
+fn clear_files(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            remove_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_rootfs() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for d in ["usr/bin", "usr/sbin", "etc/ssh", "var/lib/dbus", "var/lib/apt/lists/partial"] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        std::fs::write(r.join("usr/bin/cloud-init"), "").unwrap();
+        std::fs::write(r.join("usr/sbin/sshd"), "").unwrap();
+        std::fs::write(r.join("etc/machine-id"), "0123456789abcdef\n").unwrap();
+        std::fs::write(r.join("var/lib/dbus/machine-id"), "0123\n").unwrap();
+        std::fs::write(r.join("etc/ssh/ssh_host_ed25519_key"), "secret").unwrap();
+        std::fs::write(r.join("etc/ssh/ssh_host_ed25519_key.pub"), "pub").unwrap();
+        std::fs::write(r.join("etc/ssh/sshd_config"), "").unwrap();
+        std::fs::write(r.join("etc/shadow"), "root:$6$hash:19000:0:99999:7:::\nlab:!:19000::::::\n").unwrap();
+        std::fs::write(r.join("var/lib/apt/lists/deb_Packages"), "x").unwrap();
+        dir
+    }
+
+    #[test]
+    fn clones_get_distinct_identity_and_no_passwords() {
+        let dir = fake_rootfs();
+        let r = dir.path();
+        apply(r, "labroot").unwrap();
+        assert_eq!(std::fs::read_to_string(r.join("etc/machine-id")).unwrap(), "");
+        assert!(!r.join("var/lib/dbus/machine-id").exists());
+        assert!(!r.join("etc/ssh/ssh_host_ed25519_key").exists());
+        assert!(!r.join("etc/ssh/ssh_host_ed25519_key.pub").exists());
+        assert!(r.join("etc/ssh/sshd_config").exists(), "config kept");
+        let shadow = std::fs::read_to_string(r.join("etc/shadow")).unwrap();
+        assert!(shadow.starts_with("root:*:19000"), "{shadow}");
+        assert!(shadow.contains("lab:!:"), "{shadow}");
+        let sshd = std::fs::read_to_string(r.join("etc/ssh/sshd_config.d/10-lab.conf")).unwrap();
+        assert!(sshd.contains("PasswordAuthentication no"));
+        assert!(std::fs::read_to_string(r.join("etc/fstab")).unwrap().contains("LABEL=labroot /"));
+        assert!(!r.join("var/lib/apt/lists/deb_Packages").exists());
+        assert!(r.join("var/lib/apt/lists/partial").is_dir());
+        assert!(r.join("etc/systemd/system/lab-ssh-keygen.service").exists());
+    }
+
+    #[test]
+    fn box_without_cloud_init_is_refused() {
+        let dir = fake_rootfs();
+        std::fs::remove_file(dir.path().join("usr/bin/cloud-init")).unwrap();
+        let msg = apply(dir.path(), "labroot").unwrap_err().to_string();
+        assert!(msg.contains("cloud-init"), "{msg}");
+    }
+}

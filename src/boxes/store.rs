@@ -1,0 +1,371 @@
+//! The box store: `$LAB_HOME/boxes/NAME/{disk.qcow2, vmlinuz, initrd.img,
+//! box.json}`.
+//!
+//! A box appears in the store only complete: it is built in a staging
+//! directory beside the store (same filesystem) and renamed into place at the
+//! end. A build that fails or is killed leaves only a `.staging-*` directory,
+//! which the next store operation removes once its owner is gone.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Metadata file of a stored box.
+pub const META_FILE: &str = "box.json";
+/// Root disk (qcow2) of a stored box.
+pub const DISK_FILE: &str = "disk.qcow2";
+/// Kernel for direct kernel boot.
+pub const KERNEL_FILE: &str = "vmlinuz";
+/// Initial ramdisk for direct kernel boot.
+pub const INITRD_FILE: &str = "initrd.img";
+const STAGING_PREFIX: &str = ".staging-";
+const LOCK_SUFFIX: &str = ".lock";
+
+/// `box.json`: what a stored box is and how it was made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BoxMeta {
+    pub name: String,
+    pub version: String,
+    pub recipe_hash: String,
+    pub disk_sha256: String,
+    /// Virtual size of the disk in GiB.
+    pub disk_gib: u64,
+    pub cmdline: String,
+    pub user: String,
+    /// Unix seconds.
+    pub built_at: u64,
+    pub build_seconds: u64,
+    pub suite: String,
+    /// Packages the recipe asked for.
+    pub packages: Vec<String>,
+    /// Number of packages installed in the image.
+    pub installed_packages: usize,
+}
+
+/// A box in the store.
+#[derive(Debug, Clone)]
+pub struct StoredBox {
+    pub meta: BoxMeta,
+    pub dir: PathBuf,
+}
+
+impl StoredBox {
+    pub fn disk(&self) -> PathBuf {
+        self.dir.join(DISK_FILE)
+    }
+    pub fn kernel(&self) -> PathBuf {
+        self.dir.join(KERNEL_FILE)
+    }
+    pub fn initrd(&self) -> PathBuf {
+        self.dir.join(INITRD_FILE)
+    }
+    /// Bytes on disk (all files of the box).
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .map(|it| {
+                it.filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| {
+                        use std::os::unix::fs::MetadataExt;
+                        m.blocks() * 512
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("box `{0}` is not in the store")]
+    NotFound(String),
+    #[error("another `lab box build {0}` is running (lock held on {1})")]
+    Busy(String, PathBuf),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid box metadata: {source}")]
+    BadMeta {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The store directory and operations on it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    /// The store at `$LAB_HOME/boxes`.
+    pub fn default_location() -> Self {
+        Store::new(crate::paths::boxes_dir())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The stored box, if present and complete.
+    pub fn get(&self, name: &str) -> Result<Option<StoredBox>, StoreError> {
+        let dir = self.root.join(name);
+        let meta_path = dir.join(META_FILE);
+        let text = match std::fs::read_to_string(&meta_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("cannot read", &meta_path)(e)),
+        };
+        let meta: BoxMeta = serde_json::from_str(&text).map_err(|source| StoreError::BadMeta {
+            path: meta_path.clone(),
+            source,
+        })?;
+        Ok(Some(StoredBox { meta, dir }))
+    }
+
+    /// Every complete box, sorted by name.
+    pub fn list(&self) -> Result<Vec<StoredBox>, StoreError> {
+        self.clean_stale();
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("cannot read", &self.root)(e)),
+        };
+        let mut boxes = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.path().is_dir() {
+                continue;
+            }
+            if let Some(b) = self.get(&name)? {
+                boxes.push(b);
+            }
+        }
+        boxes.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        Ok(boxes)
+    }
+
+    /// Remove a stored box.
+    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let _lock = self.lock(name)?;
+        let dir = self.root.join(name);
+        if !dir.join(META_FILE).exists() {
+            return Err(StoreError::NotFound(name.to_string()));
+        }
+        // Rename first so a crash mid-delete never leaves a half box under
+        // its real name.
+        let doomed = self.root.join(format!("{STAGING_PREFIX}{name}-removing-{}", std::process::id()));
+        std::fs::rename(&dir, &doomed).map_err(io("cannot move", &dir))?;
+        std::fs::remove_dir_all(&doomed).map_err(io("cannot remove", &doomed))
+    }
+
+    /// Take the per-box lock (held until the returned file is dropped).
+    pub fn lock(&self, name: &str) -> Result<File, StoreError> {
+        std::fs::create_dir_all(&self.root).map_err(io("cannot create", &self.root))?;
+        let path = self.root.join(format!(".{name}{LOCK_SUFFIX}"));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io("cannot open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy(name.to_string(), path)),
+            Err(std::fs::TryLockError::Error(e)) => Err(io("cannot lock", &path)(e)),
+        }
+    }
+
+    /// Start building `name`: a fresh staging directory, removed on drop
+    /// unless [`Staging::commit`] moves it into the store.
+    pub fn stage(&self, name: &str) -> Result<Staging, StoreError> {
+        let lock = self.lock(name)?;
+        self.clean_stale();
+        let dir = self.root.join(format!("{STAGING_PREFIX}{name}-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io("cannot remove", &dir))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+        Ok(Staging {
+            store: self.clone(),
+            name: name.to_string(),
+            dir,
+            committed: false,
+            _lock: lock,
+        })
+    }
+
+    /// Remove staging directories whose building process is gone.
+    fn clean_stale(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(STAGING_PREFIX) else {
+                continue;
+            };
+            let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+            if !alive || pid == Some(std::process::id()) && rest.contains("-removing-") {
+                tracing::info!(dir = %entry.path().display(), "removing leftover of an interrupted build");
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// A box being built. Dropping it without `commit` deletes the directory.
+#[derive(Debug)]
+pub struct Staging {
+    store: Store,
+    name: String,
+    dir: PathBuf,
+    committed: bool,
+    _lock: File,
+}
+
+impl Staging {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Write `box.json` and move the box into the store, replacing an older
+    /// build of the same name.
+    pub fn commit(mut self, meta: &BoxMeta) -> Result<StoredBox, StoreError> {
+        let meta_path = self.dir.join(META_FILE);
+        let text = serde_json::to_string_pretty(meta).expect("box metadata serialises");
+        std::fs::write(&meta_path, text + "\n").map_err(io("cannot write", &meta_path))?;
+        let target = self.store.root.join(&self.name);
+        let old = self.store.root.join(format!(
+            "{STAGING_PREFIX}{}-old-{}",
+            self.name,
+            std::process::id()
+        ));
+        let had_old = target.exists();
+        if had_old {
+            std::fs::rename(&target, &old).map_err(io("cannot move", &target))?;
+        }
+        std::fs::rename(&self.dir, &target).map_err(io("cannot move", &self.dir))?;
+        self.committed = true;
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        Ok(StoredBox {
+            meta: meta.clone(),
+            dir: target,
+        })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str, hash: &str) -> BoxMeta {
+        BoxMeta {
+            name: name.into(),
+            version: "1".into(),
+            recipe_hash: hash.into(),
+            disk_sha256: "00".into(),
+            disk_gib: 8,
+            cmdline: "root=/dev/vda".into(),
+            user: "lab".into(),
+            built_at: 0,
+            build_seconds: 1,
+            suite: "bookworm".into(),
+            packages: vec![],
+            installed_packages: 0,
+        }
+    }
+
+    #[test]
+    fn uncommitted_staging_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        {
+            let s = store.stage("b").unwrap();
+            std::fs::write(s.dir().join(DISK_FILE), "half").unwrap();
+        }
+        assert!(store.get("b").unwrap().is_none());
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(LOCK_SUFFIX))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+
+    #[test]
+    fn commit_publishes_and_replaces() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let s = store.stage("b").unwrap();
+        std::fs::write(s.dir().join(DISK_FILE), "one").unwrap();
+        s.commit(&meta("b", "h1")).unwrap();
+        let s = store.stage("b").unwrap();
+        std::fs::write(s.dir().join(DISK_FILE), "two").unwrap();
+        let b = s.commit(&meta("b", "h2")).unwrap();
+        assert_eq!(std::fs::read_to_string(b.disk()).unwrap(), "two");
+        assert_eq!(store.get("b").unwrap().unwrap().meta.recipe_hash, "h2");
+        assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn killed_build_is_cleaned_by_next_operation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        // A staging dir of a process that no longer exists (pid 0 never is ours).
+        let stale = tmp.path().join(format!("{STAGING_PREFIX}b-999999999"));
+        std::fs::create_dir_all(&stale).unwrap();
+        store.list().unwrap();
+        assert!(!stale.exists());
+    }
+
+    #[test]
+    fn second_builder_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let _held = store.stage("b").unwrap();
+        let err = store.stage("b").unwrap_err();
+        assert!(matches!(err, StoreError::Busy(..)), "{err}");
+    }
+
+    #[test]
+    fn remove_deletes_and_missing_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let s = store.stage("b").unwrap();
+        s.commit(&meta("b", "h")).unwrap();
+        store.remove("b").unwrap();
+        assert!(store.get("b").unwrap().is_none());
+        assert!(matches!(store.remove("b"), Err(StoreError::NotFound(_))));
+    }
+}
