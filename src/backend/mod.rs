@@ -1,1 +1,232 @@
-//! (to be written)
+//! The hypervisor seam: a small [`Hypervisor`] trait covering what a lab's
+//! lifecycle needs from libvirt (one network, a few domains, volumes in a
+//! storage pool), the plain-data specs handed to it, and [`BackendError`].
+//!
+//! [`libvirt::Libvirt`] implements it with the `virt` crate;
+//! [`fake::FakeHypervisor`] implements it in memory for workflow tests.
+//! XML is built by the pure functions in [`xml`]; `accel: auto` is decided
+//! by [`accel::detect`].
+
+pub mod accel;
+mod error;
+pub mod fake;
+#[cfg(test)]
+mod fixtures;
+pub mod libvirt;
+mod parse;
+pub mod xml;
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+
+pub use accel::Accel;
+pub use error::{BackendError, Kind};
+
+/// XML namespace of the metadata element `lab` puts on what it defines.
+pub const METADATA_NS: &str = "https://lab.dev/ns/lab";
+/// Prefix used for [`METADATA_NS`] in the XML.
+pub const METADATA_PREFIX: &str = "lab";
+
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+/// Whether a network (or storage pool) is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Active,
+    Inactive,
+}
+
+/// The state of a domain, reduced to what the workflows act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainState {
+    Running,
+    Paused,
+    ShutOff,
+    /// Anything else libvirt reports (shutting down, crashed, suspended...).
+    Other(String),
+}
+
+impl fmt::Display for DomainState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DomainState::Running => f.write_str("running"),
+            DomainState::Paused => f.write_str("paused"),
+            DomainState::ShutOff => f.write_str("shut off"),
+            DomainState::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Image format of a disk or volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskFormat {
+    Qcow2,
+    Raw,
+}
+
+impl DiskFormat {
+    /// The name libvirt and qemu-img use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiskFormat::Qcow2 => "qcow2",
+            DiskFormat::Raw => "raw",
+        }
+    }
+}
+
+impl fmt::Display for DiskFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A lab's private network: NAT to the outside, DHCP with a reservation and
+/// a DNS name for every node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSpec {
+    /// libvirt network name, e.g. `lab-smoke`.
+    pub name: String,
+    /// Bridge device, at most 15 characters (see [`crate::network::bridge_name`]).
+    pub bridge: String,
+    pub lab: String,
+    pub subnet: Ipv4Net,
+    /// Address of the bridge; conventionally the subnet's first host.
+    pub gateway: Ipv4Addr,
+    /// DNS domain answered locally by the network's dnsmasq, e.g. `smoke.lab`.
+    pub domain: Option<String>,
+    /// Dynamic DHCP range; `None` for reservations only.
+    pub dhcp_range: Option<(Ipv4Addr, Ipv4Addr)>,
+    pub hosts: Vec<HostEntry>,
+}
+
+/// One node on the network: DHCP reservation by MAC plus DNS names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostEntry {
+    /// Short host name, e.g. `node1`.
+    pub name: String,
+    pub mac: String,
+    pub ip: Ipv4Addr,
+}
+
+/// What [`Hypervisor::list_networks`] reports about each network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkInfo {
+    pub name: String,
+    pub bridge: Option<String>,
+    /// IPv4 subnets of the network's `<ip>` elements.
+    pub subnets: Vec<Ipv4Net>,
+    /// The lab owning it: from our metadata element, else a `lab-` name prefix.
+    pub lab: Option<String>,
+    pub state: RunState,
+}
+
+/// How a domain boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Boot {
+    /// Direct kernel boot: no bootloader in the image.
+    Kernel {
+        kernel: PathBuf,
+        initrd: Option<PathBuf>,
+        cmdline: String,
+    },
+    /// BIOS boot from the first disk (images with a bootloader).
+    Disk,
+}
+
+/// One disk of a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskSpec {
+    pub path: PathBuf,
+    pub format: DiskFormat,
+    /// Guest device, e.g. `vda`.
+    pub target: String,
+    pub readonly: bool,
+}
+
+/// One network interface of a domain (virtio).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceSpec {
+    /// libvirt network name.
+    pub network: String,
+    pub mac: String,
+}
+
+/// A lab VM as libvirt should define it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainSpec {
+    /// libvirt domain name, e.g. `lab-smoke-node1`.
+    pub name: String,
+    pub lab: String,
+    pub node: String,
+    pub memory_mib: u64,
+    pub vcpus: u32,
+    pub accel: Accel,
+    pub boot: Boot,
+    pub disks: Vec<DiskSpec>,
+    pub interfaces: Vec<InterfaceSpec>,
+    /// File the serial console is logged to (must be reachable by virtlogd).
+    pub console_log: PathBuf,
+}
+
+/// What the lab workflows need from a hypervisor.
+///
+/// Operations that tear down or start things are idempotent: removing what
+/// is missing, stopping what is stopped or starting what runs succeeds.
+/// Defining something that exists replaces its configuration.
+pub trait Hypervisor: Send + Sync {
+    /// State of network `name`; `None` when it is not defined.
+    fn network_state(&self, name: &str) -> Result<Option<RunState>>;
+    /// Define (or redefine) a persistent network; does not start it.
+    fn define_network(&self, spec: &NetworkSpec) -> Result<()>;
+    /// Start a defined network and mark it autostart.
+    fn start_network(&self, name: &str) -> Result<()>;
+    /// Stop (if active) and undefine a network; Ok if it does not exist.
+    fn remove_network(&self, name: &str) -> Result<()>;
+    /// Every network, for subnet and bridge collision checks.
+    fn list_networks(&self) -> Result<Vec<NetworkInfo>>;
+
+    /// State of domain `name`; `None` when it is not defined.
+    fn domain_state(&self, name: &str) -> Result<Option<DomainState>>;
+    /// Define (or redefine) a persistent domain; does not start it.
+    fn define_domain(&self, spec: &DomainSpec) -> Result<()>;
+    fn start_domain(&self, name: &str) -> Result<()>;
+    /// Ask the guest to power off (ACPI); returns without waiting.
+    fn shutdown_domain(&self, name: &str) -> Result<()>;
+    /// Pull the plug; Ok if the domain is not running.
+    fn destroy_domain(&self, name: &str) -> Result<()>;
+    /// Remove the definition; Ok if it does not exist. Disks are kept.
+    fn undefine_domain(&self, name: &str) -> Result<()>;
+    /// Names of the domains carrying `lab`'s metadata element for `lab`.
+    fn list_lab_domains(&self, lab: &str) -> Result<Vec<String>>;
+
+    /// Make sure directory pool `name` at `dir` exists, is built, active and
+    /// autostarted.
+    fn ensure_pool(&self, name: &str, dir: &Path) -> Result<()>;
+    /// Path of volume `name` in `pool`; `None` when it does not exist.
+    fn volume_path(&self, pool: &str, name: &str) -> Result<Option<PathBuf>>;
+    /// Create a qcow2 volume backed by the qcow2 image `backing`.
+    fn create_overlay(
+        &self,
+        pool: &str,
+        name: &str,
+        backing: &Path,
+        capacity_gib: u64,
+    ) -> Result<PathBuf>;
+    /// Copy the local file `src` into a new volume through libvirt (works
+    /// without write access to the pool directory). `format` is how the
+    /// content will be used (raw for kernels, initrds and seeds, qcow2 for
+    /// disk images).
+    fn upload_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &Path,
+        format: DiskFormat,
+    ) -> Result<PathBuf>;
+    /// Delete volume `name`; Ok if it does not exist.
+    fn delete_volume(&self, pool: &str, name: &str) -> Result<()>;
+    fn list_volumes(&self, pool: &str) -> Result<Vec<String>>;
+}

@@ -1,0 +1,341 @@
+//! [`FakeHypervisor`]: an in-memory [`Hypervisor`] for fast tests of the
+//! lab workflows. It keeps networks, domains, pools and volumes in a map,
+//! records every call, and can be told to fail a given operation.
+//!
+//! It follows the real backend's contract (idempotent teardown, redefine
+//! replaces, not-found errors) but is deliberately simple: a shutdown
+//! request powers the domain off at once, volumes hold no data.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{
+    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, NetworkInfo, NetworkSpec,
+    Result, RunState,
+};
+
+/// A volume in a fake pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeVolume {
+    pub path: PathBuf,
+    pub format: DiskFormat,
+    pub capacity: u64,
+    /// The backing image of an overlay.
+    pub backing: Option<PathBuf>,
+    /// The file an uploaded volume was copied from.
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Default)]
+struct Pool {
+    dir: PathBuf,
+    volumes: BTreeMap<String, FakeVolume>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    networks: BTreeMap<String, (NetworkSpec, RunState)>,
+    domains: BTreeMap<String, (DomainSpec, DomainState)>,
+    pools: BTreeMap<String, Pool>,
+    calls: Vec<String>,
+    failures: HashMap<String, VecDeque<BackendError>>,
+}
+
+/// An in-memory hypervisor. `Send + Sync`; share it behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct FakeHypervisor {
+    state: Mutex<State>,
+}
+
+fn not_found(kind: Kind, name: &str) -> BackendError {
+    BackendError::NotFound {
+        kind,
+        name: name.to_string(),
+    }
+}
+
+impl FakeHypervisor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not hide the state from the others.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record the call `op arg` and return the failure queued for `op`.
+    fn enter(&self, op: &str, arg: &str) -> Result<MutexGuard<'_, State>> {
+        let mut st = self.lock();
+        st.calls.push(format!("{op} {arg}"));
+        if let Some(err) = st.failures.get_mut(op).and_then(VecDeque::pop_front) {
+            return Err(err);
+        }
+        Ok(st)
+    }
+
+    /// Make the next call of trait method `op` (e.g. `"start_domain"`) fail
+    /// with `err`. Queue several to fail several calls.
+    pub fn fail_next(&self, op: &str, err: BackendError) {
+        self.lock()
+            .failures
+            .entry(op.to_string())
+            .or_default()
+            .push_back(err);
+    }
+
+    /// Every call so far, as `"method argument"`, e.g. `"start_domain lab-x-n1"`.
+    pub fn calls(&self) -> Vec<String> {
+        self.lock().calls.clone()
+    }
+
+    /// The spec a domain was last defined with.
+    pub fn domain_spec(&self, name: &str) -> Option<DomainSpec> {
+        self.lock().domains.get(name).map(|(s, _)| s.clone())
+    }
+
+    /// The spec a network was last defined with.
+    pub fn network_spec(&self, name: &str) -> Option<NetworkSpec> {
+        self.lock().networks.get(name).map(|(s, _)| s.clone())
+    }
+
+    /// A volume's details.
+    pub fn volume(&self, pool: &str, name: &str) -> Option<FakeVolume> {
+        self.lock().pools.get(pool)?.volumes.get(name).cloned()
+    }
+
+    /// Force a domain's state, e.g. to simulate a guest that powered off.
+    pub fn set_domain_state(&self, name: &str, state: DomainState) {
+        if let Some((_, s)) = self.lock().domains.get_mut(name) {
+            *s = state;
+        }
+    }
+
+    fn add_volume(&self, pool: &str, name: &str, mut vol: FakeVolume) -> Result<PathBuf> {
+        let mut st = self.lock();
+        let p = st
+            .pools
+            .get_mut(pool)
+            .ok_or_else(|| not_found(Kind::StoragePool, pool))?;
+        if p.volumes.contains_key(name) {
+            return Err(BackendError::Conflict {
+                kind: Kind::Volume,
+                name: name.to_string(),
+                message: "storage volume name already in use".into(),
+            });
+        }
+        vol.path = p.dir.join(name);
+        let path = vol.path.clone();
+        p.volumes.insert(name.to_string(), vol);
+        Ok(path)
+    }
+}
+
+impl Hypervisor for FakeHypervisor {
+    fn network_state(&self, name: &str) -> Result<Option<RunState>> {
+        let st = self.enter("network_state", name)?;
+        Ok(st.networks.get(name).map(|(_, s)| *s))
+    }
+
+    fn define_network(&self, spec: &NetworkSpec) -> Result<()> {
+        let mut st = self.enter("define_network", &spec.name)?;
+        let state = st
+            .networks
+            .get(&spec.name)
+            .map_or(RunState::Inactive, |(_, s)| *s);
+        st.networks.insert(spec.name.clone(), (spec.clone(), state));
+        Ok(())
+    }
+
+    fn start_network(&self, name: &str) -> Result<()> {
+        let mut st = self.enter("start_network", name)?;
+        let (_, s) = st
+            .networks
+            .get_mut(name)
+            .ok_or_else(|| not_found(Kind::Network, name))?;
+        *s = RunState::Active;
+        Ok(())
+    }
+
+    fn remove_network(&self, name: &str) -> Result<()> {
+        self.enter("remove_network", name)?.networks.remove(name);
+        Ok(())
+    }
+
+    fn list_networks(&self) -> Result<Vec<NetworkInfo>> {
+        let st = self.enter("list_networks", "")?;
+        Ok(st
+            .networks
+            .values()
+            .map(|(spec, state)| NetworkInfo {
+                name: spec.name.clone(),
+                bridge: Some(spec.bridge.clone()),
+                subnets: vec![spec.subnet.trunc()],
+                lab: Some(spec.lab.clone()),
+                state: *state,
+            })
+            .collect())
+    }
+
+    fn domain_state(&self, name: &str) -> Result<Option<DomainState>> {
+        let st = self.enter("domain_state", name)?;
+        Ok(st.domains.get(name).map(|(_, s)| s.clone()))
+    }
+
+    fn define_domain(&self, spec: &DomainSpec) -> Result<()> {
+        let mut st = self.enter("define_domain", &spec.name)?;
+        let state = st
+            .domains
+            .get(&spec.name)
+            .map_or(DomainState::ShutOff, |(_, s)| s.clone());
+        st.domains.insert(spec.name.clone(), (spec.clone(), state));
+        Ok(())
+    }
+
+    fn start_domain(&self, name: &str) -> Result<()> {
+        let mut st = self.enter("start_domain", name)?;
+        let (spec, s) = st
+            .domains
+            .get(name)
+            .ok_or_else(|| not_found(Kind::Domain, name))?;
+        if let Some(net) = spec
+            .interfaces
+            .iter()
+            .map(|i| &i.network)
+            .find(|n| !matches!(st.networks.get(*n), Some((_, RunState::Active))))
+        {
+            return Err(BackendError::Failed {
+                op: format!("start domain `{name}`"),
+                message: format!("network '{net}' is not active"),
+            });
+        }
+        if *s != DomainState::Running {
+            st.domains.get_mut(name).expect("checked above").1 = DomainState::Running;
+        }
+        Ok(())
+    }
+
+    fn shutdown_domain(&self, name: &str) -> Result<()> {
+        let mut st = self.enter("shutdown_domain", name)?;
+        let (_, s) = st
+            .domains
+            .get_mut(name)
+            .ok_or_else(|| not_found(Kind::Domain, name))?;
+        *s = DomainState::ShutOff;
+        Ok(())
+    }
+
+    fn destroy_domain(&self, name: &str) -> Result<()> {
+        let mut st = self.enter("destroy_domain", name)?;
+        if let Some((_, s)) = st.domains.get_mut(name) {
+            *s = DomainState::ShutOff;
+        }
+        Ok(())
+    }
+
+    fn undefine_domain(&self, name: &str) -> Result<()> {
+        self.enter("undefine_domain", name)?.domains.remove(name);
+        Ok(())
+    }
+
+    fn list_lab_domains(&self, lab: &str) -> Result<Vec<String>> {
+        let st = self.enter("list_lab_domains", lab)?;
+        Ok(st
+            .domains
+            .values()
+            .filter(|(spec, _)| spec.lab == lab)
+            .map(|(spec, _)| spec.name.clone())
+            .collect())
+    }
+
+    fn ensure_pool(&self, name: &str, dir: &Path) -> Result<()> {
+        let mut st = self.enter("ensure_pool", name)?;
+        let pool = st.pools.entry(name.to_string()).or_insert_with(|| Pool {
+            dir: dir.to_path_buf(),
+            ..Pool::default()
+        });
+        if pool.dir != dir {
+            return Err(BackendError::PoolElsewhere {
+                name: name.to_string(),
+                existing: pool.dir.clone(),
+                wanted: dir.to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+
+    fn volume_path(&self, pool: &str, name: &str) -> Result<Option<PathBuf>> {
+        let st = self.enter("volume_path", &format!("{pool}/{name}"))?;
+        let p = st
+            .pools
+            .get(pool)
+            .ok_or_else(|| not_found(Kind::StoragePool, pool))?;
+        Ok(p.volumes.get(name).map(|v| v.path.clone()))
+    }
+
+    fn create_overlay(
+        &self,
+        pool: &str,
+        name: &str,
+        backing: &Path,
+        capacity_gib: u64,
+    ) -> Result<PathBuf> {
+        drop(self.enter("create_overlay", &format!("{pool}/{name}"))?);
+        let vol = FakeVolume {
+            path: PathBuf::new(),
+            format: DiskFormat::Qcow2,
+            capacity: capacity_gib << 30,
+            backing: Some(backing.to_path_buf()),
+            source: None,
+        };
+        self.add_volume(pool, name, vol)
+    }
+
+    fn upload_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &Path,
+        format: DiskFormat,
+    ) -> Result<PathBuf> {
+        drop(self.enter("upload_volume", &format!("{pool}/{name}"))?);
+        // Like the real backend, a missing source is an error before any
+        // volume exists.
+        let size = std::fs::metadata(src)
+            .map_err(|source| BackendError::Io {
+                path: src.to_path_buf(),
+                source,
+            })?
+            .len();
+        let vol = FakeVolume {
+            path: PathBuf::new(),
+            format,
+            capacity: size,
+            backing: None,
+            source: Some(src.to_path_buf()),
+        };
+        self.add_volume(pool, name, vol)
+    }
+
+    fn delete_volume(&self, pool: &str, name: &str) -> Result<()> {
+        let mut st = self.enter("delete_volume", &format!("{pool}/{name}"))?;
+        if let Some(p) = st.pools.get_mut(pool) {
+            p.volumes.remove(name);
+        }
+        Ok(())
+    }
+
+    fn list_volumes(&self, pool: &str) -> Result<Vec<String>> {
+        let st = self.enter("list_volumes", pool)?;
+        let p = st
+            .pools
+            .get(pool)
+            .ok_or_else(|| not_found(Kind::StoragePool, pool))?;
+        Ok(p.volumes.keys().cloned().collect())
+    }
+}
+
+#[cfg(test)]
+#[path = "fake_tests.rs"]
+mod tests;

@@ -1,0 +1,246 @@
+//! Reading the few facts `lab` needs back out of libvirt's XML: names,
+//! bridges, addresses, our metadata element, a pool's directory.
+//!
+//! libvirt writes its XML in a canonical form (one element per tag,
+//! attributes quoted), so a scanner over start tags is enough and keeps a
+//! full XML parser out of the dependency tree.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::{METADATA_NS, METADATA_PREFIX, NetworkInfo, RunState};
+
+/// Undo the five predefined XML entities (and numeric references).
+pub fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The start tags (`<tag ...>` or `<tag .../>`) of every `tag` element.
+pub fn start_tags<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}");
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = xml[from..].find(&open) {
+        let start = from + i;
+        let after = start + open.len();
+        from = after;
+        let next = xml[after..].chars().next();
+        if !matches!(next, Some(c) if c.is_whitespace() || c == '>' || c == '/') {
+            continue;
+        }
+        if let Some(end) = xml[after..].find('>') {
+            found.push(&xml[start..=after + end]);
+        }
+    }
+    found
+}
+
+/// The value of attribute `name` in a start tag.
+pub fn attr(start_tag: &str, name: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(i) = start_tag[from..].find(name) {
+        let at = from + i;
+        from = at + name.len();
+        let before = start_tag[..at].chars().next_back();
+        if !matches!(before, Some(c) if c.is_whitespace()) {
+            continue;
+        }
+        let rest = start_tag[from..].trim_start();
+        let Some(rest) = rest.strip_prefix('=') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let quote = rest.chars().next()?;
+        if quote != '\'' && quote != '"' {
+            return None;
+        }
+        let value = &rest[1..];
+        let end = value.find(quote)?;
+        return Some(unescape(&value[..end]));
+    }
+    None
+}
+
+/// The text of the first `<tag>text</tag>` element.
+pub fn text(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&close)? + start;
+    Some(unescape(xml[start..end].trim()))
+}
+
+/// Our metadata element: `(lab, node)` from
+/// `<lab:lab xmlns:lab="https://lab.dev/ns/lab" name=".." node=".."/>`.
+pub fn lab_metadata(xml: &str) -> Option<(String, Option<String>)> {
+    let tag = format!("{p}:lab", p = METADATA_PREFIX);
+    let xmlns = format!("xmlns:{p}", p = METADATA_PREFIX);
+    start_tags(xml, &tag)
+        .into_iter()
+        .find(|t| attr(t, &xmlns).as_deref() == Some(METADATA_NS))
+        .and_then(|t| Some((attr(t, "name")?, attr(t, "node"))))
+}
+
+/// Subnet of an `<ip>` start tag: IPv4 only, from `prefix` or `netmask`.
+fn ip_subnet(tag: &str) -> Option<Ipv4Net> {
+    if attr(tag, "family").is_some_and(|f| f != "ipv4") {
+        return None;
+    }
+    let address: Ipv4Addr = attr(tag, "address")?.parse().ok()?;
+    let net = if let Some(prefix) = attr(tag, "prefix") {
+        Ipv4Net::new(address, prefix.parse().ok()?).ok()?
+    } else if let Some(mask) = attr(tag, "netmask") {
+        Ipv4Net::with_netmask(address, mask.parse().ok()?).ok()?
+    } else {
+        // libvirt's default for an IPv4 address without a prefix: classful.
+        let prefix = match address.octets()[0] {
+            0..=127 => 8,
+            128..=191 => 16,
+            _ => 24,
+        };
+        Ipv4Net::new(address, prefix).ok()?
+    };
+    Some(net.trunc())
+}
+
+/// What `lab` needs to know about a network, from its XML.
+pub fn network_info(xml: &str, state: RunState) -> NetworkInfo {
+    let name = text(xml, "name").unwrap_or_default();
+    let bridge = start_tags(xml, "bridge")
+        .first()
+        .and_then(|t| attr(t, "name"));
+    let subnets = start_tags(xml, "ip")
+        .into_iter()
+        .filter_map(ip_subnet)
+        .collect();
+    let lab = lab_metadata(xml)
+        .map(|(lab, _)| lab)
+        .or_else(|| name.strip_prefix("lab-").map(str::to_string));
+    NetworkInfo {
+        name,
+        bridge,
+        subnets,
+        lab,
+        state,
+    }
+}
+
+/// The directory of a storage pool, from its XML `<target><path>`.
+pub fn pool_path(xml: &str) -> Option<String> {
+    let target = &xml[xml.find("<target>")?..];
+    text(target, "path")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NET: &str = r#"<network>
+  <name>lab-smoke</name>
+  <uuid>fcf5598c-ec15-49f8-9904-cbbc9b774f83</uuid>
+  <metadata>
+    <lab:lab xmlns:lab="https://lab.dev/ns/lab" name="smoke&amp;co"/>
+  </metadata>
+  <forward mode='nat'/>
+  <bridge name='lab-smoke' stp='on' delay='0'/>
+  <ip address='10.77.0.1' prefix='24'>
+    <dhcp><range start='10.77.0.128' end='10.77.0.254'/></dhcp>
+  </ip>
+  <ip family='ipv6' address='fd00::1' prefix='64'/>
+  <ip address='192.168.5.1' netmask='255.255.255.0'/>
+</network>"#;
+
+    #[test]
+    fn reads_network_facts() {
+        let info = network_info(NET, RunState::Active);
+        assert_eq!(info.name, "lab-smoke");
+        assert_eq!(info.bridge.as_deref(), Some("lab-smoke"));
+        assert_eq!(
+            info.subnets,
+            vec![
+                "10.77.0.0/24".parse::<Ipv4Net>().unwrap(),
+                "192.168.5.0/24".parse().unwrap()
+            ]
+        );
+        assert_eq!(info.lab.as_deref(), Some("smoke&co"));
+    }
+
+    #[test]
+    fn lab_falls_back_to_name_prefix_and_ignores_foreign_metadata() {
+        let xml = "<network><name>lab-x</name><metadata><lab:lab xmlns:lab='urn:other' name='y'/></metadata><ip address='10.0.0.1'/></network>";
+        let info = network_info(xml, RunState::Inactive);
+        assert_eq!(info.lab.as_deref(), Some("x"));
+        assert_eq!(info.subnets, vec!["10.0.0.0/8".parse::<Ipv4Net>().unwrap()]);
+        let info = network_info("<network><name>default</name></network>", RunState::Active);
+        assert_eq!(info.lab, None);
+        assert_eq!(info.bridge, None);
+    }
+
+    #[test]
+    fn reads_domain_metadata() {
+        let xml = "<domain><metadata>\n<lab:lab xmlns:lab='https://lab.dev/ns/lab' name='smoke' node='node1'/></metadata></domain>";
+        assert_eq!(
+            lab_metadata(xml),
+            Some(("smoke".into(), Some("node1".into())))
+        );
+        assert_eq!(lab_metadata("<domain/>"), None);
+    }
+
+    #[test]
+    fn start_tags_match_whole_names_and_attrs_whole_words() {
+        let xml = "<ipx a='1'/><ip address='1.2.3.4' xaddress='no'/>";
+        let tags = start_tags(xml, "ip");
+        assert_eq!(tags, vec!["<ip address='1.2.3.4' xaddress='no'/>"]);
+        assert_eq!(attr(tags[0], "address").as_deref(), Some("1.2.3.4"));
+        assert_eq!(attr("<a xaddress='no'/>", "address"), None);
+    }
+
+    #[test]
+    fn unescapes_entities() {
+        assert_eq!(
+            unescape("a&lt;b&gt;&amp;&quot;&apos;&#65;&#x42;&bogus;"),
+            "a<b>&\"'AB&bogus;"
+        );
+    }
+
+    #[test]
+    fn reads_pool_path() {
+        let xml = "<pool type='dir'><name>lab</name><source>\n</source><target><path>/var/lib/lab</path></target></pool>";
+        assert_eq!(pool_path(xml).as_deref(), Some("/var/lib/lab"));
+    }
+}
