@@ -181,7 +181,7 @@ pub trait Hypervisor: Send + Sync {
     fn network_state(&self, name: &str) -> Result<Option<RunState>>;
     /// Define (or redefine) a persistent network; does not start it.
     fn define_network(&self, spec: &NetworkSpec) -> Result<()>;
-    /// Start a defined network and mark it autostart.
+    /// Start a defined network (not autostarted: `lab up` starts it).
     fn start_network(&self, name: &str) -> Result<()>;
     /// Stop (if active) and undefine a network; Ok if it does not exist.
     fn remove_network(&self, name: &str) -> Result<()>;
