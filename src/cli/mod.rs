@@ -2,7 +2,12 @@
 //! command. Commands parse, call a workflow in [`crate::ops`], and print.
 
 mod boxes;
+mod destroy;
+mod halt;
 mod schema;
+mod ssh;
+mod status;
+mod up;
 mod validate;
 
 use std::path::PathBuf;
@@ -40,6 +45,20 @@ pub enum Command {
     /// Build, list and remove boxes (base images).
     #[command(subcommand, name = "box")]
     Box(boxes::BoxCommand),
+    /// Create or resume the lab: network, VMs, wait until each answers on SSH.
+    Up(up::Args),
+    /// Show each node's state, address, box and accelerator.
+    Status(status::Args),
+    /// Log in to a node, or run a command there (`lab ssh node1 -- uptime`).
+    Ssh(ssh::Args),
+    /// Print an OpenSSH config block for every node (use with `ssh -F`).
+    SshConfig(ssh::ConfigArgs),
+    /// Print a node's serial console log (for boot problems).
+    Console(ssh::ConsoleArgs),
+    /// Shut nodes down (gracefully, then forced after a timeout).
+    Halt(halt::Args),
+    /// Remove the lab's VMs, disks, network and state (boxes are kept).
+    Destroy(destroy::Args),
 }
 
 /// Options every command sees.
@@ -57,6 +76,13 @@ pub fn main() -> i32 {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
         Command::Box(cmd) => boxes::run(&global, cmd),
+        Command::Up(args) => up::run(&global, args),
+        Command::Status(args) => status::run(&global, args),
+        Command::Ssh(args) => ssh::run(&global, args),
+        Command::SshConfig(args) => ssh::run_config(&global, args),
+        Command::Console(args) => ssh::run_console(&global, args),
+        Command::Halt(args) => halt::run(&global, args),
+        Command::Destroy(args) => destroy::run(&global, args),
     };
     match result {
         Ok(()) => 0,

@@ -1,1 +1,70 @@
-//! (to be written)
+//! The workflows behind the commands: `up`, `destroy`, `halt`, `status`.
+//! Commands in [`crate::cli`] parse and print; everything that touches the
+//! hypervisor, the box store or the state directory happens here.
+
+pub mod destroy;
+pub mod halt;
+pub mod names;
+pub mod preflight;
+pub mod status;
+pub mod up;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::backend::Hypervisor;
+use crate::backend::libvirt::{Libvirt, resolve_uri};
+use crate::spec::Lab;
+use crate::state::StateDir;
+
+/// A loaded lab with its state directory and a hypervisor connection.
+pub struct LabCtx {
+    pub lab: Lab,
+    pub state_dir: StateDir,
+    pub hv: Arc<dyn Hypervisor>,
+    pub uri: String,
+    /// Where boxes are found and built.
+    pub store: crate::boxes::Store,
+}
+
+impl LabCtx {
+    /// Load and validate the lab file (diagnostics are printed on error) and
+    /// connect to its libvirt.
+    pub fn open(file: &Path) -> Result<Self> {
+        let lab = crate::spec::load_reported(file)?;
+        let uri = resolve_uri(lab.libvirt_uri.as_deref());
+        let hv = Libvirt::connect(&uri)?;
+        Ok(Self::with_hypervisor(lab, Arc::new(hv), uri, crate::boxes::Store::default_location()))
+    }
+
+    /// For tests: a lab on any hypervisor (e.g. the fake).
+    pub fn with_hypervisor(lab: Lab, hv: Arc<dyn Hypervisor>, uri: String, store: crate::boxes::Store) -> Self {
+        let state_dir = StateDir::for_lab_dir(lab.dir());
+        LabCtx {
+            lab,
+            state_dir,
+            hv,
+            uri,
+            store,
+        }
+    }
+
+    /// Nodes selected by name; all nodes when `names` is empty. Unknown
+    /// names are an error listing the lab's nodes.
+    pub fn select_nodes(&self, names: &[String]) -> Result<Vec<crate::spec::Node>> {
+        if names.is_empty() {
+            return Ok(self.lab.nodes.clone());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.lab.node(n).cloned().with_context(|| {
+                    let all: Vec<&str> = self.lab.nodes.iter().map(|n| n.name.as_str()).collect();
+                    format!("lab {} has no node `{n}` (nodes: {})", self.lab.name, all.join(", "))
+                })
+            })
+            .collect()
+    }
+}

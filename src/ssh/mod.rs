@@ -142,10 +142,14 @@ fn host_key(sess: &ssh2::Session) -> Result<HostKey> {
     })
 }
 
+/// A readiness probe: [`probe`], or a stand-in in tests.
+pub type Prober = std::sync::Arc<dyn Fn(&Target, Duration) -> ProbeState + Send + Sync>;
+
 /// Probe until ready or `deadline`; `on_change` sees every new state.
 pub fn wait_ready(
     t: &Target,
     deadline: Instant,
+    probe: &(dyn Fn(&Target, Duration) -> ProbeState + Send + Sync),
     mut on_change: impl FnMut(&ProbeState),
 ) -> Result<HostKey, ProbeState> {
     let mut last: Option<ProbeState> = None;

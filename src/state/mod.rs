@@ -1,1 +1,265 @@
-//! (to be written)
+//! The per-lab state directory (`.lab/` beside the lab file, like
+//! `.vagrant/`): file names as constants, atomic writes, an exclusive lock.
+//!
+//! Every resource `lab up` creates is written to `state.json` BEFORE it is
+//! created, so after Ctrl-C or `kill -9` the next `lab up` resumes and
+//! `lab destroy` finds everything.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// Name of the state directory beside the lab file.
+pub const STATE_DIR: &str = ".lab";
+/// Exclusive lock held by every command that changes the lab.
+pub const LOCK_FILE: &str = "lock";
+/// Recorded resources and node facts.
+pub const STATE_FILE: &str = "state.json";
+/// The lab's SSH private key (public key beside it, `.pub`).
+pub const SSH_KEY_FILE: &str = "id_ed25519";
+/// Pinned guest host keys.
+pub const KNOWN_HOSTS_FILE: &str = "known_hosts";
+/// Serial console logs, one per node: `console/NODE.log`.
+pub const CONSOLE_DIR: &str = "console";
+/// Seeds are written here before being uploaded to the pool.
+pub const SEED_DIR: &str = "seeds";
+
+/// What `lab up` has created (or is about to create) for a lab.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub lab: String,
+    /// libvirt URI the resources live on.
+    pub uri: String,
+    /// Storage pool holding the volumes.
+    pub pool: String,
+    /// libvirt network name, once recorded.
+    pub network: Option<String>,
+    /// Accelerator picked at the first `lab up` and why.
+    pub accel: Option<String>,
+    pub accel_reason: Option<String>,
+    pub nodes: BTreeMap<String, NodeState>,
+}
+
+/// One node's recorded resources and facts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NodeState {
+    pub domain: String,
+    pub ip: String,
+    pub mac: String,
+    pub user: String,
+    pub box_name: String,
+    /// Volumes in the pool that belong to this node (overlay, seed).
+    pub volumes: Vec<String>,
+    /// Set once the node was seen ready (SSH + cloud-init) and its host key
+    /// pinned.
+    pub ready: bool,
+    /// The guest's SSH host key (`TYPE BASE64`), pinned in known_hosts.
+    pub host_key: Option<String>,
+    /// Seconds from start to running, and to SSH-ready, at the last boot.
+    pub boot_seconds: Option<f64>,
+    pub ready_seconds: Option<f64>,
+}
+
+/// An opened state directory.
+#[derive(Debug)]
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+/// The lock; released when dropped.
+#[derive(Debug)]
+pub struct LabLock {
+    _file: File,
+}
+
+impl StateDir {
+    /// The state directory of the lab whose file lives in `lab_dir`.
+    pub fn for_lab_dir(lab_dir: &Path) -> Self {
+        StateDir {
+            dir: lab_dir.join(STATE_DIR),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn exists(&self) -> bool {
+        self.dir.join(STATE_FILE).exists()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn ssh_key(&self) -> PathBuf {
+        self.file(SSH_KEY_FILE)
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.file(KNOWN_HOSTS_FILE)
+    }
+
+    pub fn console_log(&self, node: &str) -> PathBuf {
+        self.dir.join(CONSOLE_DIR).join(format!("{node}.log"))
+    }
+
+    pub fn seed_path(&self, node: &str) -> PathBuf {
+        self.dir.join(SEED_DIR).join(format!("{node}.img"))
+    }
+
+    /// Create the directory (mode 0700: it holds keys and secrets).
+    pub fn create(&self) -> Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        for d in [self.dir.clone(), self.dir.join(CONSOLE_DIR), self.dir.join(SEED_DIR)] {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&d)
+                .with_context(|| format!("cannot create {}", d.display()))?;
+        }
+        // virtlogd writes console logs here; QEMU never opens this directory.
+        Ok(())
+    }
+
+    /// Take the exclusive lock, or say who holds it.
+    pub fn lock(&self, lab: &str) -> Result<LabLock> {
+        self.create()?;
+        let path = self.file(LOCK_FILE);
+        let mut file = File::options()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0)?;
+                writeln!(file, "{}", std::process::id())?;
+                Ok(LabLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                };
+                bail!(
+                    "lab {lab} is busy: another lab command{who} is working on it; wait for it to finish"
+                )
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
+    /// Read `state.json`; a fresh default when there is none.
+    pub fn load(&self) -> Result<State> {
+        let path = self.file(STATE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .with_context(|| format!("{} is damaged; remove it only after `virsh list --all` shows nothing of this lab", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Write `state.json` atomically.
+    pub fn save(&self, state: &State) -> Result<()> {
+        let text = serde_json::to_string_pretty(state).expect("state serialises") + "\n";
+        write_atomic(&self.file(STATE_FILE), text.as_bytes(), 0o600)
+    }
+
+    /// Remove the whole directory (after `lab destroy`).
+    pub fn remove(self) -> Result<()> {
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove {}", self.dir.display())),
+        }
+    }
+}
+
+/// Write a file so readers see the old or the new content, never half:
+/// temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let mut f = File::options()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(mode)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        assert!(!sd.exists());
+        assert_eq!(sd.load().unwrap(), State::default());
+        sd.create().unwrap();
+        let mut st = State {
+            lab: "smoke".into(),
+            ..Default::default()
+        };
+        st.nodes.insert("node1".into(), NodeState { domain: "lab-smoke-node1".into(), ..Default::default() });
+        sd.save(&st).unwrap();
+        assert_eq!(sd.load().unwrap(), st);
+        let mode = std::fs::metadata(sd.file(STATE_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let dmode = std::fs::metadata(sd.path()).unwrap().permissions().mode();
+        assert_eq!(dmode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn second_lock_is_refused_with_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        let _held = sd.lock("smoke").unwrap();
+        let msg = sd.lock("smoke").unwrap_err().to_string();
+        assert!(msg.contains("lab smoke is busy"), "{msg}");
+        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+    }
+
+    #[test]
+    fn lock_is_released_on_drop() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        drop(sd.lock("x").unwrap());
+        sd.lock("x").unwrap();
+    }
+
+    #[test]
+    fn damaged_state_is_an_error_not_a_reset() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        sd.create().unwrap();
+        std::fs::write(sd.file(STATE_FILE), "{not json").unwrap();
+        assert!(sd.load().unwrap_err().to_string().contains("damaged"));
+    }
+}

@@ -1,5 +1,6 @@
 //! Everything drawn for the user: logging setup, progress, tables.
 
+pub mod nodes;
 pub mod progress;
 pub mod table;
 

@@ -1,0 +1,43 @@
+//! `lab destroy [-f]`: remove the lab's VMs, volumes, network and state.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Result, bail};
+
+use crate::cli::Global;
+use crate::ops::{LabCtx, destroy};
+use crate::ui::nodes;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Do not ask for confirmation.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<()> {
+    let ctx = LabCtx::open(&global.file)?;
+    if !args.force {
+        if !std::io::stdin().is_terminal() {
+            bail!("lab destroy removes every VM and disk of lab {}; pass -f to confirm when not on a terminal", ctx.lab.name);
+        }
+        eprint!("Destroy lab {} (all its VMs and their disks; boxes are kept)? [y/N] ", ctx.lab.name);
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("nothing destroyed");
+            return Ok(());
+        }
+    }
+    let reporter = nodes::Lines::new();
+    let report = destroy::destroy(&ctx, &reporter)?;
+    println!(
+        "destroyed lab {}: {} VM(s), {} volume(s), network {}; state removed",
+        ctx.lab.name,
+        report.domains.len(),
+        report.volumes.len(),
+        report.network.as_deref().unwrap_or("(none)")
+    );
+    Ok(())
+}

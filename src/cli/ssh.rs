@@ -1,0 +1,105 @@
+//! `lab ssh NODE [-- CMD...]`, `lab ssh-config`, `lab console NODE`.
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::Global;
+use crate::process::Cmd;
+use crate::spec::Lab;
+use crate::state::{State, StateDir};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Node to log in to.
+    pub node: String,
+    /// Command to run instead of a login shell (after `--`).
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {}
+
+#[derive(Debug, clap::Args)]
+pub struct ConsoleArgs {
+    /// Node whose serial console log to print.
+    pub node: String,
+    /// Only the last N lines.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub lines: Option<usize>,
+}
+
+/// The lab file and its state, without connecting to libvirt (ssh must cost
+/// nothing beyond one `ssh`).
+fn load(global: &Global) -> Result<(Lab, StateDir, State)> {
+    let lab = crate::spec::load_reported(&global.file)?;
+    let sd = StateDir::for_lab_dir(lab.dir());
+    let st = sd.load()?;
+    Ok((lab, sd, st))
+}
+
+fn options(sd: &StateDir) -> Vec<String> {
+    vec![
+        "-i".into(),
+        sd.ssh_key().display().to_string(),
+        "-o".into(),
+        format!("UserKnownHostsFile={}", sd.known_hosts().display()),
+        "-o".into(),
+        "StrictHostKeyChecking=yes".into(),
+        "-o".into(),
+        "IdentitiesOnly=yes".into(),
+        "-o".into(),
+        "LogLevel=ERROR".into(),
+    ]
+}
+
+pub fn run(global: &Global, args: Args) -> Result<()> {
+    let (lab, sd, st) = load(global)?;
+    lab.node(&args.node).with_context(|| {
+        format!("lab {} has no node `{}`", lab.name, args.node)
+    })?;
+    let Some(ns) = st.nodes.get(&args.node).filter(|n| n.host_key.is_some()) else {
+        bail!("node {} has not been up yet (no pinned host key); run `lab up {}` first", args.node, args.node);
+    };
+    let mut cmd = Cmd::new("ssh").args(options(&sd));
+    if !args.command.is_empty() {
+        cmd = cmd.arg("-T");
+    }
+    cmd = cmd.arg(format!("{}@{}", ns.user, ns.ip));
+    if !args.command.is_empty() {
+        cmd = cmd.arg("--").args(&args.command);
+    }
+    Err(cmd.exec().into())
+}
+
+pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
+    let (lab, sd, st) = load(global)?;
+    for node in &lab.nodes {
+        let Some(ns) = st.nodes.get(&node.name) else { continue };
+        println!("Host {}", node.name);
+        println!("  HostName {}", ns.ip);
+        println!("  User {}", ns.user);
+        println!("  IdentityFile {}", sd.ssh_key().display());
+        println!("  UserKnownHostsFile {}", sd.known_hosts().display());
+        println!("  StrictHostKeyChecking yes");
+        println!("  IdentitiesOnly yes");
+        println!("  LogLevel ERROR");
+        println!();
+    }
+    Ok(())
+}
+
+pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
+    let ctx_lab = crate::spec::load_reported(&global.file)?;
+    ctx_lab.node(&args.node).with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
+    let sd = StateDir::for_lab_dir(ctx_lab.dir());
+    let path = sd.console_log(&args.node);
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("no console log for {} at {} (has it been started?)", args.node, path.display()))?;
+    let text = crate::ops::up::strip_control(&String::from_utf8_lossy(&bytes));
+    let lines: Vec<&str> = text.lines().collect();
+    let start = args.lines.map(|n| lines.len().saturating_sub(n)).unwrap_or(0);
+    for l in &lines[start..] {
+        println!("{l}");
+    }
+    Ok(())
+}

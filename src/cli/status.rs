@@ -1,0 +1,34 @@
+//! `lab status [--json]`.
+
+use anyhow::Result;
+
+use crate::cli::Global;
+use crate::ops::{LabCtx, status};
+use crate::ui::table;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<()> {
+    let ctx = LabCtx::open(&global.file)?;
+    let st = status::status(&ctx)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(());
+    }
+    println!("lab {}: network {} {}", st.lab, st.network, st.network_state);
+    let rows: Vec<Vec<String>> = st
+        .nodes
+        .iter()
+        .map(|n| {
+            let state = if n.state == "running" && !n.ready { "running (not ready)".into() } else { n.state.clone() };
+            vec![n.node.clone(), state, n.ip.clone(), n.box_name.clone(), n.accel.clone().unwrap_or_else(|| "-".into())]
+        })
+        .collect();
+    print!("{}", table::render(&["NODE", "STATE", "IP", "BOX", "ACCEL"], &rows));
+    Ok(())
+}

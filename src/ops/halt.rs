@@ -1,0 +1,75 @@
+//! `lab halt`: ask each VM to power off (ACPI), wait up to a timeout, then
+//! pull the plug on the ones still running.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::LabCtx;
+use super::names;
+use crate::backend::DomainState;
+use crate::ui::nodes::NodeReporter;
+
+/// How each node stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Halted {
+    WasNotRunning,
+    Graceful,
+    Forced,
+}
+
+pub fn halt(
+    ctx: &LabCtx,
+    nodes: &[String],
+    timeout: Duration,
+    rep: &dyn NodeReporter,
+) -> Result<Vec<(String, Halted)>> {
+    let lab = &ctx.lab;
+    let _lock = ctx.state_dir.lock(&lab.name)?;
+    let mut st = ctx.state_dir.load()?;
+    let selected = ctx.select_nodes(nodes)?;
+    let mut out = Vec::new();
+    let mut pending = Vec::new();
+    for node in &selected {
+        let dom = names::domain(&lab.name, &node.name);
+        if ctx.hv.domain_state(&dom)? == Some(DomainState::Running) {
+            rep.phase(&node.name, "shutting down");
+            ctx.hv.shutdown_domain(&dom)?;
+            pending.push((node.name.clone(), dom));
+        } else {
+            rep.done(&node.name, "not running");
+            out.push((node.name.clone(), Halted::WasNotRunning));
+        }
+    }
+    let deadline = Instant::now() + timeout;
+    while !pending.is_empty() {
+        let mut still = Vec::new();
+        for (name, dom) in pending {
+            if ctx.hv.domain_state(&dom)? == Some(DomainState::Running) {
+                if Instant::now() >= deadline {
+                    ctx.hv.destroy_domain(&dom)?;
+                    rep.done(&name, "forced off after timeout");
+                    out.push((name, Halted::Forced));
+                } else {
+                    still.push((name, dom));
+                }
+            } else {
+                rep.done(&name, "stopped");
+                out.push((name, Halted::Graceful));
+            }
+        }
+        pending = still;
+        if !pending.is_empty() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    for (name, _) in &out {
+        if let Some(ns) = st.nodes.get_mut(name) {
+            ns.ready = false;
+        }
+    }
+    if ctx.state_dir.exists() {
+        ctx.state_dir.save(&st)?;
+    }
+    Ok(out)
+}

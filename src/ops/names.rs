@@ -1,0 +1,64 @@
+//! Names of everything `lab` creates in libvirt. They are derived from the
+//! lab and node names only, so a resumed `lab up` finds what an interrupted
+//! one made instead of making it twice.
+
+use std::path::PathBuf;
+
+use crate::boxes::StoredBox;
+
+/// Storage pool for overlays, seeds and box images.
+pub const POOL: &str = "lab";
+
+/// Directory of the pool: `$LAB_POOL_DIR`, else
+/// `/var/lib/libvirt/images/lab` (QEMU, running as libvirt-qemu, can reach
+/// it; it cannot reach a home directory such as /root).
+pub fn pool_dir() -> PathBuf {
+    std::env::var_os("LAB_POOL_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/libvirt/images/lab"))
+}
+
+pub fn network(lab: &str) -> String {
+    format!("lab-{lab}")
+}
+
+/// `LAB.NODE`: a dot cannot occur in a DNS label, so no two (lab, node)
+/// pairs share a name.
+pub fn domain(lab: &str, node: &str) -> String {
+    format!("{lab}.{node}")
+}
+
+pub fn overlay_volume(lab: &str, node: &str) -> String {
+    format!("{lab}.{node}.qcow2")
+}
+
+pub fn seed_volume(lab: &str, node: &str) -> String {
+    format!("{lab}.{node}.seed.img")
+}
+
+/// Pool volumes of a box version: (disk, kernel, initrd). The disk's hash
+/// is part of the name, so a rebuilt box never replaces the backing file of
+/// a running lab.
+pub fn box_volumes(b: &StoredBox) -> (String, String, String) {
+    let id = format!("box.{}.{}", b.meta.name, &b.meta.disk_sha256[..12.min(b.meta.disk_sha256.len())]);
+    (
+        format!("{id}.qcow2"),
+        format!("{id}.vmlinuz"),
+        format!("{id}.initrd"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_stable_and_scoped_by_lab() {
+        assert_eq!(network("smoke"), "lab-smoke");
+        assert_eq!(domain("smoke", "node1"), "smoke.node1");
+        assert_eq!(overlay_volume("smoke", "node1"), "smoke.node1.qcow2");
+        assert_eq!(seed_volume("smoke", "node1"), "smoke.node1.seed.img");
+        assert_ne!(domain("a", "b-c"), domain("a-b", "c"));
+    }
+}
