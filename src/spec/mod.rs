@@ -1,1 +1,140 @@
-//! (to be written)
+//! The lab file (`lab.yaml`): reading, checking, and the model the rest of
+//! `lab` works with ([`Lab`], from [`load`]).
+//!
+//! Pipeline, one module per step, each step reporting all it finds:
+//! `yaml` (text → spanned tree: syntax, tabs, empty file) → `decode` and
+//! `values` (tree → `raw` types: shapes, types, unknown and duplicate keys)
+//! → `validate`, `nodes` and `provision` (raw → [`Lab`]: names, ranges,
+//! addresses, boxes, references). Problems become [`SpecDiagnostic`]s with
+//! the field path and a labelled source snippet, returned together as a
+//! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
+
+mod check;
+mod context;
+mod decode;
+mod diag;
+mod model;
+mod nodes;
+mod provision;
+mod raw;
+mod validate;
+mod values;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use context::{Context, KnownBoxes};
+pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
+pub use model::{
+    Accel, Ansible, Controller, Lab, Network, Node, Provision, Proxy, ProxyHost, ScriptSource,
+    ScriptStep, Shell,
+};
+pub use raw::json_schema;
+pub use validate::{DEFAULT_CPUS, DEFAULT_DISK_GIB, DEFAULT_MEMORY_MIB};
+
+use diag::Diags;
+use yaml::{Kind, Span};
+
+/// Reads and checks the lab file at `path`, looking boxes up on disk.
+pub fn load(path: &Path) -> Result<Lab, SpecError> {
+    load_with(path, &Context::for_lab_file(path))
+}
+
+/// Reads and checks the lab file at `path` with the given context.
+pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    let text_len = match std::str::from_utf8(&bytes) {
+        Ok(_) => bytes.len(),
+        Err(err) => err.valid_up_to(),
+    };
+    let first_bad = bytes
+        .iter()
+        .position(|b| *b == 0)
+        .unwrap_or(text_len)
+        .min(text_len);
+    if first_bad < bytes.len() {
+        return Err(binary(&name, &bytes[..first_bad], bytes[first_bad]));
+    }
+    let text = String::from_utf8(bytes).expect("checked to be UTF-8 above");
+    parse(&text, &name, path.to_owned(), ctx)
+}
+
+/// Checks lab file text; `name` is used in diagnostics and as [`Lab::path`].
+pub fn parse_str(src: &str, name: &str, ctx: &Context) -> Result<Lab, SpecError> {
+    parse(src, name, PathBuf::from(name), ctx)
+}
+
+/// [`load`], printing the diagnostics to stderr on failure and returning
+/// an [`crate::error::InvalidInput`] (exit code 2) in their place. This is
+/// what commands that take a lab file call.
+pub fn load_reported(path: &Path) -> anyhow::Result<Lab> {
+    match load(path) {
+        Ok(lab) => Ok(lab),
+        Err(err @ SpecError::Invalid { .. }) => {
+            eprint!("{}", err.render(stderr_wants_color()));
+            Err(crate::error::InvalidInput {
+                summary: err.to_string(),
+            }
+            .into())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn parse(src: &str, name: &str, path: PathBuf, ctx: &Context) -> Result<Lab, SpecError> {
+    if let Some(nul) = src.find('\0') {
+        return Err(binary(name, &src.as_bytes()[..nul], 0));
+    }
+    let mut d = Diags::new(name, Arc::from(src));
+    let lab = yaml::parse(src, &mut d).and_then(|root| match &root.kind {
+        Kind::Map(_) => {
+            let raw = decode::lab(&root, &mut d);
+            validate::lab(&raw, ctx, path, &mut d)
+        }
+        _ if root.is_null() => {
+            d.error("", root.span, format!("{name} has no content; a lab file needs at least `name`, `box`, `network` and `nodes`"));
+            None
+        }
+        Kind::Seq(_) => {
+            d.error("", root.span, format!("{name} holds a list at the top level; a lab file is a mapping of keys like `name:` and `nodes:`"))
+                .label("a list starts here");
+            None
+        }
+        Kind::Scalar { .. } => {
+            d.error("", root.span, format!("{name} is not a lab file: it holds plain text, not `key: value` lines"))
+                .label("this text is read as one long string");
+            None
+        }
+    });
+    if lab.is_none() && d.is_empty() {
+        d.error(
+            "",
+            Span::at(0),
+            format!("{name} was rejected without a reason; this is a bug in lab"),
+        );
+    }
+    d.finish()?;
+    lab.ok_or_else(|| unreachable!("finish() reports whenever the lab is missing"))
+}
+
+/// The single diagnostic for a file that is not text.
+fn binary(name: &str, text_before: &[u8], byte: u8) -> SpecError {
+    let line = text_before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = text_before.len()
+        - text_before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    let mut d = Diags::new(name, Arc::from(""));
+    d.error("", Span::at(0), format!("{name} is not a lab file: it holds binary data (byte 0x{byte:02x} at line {line}, column {col}), not YAML text"));
+    d.finish().expect_err("one diagnostic was added")
+}

@@ -1,0 +1,179 @@
+//! Small value checks shared by the validators: names, paths, the proxy URL.
+//! Each returns `Err(reason)` with a sentence fragment to put in a diagnostic.
+
+use std::net::Ipv4Addr;
+
+use super::model::{Proxy, ProxyHost};
+
+/// A DNS label: 1-63 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
+pub(crate) fn dns_label(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if name.len() > 63 {
+        return Err(format!(
+            "is {} characters long; at most 63 are allowed",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        let hint = if c.is_ascii_uppercase() {
+            " (use lowercase)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "contains {c:?}; only lowercase letters, digits and '-' are allowed{hint}"
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("starts or ends with '-'".into());
+    }
+    Ok(())
+}
+
+/// A DNS domain: dot-separated DNS labels, at most 253 characters.
+pub(crate) fn domain(name: &str) -> Result<(), String> {
+    if name.len() > 253 {
+        return Err(format!(
+            "is {} characters long; at most 253 are allowed",
+            name.len()
+        ));
+    }
+    for label in name.split('.') {
+        dns_label(label).map_err(|why| format!("has a label {label:?} that {why}"))?;
+    }
+    Ok(())
+}
+
+/// A role (inventory group) name: like a DNS label, and `_` is allowed.
+pub(crate) fn role(name: &str) -> Result<(), String> {
+    dns_label(&name.replace('_', "-")).map_err(|why| why.replace("and '-'", "'-' and '_'"))
+}
+
+/// A box name: a directory name under `boxes/`, so no `/` and no `..`.
+pub(crate) fn box_name(name: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c);
+    if name.is_empty() || name.len() > 63 {
+        return Err("must be 1 to 63 characters long".into());
+    }
+    if let Some(c) = name.chars().find(|c| !ok(*c)) {
+        return Err(format!(
+            "contains {c:?}; only lowercase letters, digits, '-', '.' and '_' are allowed"
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("must start with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// A path inside the lab directory: relative and not empty.
+pub(crate) fn relative_path(path: &str) -> Result<(), String> {
+    if path.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    if path.starts_with('/') {
+        return Err("is absolute; give a path relative to the lab directory".into());
+    }
+    Ok(())
+}
+
+/// `http://HOST:PORT` with an optional trailing `/`; HOST is `gateway`, an
+/// IPv4 address or a DNS name.
+pub(crate) fn proxy(url: &str) -> Result<Proxy, String> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("must start with http:// (an HTTP proxy, like http://gateway:8888)".into());
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains(['/', '@', '?', '#']) {
+        return Err("must be just http://HOST:PORT, without a path or credentials".into());
+    }
+    let Some((host, port)) = rest.rsplit_once(':') else {
+        return Err("needs a port, like http://gateway:8888".into());
+    };
+    let port = match port.parse::<u16>() {
+        Ok(p) if p > 0 => p,
+        _ => {
+            return Err(format!(
+                "has port {port:?}; a port is a number from 1 to 65535"
+            ));
+        }
+    };
+    let host = if host == "gateway" {
+        ProxyHost::Gateway
+    } else if host.parse::<Ipv4Addr>().is_ok() {
+        ProxyHost::Name(host.to_owned())
+    } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "has host {host:?}, which is not a valid IPv4 address"
+        ));
+    } else {
+        domain(host).map_err(|why| format!("has host {host:?} that {why}"))?;
+        ProxyHost::Name(host.to_owned())
+    };
+    Ok(Proxy { host, port })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(dns_label("node-1").is_ok());
+        assert!(dns_label("a").is_ok());
+        assert!(dns_label(&"a".repeat(63)).is_ok());
+        for bad in ["", "-a", "a-", "Node1", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(dns_label(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn domains_roles_boxes_paths() {
+        assert!(domain("smoke.lab").is_ok());
+        assert!(domain("smoke..lab").is_err());
+        assert!(domain("Smoke.lab").is_err());
+        assert!(role("db_primary").is_ok());
+        assert!(role("App").is_err());
+        assert!(box_name("ubuntu-24.04").is_ok());
+        assert!(box_name("../etc").is_err());
+        assert!(box_name("a/b").is_err());
+        assert!(relative_path("provision/site.yml").is_ok());
+        assert!(relative_path("/etc/site.yml").is_err());
+        assert!(relative_path(" ").is_err());
+    }
+
+    #[test]
+    fn proxy_urls() {
+        let gw: Ipv4Addr = "10.0.0.1".parse().unwrap();
+        assert_eq!(
+            proxy("http://gateway:8888").unwrap().url_for(gw),
+            "http://10.0.0.1:8888"
+        );
+        assert_eq!(
+            proxy("http://10.1.2.3:3128/").unwrap().url_for(gw),
+            "http://10.1.2.3:3128"
+        );
+        assert_eq!(
+            proxy("http://cache.example:80").unwrap().host,
+            ProxyHost::Name("cache.example".into())
+        );
+        for bad in [
+            "https://gateway:8888",
+            "gateway:8888",
+            "http://gateway",
+            "http://gateway:0",
+            "http://gateway:99999",
+            "http://gateway:8888/path",
+            "http://u@gateway:1",
+            "http://10.0.0.300:80",
+            "http://Bad_Host:80",
+        ] {
+            assert!(proxy(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! What validation needs to know about the world outside the lab file:
+//! which boxes exist. Real runs look on disk; tests inject names.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Facts from outside the lab file that validation depends on.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub boxes: KnownBoxes,
+}
+
+/// Which box names a lab may use.
+#[derive(Debug, Clone)]
+pub enum KnownBoxes {
+    /// A box is known if `DIR/NAME/box.yaml` exists in one of the recipe
+    /// directories, or `STORE/NAME/box.json` exists in the box store.
+    OnDisk {
+        recipe_dirs: Vec<PathBuf>,
+        store: PathBuf,
+    },
+    /// Exactly these names (for tests).
+    Names(BTreeSet<String>),
+    /// Every name (skips the check).
+    Any,
+}
+
+impl Context {
+    /// The real context for a lab file: recipes found from the lab file's
+    /// directory ([`crate::paths::recipe_dirs`]) and the box store
+    /// ([`crate::paths::boxes_dir`]).
+    pub fn for_lab_file(path: &Path) -> Context {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Context {
+            boxes: KnownBoxes::OnDisk {
+                recipe_dirs: crate::paths::recipe_dirs(dir),
+                store: crate::paths::boxes_dir(),
+            },
+        }
+    }
+
+    /// A context knowing exactly these boxes.
+    pub fn with_boxes<I, S>(names: I) -> Context
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Context {
+            boxes: KnownBoxes::Names(names.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// A context that accepts any box name.
+    pub fn any_box() -> Context {
+        Context {
+            boxes: KnownBoxes::Any,
+        }
+    }
+}
+
+impl KnownBoxes {
+    /// Whether `name` (already checked to be a plain name) is a known box.
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            KnownBoxes::OnDisk { recipe_dirs, store } => {
+                recipe_dirs
+                    .iter()
+                    .any(|dir| dir.join(name).join("box.yaml").is_file())
+                    || store.join(name).join("box.json").is_file()
+            }
+            KnownBoxes::Names(names) => names.contains(name),
+            KnownBoxes::Any => true,
+        }
+    }
+
+    /// Every known name, for "did you mean" hints (empty for `Any`).
+    pub fn names(&self) -> BTreeSet<String> {
+        match self {
+            KnownBoxes::OnDisk { recipe_dirs, store } => {
+                let recipes = recipe_dirs
+                    .iter()
+                    .flat_map(|dir| subdirs_with(dir, "box.yaml"));
+                recipes.chain(subdirs_with(store, "box.json")).collect()
+            }
+            KnownBoxes::Names(names) => names.clone(),
+            KnownBoxes::Any => BTreeSet::new(),
+        }
+    }
+}
+
+/// Names of the directories in `dir` that contain `file`.
+fn subdirs_with(dir: &Path, file: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join(file).is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}

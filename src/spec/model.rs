@@ -1,0 +1,192 @@
+//! The validated lab: what the rest of `lab` works with. Every value here
+//! has passed the checks in [`super::validate`], and defaults are applied.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+
+/// A checked lab file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lab {
+    /// Lab name (a DNS label).
+    pub name: String,
+    /// Default box of the nodes (each [`Node::box_name`] is already resolved).
+    pub box_name: String,
+    pub accel: Accel,
+    /// libvirt URI from the file; `LAB_LIBVIRT_URI` overrides it at run time.
+    pub libvirt_uri: Option<String>,
+    pub network: Network,
+    pub proxy: Option<Proxy>,
+    /// Nodes in file order.
+    pub nodes: Vec<Node>,
+    pub provision: Option<Provision>,
+    /// The lab file this was read from.
+    pub path: PathBuf,
+}
+
+impl Lab {
+    /// The directory holding the lab file; relative paths in it start here.
+    pub fn dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    }
+
+    /// The node called `name`.
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The nodes that carry role `role`, in file order.
+    pub fn nodes_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.nodes
+            .iter()
+            .filter(move |n| n.roles.iter().any(|r| r == role))
+    }
+}
+
+/// Hardware acceleration for QEMU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Accel {
+    /// KVM when `/dev/kvm` is usable, else TCG.
+    #[default]
+    Auto,
+    /// KVM only; fail when it is not available.
+    Kvm,
+    /// Software emulation (slow, works everywhere).
+    Tcg,
+}
+
+impl Accel {
+    pub const NAMES: [&'static str; 3] = ["auto", "kvm", "tcg"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accel::Auto => "auto",
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Accel> {
+        match name {
+            "auto" => Some(Accel::Auto),
+            "kvm" => Some(Accel::Kvm),
+            "tcg" => Some(Accel::Tcg),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Accel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The lab's private network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// The subnet, host bits zero.
+    pub subnet: Ipv4Net,
+    /// First host address of the subnet: the host's side of the network.
+    pub gateway: Ipv4Addr,
+    pub domain: Option<String>,
+}
+
+/// Guest HTTP proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    pub host: ProxyHost,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProxyHost {
+    /// The word `gateway`: the lab network's gateway address.
+    Gateway,
+    /// An IPv4 address or a DNS name, as written.
+    Name(String),
+}
+
+impl Proxy {
+    /// The proxy URL with `gateway` replaced by the gateway's address.
+    pub fn url_for(&self, gateway: Ipv4Addr) -> String {
+        match &self.host {
+            ProxyHost::Gateway => format!("http://{gateway}:{}", self.port),
+            ProxyHost::Name(name) => format!("http://{name}:{}", self.port),
+        }
+    }
+}
+
+/// One VM, with defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub disk_gib: u64,
+    pub box_name: String,
+    pub roles: Vec<String>,
+}
+
+/// What runs once the VMs are up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Provision {
+    Ansible(Ansible),
+    Shell(Shell),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ansible {
+    pub controller: Controller,
+    /// Relative to [`Lab::dir`].
+    pub playbook: PathBuf,
+    pub extra_vars: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where Ansible runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Controller {
+    /// On the host running `lab`.
+    Host,
+    /// On the node of this name.
+    Node(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shell {
+    pub scripts: Vec<ScriptStep>,
+}
+
+/// One shell step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptStep {
+    /// Node and role names, as written.
+    pub on: Vec<String>,
+    pub source: ScriptSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptSource {
+    /// A script file, relative to [`Lab::dir`].
+    File(PathBuf),
+    /// Script text.
+    Inline(String),
+}
+
+impl ScriptStep {
+    /// The node names this step runs on: `on` with roles expanded, in lab
+    /// order, each once.
+    pub fn targets<'a>(&'a self, lab: &'a Lab) -> Vec<&'a Node> {
+        lab.nodes
+            .iter()
+            .filter(|n| self.on.iter().any(|o| *o == n.name || n.roles.contains(o)))
+            .collect()
+    }
+}

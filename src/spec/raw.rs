@@ -1,0 +1,215 @@
+//! The lab file as written: raw types that mirror `lab.yaml` key for key,
+//! each value with its [`Span`]. [`super::decode`] fills them from the YAML
+//! tree (reporting type errors and unknown keys); [`super::validate`] turns
+//! them into the checked model. Every field is an `Option` so that a file
+//! with errors still yields a partial value whose other fields get checked;
+//! `#[schemars(required)]` marks what the file must contain. These types are
+//! also the source of the JSON schema printed by `lab schema`.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+use super::model::Accel;
+use super::yaml::Span;
+
+/// A value and the span of the YAML node it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sp<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A lab: named VMs on one private network, built from one box.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "lab.yaml")]
+pub struct RawLab {
+    /// Lab name: a DNS label (lowercase letters, digits and '-', 1-63 characters).
+    #[schemars(required)]
+    pub name: Option<Sp<String>>,
+    /// Default box (base image) for the nodes, e.g. `debian-12`.
+    #[serde(rename = "box")]
+    #[schemars(required)]
+    pub box_name: Option<Sp<String>>,
+    /// Hardware acceleration: `auto` (KVM when available, default), `kvm` or `tcg`.
+    pub accel: Option<Sp<Accel>>,
+    /// libvirt connection URI, e.g. `qemu:///system` (LAB_LIBVIRT_URI overrides it).
+    pub libvirt_uri: Option<Sp<String>>,
+    /// The lab's private network.
+    #[schemars(required)]
+    pub network: Option<Sp<RawNetwork>>,
+    /// HTTP proxy for the guests' package manager: `http://HOST:PORT`;
+    /// HOST may be `gateway`, the lab network's gateway address.
+    pub proxy: Option<Sp<String>>,
+    /// Defaults for every node.
+    pub defaults: Option<Sp<RawDefaults>>,
+    /// The VMs, by name, in the order they are created.
+    #[schemars(required)]
+    pub nodes: Option<Sp<NodeMap>>,
+    /// What runs once the VMs answer on SSH.
+    pub provision: Option<Sp<RawProvision>>,
+}
+
+/// The lab's private network.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Network")]
+pub struct RawNetwork {
+    /// IPv4 subnet in CIDR form, prefix length 16 to 29, e.g. `10.77.10.0/24`.
+    /// Its first host address is the gateway (the host side).
+    #[schemars(required)]
+    pub subnet: Option<Sp<String>>,
+    /// DNS domain for the node names, e.g. `smoke.lab`.
+    pub domain: Option<Sp<String>>,
+}
+
+/// Sizes used by nodes that do not set their own.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Defaults")]
+pub struct RawDefaults {
+    /// Virtual CPUs, 1 to 16 (default 1).
+    #[schemars(range(min = 1, max = 16))]
+    pub cpus: Option<Sp<i64>>,
+    /// Memory in MiB, 256 to 65536 (default 1024).
+    #[schemars(range(min = 256, max = 65536))]
+    pub memory: Option<Sp<i64>>,
+    /// Disk size in GiB, 2 to 1024 (default 10).
+    #[schemars(range(min = 2, max = 1024))]
+    pub disk: Option<Sp<i64>>,
+}
+
+/// Nodes by name, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct NodeMap(pub Vec<(Sp<String>, RawNode)>);
+
+impl JsonSchema for NodeMap {
+    fn schema_name() -> Cow<'static, str> {
+        "Nodes".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "The VMs by name (DNS labels), in the order they are created.",
+            "minProperties": 1,
+            "propertyNames": { "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$" },
+            "additionalProperties": generator.subschema_for::<RawNode>(),
+        })
+    }
+}
+
+/// One VM.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Node")]
+pub struct RawNode {
+    /// IPv4 address inside the lab subnet (not the network, gateway or broadcast address).
+    #[schemars(required)]
+    pub ip: Option<Sp<String>>,
+    /// Virtual CPUs, 1 to 16.
+    #[schemars(range(min = 1, max = 16))]
+    pub cpus: Option<Sp<i64>>,
+    /// Memory in MiB, 256 to 65536.
+    #[schemars(range(min = 256, max = 65536))]
+    pub memory: Option<Sp<i64>>,
+    /// Disk size in GiB, 2 to 1024.
+    #[schemars(range(min = 2, max = 1024))]
+    pub disk: Option<Sp<i64>>,
+    /// Box for this node instead of the lab's.
+    #[serde(rename = "box")]
+    pub box_name: Option<Sp<String>>,
+    /// Group names for inventories and `provision.scripts[].on`.
+    pub roles: Option<Vec<Sp<String>>>,
+}
+
+/// Provisioning, chosen by `type`.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+#[schemars(rename = "Provision")]
+pub enum RawProvision {
+    /// Run an Ansible playbook from a controller.
+    Ansible(RawAnsible),
+    /// Run shell scripts on nodes, in order.
+    Shell(RawShell),
+}
+
+/// `type: ansible`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Ansible")]
+pub struct RawAnsible {
+    /// Where Ansible runs: a node name or `host` (default `control1`).
+    pub controller: Option<Sp<String>>,
+    /// Playbook path, relative to the lab directory.
+    #[schemars(required)]
+    pub playbook: Option<Sp<String>>,
+    /// Extra variables passed to the playbook.
+    pub extra_vars: Option<Sp<serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// `type: shell`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Shell")]
+pub struct RawShell {
+    /// Steps, run in order.
+    #[schemars(required)]
+    pub scripts: Option<Sp<Vec<Sp<RawStep>>>>,
+}
+
+/// One shell step: `script` or `inline` (exactly one), run on `on`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ScriptStep")]
+pub struct RawStep {
+    /// Node names or role names to run on.
+    #[schemars(required)]
+    pub on: Option<Sp<Vec<Sp<String>>>>,
+    /// Script path, relative to the lab directory.
+    pub script: Option<Sp<String>>,
+    /// Script text.
+    pub inline: Option<Sp<String>>,
+}
+
+/// The keys each raw struct accepts, as `lab.yaml` spells them; the decoder
+/// uses these, and a test checks them against the schema.
+pub(crate) mod keys {
+    pub const LAB: &[&str] = &[
+        "name",
+        "box",
+        "accel",
+        "libvirt_uri",
+        "network",
+        "proxy",
+        "defaults",
+        "nodes",
+        "provision",
+    ];
+    pub const NETWORK: &[&str] = &["subnet", "domain"];
+    pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
+    pub const NODE: &[&str] = &["ip", "cpus", "memory", "disk", "box", "roles"];
+    pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars"];
+    pub const SHELL: &[&str] = &["scripts"];
+    pub const STEP: &[&str] = &["on", "script", "inline"];
+}
+
+/// The JSON schema of the lab file.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawLab)).expect("a schema is plain JSON")
+}

@@ -1,0 +1,295 @@
+//! The YAML layer: source text → a tree of [`Node`]s that remember their
+//! byte spans. Uses the `granit-parser` event parser (re-exported by
+//! serde-saphyr) so that types, unknown keys and duplicates can be checked
+//! afterwards, all at once, instead of stopping at the first serde error.
+//! Syntax errors, tabs, empty files and several documents are reported here.
+
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{
+    ErrorKind, Event, Parser, ScalarStyle, ScanError, StructureStyle,
+};
+
+use super::diag::Diags;
+
+/// A byte range in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span {
+            start,
+            end: end.max(start),
+        }
+    }
+
+    /// An empty span at `offset`.
+    pub fn at(offset: usize) -> Span {
+        Span {
+            start: offset,
+            end: offset,
+        }
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(s: Span) -> Self {
+        (s.start, s.end - s.start).into()
+    }
+}
+
+/// A YAML node with its span.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub span: Span,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// `plain` is false for quoted, block and `!!str`-tagged scalars: those
+    /// are always strings.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    /// Entries in file order, duplicates included (the readers report them).
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// A plain `~`, `null` or nothing at all.
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { text, plain: true }
+            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// The text of a scalar key or value.
+    pub fn text(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// How the node reads in a sentence: "a list", "the string \"x\"".
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            Kind::Seq(_) => "a list".into(),
+            Kind::Map(_) => "a mapping".into(),
+            _ if self.is_null() => "nothing".into(),
+            Kind::Scalar { text, plain: true } if text.parse::<f64>().is_ok() => {
+                format!("the number {text}")
+            }
+            Kind::Scalar { text, plain: true } if matches!(text.as_str(), "true" | "false") => {
+                format!("the boolean {text}")
+            }
+            Kind::Scalar { text, .. } => format!("the string {text:?}"),
+        }
+    }
+}
+
+/// Parses `src` into one document tree; problems go to `d`. `None` when the
+/// file holds no usable document (the reason was reported).
+pub(crate) fn parse(src: &str, d: &mut Diags) -> Option<Node> {
+    let mut builder = Builder::default();
+    let mut documents = 0;
+    let mut root = None;
+    for item in Parser::new_from_str(src) {
+        let (event, span) = match item {
+            Ok(ok) => ok,
+            Err(err) => {
+                syntax_error(src, &err, d);
+                return None;
+            }
+        };
+        let span = Span::new(byte(src, &span.start), byte(src, &span.end));
+        if let Event::DocumentStart(..) = event {
+            documents += 1;
+            if documents > 1 {
+                let file = d.file().to_owned();
+                d.error("", span, format!("{file} holds more than one YAML document; a lab file is one document"))
+                    .label("a second document starts here")
+                    .help("remove the `---` line and merge the documents, or split them into separate files");
+                return None;
+            }
+        }
+        if let Some(node) = builder.event(event, span) {
+            root = Some(node);
+        }
+    }
+    if root.is_none() {
+        let file = d.file().to_owned();
+        d.error(
+            "",
+            Span::at(0),
+            format!(
+                "{file} is empty; a lab file needs at least `name`, `box`, `network` and `nodes`"
+            ),
+        );
+    }
+    root
+}
+
+/// Byte offset of a parser marker (falls back to counting characters).
+fn byte(src: &str, marker: &serde_saphyr::granit_parser::Marker) -> usize {
+    marker.byte_offset().unwrap_or_else(|| {
+        src.char_indices()
+            .nth(marker.index())
+            .map_or(src.len(), |(i, _)| i)
+    })
+}
+
+fn syntax_error(src: &str, err: &ScanError, d: &mut Diags) {
+    let at = byte(src, err.marker());
+    let is_tab = matches!(
+        err.kind(),
+        ErrorKind::TabNotAllowed
+            | ErrorKind::TabInBlockIndentation
+            | ErrorKind::TabAtBlockScalarStart
+            | ErrorKind::TabInIndentation
+            | ErrorKind::TabInPlainScalar
+    );
+    let tab_lines = tab_indented_lines(src);
+    if is_tab || tab_lines.iter().any(|t| t.start <= at && at <= t.end + 1) {
+        // One diagnostic per tab-indented line from the failure on, so the
+        // user can fix them all in one go.
+        let line_start = src[..at.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+        for tab in tab_lines.into_iter().filter(|t| t.start >= line_start) {
+            d.error(
+                "",
+                tab,
+                "a tab is used for indentation; YAML indents with spaces only",
+            )
+            .label("tab here")
+            .help("replace the tabs at the start of the line with spaces");
+        }
+        if !d.is_empty() {
+            return;
+        }
+    }
+    let info = err.info();
+    let what = if info.is_empty() {
+        "the text is not valid YAML".to_owned()
+    } else {
+        info
+    };
+    d.error("", Span::at(at), format!("YAML syntax error: {what}"))
+        .label("here")
+        .help(
+            "the cause may be earlier, e.g. an unclosed bracket or quote, or a wrong indentation",
+        );
+}
+
+/// The span of the tab characters in each line's leading whitespace.
+fn tab_indented_lines(src: &str) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in src.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let lead = &line[..indent];
+        if let (Some(first), Some(last)) = (lead.find('\t'), lead.rfind('\t')) {
+            out.push(Span::new(offset + first, offset + last + 1));
+        }
+        offset += line.len();
+    }
+    out
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+}
+
+struct Frame {
+    start: usize,
+    flow: bool,
+    anchor: usize,
+    items: Vec<Node>,
+    is_map: bool,
+}
+
+impl Builder {
+    /// Feeds one event; returns the root node once it is complete.
+    fn event(&mut self, event: Event<'_>, span: Span) -> Option<Node> {
+        let node = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let is_str = tag.is_some_and(|t| t.is_yaml_core_schema_tag("str"));
+                let plain = style == ScalarStyle::Plain && !is_str;
+                self.anchored(
+                    anchor,
+                    Node {
+                        span,
+                        kind: Kind::Scalar {
+                            text: text.into_owned(),
+                            plain,
+                        },
+                    },
+                )
+            }
+            Event::Alias(id) => {
+                let mut node = self.anchors.get(&id).cloned()?;
+                node.span = span;
+                node
+            }
+            Event::SequenceStart(style, anchor, _) | Event::MappingStart(style, anchor, _) => {
+                let is_map = matches!(event, Event::MappingStart(..));
+                let flow = style == StructureStyle::Flow;
+                self.stack.push(Frame {
+                    start: span.start,
+                    flow,
+                    anchor,
+                    items: Vec::new(),
+                    is_map,
+                });
+                return None;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let frame = self.stack.pop()?;
+                let end = match frame.items.last() {
+                    _ if frame.flow => span.end,
+                    Some(last) => last.span.end,
+                    None => frame.start,
+                };
+                let kind = if frame.is_map {
+                    let mut entries = Vec::with_capacity(frame.items.len() / 2);
+                    let mut it = frame.items.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        entries.push((k, v));
+                    }
+                    Kind::Map(entries)
+                } else {
+                    Kind::Seq(frame.items)
+                };
+                self.anchored(
+                    frame.anchor,
+                    Node {
+                        span: Span::new(frame.start, end),
+                        kind,
+                    },
+                )
+            }
+            _ => return None,
+        };
+        match self.stack.last_mut() {
+            Some(frame) => {
+                frame.items.push(node);
+                None
+            }
+            None => Some(node),
+        }
+    }
+
+    fn anchored(&mut self, anchor: usize, node: Node) -> Node {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        node
+    }
+}

@@ -1,0 +1,143 @@
+//! `lab validate` and `lab schema` through the real binary: every invalid
+//! fixture exits 2 and points at file:line:column (stderr snapshotted), the
+//! smoke lab is valid. Box lookup is hermetic: `LAB_BOXES_PATH` and
+//! `LAB_HOME` point at temporary directories that know only `debian-12`.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+struct Env {
+    boxes: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+fn env() -> Env {
+    let boxes = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(boxes.path().join("debian-12")).unwrap();
+    std::fs::write(boxes.path().join("debian-12/box.yaml"), "# test recipe\n").unwrap();
+    Env {
+        boxes,
+        home: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn lab(env: &Env) -> Command {
+    let mut cmd = Command::cargo_bin("lab").unwrap();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("LAB_BOXES_PATH", env.boxes.path())
+        .env("LAB_HOME", env.home.path())
+        .env("NO_COLOR", "1")
+        .env_remove("LAB_LOG");
+    cmd
+}
+
+fn invalid_fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether `text` contains `file:LINE:COLUMN`.
+fn has_location(text: &str, file: &str) -> bool {
+    text.match_indices(&format!("{file}:")).any(|(i, m)| {
+        let rest = &text[i + m.len()..];
+        let (line, rest) = rest.split_at(
+            rest.find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len()),
+        );
+        let col_len = rest
+            .strip_prefix(':')
+            .map(|r| r.chars().take_while(char::is_ascii_digit).count());
+        !line.is_empty() && col_len.is_some_and(|n| n > 0)
+    })
+}
+
+#[test]
+fn every_invalid_fixture_is_rejected_with_locations() {
+    let env = env();
+    let fixtures = invalid_fixtures();
+    assert!(
+        fixtures.len() >= 20,
+        "expected the whole corpus, found {}",
+        fixtures.len()
+    );
+    for path in fixtures {
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let rel = format!("tests/fixtures/invalid/{stem}.yaml");
+        let out = lab(&env).args(["validate", "-f", &rel]).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{rel}: exit status\n{stderr}");
+        assert!(out.stdout.is_empty(), "{rel}: nothing on stdout");
+        assert!(
+            has_location(&stderr, &rel),
+            "{rel}: no file:line:column in\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{rel}: {stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{rel}: no colors when not a terminal"
+        );
+        insta::assert_snapshot!(stem.as_str(), stderr);
+    }
+}
+
+#[test]
+fn smoke_lab_is_valid() {
+    let env = env();
+    lab(&env)
+        .args(["validate", "-f", "labs/smoke/lab.yaml"])
+        .assert()
+        .code(0)
+        .stdout("labs/smoke/lab.yaml: lab \"smoke\" is valid (2 nodes, subnet 10.77.10.0/24, box debian-12)\n");
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let env = env();
+    lab(&env)
+        .args(["validate", "-f", "tests/fixtures/no-such-lab.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "cannot read the lab file tests/fixtures/no-such-lab.yaml",
+        ));
+}
+
+#[test]
+fn default_file_is_lab_yaml_in_the_current_directory() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/smoke/lab.yaml");
+    std::fs::copy(smoke, dir.path().join("lab.yaml")).unwrap();
+    lab(&env)
+        .current_dir(dir.path())
+        .arg("validate")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("lab.yaml: lab \"smoke\""));
+}
+
+#[test]
+fn schema_is_pretty_json_describing_the_lab_file() {
+    let env = env();
+    let out = lab(&env).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\n  \""), "pretty-printed");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(schema["title"], "lab.yaml");
+    assert_eq!(schema["additionalProperties"], false);
+    for key in ["name", "box", "network", "nodes", "proxy", "provision"] {
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "schema lacks {key}"
+        );
+    }
+}
