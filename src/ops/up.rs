@@ -121,7 +121,13 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     preflight::check_memory(need_mem, to_start.len(), preflight::available_memory_mib())?;
     let mut need_disk: u64 = (to_start.len() as u64) << 30;
     for b in boxes_by_name.values() {
-        if ctx.hv.volume_path(POOL, &names::box_volumes(b).0)?.is_none() {
+        let in_pool = match ctx.hv.volume_path(POOL, &names::box_volumes(b).0) {
+            Ok(p) => p.is_some(),
+            // No pool yet: nothing is uploaded.
+            Err(e) if e.is_not_found() => false,
+            Err(e) => return Err(e.into()),
+        };
+        if !in_pool {
             need_disk += std::fs::metadata(b.disk()).map(|m| m.len()).unwrap_or(0);
         }
     }

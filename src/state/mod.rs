@@ -78,9 +78,11 @@ pub struct LabLock {
 
 impl StateDir {
     /// The state directory of the lab whose file lives in `lab_dir`.
+    /// The path is made absolute: libvirt and ssh get paths from it.
     pub fn for_lab_dir(lab_dir: &Path) -> Self {
+        let dir = lab_dir.join(STATE_DIR);
         StateDir {
-            dir: lab_dir.join(STATE_DIR),
+            dir: std::path::absolute(&dir).unwrap_or(dir),
         }
     }
 

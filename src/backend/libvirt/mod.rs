@@ -238,6 +238,7 @@ impl Hypervisor for Libvirt {
             None => None,
         };
         let xml = xml::domain_xml_with_uuid(spec, uuid.as_deref());
+        tracing::debug!(%xml, "defining domain");
         self.conn
             .define_domain_xml_flags(&xml, sys::VIR_DOMAIN_DEFINE_VALIDATE)
             .map_err(self.err(&format!("define domain `{name}`"), Kind::Domain, name))?;
