@@ -10,6 +10,8 @@ use crate::ui::nodes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFileLong,
     /// Do not ask for confirmation.
     #[arg(short = 'f', long)]
     pub force: bool,

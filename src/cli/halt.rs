@@ -10,6 +10,8 @@ use crate::ui::nodes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFile,
     /// Only these nodes (default: all).
     pub nodes: Vec<String>,
     /// Seconds to wait for a clean shutdown before forcing the VM off.

@@ -24,10 +24,6 @@ use crate::error::{EXIT_FAILURE, EXIT_INVALID, InvalidInput};
 #[derive(Debug, Parser)]
 #[command(name = "lab", version, propagate_version = true)]
 pub struct Cli {
-    /// Lab file to use.
-    #[arg(short = 'f', long = "file", global = true, value_name = "PATH", default_value = "lab.yaml")]
-    pub file: PathBuf,
-
     /// More log output on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -67,26 +63,55 @@ pub struct Global {
     pub file: PathBuf,
 }
 
+/// `-f/--file PATH`: the lab file (flattened into each command that reads one).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabFile {
+    /// Lab file to use.
+    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "lab.yaml", env = "LAB_FILE")]
+    pub file: PathBuf,
+}
+
+/// `--file PATH` without the short form, for commands where `-f` means
+/// "force" (`lab destroy -f`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabFileLong {
+    /// Lab file to use.
+    #[arg(long = "file", value_name = "PATH", default_value = "lab.yaml", env = "LAB_FILE")]
+    pub file: PathBuf,
+}
+
+fn g(file: &std::path::Path) -> Global {
+    Global { file: file.to_path_buf() }
+}
+
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
     crate::ui::init_logging(cli.verbose);
-    let global = Global { file: cli.file.clone() };
     let result = match cli.command {
-        Command::Validate(args) => validate::run(&global, args),
-        Command::Schema(args) => schema::run(&global, args),
-        Command::Box(cmd) => boxes::run(&global, cmd),
-        Command::Up(args) => up::run(&global, args),
-        Command::Status(args) => status::run(&global, args),
-        Command::Ssh(args) => ssh::run(&global, args),
-        Command::SshConfig(args) => ssh::run_config(&global, args),
-        Command::Console(args) => ssh::run_console(&global, args),
-        Command::Halt(args) => halt::run(&global, args),
-        Command::Destroy(args) => destroy::run(&global, args),
+        Command::Validate(args) => validate::run(&g(&args.lab.file), args),
+        Command::Schema(args) => schema::run(&g("lab.yaml".as_ref()), args),
+        Command::Box(cmd) => boxes::run(&g("lab.yaml".as_ref()), cmd),
+        Command::Up(args) => up::run(&g(&args.lab.file), args),
+        Command::Status(args) => status::run(&g(&args.lab.file), args),
+        Command::Ssh(args) => ssh::run(&g(&args.lab.file), args),
+        Command::SshConfig(args) => ssh::run_config(&g(&args.lab.file), args),
+        Command::Console(args) => ssh::run_console(&g(&args.lab.file), args),
+        Command::Halt(args) => halt::run(&g(&args.lab.file), args),
+        Command::Destroy(args) => destroy::run(&g(&args.lab.file), args),
     };
     match result {
         Ok(()) => 0,
         Err(err) => report(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }
 

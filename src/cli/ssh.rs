@@ -9,6 +9,8 @@ use crate::state::{State, StateDir};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFile,
     /// Node to log in to.
     pub node: String,
     /// Command to run instead of a login shell (after `--`).
@@ -17,10 +19,15 @@ pub struct Args {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ConfigArgs {}
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFile,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct ConsoleArgs {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFile,
     /// Node whose serial console log to print.
     pub node: String,
     /// Only the last N lines.

@@ -8,6 +8,8 @@ use crate::ui::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFile,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,

@@ -11,6 +11,8 @@ use crate::ui::{nodes, progress::fmt_duration, table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFile,
     /// Only these nodes (default: all).
     pub nodes: Vec<String>,
     /// Seconds each node may take to become ready (SSH + cloud-init).

@@ -4,7 +4,10 @@ use crate::cli::Global;
 use crate::spec;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub lab: crate::cli::LabFile,
+}
 
 pub fn run(global: &Global, _args: Args) -> anyhow::Result<()> {
     let lab = spec::load_reported(&global.file)?;
