@@ -1,0 +1,165 @@
+//! End-to-end test on real VMs: builds (or reuses) the `debian-12` box and
+//! runs the smoke lab through `lab up` → ssh → status → no-op up →
+//! `kill -9` during boot → resume → concurrent `lab up` refused →
+//! `lab destroy`, checking libvirt for leftovers.
+//!
+//! It boots VMs, so it is `#[ignore]`d in plain `cargo test` and run by
+//! `scripts/e2e` inside `scripts/sandbox` (private network namespace with its
+//! own libvirtd). Outside the sandbox it fails loudly instead of skipping.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const LAB: &str = "e2esmoke";
+
+fn lab_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("lab")
+}
+
+/// A copy of labs/smoke with its own name and subnet, so a user's smoke lab
+/// is never touched.
+fn lab_dir() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/smoke/lab.yaml");
+    let text = std::fs::read_to_string(&src).expect("labs/smoke/lab.yaml");
+    let text = text
+        .replace("name: smoke", &format!("name: {LAB}"))
+        .replace("10.77.10.", "10.77.99.");
+    assert!(text.contains(LAB) && text.contains("10.77.99.21"), "smoke lab changed shape:\n{text}");
+    let dir = tempfile::Builder::new().prefix("lab-e2e-").tempdir().unwrap();
+    std::fs::write(dir.path().join("lab.yaml"), text).unwrap();
+    dir
+}
+
+fn lab(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(lab_bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ lab {}\n{}{}(exit {:?})",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        out.status.code()
+    );
+    out
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = lab(dir, args);
+    assert!(out.status.success(), "lab {} failed", args.join(" "));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn virsh(args: &[&str]) -> String {
+    let out = Command::new("virsh")
+        .arg("-c")
+        .arg(std::env::var("LAB_LIBVIRT_URI").unwrap_or_else(|_| "qemu:///system".into()))
+        .args(args)
+        .output()
+        .expect("virsh");
+    assert!(out.status.success(), "virsh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn lab_domains() -> Vec<String> {
+    virsh(&["list", "--all", "--name"])
+        .lines()
+        .filter(|l| l.starts_with(&format!("{LAB}.")))
+        .map(str::to_string)
+        .collect()
+}
+
+fn running_domains() -> usize {
+    virsh(&["list", "--state-running", "--name"])
+        .lines()
+        .filter(|l| l.starts_with(&format!("{LAB}.")))
+        .count()
+}
+
+fn require_sandbox() {
+    assert!(
+        std::env::var_os("LAB_SANDBOX").is_some(),
+        "this test boots VMs and must run inside the sandbox: scripts/e2e (or scripts/sandbox cargo test --test e2e -- --ignored)"
+    );
+}
+
+#[test]
+#[ignore = "boots VMs: run scripts/e2e"]
+fn smoke_lab_lifecycle_on_real_vms() {
+    require_sandbox();
+    let tmp = lab_dir();
+    let dir = tmp.path();
+    // Leftovers of an earlier failed run of this test.
+    let _ = lab(dir, &["destroy", "-f"]);
+    assert!(lab_domains().is_empty(), "leftover domains: {:?}", lab_domains());
+
+    // 1. `lab up`, killed with SIGKILL once both VMs are booting, while a
+    //    second concurrent `lab up` is refused.
+    let t0 = Instant::now();
+    let mut first = Command::new(lab_bin())
+        .arg("up")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while running_domains() < 2 {
+        assert!(first.try_wait().unwrap().is_none(), "lab up exited before both VMs were started");
+        assert!(Instant::now() < deadline, "VMs never started");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let second = lab(dir, &["up"]);
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains(&format!("lab {LAB} is busy")), "{stderr}");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    eprintln!("killed lab up after {:.1}s with both VMs booting", t0.elapsed().as_secs_f64());
+
+    // 2. Resume: exactly the two domains, both ready.
+    let t1 = Instant::now();
+    let table = ok(dir, &["up"]);
+    eprintln!("resumed lab up took {:.1}s", t1.elapsed().as_secs_f64());
+    let mut doms = lab_domains();
+    doms.sort();
+    assert_eq!(doms, vec![format!("{LAB}.node1"), format!("{LAB}.node2")]);
+    assert!(table.contains("10.77.99.21") && table.contains("10.77.99.22"), "{table}");
+
+    // 3. SSH with the generated key, by name, exit status passed through.
+    ok(dir, &["ssh", "node1", "--", "ping", "-c1", "-W5", "node2"]);
+    assert_eq!(ok(dir, &["ssh", "node2", "--", "hostname"]).trim(), "node2");
+    assert_eq!(lab(dir, &["ssh", "node1", "--", "exit", "7"]).status.code(), Some(7));
+    let hosts = std::fs::read_to_string(dir.join(".lab/known_hosts")).unwrap();
+    assert_eq!(hosts.lines().count(), 2, "both host keys pinned:\n{hosts}");
+
+    // 4. Status as JSON.
+    let json: serde_json::Value = serde_json::from_str(&ok(dir, &["status", "--json"])).unwrap();
+    let nodes = json["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2);
+    for (n, ip) in nodes.iter().zip(["10.77.99.21", "10.77.99.22"]) {
+        assert_eq!(n["state"], "running", "{n}");
+        assert_eq!(n["ready"], true, "{n}");
+        assert_eq!(n["ip"], ip);
+    }
+
+    // 5. A second `lab up` is a no-op.
+    let t2 = Instant::now();
+    let out = ok(dir, &["up"]);
+    let noop = t2.elapsed();
+    assert!(out.contains("nothing to do"), "{out}");
+    eprintln!("no-op lab up took {:.3}s", noop.as_secs_f64());
+    assert_eq!(lab_domains().len(), 2);
+
+    // 6. Destroy leaves nothing of the lab in libvirt or on disk.
+    ok(dir, &["destroy", "-f"]);
+    assert!(lab_domains().is_empty(), "domains left: {:?}", lab_domains());
+    let nets = virsh(&["net-list", "--all", "--name"]);
+    assert!(!nets.lines().any(|l| l == format!("lab-{LAB}")), "network left:\n{nets}");
+    let vols = virsh(&["vol-list", "lab"]);
+    assert!(!vols.contains(&format!("{LAB}.")), "volumes left:\n{vols}");
+    assert!(!dir.join(".lab").exists(), "state dir left");
+}
