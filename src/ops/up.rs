@@ -56,7 +56,7 @@ pub struct NodeReport {
     /// Seconds from start to SSH port open / to ready, for nodes booted now.
     pub boot_seconds: Option<f64>,
     pub ready_seconds: Option<f64>,
-    /// Already running and ready before this run.
+    /// Already running and ready before this run (times are from then).
     pub was_up: bool,
 }
 
@@ -107,10 +107,13 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     let bridge = crate::network::bridge_name(&lab.name);
     preflight::check_routes(lab.network.subnet, &bridge, &preflight::host_routes())?;
     let mut to_start = Vec::new();
+    let mut was_ready = BTreeSet::new();
     for node in &selected {
         let dom = names::domain(&lab.name, &node.name);
         if ctx.hv.domain_state(&dom)? != Some(DomainState::Running) {
             to_start.push(node.name.clone());
+        } else if st.nodes.get(&node.name).is_some_and(|n| n.ready) {
+            was_ready.insert(node.name.clone());
         }
     }
     let need_mem: u64 = selected
@@ -160,13 +163,11 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     }
 
     // Boot everything that is not running, then wait for all in parallel.
-    let mut started = Vec::new();
     for node in &selected {
         let dom = names::domain(&lab.name, &node.name);
         if ctx.hv.domain_state(&dom)? != Some(DomainState::Running) {
             rep.phase(&node.name, "starting");
             ctx.hv.start_domain(&dom)?;
-            started.push(node.name.clone());
         }
         rep.phase(&node.name, "booting");
     }
@@ -180,14 +181,16 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
             Ok(w) => {
                 ns.ready = true;
                 ns.host_key = Some(format!("{} {}", w.key.key_type, w.key.base64));
-                ns.boot_seconds = w.boot;
-                ns.ready_seconds = Some(w.ready);
+                if !was_ready.contains(&node.name) {
+                    ns.boot_seconds = w.boot;
+                    ns.ready_seconds = Some(w.ready);
+                }
                 reports.push(NodeReport {
                     name: node.name.clone(),
                     ip: node.ip.to_string(),
                     boot_seconds: w.boot,
                     ready_seconds: Some(w.ready),
-                    was_up: !started.contains(&node.name),
+                    was_up: was_ready.contains(&node.name),
                 });
             }
             Err(e) => {
