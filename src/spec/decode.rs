@@ -183,6 +183,8 @@ pub(crate) fn lab(root: &Node, d: &mut Diags) -> RawLab {
         defaults: sub(&m, "defaults", false, "", defaults, d),
         nodes: sub(&m, "nodes", true, "a lab needs at least one node", nodes, d),
         provision: sub(&m, "provision", false, "", super::provision::decode, d),
+        checks: m.optional("checks", d),
+        forwards: m.optional("forwards", d),
     };
     m.finish(keys::LAB, "a lab file", d);
     lab

@@ -4,8 +4,9 @@
 //! Pipeline, one module per step, each step reporting all it finds:
 //! `yaml` (text → spanned tree: syntax, tabs, empty file) → `decode` and
 //! `values` (tree → `raw` types: shapes, types, unknown and duplicate keys)
-//! → `validate`, `nodes` and `provision` (raw → [`Lab`]: names, ranges,
-//! addresses, boxes, references). Problems become [`SpecDiagnostic`]s with
+//! → `validate`, `nodes`, `provision` and `extras` (raw → [`Lab`]: names,
+//! ranges, addresses, boxes, references; `extras` holds `checks` and
+//! `forwards`). Problems become [`SpecDiagnostic`]s with
 //! the field path and a labelled source snippet, returned together as a
 //! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
 
@@ -13,6 +14,7 @@ mod check;
 mod context;
 mod decode;
 mod diag;
+mod extras;
 mod model;
 mod nodes;
 mod provision;
@@ -29,9 +31,10 @@ use std::sync::Arc;
 
 pub use context::{Context, KnownBoxes};
 pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
+pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
 pub use model::{
-    Accel, Ansible, Controller, Lab, Network, Node, Provision, Proxy, ProxyHost, ScriptSource,
-    ScriptStep, Shell,
+    Accel, Ansible, Check, Controller, Forward, Lab, Network, Node, Provision, Proxy, ProxyHost,
+    ScriptSource, ScriptStep, Shell,
 };
 pub use raw::json_schema;
 pub use validate::{DEFAULT_CPUS, DEFAULT_DISK_GIB, DEFAULT_MEMORY_MIB};

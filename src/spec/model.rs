@@ -22,6 +22,10 @@ pub struct Lab {
     /// Nodes in file order.
     pub nodes: Vec<Node>,
     pub provision: Option<Provision>,
+    /// `lab verify`'s checks, in file order.
+    pub checks: Vec<Check>,
+    /// Host ports forwarded to nodes, in file order.
+    pub forwards: Vec<Forward>,
     /// The lab file this was read from.
     pub path: PathBuf,
 }
@@ -189,4 +193,29 @@ impl ScriptStep {
             .filter(|n| self.on.iter().any(|o| *o == n.name || n.roles.contains(o)))
             .collect()
     }
+}
+
+/// A command that must succeed on a node for the lab to count as working.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub name: String,
+    /// A node name.
+    pub on: String,
+    /// Shell command; exit status 0 passes.
+    pub run: String,
+    /// Further tries after a failure.
+    pub retries: u32,
+    /// Pause between tries.
+    pub interval: std::time::Duration,
+}
+
+/// A node's TCP port made reachable on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forward {
+    /// A node name.
+    pub node: String,
+    pub guest: u16,
+    pub host: u16,
+    /// Host address to listen on.
+    pub address: Ipv4Addr,
 }

@@ -117,7 +117,8 @@ impl Decode for RawStep {
     }
 }
 
-/// The node and role names `on:` and `controller:` may refer to.
+/// The node and role names `on:`, `controller:`, checks and forwards may
+/// refer to.
 pub(crate) struct Names {
     nodes: BTreeSet<String>,
     roles: BTreeSet<String>,
@@ -133,6 +134,19 @@ impl Names {
                 .map(|r| r.value.clone())
                 .collect(),
         }
+    }
+
+    pub(crate) fn is_node(&self, name: &str) -> bool {
+        self.nodes.contains(name)
+    }
+
+    pub(crate) fn is_role(&self, name: &str) -> bool {
+        self.roles.contains(name)
+    }
+
+    /// The node names, sorted.
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = &str> + Clone {
+        self.nodes.iter().map(String::as_str)
     }
 }
 

@@ -64,6 +64,10 @@ pub struct RawLab {
     pub nodes: Option<Sp<NodeMap>>,
     /// What runs once the VMs answer on SSH.
     pub provision: Option<Sp<RawProvision>>,
+    /// Checks `lab verify` runs (and `lab up` after provisioning), in order.
+    pub checks: Option<Sp<Vec<Sp<RawCheck>>>>,
+    /// TCP ports of nodes to make reachable from the host.
+    pub forwards: Option<Sp<Vec<Sp<RawForward>>>>,
 }
 
 /// The lab's private network.
@@ -187,6 +191,46 @@ pub struct RawStep {
     pub inline: Option<Sp<String>>,
 }
 
+/// One check: a shell command that must exit 0 on a node.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Check")]
+pub struct RawCheck {
+    /// What the check proves, shown in `lab verify`'s output; unique.
+    #[schemars(required)]
+    pub name: Option<Sp<String>>,
+    /// The node it runs on (a node name, not a role).
+    #[schemars(required)]
+    pub on: Option<Sp<String>>,
+    /// Shell command, run as root with bash; exit status 0 means pass.
+    #[schemars(required)]
+    pub run: Option<Sp<String>>,
+    /// How many more times to try after a failure, 0 to 1000 (default 0).
+    #[schemars(range(min = 0, max = 1000))]
+    pub retries: Option<Sp<i64>>,
+    /// Seconds between tries, 1 to 3600 (default 3).
+    #[schemars(range(min = 1, max = 3600))]
+    pub interval: Option<Sp<i64>>,
+}
+
+/// A TCP port of a node, reachable on the host.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Forward")]
+pub struct RawForward {
+    /// The node whose port is forwarded.
+    #[schemars(required)]
+    pub node: Option<Sp<String>>,
+    /// Port on the node, 1 to 65535.
+    #[schemars(required, range(min = 1, max = 65535))]
+    pub guest: Option<Sp<i64>>,
+    /// Port on the host, 1 to 65535; each host port once.
+    #[schemars(required, range(min = 1, max = 65535))]
+    pub host: Option<Sp<i64>>,
+    /// Host address to listen on, an IPv4 address (default 127.0.0.1).
+    pub address: Option<Sp<String>>,
+}
+
 /// The keys each raw struct accepts, as `lab.yaml` spells them; the decoder
 /// uses these, and a test checks them against the schema.
 pub(crate) mod keys {
@@ -200,6 +244,8 @@ pub(crate) mod keys {
         "defaults",
         "nodes",
         "provision",
+        "checks",
+        "forwards",
     ];
     pub const NETWORK: &[&str] = &["subnet", "domain"];
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
@@ -207,6 +253,8 @@ pub(crate) mod keys {
     pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars"];
     pub const SHELL: &[&str] = &["scripts"];
     pub const STEP: &[&str] = &["on", "script", "inline"];
+    pub const CHECK: &[&str] = &["name", "on", "run", "retries", "interval"];
+    pub const FORWARD: &[&str] = &["node", "guest", "host", "address"];
 }
 
 /// The JSON schema of the lab file.

@@ -1,6 +1,6 @@
 //! Raw lab → checked [`Lab`]: the lab name, box, network, proxy, sizes and
 //! defaults here; nodes in [`super::nodes`], provisioning in
-//! [`super::provision`]. Every problem is reported; the lab is built only
+//! [`super::provision`], checks and forwards in [`super::extras`]. Every problem is reported; the lab is built only
 //! when there were none.
 
 use std::net::Ipv4Addr;
@@ -13,7 +13,7 @@ use super::diag::{Diags, closest};
 use super::model::{Lab, Network};
 use super::provision::{self, Names};
 use super::raw::{RawDefaults, RawLab, RawNetwork, Sp};
-use super::{check, nodes};
+use super::{check, extras, nodes};
 
 /// Built-in node sizes: cpus, memory (MiB), disk (GiB).
 pub const DEFAULT_CPUS: u32 = 1;
@@ -37,6 +37,25 @@ pub(super) const DISK: Range = Range {
     min: 2,
     max: 1024,
     unit: " GiB",
+};
+
+pub(super) const RETRIES: Range = Range {
+    key: "retries",
+    min: 0,
+    max: 1000,
+    unit: "",
+};
+pub(super) const INTERVAL: Range = Range {
+    key: "interval",
+    min: 1,
+    max: 3600,
+    unit: " s",
+};
+pub(super) const PORT: Range = Range {
+    key: "a port",
+    min: 1,
+    max: 65535,
+    unit: "",
 };
 
 pub(super) struct Range {
@@ -109,6 +128,16 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         .provision
         .as_ref()
         .map(|p| provision::validate(p, names.as_ref(), d));
+    let checks = raw
+        .checks
+        .as_ref()
+        .map(|c| extras::checks(&c.value, names.as_ref(), d))
+        .unwrap_or_default();
+    let forwards = raw
+        .forwards
+        .as_ref()
+        .map(|f| extras::forwards(&f.value, names.as_ref(), d))
+        .unwrap_or_default();
 
     if !d.is_empty() {
         return None;
@@ -122,6 +151,8 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         proxy,
         nodes: nodes?,
         provision: provision.flatten(),
+        checks,
+        forwards,
         path,
     })
 }

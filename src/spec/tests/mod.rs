@@ -1,5 +1,6 @@
 //! Unit tests of the lab file rules: helpers here, one file per area.
 
+mod extras;
 mod provision;
 mod rules;
 mod structure;
@@ -202,6 +203,10 @@ fn schema_lists_the_keys_the_decoder_accepts() {
     assert_eq!(props(&defs["Defaults"]), sorted(raw::keys::DEFAULTS));
     assert_eq!(props(&defs["Node"]), sorted(raw::keys::NODE));
     assert_eq!(props(&defs["ScriptStep"]), sorted(raw::keys::STEP));
+    assert_eq!(props(&defs["Check"]), sorted(raw::keys::CHECK));
+    assert_eq!(props(&defs["Forward"]), sorted(raw::keys::FORWARD));
+    assert_eq!(defs["Check"]["required"], serde_json::json!(["name", "on", "run"]));
+    assert_eq!(defs["Forward"]["required"], serde_json::json!(["node", "guest", "host"]));
     let variants = defs["Provision"]["oneOf"].as_array().unwrap();
     let mut ansible = raw::keys::ANSIBLE.to_vec();
     ansible.push("type");

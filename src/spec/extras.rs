@@ -1,0 +1,212 @@
+//! The `checks` and `forwards` sections: lists whose entries each refer to
+//! one node. Decoded here (a check's `on` is one node, not a list) and
+//! checked: node references, ranges with defaults, unique check names and
+//! unique host ports.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use super::decode::MapReader;
+use super::diag::{Diags, closest};
+use super::model::{Check, Forward};
+use super::provision::Names;
+use super::raw::{RawCheck, RawForward, Sp, keys};
+use super::validate::{INTERVAL, PORT, RETRIES, in_range};
+use super::values::{Decode, join};
+use super::yaml::{Kind, Node, Span};
+
+/// Seconds between the tries of a check when `interval` is not set.
+pub const DEFAULT_INTERVAL_SECS: u64 = 3;
+/// Where a forward listens when `address` is not set.
+pub const DEFAULT_FORWARD_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+impl Decode for RawCheck {
+    fn decode(node: &Node, field: &str, d: &mut Diags) -> Option<Self> {
+        let m = MapReader::new(node, field, Span::at(node.span.start), d)?;
+        let on = match m.get("on") {
+            Some((list, _)) if matches!(list.kind, Kind::Seq(_)) => {
+                d.error(
+                    &join(field, "on"),
+                    list.span,
+                    "expected one node name, found a list",
+                )
+                .help("a check runs on one node; repeat the check for each node");
+                None
+            }
+            _ => m.required(
+                "on",
+                "say which node the check runs on, e.g. `on: node1`",
+                d,
+            ),
+        };
+        let check = RawCheck {
+            name: m.required(
+                "name",
+                "give the check a name; `lab verify` prints it with PASS or FAIL",
+                d,
+            ),
+            on,
+            run: m.required("run", "give the shell command that must exit 0", d),
+            retries: m.optional("retries", d),
+            interval: m.optional("interval", d),
+        };
+        m.finish(keys::CHECK, "a check", d);
+        Some(check)
+    }
+}
+
+impl Decode for RawForward {
+    fn decode(node: &Node, field: &str, d: &mut Diags) -> Option<Self> {
+        let m = MapReader::new(node, field, Span::at(node.span.start), d)?;
+        let forward = RawForward {
+            node: m.required("node", "say which node's port to forward", d),
+            guest: m.required("guest", "give the port on the node, e.g. `guest: 80`", d),
+            host: m.required("host", "give the port on the host, e.g. `host: 8080`", d),
+            address: m.optional("address", d),
+        };
+        m.finish(keys::FORWARD, "a forward", d);
+        Some(forward)
+    }
+}
+
+/// Whether `r` names a node; reports it when not (a role gets its own
+/// message). `names` is `None` when the nodes could not be read.
+fn is_node(r: &Sp<String>, field: &str, what: &str, names: Option<&Names>, d: &mut Diags) -> bool {
+    let Some(names) = names else { return true };
+    if names.is_node(&r.value) {
+        return true;
+    }
+    if names.is_role(&r.value) {
+        d.error(
+            field,
+            r.span,
+            format!("`{}` is a role, but {what} names one node", r.value),
+        )
+        .help(format!(
+            "nodes: {}",
+            names.nodes().collect::<Vec<_>>().join(", ")
+        ));
+        return false;
+    }
+    let diag = d.error(field, r.span, format!("`{}` is not a node", r.value));
+    match closest(&r.value, names.nodes()) {
+        Some(near) => diag.help(format!("did you mean `{near}`?")),
+        None => diag.help(format!(
+            "nodes: {}",
+            names.nodes().collect::<Vec<_>>().join(", ")
+        )),
+    };
+    false
+}
+
+/// A required text that must not be blank.
+fn text(v: &Option<Sp<String>>, field: &str, what: &str, d: &mut Diags) -> Option<String> {
+    let v = v.as_ref()?;
+    if v.value.trim().is_empty() {
+        d.error(field, v.span, format!("is empty; give {what}"));
+        return None;
+    }
+    Some(v.value.clone())
+}
+
+/// Checks `checks:`; only the valid entries are returned.
+pub(crate) fn checks(raw: &[Sp<RawCheck>], names: Option<&Names>, d: &mut Diags) -> Vec<Check> {
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, c) in raw.iter().enumerate() {
+        let field = format!("checks[{i}]");
+        let c = &c.value;
+        let name = text(&c.name, &join(&field, "name"), "the check a name", d);
+        if let (Some(name), Some(raw_name)) = (&name, &c.name) {
+            if let Some(first) = seen.get(name) {
+                let (line, _) = d.line_col(first.start);
+                d.error(
+                    &join(&field, "name"),
+                    raw_name.span,
+                    format!("check `{name}` is defined twice (first at line {line})"),
+                )
+                .label("used again here")
+                .also(*first, "first used here")
+                .help("give every check its own name");
+            } else {
+                seen.insert(name.clone(), raw_name.span);
+            }
+        }
+        let on =
+            c.on.as_ref()
+                .filter(|on| is_node(on, &join(&field, "on"), "a check's `on`", names, d));
+        let run = text(&c.run, &join(&field, "run"), "the command to run", d);
+        let retries = in_range(&c.retries, &join(&field, "retries"), &RETRIES, d);
+        let interval = in_range(&c.interval, &join(&field, "interval"), &INTERVAL, d);
+        if let (Some(name), Some(on), Some(run)) = (name, on, run) {
+            out.push(Check {
+                name,
+                on: on.value.clone(),
+                run,
+                retries: retries.unwrap_or(0) as u32,
+                interval: Duration::from_secs(interval.map_or(DEFAULT_INTERVAL_SECS, |s| s as u64)),
+            });
+        }
+    }
+    out
+}
+
+/// Checks `forwards:`; only the valid entries are returned.
+pub(crate) fn forwards(
+    raw: &[Sp<RawForward>],
+    names: Option<&Names>,
+    d: &mut Diags,
+) -> Vec<Forward> {
+    let mut seen: HashMap<i64, Span> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let field = format!("forwards[{i}]");
+        let f = &f.value;
+        let node = f
+            .node
+            .as_ref()
+            .filter(|n| is_node(n, &join(&field, "node"), "a forward", names, d));
+        let guest = in_range(&f.guest, &join(&field, "guest"), &PORT, d);
+        let host = in_range(&f.host, &join(&field, "host"), &PORT, d);
+        if let (Some(port), Some(raw_host)) = (host, &f.host) {
+            if let Some(first) = seen.get(&port) {
+                let (line, _) = d.line_col(first.start);
+                d.error(
+                    &join(&field, "host"),
+                    raw_host.span,
+                    format!("host port {port} is already forwarded (line {line})"),
+                )
+                .label("used again here")
+                .also(*first, "first forwarded here")
+                .help("every forward needs its own host port");
+            } else {
+                seen.insert(port, raw_host.span);
+            }
+        }
+        let address = match &f.address {
+            None => Some(DEFAULT_FORWARD_ADDRESS),
+            Some(a) => match a.value.trim().parse::<Ipv4Addr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    d.error(
+                        &join(&field, "address"),
+                        a.span,
+                        format!("{:?} is not an IPv4 address", a.value),
+                    )
+                    .help("the host address to listen on, e.g. 127.0.0.1");
+                    None
+                }
+            },
+        };
+        if let (Some(node), Some(guest), Some(host), Some(address)) = (node, guest, host, address) {
+            out.push(Forward {
+                node: node.value.clone(),
+                guest: guest as u16,
+                host: host as u16,
+                address,
+            });
+        }
+    }
+    out
+}

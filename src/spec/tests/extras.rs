@@ -1,0 +1,157 @@
+//! Tests of the `checks` and `forwards` sections.
+
+use std::time::Duration;
+
+use super::*;
+
+const NODES: &str =
+    "  node1:\n    ip: 10.77.10.21\n    roles: [app]\n  node2:\n    ip: 10.77.10.22\n";
+
+fn with(extra: &str) -> String {
+    lab_src(extra, NODES)
+}
+
+#[test]
+fn checks_are_modelled_with_defaults() {
+    let lab = ok(&with(
+        "checks:\n  - name: web answers\n    on: node1\n    run: curl -fsS http://localhost/\n  - {name: db, on: node2, run: 'true', retries: 10, interval: 5}\n",
+    ));
+    assert_eq!(
+        lab.checks,
+        [
+            Check {
+                name: "web answers".into(),
+                on: "node1".into(),
+                run: "curl -fsS http://localhost/".into(),
+                retries: 0,
+                interval: Duration::from_secs(DEFAULT_INTERVAL_SECS),
+            },
+            Check {
+                name: "db".into(),
+                on: "node2".into(),
+                run: "true".into(),
+                retries: 10,
+                interval: Duration::from_secs(5),
+            },
+        ]
+    );
+    assert!(ok(&with("")).checks.is_empty());
+}
+
+#[test]
+fn a_check_runs_on_one_node() {
+    let errs = errors(&with(
+        "checks:\n  - {name: a, on: app, run: x}\n  - {name: b, on: nod1, run: x}\n  - {name: c, on: [node1, node2], run: x}\n",
+    ));
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    find(
+        &errs,
+        "checks[0].on",
+        "`app` is a role, but a check's `on` names one node",
+    );
+    let typo = find(&errs, "checks[1].on", "`nod1` is not a node");
+    assert_eq!(typo.hint(), Some("did you mean `node1`?"));
+    let list = find(
+        &errs,
+        "checks[2].on",
+        "expected one node name, found a list",
+    );
+    assert!(list.hint().unwrap().contains("repeat the check"));
+}
+
+#[test]
+fn checks_need_name_on_and_run_and_sane_numbers() {
+    let errs = errors(&with(
+        "checks:\n  - {on: node1}\n  - {name: ' ', on: node1, run: '', retries: -1, interval: 0}\n  - {name: x, on: node1, run: y, every: 3}\n",
+    ));
+    find(&errs, "checks[0].name", "is missing");
+    find(&errs, "checks[0].run", "is missing");
+    find(&errs, "checks[1].name", "is empty");
+    find(&errs, "checks[1].run", "is empty");
+    find(
+        &errs,
+        "checks[1].retries",
+        "-1 is out of range; retries must be between 0 and 1000",
+    );
+    find(
+        &errs,
+        "checks[1].interval",
+        "0 s is out of range; interval must be between 1 and 3600 s",
+    );
+    find(&errs, "checks[2].every", "unknown key in a check");
+    find(
+        &errors(&with("checks: {name: x}\n")),
+        "checks",
+        "expected a list",
+    );
+}
+
+#[test]
+fn check_names_are_unique() {
+    let errs = errors(&with(
+        "checks:\n  - {name: same, on: node1, run: x}\n  - {name: same, on: node2, run: y}\n",
+    ));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    find(
+        &errs,
+        "checks[1].name",
+        "check `same` is defined twice (first at line 6)",
+    );
+}
+
+#[test]
+fn forwards_are_modelled_with_the_loopback_default() {
+    let lab = ok(&with(
+        "forwards:\n  - {node: node1, guest: 80, host: 8080}\n  - {node: node2, guest: 3000, host: 3000, address: 127.0.0.2}\n",
+    ));
+    assert_eq!(
+        lab.forwards,
+        [
+            Forward {
+                node: "node1".into(),
+                guest: 80,
+                host: 8080,
+                address: DEFAULT_FORWARD_ADDRESS
+            },
+            Forward {
+                node: "node2".into(),
+                guest: 3000,
+                host: 3000,
+                address: "127.0.0.2".parse().unwrap()
+            },
+        ]
+    );
+}
+
+#[test]
+fn forwards_need_nodes_ports_and_unique_host_ports() {
+    let errs = errors(&with(
+        "forwards:\n  - {node: node3, guest: 0, host: 8080}\n  - {node: app, guest: 80, host: 8080}\n  - {node: node1, guest: 70000, host: 65536, address: localhost}\n  - {node: node1}\n",
+    ));
+    find(&errs, "forwards[0].node", "`node3` is not a node");
+    find(
+        &errs,
+        "forwards[0].guest",
+        "0 is out of range; a port must be between 1 and 65535",
+    );
+    find(
+        &errs,
+        "forwards[1].node",
+        "`app` is a role, but a forward names one node",
+    );
+    find(
+        &errs,
+        "forwards[1].host",
+        "host port 8080 is already forwarded (line 6)",
+    );
+    find(&errs, "forwards[2].guest", "70000 is out of range");
+    find(&errs, "forwards[2].host", "65536 is out of range");
+    find(
+        &errs,
+        "forwards[2].address",
+        "\"localhost\" is not an IPv4 address",
+    );
+    find(&errs, "forwards[3].guest", "is missing");
+    find(&errs, "forwards[3].host", "is missing");
+    assert_eq!(errs.len(), 9, "{errs:#?}");
+}
