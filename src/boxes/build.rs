@@ -36,13 +36,11 @@ pub fn build(
     log: &Path,
     reporter: &dyn Reporter,
 ) -> Result<Outcome> {
-    if !force {
-        if let Some(existing) = store.get(&recipe.name)? {
-            if existing.meta.recipe_hash == recipe.hash && existing.disk().is_file() {
+    if !force
+        && let Some(existing) = store.get(&recipe.name)?
+            && existing.meta.recipe_hash == recipe.hash && existing.disk().is_file() {
                 return Ok(Outcome::UpToDate(existing));
             }
-        }
-    }
     check_tools()?;
     let started = Instant::now();
     let staging = store.stage(&recipe.name)?;
@@ -201,14 +199,13 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
     let abs = std::path::absolute(dir)?;
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     for line in mounts.lines() {
-        if let Some(point) = line.split_whitespace().nth(1) {
-            if Path::new(point).starts_with(&abs) {
+        if let Some(point) = line.split_whitespace().nth(1)
+            && Path::new(point).starts_with(&abs) {
                 bail!(
                     "refusing to delete {}: {point} is still mounted (umount it first)",
                     abs.display()
                 );
             }
-        }
     }
     std::fs::remove_dir_all(&abs).with_context(|| format!("cannot remove {}", abs.display()))
 }

@@ -75,19 +75,25 @@ pub enum RecipeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        path: PathBuf,
-        line: u64,
-        column: u64,
-        message: String,
-        #[source_code]
-        src: NamedSource<String>,
-        #[label("here")]
-        span: Option<SourceSpan>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<InvalidRecipe>),
     #[error("{path}: {message}")]
     Semantic { path: PathBuf, message: String },
+}
+
+/// A recipe that is not valid YAML or does not match the recipe format.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct InvalidRecipe {
+    pub path: PathBuf,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
 }
 
 fn fmt_dirs(dirs: &[PathBuf]) -> String {
@@ -144,14 +150,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Recipe, RecipeError> {
             }
             None => (0, 0, None),
         };
-        RecipeError::Invalid {
+        RecipeError::Invalid(Box::new(InvalidRecipe {
             path: path.to_owned(),
             line,
             column,
             message: first_line(&e.to_string()),
             src: NamedSource::new(path.display().to_string(), text.to_string()),
             span,
-        }
+        }))
     })?;
     let semantic = |message: String| RecipeError::Semantic {
         path: path.to_owned(),

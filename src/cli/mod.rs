@@ -106,15 +106,6 @@ pub fn main() -> i32 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cli_definition_is_consistent() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
-    }
-}
-
 fn report(err: anyhow::Error) -> i32 {
     if let Some(invalid) = err.downcast_ref::<InvalidInput>() {
         if !invalid.summary.is_empty() {
@@ -127,4 +118,13 @@ fn report(err: anyhow::Error) -> i32 {
         eprintln!("  caused by: {cause}");
     }
     EXIT_FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

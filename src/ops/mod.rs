@@ -9,6 +9,9 @@ pub mod preflight;
 pub mod status;
 pub mod up;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -90,13 +90,12 @@ fn parse_mem_available(text: &str) -> Option<u64> {
 
 /// Refuse to start VMs needing more memory than is available.
 pub fn check_memory(needed_mib: u64, vms: usize, available_mib: Option<u64>) -> Result<()> {
-    if let Some(avail) = available_mib {
-        if needed_mib > avail {
+    if let Some(avail) = available_mib
+        && needed_mib > avail {
             bail!(
                 "not enough free memory: starting {vms} VM(s) needs {needed_mib} MiB but only {avail} MiB is available; lower `memory` in the lab file or stop other VMs"
             );
         }
-    }
     Ok(())
 }
 
@@ -113,8 +112,8 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
 
 /// Refuse when the pool's filesystem has less than `needed` bytes free.
 pub fn check_disk(dir: &Path, needed: u64, free: Option<u64>) -> Result<()> {
-    if let Some(free) = free {
-        if needed > free {
+    if let Some(free) = free
+        && needed > free {
             bail!(
                 "not enough free disk in {}: the lab needs about {} MiB, {} MiB is free",
                 dir.display(),
@@ -122,7 +121,6 @@ pub fn check_disk(dir: &Path, needed: u64, free: Option<u64>) -> Result<()> {
                 free / (1 << 20)
             );
         }
-    }
     Ok(())
 }
 

@@ -512,7 +512,7 @@ fn wait_node(
     name: &str,
     target: &Target,
     timeout: Duration,
-    probe: &(dyn Fn(&Target, Duration) -> ProbeState + Send + Sync),
+    probe: &(dyn Fn(&Target, Duration, ssh::Progress<'_>) -> ProbeState + Send + Sync),
     console: &std::path::Path,
     rep: &dyn NodeReporter,
 ) -> Result<Waited> {

@@ -77,22 +77,40 @@ pub struct HostKey {
     pub base64: String,
 }
 
-/// One readiness probe: connect, authenticate, check cloud-init's marker.
-pub fn probe(t: &Target, timeout: Duration) -> ProbeState {
-    match probe_inner(t, timeout) {
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reports intermediate states from inside a probe.
+pub type Progress<'a> = &'a mut dyn FnMut(&ProbeState);
+
+/// One readiness probe, allowed to take up to `remaining`: connect,
+/// authenticate, and once logged in wait for cloud-init's marker IN THE
+/// GUEST (a shell loop on one session), so the guest does not pay for a new
+/// SSH handshake every poll — under software emulation each costs seconds
+/// of guest CPU.
+pub fn probe(t: &Target, remaining: Duration, progress: Progress<'_>) -> ProbeState {
+    match probe_inner(t, remaining, progress) {
         Ok(state) => state,
         Err(e) => ProbeState::NoConnection(format!("{e:#}")),
     }
 }
 
-fn probe_inner(t: &Target, timeout: Duration) -> Result<ProbeState> {
-    let sess = connect(t, timeout)?;
+fn probe_inner(t: &Target, remaining: Duration, progress: Progress<'_>) -> Result<ProbeState> {
+    let sess = connect(t, remaining.min(CONNECT_TIMEOUT))?;
     if !sess.authenticated() {
         return Ok(ProbeState::AuthRefused);
     }
     let (code, _) = exec_on(&sess, &format!("test -e {BOOT_FINISHED}"))?;
     if code != 0 {
-        return Ok(ProbeState::CloudInitRunning);
+        progress(&ProbeState::CloudInitRunning);
+        sess.set_timeout(remaining.as_millis().clamp(1, u32::MAX as u128) as u32);
+        let waited = exec_on(
+            &sess,
+            &format!("while ! test -e {BOOT_FINISHED}; do sleep 0.3; done"),
+        );
+        if !matches!(waited, Ok((0, _))) {
+            return Ok(ProbeState::CloudInitRunning);
+        }
     }
     Ok(ProbeState::Ready(host_key(&sess)?))
 }
@@ -123,7 +141,8 @@ pub fn exec_on(sess: &ssh2::Session, command: &str) -> Result<(i32, String)> {
     Ok((ch.exit_status()?, out))
 }
 
-fn host_key(sess: &ssh2::Session) -> Result<HostKey> {
+/// The host key the server presented in this session.
+pub fn host_key(sess: &ssh2::Session) -> Result<HostKey> {
     use base64::Engine;
     let Some((bytes, kind)) = sess.host_key() else {
         bail!("the server sent no host key");
@@ -143,29 +162,39 @@ fn host_key(sess: &ssh2::Session) -> Result<HostKey> {
 }
 
 /// A readiness probe: [`probe`], or a stand-in in tests.
-pub type Prober = std::sync::Arc<dyn Fn(&Target, Duration) -> ProbeState + Send + Sync>;
+pub type Prober =
+    std::sync::Arc<dyn Fn(&Target, Duration, Progress<'_>) -> ProbeState + Send + Sync>;
 
 /// Probe until ready or `deadline`; `on_change` sees every new state.
 pub fn wait_ready(
     t: &Target,
     deadline: Instant,
-    probe: &(dyn Fn(&Target, Duration) -> ProbeState + Send + Sync),
+    probe: &(dyn Fn(&Target, Duration, Progress<'_>) -> ProbeState + Send + Sync),
     mut on_change: impl FnMut(&ProbeState),
 ) -> Result<HostKey, ProbeState> {
-    let mut last: Option<ProbeState> = None;
+    let mut last: Option<std::mem::Discriminant<ProbeState>> = None;
+    let mut report = |state: &ProbeState| {
+        let d = std::mem::discriminant(state);
+        if last != Some(d) {
+            last = Some(d);
+            on_change(state);
+        }
+    };
     loop {
-        let state = probe(t, Duration::from_secs(5));
-        if last.as_ref().map(std::mem::discriminant) != Some(std::mem::discriminant(&state)) {
-            on_change(&state);
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let state = probe(t, remaining.max(Duration::from_millis(100)), &mut report);
+        report(&state);
+        let pause = match state {
+            ProbeState::Ready(key) => return Ok(key),
+            // A refused key means sshd is up but cloud-init has not run yet;
+            // each retry costs the guest a handshake, so back off.
+            ProbeState::AuthRefused => Duration::from_secs(2),
+            _ => Duration::from_millis(500),
+        };
+        if Instant::now() + pause >= deadline {
+            return Err(state);
         }
-        if let ProbeState::Ready(key) = state {
-            return Ok(key);
-        }
-        last = Some(state);
-        if Instant::now() >= deadline {
-            return Err(last.expect("probed at least once"));
-        }
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(pause);
     }
 }
 
@@ -202,7 +231,7 @@ mod tests {
             user: "lab".into(),
             key: "/nonexistent".into(),
         };
-        assert!(matches!(probe(&t, Duration::from_secs(1)), ProbeState::NoConnection(_)));
+        assert!(matches!(probe(&t, Duration::from_secs(1), &mut |_| {}), ProbeState::NoConnection(_)));
     }
 
     #[test]
