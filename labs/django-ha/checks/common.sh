@@ -1,0 +1,29 @@
+# shellcheck shell=bash disable=SC2034
+# Sourced by the checks. They run on the controller (control1) as the lab
+# user, from anywhere: the lab directory is the one holding this file.
+set -euo pipefail
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SECRETS=${LAB_SECRETS_FILE:-$LAB_DIR/.lab-secrets.json}
+EDGE=${LAB_EDGE:-control2}
+MONITORING=${LAB_MONITORING:-control2}
+APP_NODES=${LAB_APP_NODES:-"node1 node2"}
+DB_NODES=${LAB_DB_NODES:-"node1 node2"}
+APP_PORT=8000
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# secret NAME: one value of lab_secrets from the secrets file.
+secret() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lab_secrets"][sys.argv[2]])' "$SECRETS" "$1"
+}
+
+# on NODE CMD...: runs CMD on NODE over SSH with the lab's internal key.
+on() {
+	local node=$1
+	shift
+	ssh -i "${LAB_SSH_KEY:-$HOME/.ssh/lab_internal}" -o BatchMode=yes -o ConnectTimeout=10 \
+		-o StrictHostKeyChecking=accept-new "lab@$node" "$@"
+}
