@@ -4,6 +4,7 @@
 mod boxes;
 mod destroy;
 mod halt;
+mod probe;
 mod schema;
 mod ssh;
 mod status;
@@ -55,6 +56,9 @@ pub enum Command {
     Halt(halt::Args),
     /// Remove the lab's VMs, disks, network and state (boxes are kept).
     Destroy(destroy::Args),
+    /// Wait for guests with lab's readiness probe (for scripts/bench).
+    #[command(name = "__probe", hide = true)]
+    Probe(probe::Args),
 }
 
 /// Options every command sees.
@@ -99,6 +103,7 @@ pub fn main() -> i32 {
         Command::Console(args) => ssh::run_console(&g(&args.lab.file), args),
         Command::Halt(args) => halt::run(&g(&args.lab.file), args),
         Command::Destroy(args) => destroy::run(&g(&args.lab.file), args),
+        Command::Probe(args) => probe::run(args),
     };
     match result {
         Ok(()) => 0,
