@@ -154,7 +154,23 @@ fn smoke_lab_lifecycle_on_real_vms() {
     eprintln!("no-op lab up took {:.3}s", noop.as_secs_f64());
     assert_eq!(lab_domains().len(), 2);
 
-    // 6. Destroy leaves nothing of the lab in libvirt or on disk.
+    // 6. ssh-config works with plain `ssh -F`.
+    let cfg = dir.join("ssh_config");
+    std::fs::write(&cfg, ok(dir, &["ssh-config"])).unwrap();
+    let out = Command::new("ssh").arg("-F").arg(&cfg).args(["node2", "hostname"]).output().unwrap();
+    assert!(out.status.success(), "ssh -F: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "node2");
+
+    // 7. Halt shuts both down (gracefully within the timeout).
+    let t3 = Instant::now();
+    let out = ok(dir, &["halt", "--timeout", "120"]);
+    eprintln!("lab halt took {:.1}s", t3.elapsed().as_secs_f64());
+    assert!(out.contains("halted 2 node(s)"), "{out}");
+    assert_eq!(running_domains(), 0);
+    let json: serde_json::Value = serde_json::from_str(&ok(dir, &["status", "--json"])).unwrap();
+    assert!(json["nodes"].as_array().unwrap().iter().all(|n| n["state"] == "shut off"), "{json}");
+
+    // 8. Destroy leaves nothing of the lab in libvirt or on disk.
     ok(dir, &["destroy", "-f"]);
     assert!(lab_domains().is_empty(), "domains left: {:?}", lab_domains());
     let nets = virsh(&["net-list", "--all", "--name"]);

@@ -18,13 +18,33 @@ pub struct Args {
     /// Seconds each node may take to become ready (SSH + cloud-init).
     #[arg(long, default_value_t = 900, value_name = "SECS")]
     pub timeout: u64,
+    /// Do not run the provisioner and the checks once the nodes are ready.
+    #[arg(long)]
+    pub no_provision: bool,
+}
+
+/// Ctrl-C before the wait phase: every resource is recorded before it is
+/// created, so stopping at once is safe; say how to go on. (The wait phase
+/// installs its own handler with the same advice.)
+extern "C" fn on_sigint(_: libc::c_int) {
+    const MSG: &[u8] = b"\ninterrupted: run `lab up` again to resume, or `lab destroy` to remove what was created\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe.
+    unsafe {
+        libc::write(2, MSG.as_ptr().cast(), MSG.len());
+        libc::_exit(130);
+    }
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
+    // SAFETY: installs a handler that only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
     let ctx = LabCtx::open(&global.file)?;
     let names: Vec<String> = ctx.select_nodes(&args.nodes)?.into_iter().map(|n| n.name).collect();
     let reporter: Arc<dyn nodes::NodeReporter> = Arc::from(nodes::stderr_reporter(&names));
-    let opts = up::UpOptions::new(args.nodes, Duration::from_secs(args.timeout));
+    let mut opts = up::UpOptions::new(args.nodes, Duration::from_secs(args.timeout));
+    opts.provision = !args.no_provision;
     let report = up::up(&ctx, &opts, Arc::clone(&reporter))?;
     drop(reporter);
     if report.noop {
