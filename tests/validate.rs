@@ -99,6 +99,28 @@ fn smoke_lab_is_valid() {
 }
 
 #[test]
+fn every_shipped_lab_is_valid() {
+    let env = env();
+    let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&labs).unwrap() {
+        let file = entry.unwrap().path().join("lab.yaml");
+        if !file.is_file() {
+            continue;
+        }
+        seen += 1;
+        lab(&env)
+            .arg("validate")
+            .arg("-f")
+            .arg(&file)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("is valid"));
+    }
+    assert!(seen >= 2, "expected labs/smoke and labs/django-ha, found {seen}");
+}
+
+#[test]
 fn missing_file_names_the_path() {
     let env = env();
     lab(&env)
