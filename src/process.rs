@@ -188,6 +188,58 @@ impl Cmd {
         Ok(Output { stdout, stderr })
     }
 
+    /// Run to completion, handing every line of stdout and stderr to
+    /// `on_line` as it arrives (the two interleaved); succeed only on exit
+    /// status 0. The error quotes the last lines.
+    pub fn stream(&self, on_line: &mut dyn FnMut(&str)) -> Result<(), ProcessError> {
+        use std::io::{BufRead, BufReader};
+        tracing::debug!(cmd = %self.cmdline(), "running, streaming output");
+        let mut child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let readers: Vec<_> = [
+            child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|pipe| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(pipe);
+                let mut buf = Vec::new();
+                while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
+                    let line = String::from_utf8_lossy(&buf);
+                    let _ = tx.send(line.trim_end_matches(['\n', '\r']).to_string());
+                    buf.clear();
+                }
+            })
+        })
+        .collect();
+        drop(tx);
+        let mut last: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        for line in rx {
+            on_line(&line);
+            if last.len() == 40 {
+                last.pop_front();
+            }
+            last.push_back(line);
+        }
+        for r in readers {
+            let _ = r.join();
+        }
+        let status = child.wait().map_err(|e| self.spawn_error(e))?;
+        if !status.success() {
+            let text: Vec<String> = last.into();
+            return Err(self.failed(status, text.join("\n")));
+        }
+        Ok(())
+    }
+
     /// Run with the terminal attached (for `lab ssh`); returns the exit code.
     pub fn run_interactive(&self) -> Result<i32, ProcessError> {
         tracing::debug!(cmd = %self.cmdline(), "running interactively");
@@ -284,6 +336,23 @@ mod tests {
         let text = std::fs::read_to_string(&log).unwrap();
         assert!(text.contains("out") && text.contains("err"));
         assert!(err.to_string().contains(&log.display().to_string()));
+    }
+
+    #[test]
+    fn stream_hands_over_both_streams_line_by_line() {
+        let mut lines = Vec::new();
+        Cmd::new("sh")
+            .args(["-c", "echo one; echo two >&2; printf three"])
+            .stream(&mut |l| lines.push(l.to_string()))
+            .unwrap();
+        lines.sort();
+        assert_eq!(lines, ["one", "three", "two"]);
+        let err = Cmd::new("sh")
+            .args(["-c", "echo why; exit 4"])
+            .stream(&mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exit status 4") && err.contains("why"), "{err}");
     }
 
     #[test]
