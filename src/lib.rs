@@ -11,6 +11,7 @@ pub mod network;
 pub mod ops;
 pub mod paths;
 pub mod process;
+pub mod provision;
 pub mod seed;
 pub mod spec;
 pub mod ssh;

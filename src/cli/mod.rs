@@ -5,11 +5,14 @@ mod boxes;
 mod destroy;
 mod halt;
 mod probe;
+mod provision;
 mod schema;
+mod secrets;
 mod ssh;
 mod status;
 mod up;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -56,6 +59,12 @@ pub enum Command {
     Halt(halt::Args),
     /// Remove the lab's VMs, disks, network and state (boxes are kept).
     Destroy(destroy::Args),
+    /// Run the provisioner again on the running lab (`--only TAG`, NODE...).
+    Provision(provision::Args),
+    /// Run the lab's `checks:` and print PASS/FAIL per check.
+    Verify(verify::Args),
+    /// Print the lab's generated passwords and keys (JSON), or one of them.
+    Secrets(secrets::Args),
     /// Wait for guests with lab's readiness probe (for scripts/bench).
     #[command(name = "__probe", hide = true)]
     Probe(probe::Args),
@@ -103,6 +112,9 @@ pub fn main() -> i32 {
         Command::Console(args) => ssh::run_console(&g(&args.lab.file), args),
         Command::Halt(args) => halt::run(&g(&args.lab.file), args),
         Command::Destroy(args) => destroy::run(&g(&args.lab.file), args),
+        Command::Provision(args) => provision::run(&g(&args.lab.file), args),
+        Command::Verify(args) => verify::run(&g(&args.lab.file), args),
+        Command::Secrets(args) => secrets::run(&g(&args.lab.file), args),
         Command::Probe(args) => probe::run(args),
     };
     match result {

@@ -1,4 +1,5 @@
-//! The workflows behind the commands: `up`, `destroy`, `halt`, `status`.
+//! The workflows behind the commands: `up`, `destroy`, `halt`, `status`,
+//! `provision`, `verify`.
 //! Commands in [`crate::cli`] parse and print; everything that touches the
 //! hypervisor, the box store or the state directory happens here.
 
@@ -6,6 +7,7 @@ pub mod destroy;
 pub mod halt;
 pub mod names;
 pub mod preflight;
+pub mod provision;
 pub mod status;
 pub mod up;
 

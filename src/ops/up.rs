@@ -36,6 +36,8 @@ pub struct UpOptions {
     pub timeout: Duration,
     /// The readiness probe ([`ssh::probe`]; tests substitute their own).
     pub probe: ssh::Prober,
+    /// Provision and verify once every node is ready ([`super::provision::after_up`]).
+    pub provision: bool,
 }
 
 impl UpOptions {
@@ -44,6 +46,7 @@ impl UpOptions {
             nodes,
             timeout,
             probe: Arc::new(ssh::probe),
+            provision: true,
         }
     }
 }
@@ -203,6 +206,9 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     write_known_hosts(ctx, &st)?;
     if !failures.is_empty() {
         bail!("{}", failures.join("\n\n"));
+    }
+    if opts.provision {
+        super::provision::after_up(ctx, &st, &selected, rep)?;
     }
     Ok(UpReport {
         accel,

@@ -27,6 +27,14 @@ pub const KNOWN_HOSTS_FILE: &str = "known_hosts";
 pub const CONSOLE_DIR: &str = "console";
 /// Seeds are written here before being uploaded to the pool.
 pub const SEED_DIR: &str = "seeds";
+/// Generated passwords and keys of the lab's services (0600).
+pub const SECRETS_FILE: &str = "secrets.json";
+/// Key pair the nodes use among themselves (Ansible controller → nodes).
+pub const INTERNAL_KEY_FILE: &str = "internal_ed25519";
+/// Output of the last provisioning run.
+pub const PROVISION_LOG: &str = "provision.log";
+/// Inventory and variables when Ansible runs on the host.
+pub const ANSIBLE_DIR: &str = "ansible";
 
 /// What `lab up` has created (or is about to create) for a lab.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

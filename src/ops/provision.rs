@@ -1,0 +1,149 @@
+//! `lab provision` and `lab verify` on a running lab, and the same two at
+//! the end of `lab up` ([`after_up`]). Provisioning starts only when every
+//! node of the lab is running and was seen ready; the mechanics are in
+//! [`crate::provision`].
+
+use anyhow::{Context, Result, bail};
+
+use super::LabCtx;
+use crate::backend::DomainState;
+use crate::provision::verify::{self, CheckResult};
+use crate::provision::{self, Options, Report};
+use crate::spec::{Check, Node};
+use crate::state::State;
+use crate::ui::nodes::NodeReporter;
+use crate::ui::progress::fmt_duration;
+
+/// Fails, naming every node that is not running and ready, unless all of
+/// `nodes` are.
+pub fn ensure_up(ctx: &LabCtx, st: &State, nodes: &[&str]) -> Result<()> {
+    let lab = &ctx.lab;
+    if st.nodes.is_empty() {
+        bail!(
+            "lab {} is not up (nothing recorded in {}); run `lab up` first",
+            lab.name,
+            ctx.state_dir.path().display()
+        );
+    }
+    let mut down = Vec::new();
+    for name in nodes {
+        let Some(ns) = st.nodes.get(*name) else {
+            down.push(format!("{name} was never created"));
+            continue;
+        };
+        match ctx.hv.domain_state(&ns.domain)? {
+            Some(DomainState::Running) if ns.ready => {}
+            Some(DomainState::Running) => down.push(format!("{name} has not become ready")),
+            Some(state) => down.push(format!("{name} is {state}")),
+            None => down.push(format!("{name} does not exist")),
+        }
+    }
+    if !down.is_empty() {
+        bail!(
+            "lab {} is not up: {}; run `lab up` first",
+            lab.name,
+            down.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `lab provision`: take the lock, check the lab is up, run the
+/// provisioner. `None` when the lab has no `provision:`.
+pub fn provision(ctx: &LabCtx, opts: &Options, rep: &dyn NodeReporter) -> Result<Option<Report>> {
+    let lab = &ctx.lab;
+    let _lock = ctx.state_dir.lock(&lab.name)?;
+    let st = ctx.state_dir.load()?;
+    ctx.select_nodes(&opts.nodes)?;
+    let all: Vec<&str> = lab.nodes.iter().map(|n| n.name.as_str()).collect();
+    ensure_up(ctx, &st, &all)?;
+    provision::run(lab, &ctx.state_dir, &st, opts, rep)
+}
+
+/// `lab verify`: run every check (no lock: checks change nothing).
+pub fn verify(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<Vec<CheckResult>> {
+    let st = ctx.state_dir.load()?;
+    let checks: Vec<&Check> = ctx.lab.checks.iter().collect();
+    let mut nodes: Vec<&str> = checks.iter().map(|c| c.on.as_str()).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    ensure_up(ctx, &st, &nodes)?;
+    Ok(verify::run(&checks, &st, &ctx.state_dir, rep))
+}
+
+/// The end of `lab up` (lock held, `selected` ready): provision and verify,
+/// reporting through `rep`. Skipped when some node of the lab is not up;
+/// when only some nodes were selected, limited to them.
+pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeReporter) -> Result<()> {
+    let lab = &ctx.lab;
+    if lab.provision.is_none() && lab.checks.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<&str> = lab
+        .nodes
+        .iter()
+        .filter(|n| !st.nodes.get(&n.name).is_some_and(|ns| ns.ready))
+        .map(|n| n.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        rep.note(&format!(
+            "provisioning skipped: {} not up; run `lab up` for every node, then `lab provision`",
+            missing.join(", ")
+        ));
+        return Ok(());
+    }
+    let partial = selected.len() < lab.nodes.len();
+    let opts = Options {
+        nodes: if partial {
+            selected.iter().map(|n| n.name.clone()).collect()
+        } else {
+            Vec::new()
+        },
+        ..Options::default()
+    };
+    let report = provision::run(lab, &ctx.state_dir, st, &opts, rep).with_context(|| {
+        format!("provisioning lab {} failed; the VMs stay up: fix the problem, then run `lab provision`", lab.name)
+    })?;
+    if let Some(r) = report {
+        rep.note(&format!(
+            "provisioned with {} in {} (log: {})",
+            r.provisioner,
+            fmt_duration(r.duration),
+            r.log.display()
+        ));
+    }
+    let checks: Vec<&Check> = lab
+        .checks
+        .iter()
+        .filter(|c| selected.iter().any(|n| n.name == c.on))
+        .collect();
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let results = verify::run(&checks, st, &ctx.state_dir, rep);
+    for r in &results {
+        let mark = if r.passed { "PASS" } else { "FAIL" };
+        rep.note(&format!(
+            "check {mark} {} on {} ({:.1}s)",
+            r.name, r.node, r.seconds
+        ));
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(verify::describe)
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} checks failed after provisioning:\n{}\nrun `lab verify` to check again",
+            failed.len(),
+            results.len(),
+            failed.join("\n")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "provision_tests.rs"]
+mod tests;

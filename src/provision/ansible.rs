@@ -1,0 +1,270 @@
+//! `type: ansible`: run the lab's playbook with an inventory of the nodes,
+//! the lab's secrets and variables.
+//!
+//! `controller: NODE` (default `control1`): the lab-internal key pair
+//! (`.lab/internal_ed25519`, made once per lab) is authorised for the login
+//! user on every node and its private half put at `~/.ssh/lab_internal` on
+//! the controller; the lab directory is copied to `~/lab` there with
+//! `.lab-inventory.ini`, `.lab-secrets.json` (0600) and `.lab-vars.json`;
+//! Debian's `ansible` (and `python3-pymysql`) is installed when missing
+//! (through the apt proxy cloud-init configured); then `ansible-playbook`
+//! runs in `~/lab`.
+//!
+//! `controller: host`: `ansible-playbook` runs on this machine, in the lab
+//! directory, with the lab key and the pinned known_hosts; the inventory,
+//! secrets and variables are written to `.lab/ansible/`. It needs Ansible
+//! installed here (Debian package `ansible`), and must run where the lab
+//! network is reachable (inside the sandbox when there is one).
+//!
+//! Either way the output streams into the provision log, the current
+//! `PLAY`/`TASK` is shown, and `PLAY RECAP` is the result; a failure names
+//! the task and host that failed.
+
+use anyhow::{Context, Result, bail};
+
+use super::inventory::{self, Access};
+use super::recap::{Event, HostRecap, Parser};
+use super::remote::{self, Remote};
+use super::upload::{self, Extra};
+use super::{Options, Run, clip, guest_lab_dir, on_each, secrets};
+use crate::process::{Cmd, ProcessError, shell_quote};
+use crate::spec::{Ansible, Controller};
+use crate::state::{ANSIBLE_DIR, INTERNAL_KEY_FILE, write_atomic};
+
+/// Debian packages the controller needs.
+pub const CONTROLLER_PACKAGES: &str = "ansible python3-pymysql";
+/// How often apt's progress is shown while Ansible is installed.
+const APT_SHOW_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+/// Environment of every `ansible-playbook` run: plain, line-buffered output.
+const ENV: &[(&str, &str)] = &[
+    ("ANSIBLE_FORCE_COLOR", "0"),
+    ("ANSIBLE_NOCOLOR", "1"),
+    ("ANSIBLE_STDOUT_CALLBACK", "default"),
+    ("PYTHONUNBUFFERED", "1"),
+];
+
+pub fn run(run: &Run, a: &Ansible, opts: &Options) -> Result<Vec<HostRecap>> {
+    let playbook = run.lab.dir().join(&a.playbook);
+    if !playbook.is_file() {
+        bail!("the playbook {} does not exist", playbook.display());
+    }
+    match &a.controller {
+        Controller::Node(name) => on_node(run, a, name, opts),
+        Controller::Host => on_host(run, a, opts),
+    }
+}
+
+/// `ansible-playbook`'s arguments after the inventory and variables.
+pub fn playbook_args(a: &Ansible, opts: &Options) -> Vec<String> {
+    let mut args = vec![a.playbook.to_string_lossy().into_owned()];
+    if let Some(tags) = &opts.tags {
+        args.extend(["--tags".into(), tags.clone()]);
+    }
+    if !opts.nodes.is_empty() {
+        args.extend(["--limit".into(), opts.nodes.join(",")]);
+    }
+    args
+}
+
+fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<Vec<HostRecap>> {
+    let lab = run.lab;
+    let secrets = secrets::ensure(run.sd)?;
+    let key = run.sd.file(INTERNAL_KEY_FILE);
+    let pubkey = crate::ssh::ensure_keypair(&key, &format!("lab-internal@{}", lab.name))?;
+    let private = std::fs::read(&key).with_context(|| format!("cannot read {}", key.display()))?;
+    let all: Vec<Remote> = lab
+        .nodes
+        .iter()
+        .map(|n| run.remote(&n.name))
+        .collect::<Result<_>>()?;
+    run.rep
+        .note("ansible: authorising the lab-internal key on every node");
+    let authorize = format!(
+        "set -e; umask 077; mkdir -p ~/.ssh; touch ~/.ssh/authorized_keys; grep -qxF {k} ~/.ssh/authorized_keys || echo {k} >> ~/.ssh/authorized_keys",
+        k = shell_quote(&pubkey)
+    );
+    for (r, res) in all.iter().zip(on_each(&all, |r| {
+        remote::exec_ok(&r.open()?, &authorize, &[])
+    })) {
+        res.with_context(|| format!("cannot authorise the lab-internal key on {}", r.name))?;
+    }
+
+    let ctrl = run.remote(controller)?;
+    let sess = ctrl.open()?;
+    let home = ctrl.home();
+    let dir = guest_lab_dir(&home);
+    run.rep.phase(
+        controller,
+        &format!("copying {} to {dir}", lab.dir().display()),
+    );
+    let extras = [
+        Extra {
+            path: ".lab-inventory.ini".into(),
+            data: inventory::inventory(lab, run.st, &Access::controller(&home)).into_bytes(),
+            mode: 0o644,
+        },
+        Extra {
+            path: ".lab-secrets.json".into(),
+            data: secrets.ansible_vars().into_bytes(),
+            mode: 0o600,
+        },
+        Extra {
+            path: ".lab-vars.json".into(),
+            data: inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref()).into_bytes(),
+            mode: 0o644,
+        },
+    ];
+    upload::upload_dir(&ctrl, &sess, lab.dir(), &dir, &extras)?;
+    remote::write_file(&sess, &format!("{home}/.ssh/lab_internal"), &private, 0o600)?;
+    remote::write_file(
+        &sess,
+        &format!("{home}/.ssh/lab_internal.pub"),
+        format!("{pubkey}\n").as_bytes(),
+        0o644,
+    )?;
+    ensure_ansible(run, &ctrl, &sess)?;
+
+    let env: Vec<String> = ENV.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let cmd = format!(
+        "cd {} && {} ANSIBLE_HOST_KEY_CHECKING=False ansible-playbook -i .lab-inventory.ini -e @.lab-secrets.json -e @.lab-vars.json {}",
+        shell_quote(&dir),
+        env.join(" "),
+        playbook_args(a, opts)
+            .iter()
+            .map(|s| shell_quote(s))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    run.rep.note(&format!("ansible: {controller}: {cmd}"));
+    let mut parser = Parser::default();
+    let exit = remote::exec_lines(&sess, &cmd, &[], &mut |l| {
+        show(run, Some(controller), &mut parser, l)
+    })?;
+    outcome(run, parser, exit.success(), &exit.to_string())
+}
+
+/// Install Ansible on the controller unless it is there.
+fn ensure_ansible(run: &Run, ctrl: &Remote, sess: &ssh2::Session) -> Result<()> {
+    let probe = "command -v ansible-playbook >/dev/null && python3 -c 'import pymysql' 2>/dev/null";
+    if remote::exec_lines(sess, probe, &[], &mut |_| {})?.success() {
+        return Ok(());
+    }
+    run.rep.phase(
+        &ctrl.name,
+        &format!("installing {CONTROLLER_PACKAGES} (apt-get)"),
+    );
+    run.rep.note(&format!(
+        "ansible: installing {CONTROLLER_PACKAGES} on {} (a few minutes under TCG)",
+        ctrl.name
+    ));
+    let cmd = format!(
+        "sudo -n env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q && apt-get install -y -q {CONTROLLER_PACKAGES}'"
+    );
+    let mut last = Vec::new();
+    // apt prints hundreds of lines: show one every few seconds.
+    let mut shown = std::time::Instant::now() - APT_SHOW_EVERY;
+    let exit = remote::exec_lines(sess, &cmd, &[], &mut |l| {
+        run.log.line(&ctrl.name, l);
+        if shown.elapsed() >= APT_SHOW_EVERY {
+            run.rep.phase(&ctrl.name, &format!("apt: {}", clip(l, 60)));
+            shown = std::time::Instant::now();
+        }
+        last.push(l.to_string());
+    })?;
+    if !exit.success() {
+        bail!(
+            "installing {CONTROLLER_PACKAGES} on {} failed ({exit}); last output:\n{}\n{}",
+            ctrl.name,
+            remote::tail(&last, 10),
+            run.see_log()
+        );
+    }
+    Ok(())
+}
+
+fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<Vec<HostRecap>> {
+    let lab = run.lab;
+    let dir = run.sd.file(ANSIBLE_DIR);
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let access = Access::host(&run.sd.ssh_key(), &run.sd.known_hosts());
+    let files = [
+        ("inventory.ini", inventory::inventory(lab, run.st, &access)),
+        ("secrets.json", secrets::ensure(run.sd)?.ansible_vars()),
+        (
+            "vars.json",
+            inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref()),
+        ),
+    ];
+    for (name, text) in &files {
+        write_atomic(&dir.join(name), text.as_bytes(), 0o600)?;
+    }
+    let mut cmd = Cmd::new(&opts.host_ansible)
+        .arg("-i")
+        .arg(dir.join("inventory.ini"))
+        .arg("-e")
+        .arg(format!("@{}", dir.join("secrets.json").display()))
+        .arg("-e")
+        .arg(format!("@{}", dir.join("vars.json").display()))
+        .args(playbook_args(a, opts))
+        .cwd(lab.dir());
+    for (k, v) in ENV {
+        cmd = cmd.env(k, v);
+    }
+    run.rep.note(&format!("ansible: host: {cmd}"));
+    let mut parser = Parser::default();
+    let result = cmd.stream(&mut |l| show(run, None, &mut parser, l));
+    match result {
+        Ok(()) => outcome(run, parser, true, "exit status 0"),
+        Err(ProcessError::Failed { status, .. }) => outcome(run, parser, false, &status),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Log a line, feed the parser, and show plays, tasks and failures.
+fn show(run: &Run, controller: Option<&str>, parser: &mut Parser, line: &str) {
+    run.log.line("ansible", line);
+    let text = match parser.feed(line) {
+        Event::Play(t) | Event::Task(t) => t,
+        Event::Failed(t) => format!("FAILED: {t}"),
+        Event::Other => return,
+    };
+    match controller {
+        Some(node) => run.rep.phase(node, &clip(&text, 70)),
+        None => run.rep.note(&format!("ansible: {}", clip(&text, 100))),
+    }
+}
+
+/// The recap on success; on failure an error naming what failed where.
+fn outcome(run: &Run, parser: Parser, success: bool, exit: &str) -> Result<Vec<HostRecap>> {
+    for r in &parser.recap {
+        let summary = format!(
+            "ok={} changed={} failed={} unreachable={}",
+            r.ok, r.changed, r.failed, r.unreachable
+        );
+        if r.failed + r.unreachable > 0 {
+            run.rep.failed(&r.host, &summary);
+        } else {
+            run.rep.done(&r.host, &summary);
+        }
+    }
+    if success {
+        return Ok(parser.recap);
+    }
+    let mut why: Vec<String> = parser.failures.iter().map(|f| format!("  - {f}")).collect();
+    why.extend(parser.errors.iter().map(|e| format!("  - ERROR! {e}")));
+    if why.is_empty() {
+        why.push("  (no failed task in the output)".into());
+    }
+    bail!(
+        "ansible-playbook failed ({exit}):\n{}\n{}",
+        why.join("\n"),
+        run.see_log()
+    )
+}

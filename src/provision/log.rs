@@ -1,0 +1,66 @@
+//! The provision log, `.lab/provision.log`: everything the provisioner's
+//! commands print, one line per output line, each prefixed with where it
+//! came from (`[node1]`, `[ansible]`). Started afresh by every run, shared
+//! by the threads that talk to the nodes.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+
+pub struct Log {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl Log {
+    /// Create (truncate) the log at `path` with a header line.
+    pub fn create(path: &Path, header: &str) -> Result<Log> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = File::options()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(file, "# {header}")?;
+        Ok(Log {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append `[source] text`. Write errors are ignored: the log must not
+    /// stop the provisioning it records.
+    pub fn line(&self, source: &str, text: &str) {
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(f, "[{source}] {text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_prefixed_and_a_new_log_starts_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("provision.log");
+        let log = Log::create(&p, "run 1").unwrap();
+        log.line("node1", "hello");
+        drop(log);
+        let log = Log::create(&p, "run 2").unwrap();
+        log.line("ansible", "TASK [x]");
+        assert_eq!(
+            std::fs::read_to_string(log.path()).unwrap(),
+            "# run 2\n[ansible] TASK [x]\n"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! The hand-off to the provisioner once every node is ready: `type: shell`
+//! steps ([`shell`]) or an Ansible playbook run on a controller node or on
+//! the host ([`ansible`]), then the lab's `checks:` ([`verify`]).
+//!
+//! Everything reaches the nodes over SSH ([`remote`]) with the lab key and
+//! the host keys pinned by `lab up`; the lab directory is copied to
+//! `/home/USER/lab` on the nodes that need it ([`upload`]). Output goes
+//! to `.lab/provision.log` ([`log`]); progress to a [`NodeReporter`].
+//! Services get generated passwords from [`secrets`]. The workflows that
+//! take the lab lock and check that the lab is up are in
+//! [`crate::ops::provision`].
+
+pub mod ansible;
+pub mod inventory;
+pub mod log;
+pub mod recap;
+pub mod remote;
+pub mod secrets;
+pub mod shell;
+pub mod upload;
+pub mod verify;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::spec::{Lab, Provision};
+use crate::state::{PROVISION_LOG, State, StateDir};
+use crate::ui::nodes::NodeReporter;
+pub use recap::HostRecap;
+use remote::Remote;
+
+/// Where the lab directory is copied on a node: `HOME/lab`.
+pub fn guest_lab_dir(home: &str) -> String {
+    format!("{home}/lab")
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Ansible tags (`--tags`); not supported by shell steps.
+    pub tags: Option<String>,
+    /// Only these nodes (Ansible `--limit`, shell steps' targets); all
+    /// when empty.
+    pub nodes: Vec<String>,
+    /// The `ansible-playbook` program for `controller: host`.
+    pub host_ansible: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tags: None,
+            nodes: Vec::new(),
+            host_ansible: "ansible-playbook".into(),
+        }
+    }
+}
+
+/// What a provisioning run did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `shell` or `ansible`.
+    pub provisioner: &'static str,
+    /// Per host: Ansible's `PLAY RECAP`; for shell steps, `ok` counts the
+    /// steps the node ran.
+    pub hosts: Vec<HostRecap>,
+    pub duration: Duration,
+    pub log: PathBuf,
+}
+
+/// One provisioning run: the lab, its state and where output goes.
+pub struct Run<'a> {
+    pub lab: &'a Lab,
+    pub sd: &'a StateDir,
+    pub st: &'a State,
+    pub rep: &'a dyn NodeReporter,
+    pub log: &'a log::Log,
+}
+
+impl Run<'_> {
+    pub fn remote(&self, node: &str) -> Result<Remote> {
+        Remote::of(node, self.st, self.sd)
+    }
+
+    /// A failure's closing line: where the whole output is.
+    pub fn see_log(&self) -> String {
+        format!("full output: {}", self.log.path().display())
+    }
+}
+
+/// Run the lab's provisioner; `None` when it has none. The caller holds
+/// the lab lock and has checked that the nodes are up.
+pub fn run(
+    lab: &Lab,
+    sd: &StateDir,
+    st: &State,
+    opts: &Options,
+    rep: &dyn NodeReporter,
+) -> Result<Option<Report>> {
+    let Some(provision) = &lab.provision else {
+        return Ok(None);
+    };
+    let start = Instant::now();
+    let log = log::Log::create(
+        &sd.file(PROVISION_LOG),
+        &format!(
+            "lab provision of lab {} (pid {})",
+            lab.name,
+            std::process::id()
+        ),
+    )?;
+    let run = Run {
+        lab,
+        sd,
+        st,
+        rep,
+        log: &log,
+    };
+    let (provisioner, hosts) = match provision {
+        Provision::Shell(shell) => {
+            if opts.tags.is_some() {
+                anyhow::bail!(
+                    "--only selects Ansible tags, but lab {} is provisioned with shell steps, which have none",
+                    lab.name
+                );
+            }
+            ("shell", shell::run(&run, shell, &opts.nodes)?)
+        }
+        Provision::Ansible(a) => ("ansible", ansible::run(&run, a, opts)?),
+    };
+    Ok(Some(Report {
+        provisioner,
+        hosts,
+        duration: start.elapsed(),
+        log: log.path().to_path_buf(),
+    }))
+}
+
+/// Run `f` on every node at once, one thread (and SSH session) each;
+/// results in the order of `nodes`.
+pub fn on_each<T: Send>(
+    nodes: &[Remote],
+    f: impl Fn(&Remote) -> Result<T> + Sync,
+) -> Vec<Result<T>> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = nodes.iter().map(|n| s.spawn(move || f(n))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a provisioning thread panicked")))
+            })
+            .collect()
+    })
+}
+
+/// `text` cut to `max` characters, for one-line progress.
+pub fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text() {
+        assert_eq!(clip("  abc ", 5), "abc");
+        assert_eq!(clip("abcdefgh", 5), "abcde…");
+        assert_eq!(clip("ééééé", 3), "ééé…");
+    }
+}

@@ -1,0 +1,143 @@
+//! Tests of the `ansible-playbook` output parser on captured output.
+
+use super::*;
+
+fn parse(text: &str) -> (Parser, Vec<Event>) {
+    let mut p = Parser::default();
+    let events = text
+        .lines()
+        .map(|l| p.feed(l))
+        .filter(|e| *e != Event::Other)
+        .collect();
+    (p, events)
+}
+
+const FAILED_RUN: &str = r#"
+PLAY [Databases] ***************************************************************
+
+TASK [Gathering Facts] *********************************************************
+ok: [node1]
+fatal: [node2]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh: ssh: connect to host 10.77.30.22 port 22: No route to host", "unreachable": true}
+
+TASK [mariadb : Install packages] **********************************************
+changed: [node1]
+
+TASK [mariadb : Try something that may fail] ***********************************
+fatal: [node1]: FAILED! => {"changed": false, "msg": "this one is ignored"}
+...ignoring
+
+TASK [mariadb : Create users] **************************************************
+failed: [node1] (item=app) => {"ansible_loop_var": "item", "changed": false, "item": "app", "msg": "unable to connect to database"}
+ok: [node1] => (item=exporter)
+fatal: [node1]: FAILED! => {"changed": true, "cmd": "mysql -e 'select 1'", "msg": "non-zero return code", "rc": 1, "stderr": "ERROR 2002 (HY000): Can't connect\nfinal line", "stdout": ""}
+
+RUNNING HANDLER [mariadb : restart mariadb] ************************************
+
+PLAY RECAP *********************************************************************
+node1                      : ok=2    changed=1    unreachable=0    failed=1    skipped=0    rescued=0    ignored=1   
+node2                      : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0   
+"#;
+
+#[test]
+fn failures_name_task_and_host_and_ignored_ones_are_dropped() {
+    let (p, events) = parse(FAILED_RUN);
+    assert_eq!(events[0], Event::Play("PLAY [Databases]".into()));
+    assert_eq!(events[1], Event::Task("TASK [Gathering Facts]".into()));
+    assert!(events.contains(&Event::Task(
+        "RUNNING HANDLER [mariadb : restart mariadb]".into()
+    )));
+    let shown: Vec<String> = p.failures.iter().map(|f| f.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "task \"Gathering Facts\" could not reach node2: Failed to connect to the host via ssh: ssh: connect to host 10.77.30.22 port 22: No route to host",
+            "task \"mariadb : Create users (item=app)\" failed on node1: unable to connect to database",
+            "task \"mariadb : Create users\" failed on node1: non-zero return code (stderr: final line)",
+        ]
+    );
+    assert!(p.failures.iter().all(|f| f.play == "Databases"));
+    assert_eq!(
+        p.recap,
+        [
+            HostRecap {
+                host: "node1".into(),
+                ok: 2,
+                changed: 1,
+                failed: 1,
+                ignored: 1,
+                ..Default::default()
+            },
+            HostRecap {
+                host: "node2".into(),
+                unreachable: 1,
+                ..Default::default()
+            },
+        ]
+    );
+}
+
+#[test]
+fn errors_before_any_task_are_kept() {
+    let (p, _) = parse("ERROR! the playbook: nosuch.yml could not be found\n");
+    assert_eq!(p.errors, ["the playbook: nosuch.yml could not be found"]);
+    assert!(p.recap.is_empty());
+}
+
+#[test]
+fn headers_keep_brackets_inside_names_and_delegation_is_cut() {
+    let (p, events) = parse(
+        "TASK [check [x] works] ****\nfatal: [node1 -> localhost]: FAILED! => not json at all\n",
+    );
+    assert_eq!(events[0], Event::Task("TASK [check [x] works]".into()));
+    assert_eq!(p.failures[0].host, "node1");
+    assert_eq!(p.failures[0].message, "not json at all");
+}
+
+/// Output of a real second run on the lab's VMs (nothing changed;
+/// `ansible-playbook` 2.14 from Debian 12 on the controller node),
+/// captured from `.lab/provision.log`.
+#[test]
+fn captured_run_on_real_vms() {
+    let text: String = include_str!("../../tests/fixtures/ansible/second-run.log")
+        .lines()
+        .filter_map(|l| l.strip_prefix("[ansible] "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (p, events) = parse(&text);
+    assert!(p.failures.is_empty(), "{:?}", p.failures);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Task(t) if t == "TASK [Gathering Facts]"))
+    );
+    let hosts: Vec<&str> = p.recap.iter().map(|r| r.host.as_str()).collect();
+    assert_eq!(hosts, ["node1", "node2"]);
+    assert!(
+        p.recap
+            .iter()
+            .all(|r| r.ok > 0 && r.changed == 0 && r.failed == 0),
+        "{:?}",
+        p.recap
+    );
+}
+
+/// A real failed run: an ignored failure on both nodes, then a task
+/// failing on node2 only.
+#[test]
+fn captured_failed_run_on_real_vms() {
+    let text: String = include_str!("../../tests/fixtures/ansible/failed-run.log")
+        .lines()
+        .filter_map(|l| l.strip_prefix("[ansible] "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (p, _) = parse(&text);
+    let shown: Vec<String> = p.failures.iter().map(|f| f.to_string()).collect();
+    assert_eq!(
+        shown,
+        ["task \"Fails on node2 only\" failed on node2: non-zero return code (stderr: no database here)"]
+    );
+    assert_eq!(
+        p.recap[1],
+        HostRecap { host: "node2".into(), ok: 1, failed: 1, ignored: 1, ..Default::default() }
+    );
+}

@@ -1,0 +1,188 @@
+//! SSH sessions to the lab's nodes for provisioning and checks: log in
+//! with the lab key, refuse a host key other than the one pinned by
+//! `lab up`, and run commands with their output (stdout and stderr merged)
+//! handed over line by line as it arrives.
+
+use std::io::{BufRead, BufReader, Write};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::process::shell_quote;
+use crate::ssh::{self, Target};
+use crate::state::{State, StateDir};
+
+/// How long connecting and logging in may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One node as provisioning reaches it.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub name: String,
+    pub target: Target,
+    /// `TYPE BASE64`, pinned by `lab up`.
+    pub host_key: Option<String>,
+}
+
+impl Remote {
+    /// The node `name` as recorded in the state.
+    pub fn of(name: &str, st: &State, sd: &StateDir) -> Result<Remote> {
+        let ns = st
+            .nodes
+            .get(name)
+            .with_context(|| format!("node {name} is not in the lab state; run `lab up` first"))?;
+        Ok(Remote {
+            name: name.to_string(),
+            target: Target {
+                ip: ns.ip.parse().with_context(|| {
+                    format!("node {name} has a bad address {:?} in the state", ns.ip)
+                })?,
+                port: 22,
+                user: ns.user.clone(),
+                key: sd.ssh_key(),
+            },
+            host_key: ns.host_key.clone(),
+        })
+    }
+
+    /// The login user's home directory on the node.
+    pub fn home(&self) -> String {
+        format!("/home/{}", self.target.user)
+    }
+
+    /// An authenticated session whose host key matches the pinned one.
+    /// Blocking calls on it have no time limit (provisioning steps may run
+    /// for many minutes); set one with `set_timeout` where needed.
+    pub fn open(&self) -> Result<ssh2::Session> {
+        let addr = format!("{}@{}", self.target.user, self.target.ip);
+        let sess = ssh::connect(&self.target, CONNECT_TIMEOUT)
+            .with_context(|| format!("cannot reach node {} over SSH", self.name))?;
+        let got = ssh::host_key(&sess)?;
+        let got = format!("{} {}", got.key_type, got.base64);
+        match &self.host_key {
+            Some(pinned) if *pinned == got => {}
+            Some(_) => bail!(
+                "node {} ({addr}) presented a host key other than the one pinned by `lab up`; refusing to log in (if the VM was recreated outside lab, run `lab destroy` and `lab up`)",
+                self.name
+            ),
+            None => bail!(
+                "node {} has no pinned host key; run `lab up` first",
+                self.name
+            ),
+        }
+        if !sess.authenticated() {
+            bail!(
+                "node {} ({addr}) refused the lab key {}",
+                self.name,
+                self.target.key.display()
+            );
+        }
+        sess.set_timeout(0);
+        Ok(sess)
+    }
+}
+
+/// How a remote command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    pub code: i32,
+    /// Set when the command was killed by a signal (then `code` means nothing).
+    pub signal: Option<String>,
+}
+
+impl Exit {
+    pub fn success(&self) -> bool {
+        self.code == 0 && self.signal.is_none()
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.signal {
+            Some(sig) => write!(f, "killed by signal {sig}"),
+            None => write!(f, "exit status {}", self.code),
+        }
+    }
+}
+
+/// Run `command`, feed it `stdin` (then end of file), and hand every line
+/// of its merged output to `on_line` as it arrives.
+pub fn exec_lines(
+    sess: &ssh2::Session,
+    command: &str,
+    stdin: &[u8],
+    on_line: &mut dyn FnMut(&str),
+) -> Result<Exit> {
+    let mut ch = sess.channel_session()?;
+    ch.handle_extended_data(ssh2::ExtendedData::Merge)?;
+    ch.exec(command)?;
+    if !stdin.is_empty() {
+        ch.write_all(stdin)?;
+    }
+    ch.send_eof()?;
+    read_lines(&mut ch, on_line)?;
+    finish(ch)
+}
+
+/// Hand every line of the channel's output to `on_line` until end of file.
+pub fn read_lines(ch: &mut ssh2::Channel, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+    let mut reader = BufReader::new(ch);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        let line = String::from_utf8_lossy(&buf);
+        on_line(line.trim_end_matches(['\n', '\r']));
+    }
+}
+
+/// Wait for the channel to close and say how the command ended.
+pub fn finish(mut ch: ssh2::Channel) -> Result<Exit> {
+    ch.wait_close()?;
+    let signal = ch.exit_signal()?.exit_signal;
+    Ok(Exit {
+        code: ch.exit_status()?,
+        signal,
+    })
+}
+
+/// Run `command` and collect its merged output; an error when it fails,
+/// quoting the output.
+pub fn exec_ok(sess: &ssh2::Session, command: &str, stdin: &[u8]) -> Result<String> {
+    let mut out = String::new();
+    let exit = exec_lines(sess, command, stdin, &mut |l| {
+        out.push_str(l);
+        out.push('\n');
+    })?;
+    if !exit.success() {
+        bail!("`{command}` failed ({exit}):\n{}", out.trim_end());
+    }
+    Ok(out)
+}
+
+/// Write `data` to `path` on the node with file mode `mode`, replacing
+/// it atomically; parent directories are created (mode 0700).
+pub fn write_file(sess: &ssh2::Session, path: &str, data: &[u8], mode: u32) -> Result<()> {
+    let dir = match path.rsplit_once('/') {
+        Some((dir, _)) if !dir.is_empty() => dir,
+        _ => ".",
+    };
+    let (p, tmp) = (shell_quote(path), shell_quote(&format!("{path}.lab-tmp")));
+    let cmd = format!(
+        "set -e; umask 077; mkdir -p {dir}; cat > {tmp}; chmod {mode:o} {tmp}; mv -f {tmp} {p}",
+        dir = shell_quote(dir)
+    );
+    exec_ok(sess, &cmd, data).with_context(|| format!("cannot write {path}"))?;
+    Ok(())
+}
+
+/// The last `n` of `lines`, each as `  | LINE`.
+pub fn tail(lines: &[String], n: usize) -> String {
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,189 @@
+//! The lab's generated secrets: passwords and keys for the services the
+//! provisioner sets up, created on first need from the OS random source
+//! and kept in `.lab/secrets.json` (mode 0600), so they stay the same
+//! across `lab provision` runs and differ between labs. Nothing here
+//! prints them; only `lab secrets` does, when asked.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::{Context, Result};
+
+use crate::state::{SECRETS_FILE, StateDir, write_atomic};
+
+/// Every secret a lab has, with its length in characters.
+pub const SECRETS: &[(&str, usize)] = &[
+    ("db_root_password", 32),
+    ("db_app_password", 32),
+    ("db_replication_password", 32),
+    ("db_exporter_password", 32),
+    ("haproxy_stats_password", 32),
+    ("django_secret_key", 50),
+    ("grafana_admin_password", 32),
+];
+
+/// Characters of generated secrets: safe in URLs, shells, YAML and SQL
+/// without quoting.
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Secret names and values. `Debug` shows the names only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secrets(BTreeMap<String, String>);
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Secrets {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// `{NAME: VALUE, ...}`, as stored.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.0).expect("strings serialise") + "\n"
+    }
+
+    /// `{"lab_secrets": {NAME: VALUE, ...}}`: the extra-vars file Ansible
+    /// reads with `-e @FILE`.
+    pub fn ansible_vars(&self) -> String {
+        let doc = serde_json::json!({ "lab_secrets": self.0 });
+        serde_json::to_string_pretty(&doc).expect("strings serialise") + "\n"
+    }
+}
+
+/// The lab's secrets as stored, or `None` before they were generated.
+pub fn load(sd: &StateDir) -> Result<Option<Secrets>> {
+    let path = sd.file(SECRETS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map(|m| Some(Secrets(m))).with_context(|| {
+            format!(
+                "{} is damaged (expected a JSON object of strings); fix it, or remove it to generate new secrets (services already set up keep the old ones)",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// The lab's secrets: read from `.lab/secrets.json`, any missing one
+/// generated and the file (re)written, mode 0600.
+pub fn ensure(sd: &StateDir) -> Result<Secrets> {
+    let path = sd.file(SECRETS_FILE);
+    let mut map = load(sd)?.map(|s| s.0).unwrap_or_default();
+    let mut changed = false;
+    for (name, len) in SECRETS {
+        if !map.contains_key(*name) {
+            map.insert(name.to_string(), random_token(*len)?);
+            changed = true;
+        }
+    }
+    let secrets = Secrets(map);
+    if changed {
+        sd.create()?;
+        write_atomic(&path, secrets.to_json().as_bytes(), 0o600)?;
+    } else {
+        crate::ssh::set_private(&path)?;
+    }
+    Ok(secrets)
+}
+
+/// `len` characters from [`ALPHABET`], uniformly (rejection sampling).
+pub fn random_token(len: usize) -> Result<String> {
+    // The largest multiple of the alphabet size that fits in a byte.
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf)
+            .map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
+        for b in buf {
+            if (b as usize) < limit && out.len() < len {
+                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn secrets_are_generated_once_private_and_stable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        let first = ensure(&sd).unwrap();
+        let path = sd.file(SECRETS_FILE);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        for (name, len) in SECRETS {
+            let v = first.get(name).unwrap();
+            assert_eq!(v.len(), *len, "{name}");
+            assert!(v.bytes().all(|b| b.is_ascii_alphanumeric()), "{name}: {v}");
+        }
+        assert_eq!(first.get("django_secret_key").unwrap().len(), 50);
+        let before = std::fs::read(&path).unwrap();
+        assert_eq!(ensure(&sd).unwrap(), first, "stable across runs");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "not rewritten");
+        let all: std::collections::BTreeSet<&str> =
+            SECRETS.iter().map(|(n, _)| first.get(n).unwrap()).collect();
+        assert_eq!(all.len(), SECRETS.len(), "all different");
+    }
+
+    #[test]
+    fn missing_secrets_are_added_and_others_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        sd.create().unwrap();
+        std::fs::write(
+            sd.file(SECRETS_FILE),
+            r#"{"db_root_password": "kept", "custom": "mine"}"#,
+        )
+        .unwrap();
+        let s = ensure(&sd).unwrap();
+        assert_eq!(s.get("db_root_password"), Some("kept"));
+        assert_eq!(s.get("custom"), Some("mine"));
+        assert_eq!(s.get("grafana_admin_password").unwrap().len(), 32);
+        let mode = std::fs::metadata(sd.file(SECRETS_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn damaged_file_is_an_error_not_a_reset() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        sd.create().unwrap();
+        std::fs::write(sd.file(SECRETS_FILE), "[1, 2]").unwrap();
+        let msg = format!("{:#}", ensure(&sd).unwrap_err());
+        assert!(msg.contains("is damaged"), "{msg}");
+    }
+
+    #[test]
+    fn debug_hides_values_and_ansible_vars_wrap_them() {
+        let s = Secrets(BTreeMap::from([("a".to_string(), "hunter2".to_string())]));
+        assert_eq!(format!("{s:?}"), r#"{"a"}"#);
+        let v: serde_json::Value = serde_json::from_str(&s.ansible_vars()).unwrap();
+        assert_eq!(v, serde_json::json!({"lab_secrets": {"a": "hunter2"}}));
+    }
+
+    #[test]
+    fn tokens_have_the_length_asked_and_vary() {
+        let a = random_token(24).unwrap();
+        assert_eq!(a.len(), 24);
+        assert_ne!(a, random_token(24).unwrap());
+        assert_eq!(random_token(200).unwrap().len(), 200);
+    }
+}
