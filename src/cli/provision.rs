@@ -45,32 +45,27 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         );
         return Ok(());
     };
+    let shell = report.provisioner == "shell";
     let rows: Vec<Vec<String>> = report
         .hosts
         .iter()
         .map(|h| {
-            [
-                h.host.clone(),
-                h.ok.to_string(),
-                h.changed.to_string(),
-                h.failed.to_string(),
-                h.unreachable.to_string(),
-            ]
-            .to_vec()
+            let counts = if shell {
+                vec![h.ok]
+            } else {
+                vec![h.ok, h.changed, h.failed, h.unreachable]
+            };
+            std::iter::once(h.host.clone())
+                .chain(counts.iter().map(u32::to_string))
+                .collect()
         })
         .collect();
-    if report.provisioner == "shell" {
-        let rows: Vec<Vec<String>> = rows
-            .into_iter()
-            .map(|r| vec![r[0].clone(), r[1].clone()])
-            .collect();
-        print!("{}", table::render(&["NODE", "STEPS"], &rows));
+    let header: &[&str] = if shell {
+        &["NODE", "STEPS"]
     } else {
-        print!(
-            "{}",
-            table::render(&["HOST", "OK", "CHANGED", "FAILED", "UNREACHABLE"], &rows)
-        );
-    }
+        &["HOST", "OK", "CHANGED", "FAILED", "UNREACHABLE"]
+    };
+    print!("{}", table::render(header, &rows));
     println!(
         "provisioned lab {} with {} in {} (log: {})",
         ctx.lab.name,

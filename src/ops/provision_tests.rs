@@ -4,14 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use super::*;
 use crate::backend::Hypervisor;
-use crate::backend::fake::FakeHypervisor;
-use crate::boxes::{BoxMeta, Store};
+use crate::ops::tests::{Fixture, fixture, ready_probe};
 use crate::ops::{names, up};
-use crate::ssh::{HostKey, ProbeState};
 
 const NODES: &str = "name: pv\nbox: testbox\nnetwork:\n  subnet: 10.88.2.0/24\nnodes:\n  node1: {ip: 10.88.2.21, roles: [app]}\n  node2: {ip: 10.88.2.22, roles: [app, db]}\n";
 
@@ -32,54 +29,20 @@ impl NodeReporter for Notes {
     }
 }
 
-struct Fixture {
-    tmp: tempfile::TempDir,
-    ctx: LabCtx,
-    fake: Arc<FakeHypervisor>,
+/// A lab (NODES + `extra`, a `site.yml` beside it) that `lab up` brought
+/// up on the fake, without provisioning.
+fn up_lab(extra: &str) -> Fixture {
+    let f = fixture(&format!("{NODES}{extra}"));
+    std::fs::write(f.ctx.lab.dir().join("site.yml"), "- hosts: all\n").unwrap();
+    let mut opts = ready_probe();
+    opts.provision = false;
+    up::up(&f.ctx, &opts, Arc::new(Notes::default())).unwrap();
+    f
 }
 
-/// A lab (NODES + `extra`) that `lab up` brought up on the fake.
-fn up_lab(extra: &str) -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("lab/lab.yaml");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, format!("{NODES}{extra}")).unwrap();
-    std::fs::write(tmp.path().join("lab/site.yml"), "- hosts: all\n").unwrap();
-    let lab = crate::spec::load_with(&path, &crate::spec::Context::any_box()).unwrap();
-    let store = Store::new(tmp.path().join("boxes"));
-    let staging = store.stage("testbox").unwrap();
-    for f in ["disk.qcow2", "vmlinuz", "initrd.img"] {
-        std::fs::write(staging.dir().join(f), "x").unwrap();
-    }
-    staging
-        .commit(&BoxMeta {
-            name: "testbox".into(),
-            version: "1".into(),
-            recipe_hash: "h".into(),
-            disk_sha256: "0123456789abcdef0123".into(),
-            disk_gib: 10,
-            cmdline: "root=/dev/vda".into(),
-            user: "lab".into(),
-            built_at: 0,
-            build_seconds: 0,
-            suite: "bookworm".into(),
-            packages: vec![],
-            installed_packages: 0,
-        })
-        .unwrap();
-    let fake = Arc::new(FakeHypervisor::new());
-    let hv: Arc<dyn Hypervisor> = fake.clone();
-    let ctx = LabCtx::with_hypervisor(lab, hv, "test:///fake".into(), store);
-    let mut opts = up::UpOptions::new(vec![], Duration::from_secs(5));
-    opts.probe = Arc::new(|_t, _rem, _progress| {
-        ProbeState::Ready(HostKey {
-            key_type: "ssh-ed25519".into(),
-            base64: "AAAA".into(),
-        })
-    });
-    opts.provision = false;
-    up::up(&ctx, &opts, Arc::new(Notes::default())).unwrap();
-    Fixture { tmp, ctx, fake }
+/// Where the stand-in program and what it records go: beside the lab dir.
+fn scratch(f: &Fixture) -> &Path {
+    f.ctx.lab.dir().parent().unwrap()
 }
 
 /// A stand-in `ansible-playbook` that records its arguments and prints
@@ -107,7 +70,7 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
     let opts = Options {
         tags: Some("db".into()),
         nodes: vec!["node2".into()],
-        host_ansible: fake_ansible(f.tmp.path(), OK_OUTPUT, 0),
+        host_ansible: fake_ansible(scratch(&f), OK_OUTPUT, 0),
     };
     let notes = Notes::default();
     let report = provision(&f.ctx, &opts, &notes).unwrap().unwrap();
@@ -119,7 +82,7 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
     );
     let sd = &f.ctx.state_dir;
     let dir = sd.file(crate::state::ANSIBLE_DIR);
-    let args = std::fs::read_to_string(f.tmp.path().join("args")).unwrap();
+    let args = std::fs::read_to_string(scratch(&f).join("args")).unwrap();
     assert_eq!(
         args.trim(),
         format!(
@@ -127,7 +90,7 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
             dir.display()
         )
     );
-    let cwd = std::fs::read_to_string(f.tmp.path().join("cwd")).unwrap();
+    let cwd = std::fs::read_to_string(scratch(&f).join("cwd")).unwrap();
     assert_eq!(
         Path::new(cwd.trim()),
         f.ctx.lab.dir().canonicalize().unwrap()
@@ -178,7 +141,7 @@ fn failed_playbook_names_task_host_and_log() {
     let f = up_lab(HOST_ANSIBLE);
     let out = "PLAY [all] ***\nTASK [db : create users] ***\nok: [node1]\nfatal: [node2]: FAILED! => {\"changed\": false, \"msg\": \"no database\"}\n\nPLAY RECAP ***\nnode1 : ok=1 changed=0 unreachable=0 failed=0\nnode2 : ok=0 changed=0 unreachable=0 failed=1\n";
     let opts = Options {
-        host_ansible: fake_ansible(f.tmp.path(), out, 2),
+        host_ansible: fake_ansible(scratch(&f), out, 2),
         ..Options::default()
     };
     let err = format!(

@@ -16,13 +16,15 @@ use crate::ui::nodes::{NodeReporter, Silent};
 
 const LAB: &str = "name: wf\nbox: testbox\nnetwork:\n  subnet: 10.88.1.0/24\n  domain: wf.lab\nnodes:\n  node1:\n    ip: 10.88.1.21\n  node2:\n    ip: 10.88.1.22\n";
 
-struct Fixture {
+/// A lab in a temporary directory (`lab/lab.yaml`, the box store beside
+/// it) on a fake hypervisor. Also used by [`super::provision`]'s tests.
+pub(super) struct Fixture {
     _tmp: tempfile::TempDir,
-    fake: Arc<FakeHypervisor>,
-    ctx: LabCtx,
+    pub(super) fake: Arc<FakeHypervisor>,
+    pub(super) ctx: LabCtx,
 }
 
-fn fixture(src: &str) -> Fixture {
+pub(super) fn fixture(src: &str) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("lab/lab.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -57,7 +59,7 @@ fn box_meta() -> BoxMeta {
     }
 }
 
-fn ready_probe() -> up::UpOptions {
+pub(super) fn ready_probe() -> up::UpOptions {
     let mut opts = up::UpOptions::new(vec![], Duration::from_secs(5));
     opts.probe = Arc::new(|_t, _rem, progress| {
         progress(&ProbeState::CloudInitRunning);

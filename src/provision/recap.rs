@@ -117,14 +117,12 @@ impl Parser {
     }
 
     fn failure(&self, line: &str) -> Option<Failure> {
-        let (rest, unreachable) = if let Some(r) = line.strip_prefix("fatal: [") {
-            (r, false)
-        } else {
-            (line.strip_prefix("failed: [")?, false)
-        };
+        let rest = line
+            .strip_prefix("fatal: [")
+            .or_else(|| line.strip_prefix("failed: ["))?;
         let (host, rest) = rest.split_once(']')?;
         let host = host.split(" -> ").next().unwrap_or(host);
-        let unreachable = unreachable || rest.starts_with(": UNREACHABLE!");
+        let unreachable = rest.starts_with(": UNREACHABLE!");
         let json = rest.split_once("=> ").map_or("", |(_, j)| j);
         let item = rest
             .trim_start()

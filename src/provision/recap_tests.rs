@@ -12,6 +12,14 @@ fn parse(text: &str) -> (Parser, Vec<Event>) {
     (p, events)
 }
 
+/// Ansible's lines of a captured provision log.
+fn captured(log: &str) -> String {
+    log.lines()
+        .filter_map(|l| l.strip_prefix("[ansible] "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 const FAILED_RUN: &str = r#"
 PLAY [Databases] ***************************************************************
 
@@ -98,12 +106,9 @@ fn headers_keep_brackets_inside_names_and_delegation_is_cut() {
 /// captured from `.lab/provision.log`.
 #[test]
 fn captured_run_on_real_vms() {
-    let text: String = include_str!("../../tests/fixtures/ansible/second-run.log")
-        .lines()
-        .filter_map(|l| l.strip_prefix("[ansible] "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let (p, events) = parse(&text);
+    let (p, events) = parse(&captured(include_str!(
+        "../../tests/fixtures/ansible/second-run.log"
+    )));
     assert!(p.failures.is_empty(), "{:?}", p.failures);
     assert!(
         events
@@ -125,19 +130,24 @@ fn captured_run_on_real_vms() {
 /// failing on node2 only.
 #[test]
 fn captured_failed_run_on_real_vms() {
-    let text: String = include_str!("../../tests/fixtures/ansible/failed-run.log")
-        .lines()
-        .filter_map(|l| l.strip_prefix("[ansible] "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let (p, _) = parse(&text);
+    let (p, _) = parse(&captured(include_str!(
+        "../../tests/fixtures/ansible/failed-run.log"
+    )));
     let shown: Vec<String> = p.failures.iter().map(|f| f.to_string()).collect();
     assert_eq!(
         shown,
-        ["task \"Fails on node2 only\" failed on node2: non-zero return code (stderr: no database here)"]
+        [
+            "task \"Fails on node2 only\" failed on node2: non-zero return code (stderr: no database here)"
+        ]
     );
     assert_eq!(
         p.recap[1],
-        HostRecap { host: "node2".into(), ok: 1, failed: 1, ignored: 1, ..Default::default() }
+        HostRecap {
+            host: "node2".into(),
+            ok: 1,
+            failed: 1,
+            ignored: 1,
+            ..Default::default()
+        }
     );
 }
