@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub const STATE_DIR: &str = ".lab";
 /// Exclusive lock held by every command that changes the lab.
 pub const LOCK_FILE: &str = "lock";
+/// How long taking the lock is retried before the lab counts as busy.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// Recorded resources and node facts.
 pub const STATE_FILE: &str = "state.json";
 /// The lab's SSH private key (public key beside it, `.pub`).
@@ -147,7 +149,18 @@ impl StateDir {
             .write(true)
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
-        match file.try_lock() {
+        // A lock just released can still be held for a moment by a child
+        // process forked elsewhere in this process (it inherits the open
+        // file until it execs): retry briefly before calling the lab busy.
+        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        let mut attempt = file.try_lock();
+        while matches!(attempt, Err(std::fs::TryLockError::WouldBlock))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            attempt = file.try_lock();
+        }
+        match attempt {
             Ok(()) => {
                 file.set_len(0)?;
                 writeln!(file, "{}", std::process::id())?;
