@@ -25,9 +25,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         println!("lab {} has no `checks:`; nothing to verify", ctx.lab.name);
         return Ok(());
     }
-    let mut names: Vec<String> = ctx.lab.checks.iter().map(|c| c.on.clone()).collect();
-    names.sort_unstable();
-    names.dedup();
+    let names: Vec<String> = ctx.lab.checks.iter().map(|c| c.name.clone()).collect();
     let reporter: Arc<dyn nodes::NodeReporter> = Arc::from(nodes::stderr_reporter(&names));
     let results = provision::verify(&ctx, reporter.as_ref());
     drop(reporter);

@@ -121,13 +121,11 @@ pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeRepor
         return Ok(());
     }
     let results = verify::run(&checks, st, &ctx.state_dir, rep);
-    for r in &results {
-        let mark = if r.passed { "PASS" } else { "FAIL" };
-        rep.note(&format!(
-            "check {mark} {} on {} ({:.1}s)",
-            r.name, r.node, r.seconds
-        ));
-    }
+    let passed = results.iter().filter(|r| r.passed).count();
+    rep.note(&format!(
+        "verify: {passed} of {} checks passed",
+        results.len()
+    ));
     let failed: Vec<String> = results
         .iter()
         .filter(|r| !r.passed)

@@ -1,7 +1,8 @@
 //! The lab's `checks:`: each command runs on its node as root (`sudo -n
 //! bash -c`, in the login user's home), all checks at once; a check that
 //! fails is tried again `retries` times, `interval` apart. One try may
-//! take at most [`TRY_TIMEOUT`]. Exit status 0 passes.
+//! take at most [`TRY_TIMEOUT`]. Exit status 0 passes. Progress is
+//! reported under each check's name.
 
 use std::time::{Duration, Instant};
 
@@ -90,15 +91,21 @@ fn one(check: &Check, st: &State, sd: &StateDir, rep: &dyn NodeReporter) -> Chec
             break (passed, outcome, output);
         }
         rep.phase(
-            &check.on,
+            &check.name,
             &format!(
-                "check {}: try {attempts} failed ({outcome}); again in {}s",
-                check.name,
+                "try {attempts} on {} failed ({outcome}); again in {}s",
+                check.on,
                 check.interval.as_secs()
             ),
         );
         std::thread::sleep(check.interval);
     };
+    let took = format!("on {} ({:.1}s)", check.on, start.elapsed().as_secs_f64());
+    if passed {
+        rep.done(&check.name, &format!("PASS {took}"));
+    } else {
+        rep.failed(&check.name, &format!("{took}: {outcome}"));
+    }
     CheckResult {
         name: check.name.clone(),
         node: check.on.clone(),
