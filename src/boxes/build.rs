@@ -67,7 +67,7 @@ pub fn build(
     })?;
 
     run_phase(reporter, "customize", || -> Result<()> {
-        if let Some(overlay) = recipe.overlay_dir() {
+        for overlay in &recipe.overlays {
             Cmd::new("cp")
                 .args(["-a", "--no-preserve=ownership"])
                 .arg(format!("{}/.", overlay.display()))

@@ -12,21 +12,43 @@ use thiserror::Error;
 /// File name of a recipe inside its box directory.
 pub const RECIPE_FILE: &str = "box.yaml";
 
-/// What `boxes/NAME/box.yaml` says.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// What `boxes/NAME/box.yaml` says, before inheritance is resolved.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
+pub struct RawRecipe {
+    /// Another recipe this one starts from: its packages, customize
+    /// commands and `files/` come first; any field given here wins.
+    #[serde(default)]
+    pub extends: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub version: String,
+    pub suite: Option<String>,
+    pub mirror: Option<String>,
+    pub variant: Option<String>,
+    /// Added to the parent's packages.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    pub disk_gib: Option<u64>,
+    pub cmdline: Option<String>,
+    pub user: Option<String>,
+    /// Run after the parent's.
+    #[serde(default)]
+    pub customize: Vec<String>,
+}
+
+/// A complete recipe (inheritance resolved).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recipe {
     /// One line for `lab box list`.
-    #[serde(default)]
     pub description: String,
-    /// Recipe version; part of the hash, shown in `lab box list`.
+    /// Recipe version; shown in `lab box list`.
     pub version: String,
     /// Debian suite, e.g. `bookworm`.
     pub suite: String,
     /// Debian mirror URL.
     pub mirror: String,
     /// mmdebstrap variant (`apt`, `minbase`, ...).
-    #[serde(default = "default_variant")]
     pub variant: String,
     /// Packages installed on top of the variant.
     pub packages: Vec<String>,
@@ -37,8 +59,7 @@ pub struct Recipe {
     /// The login user that cloud-init creates on first boot.
     pub user: String,
     /// Shell commands run inside the root filesystem (chroot) after the
-    /// overlay is copied, in order.
-    #[serde(default)]
+    /// overlays are copied, in order.
     pub customize: Vec<String>,
 }
 
@@ -52,17 +73,15 @@ pub struct RecipeSource {
     pub name: String,
     pub dir: PathBuf,
     pub recipe: Recipe,
-    /// sha256 over box.yaml and every file of the `files/` overlay.
+    /// sha256 over box.yaml and every file of the `files/` overlay (and
+    /// the parent's hash, when it extends one).
     pub hash: String,
+    /// `files/` overlays to copy into the root filesystem, parent first.
+    pub overlays: Vec<PathBuf>,
 }
 
-impl RecipeSource {
-    /// The `files/` overlay directory, if the recipe has one.
-    pub fn overlay_dir(&self) -> Option<PathBuf> {
-        let dir = self.dir.join("files");
-        dir.is_dir().then_some(dir)
-    }
-}
+/// How deep `extends:` chains may go.
+const MAX_EXTENDS: usize = 4;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum RecipeError {
@@ -108,10 +127,14 @@ fn fmt_dirs(dirs: &[PathBuf]) -> String {
 
 /// Find `NAME/box.yaml` in the first directory of `dirs` that has it.
 pub fn find(name: &str, dirs: &[PathBuf]) -> Result<RecipeSource, RecipeError> {
+    find_at_depth(name, dirs, 0)
+}
+
+fn find_at_depth(name: &str, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
     for dir in dirs {
         let path = dir.join(name).join(RECIPE_FILE);
         if path.is_file() {
-            return load(name, &path);
+            return load_at_depth(name, &path, dirs, depth);
         }
     }
     Err(RecipeError::NotFound {
@@ -120,29 +143,103 @@ pub fn find(name: &str, dirs: &[PathBuf]) -> Result<RecipeSource, RecipeError> {
     })
 }
 
-/// Read and check one recipe file.
+/// Read and check one recipe file; a parent named by `extends:` is looked
+/// up in the recipe's own directory's parent first, then in `dirs`.
 pub fn load(name: &str, path: &Path) -> Result<RecipeSource, RecipeError> {
+    load_at_depth(name, path, &[], 0)
+}
+
+fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
     let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let recipe = parse(&text, path)?;
+    let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
-    let hash = hash_recipe(&text, &dir.join("files")).map_err(|source| RecipeError::Read {
-        path: dir.join("files"),
+    let own_files = dir.join("files");
+    let own_hash = hash_recipe(&text, &own_files).map_err(|source| RecipeError::Read {
+        path: own_files.clone(),
         source,
     })?;
+    let semantic = |message: String| RecipeError::Semantic {
+        path: path.to_owned(),
+        message,
+    };
+    let parent = match &raw.extends {
+        None => None,
+        Some(_) if depth >= MAX_EXTENDS => {
+            return Err(semantic(format!("`extends` chains deeper than {MAX_EXTENDS} recipes (a loop?)")));
+        }
+        Some(p) => {
+            let mut search = Vec::new();
+            if let Some(up) = dir.parent() {
+                search.push(up.to_owned());
+            }
+            search.extend(dirs.iter().cloned());
+            Some(find_at_depth(p, &search, depth + 1)?)
+        }
+    };
+    let recipe = resolve(raw, parent.as_ref().map(|p| &p.recipe)).map_err(semantic)?;
+    check(&recipe).map_err(semantic)?;
+    let mut overlays = parent.as_ref().map(|p| p.overlays.clone()).unwrap_or_default();
+    if own_files.is_dir() {
+        overlays.push(own_files);
+    }
+    let hash = match &parent {
+        Some(p) => hex::encode(Sha256::digest(format!("{}\0{own_hash}", p.hash))),
+        None => own_hash,
+    };
     Ok(RecipeSource {
         name: name.to_string(),
         dir,
         recipe,
         hash,
+        overlays,
     })
 }
 
-/// Parse recipe text; errors carry file:line:column.
+/// Fill a raw recipe from its parent (if any); every field must end up set.
+fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, String> {
+    fn pick<T: Clone>(own: Option<T>, parent: Option<&Recipe>, f: impl Fn(&Recipe) -> T, field: &str) -> Result<T, String> {
+        own.or_else(|| parent.map(f))
+            .ok_or_else(|| format!("missing field `{field}` (and no `extends:` recipe provides it)"))
+    }
+    let mut packages = parent.map(|p| p.packages.clone()).unwrap_or_default();
+    packages.extend(raw.packages);
+    let mut customize = parent.map(|p| p.customize.clone()).unwrap_or_default();
+    customize.extend(raw.customize);
+    Ok(Recipe {
+        description: raw.description.or_else(|| parent.map(|p| p.description.clone())).unwrap_or_default(),
+        version: raw.version,
+        suite: pick(raw.suite, parent, |p| p.suite.clone(), "suite")?,
+        mirror: pick(raw.mirror, parent, |p| p.mirror.clone(), "mirror")?,
+        variant: raw.variant.or_else(|| parent.map(|p| p.variant.clone())).unwrap_or_else(default_variant),
+        packages,
+        disk_gib: pick(raw.disk_gib, parent, |p| p.disk_gib, "disk_gib")?,
+        cmdline: pick(raw.cmdline, parent, |p| p.cmdline.clone(), "cmdline")?,
+        user: pick(raw.user, parent, |p| p.user.clone(), "user")?,
+        customize,
+    })
+}
+
+/// Parse a standalone recipe (no `extends:`); errors carry file:line:column.
 pub fn parse(text: &str, path: &Path) -> Result<Recipe, RecipeError> {
-    let recipe: Recipe = serde_saphyr::from_str(text).map_err(|e| {
+    let raw = parse_raw(text, path)?;
+    let semantic = |message: String| RecipeError::Semantic {
+        path: path.to_owned(),
+        message,
+    };
+    if raw.extends.is_some() {
+        return Err(semantic("`extends` needs the recipe directories: use `find`".into()));
+    }
+    let recipe = resolve(raw, None).map_err(semantic)?;
+    check(&recipe).map_err(semantic)?;
+    Ok(recipe)
+}
+
+/// The YAML of a recipe file, unresolved.
+pub fn parse_raw(text: &str, path: &Path) -> Result<RawRecipe, RecipeError> {
+    serde_saphyr::from_str(text).map_err(|e| {
         let (line, column, span) = match e.location() {
             Some(loc) => {
                 let offset = loc.span().byte_offset().map(|o| o as usize);
@@ -158,24 +255,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Recipe, RecipeError> {
             src: NamedSource::new(path.display().to_string(), text.to_string()),
             span,
         }))
-    })?;
-    let semantic = |message: String| RecipeError::Semantic {
-        path: path.to_owned(),
-        message,
-    };
+    })
+}
+
+fn check(recipe: &Recipe) -> Result<(), String> {
     if recipe.packages.is_empty() {
-        return Err(semantic("`packages` must name at least one package".into()));
+        return Err("`packages` must name at least one package".into());
     }
     if !(2..=1024).contains(&recipe.disk_gib) {
-        return Err(semantic(format!(
+        return Err(format!(
             "`disk_gib` is {}; it must be between 2 and 1024",
             recipe.disk_gib
-        )));
+        ));
     }
     if recipe.user.is_empty() || recipe.user == "root" {
-        return Err(semantic("`user` must name a non-root login user".into()));
+        return Err("`user` must name a non-root login user".into());
     }
-    Ok(recipe)
+    Ok(())
 }
 
 fn first_line(s: &str) -> String {
@@ -276,6 +372,47 @@ mod tests {
         assert_ne!(h0, h1, "adding an overlay file changes the hash");
         std::fs::write(overlay.join("etc/motd"), "ho").unwrap();
         assert_ne!(h1, hash_recipe(GOOD, &overlay).unwrap(), "content matters");
+    }
+
+    #[test]
+    fn extends_inherits_and_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("base/files/etc")).unwrap();
+        std::fs::write(dir.path().join("base/box.yaml"), GOOD).unwrap();
+        std::fs::write(dir.path().join("base/files/etc/motd"), "base").unwrap();
+        std::fs::create_dir_all(dir.path().join("child/files")).unwrap();
+        std::fs::write(
+            dir.path().join("child/box.yaml"),
+            "extends: base\nversion: '2'\npackages: [ansible]\ncustomize: [echo child]\n",
+        )
+        .unwrap();
+        let dirs = vec![dir.path().to_owned()];
+        let base = find("base", &dirs).unwrap();
+        let child = find("child", &dirs).unwrap();
+        assert_eq!(child.recipe.packages, vec!["openssh-server", "ansible"]);
+        assert_eq!(child.recipe.customize, vec!["echo child"]);
+        assert_eq!(child.recipe.suite, "bookworm");
+        assert_eq!(child.recipe.version, "2");
+        assert_eq!(child.overlays, vec![dir.path().join("base/files"), dir.path().join("child/files")]);
+        // A change in the parent changes the child's hash.
+        let h = child.hash.clone();
+        std::fs::write(dir.path().join("base/files/etc/motd"), "changed").unwrap();
+        assert_ne!(find("child", &dirs).unwrap().hash, h);
+        assert_ne!(base.hash, h);
+    }
+
+    #[test]
+    fn extends_loop_and_missing_parent_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        for (n, p) in [("a", "b"), ("b", "a")] {
+            std::fs::create_dir_all(dir.path().join(n)).unwrap();
+            std::fs::write(dir.path().join(n).join("box.yaml"), format!("extends: {p}\nversion: '1'\n")).unwrap();
+        }
+        let dirs = vec![dir.path().to_owned()];
+        assert!(find("a", &dirs).unwrap_err().to_string().contains("deeper than"));
+        std::fs::create_dir_all(dir.path().join("c")).unwrap();
+        std::fs::write(dir.path().join("c/box.yaml"), "extends: nope\nversion: '1'\n").unwrap();
+        assert!(find("c", &dirs).unwrap_err().to_string().contains("no recipe for box `nope`"));
     }
 
     #[test]
