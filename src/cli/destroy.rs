@@ -34,8 +34,12 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     }
     let reporter = nodes::Lines::new();
     let report = destroy::destroy(&ctx, &reporter)?;
+    let forwarders = match report.forwarders.len() {
+        0 => String::new(),
+        n => format!(", {n} forwarder(s)"),
+    };
     println!(
-        "destroyed lab {}: {} VM(s), {} volume(s), network {}; state removed",
+        "destroyed lab {}: {} VM(s), {} volume(s), network {}{forwarders}; state removed",
         ctx.lab.name,
         report.domains.len(),
         report.volumes.len(),

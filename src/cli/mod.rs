@@ -3,7 +3,9 @@
 
 mod boxes;
 mod destroy;
+mod forward;
 mod halt;
+mod info;
 mod probe;
 mod provision;
 mod schema;
@@ -65,9 +67,14 @@ pub enum Command {
     Verify(verify::Args),
     /// Print the lab's generated passwords and keys (JSON), or one of them.
     Secrets(secrets::Args),
+    /// Where to look: the lab's links, forwards, how to log in, its state.
+    Info(info::Args),
     /// Wait for guests with lab's readiness probe (for scripts/bench).
     #[command(name = "__probe", hide = true)]
     Probe(probe::Args),
+    /// Relay one forwarded port (started by `lab up` for `forwards:`).
+    #[command(name = "__forward", hide = true)]
+    Forward(forward::Args),
 }
 
 /// Options every command sees.
@@ -115,7 +122,9 @@ pub fn main() -> i32 {
         Command::Provision(args) => provision::run(&g(&args.lab.file), args),
         Command::Verify(args) => verify::run(&g(&args.lab.file), args),
         Command::Secrets(args) => secrets::run(&g(&args.lab.file), args),
+        Command::Info(args) => info::run(&g(&args.lab.file), args),
         Command::Probe(args) => probe::run(args),
+        Command::Forward(args) => forward::run(args),
     };
     match result {
         Ok(()) => 0,

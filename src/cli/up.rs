@@ -1,9 +1,10 @@
-//! `lab up [NODE...]`: bring the lab up (or resume it) and print a table.
+//! `lab up [NODE...]`: bring the lab up (or resume it), print a table and
+//! where to look.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::Global;
 use crate::ops::{LabCtx, up};
@@ -45,6 +46,10 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     let reporter: Arc<dyn nodes::NodeReporter> = Arc::from(nodes::stderr_reporter(&names));
     let mut opts = up::UpOptions::new(args.nodes, Duration::from_secs(args.timeout));
     opts.provision = !args.no_provision;
+    opts.forwarder = Some(
+        std::env::current_exe()
+            .context("cannot find the lab executable to run the forwarders")?,
+    );
     let report = up::up(&ctx, &opts, Arc::clone(&reporter))?;
     drop(reporter);
     if report.noop {
@@ -70,5 +75,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
             println!("next: lab ssh {}   |   lab status   |   lab destroy", first.name);
         }
     }
+    let info = crate::ops::info::info(&ctx.lab, &ctx.state_dir)?;
+    print!("{}", super::info::render(&info));
     Ok(())
 }

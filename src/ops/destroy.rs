@@ -1,5 +1,5 @@
-//! `lab destroy`: remove every domain, volume and the network of a lab,
-//! then its state directory. Boxes are kept. Works from the recorded state
+//! `lab destroy`: stop the lab's forwarders, remove every domain, volume
+//! and the network of a lab, then its state directory. Boxes are kept. Works from the recorded state
 //! AND from what libvirt reports (metadata, names), so leftovers of an
 //! interrupted `lab up` are found too.
 
@@ -17,13 +17,19 @@ pub struct DestroyReport {
     pub domains: Vec<String>,
     pub volumes: Vec<String>,
     pub network: Option<String>,
+    /// Pids of the forwarders stopped.
+    pub forwarders: Vec<u32>,
 }
 
 pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
     let lab = &ctx.lab;
     let lock = ctx.state_dir.lock(&lab.name)?;
-    let st = ctx.state_dir.load()?;
+    let mut st = ctx.state_dir.load()?;
     let mut report = DestroyReport::default();
+    if !st.forwards.is_empty() {
+        report.forwarders = super::forwards::stop(&mut st, None, rep);
+        ctx.state_dir.save(&st)?;
+    }
 
     let mut domains: BTreeSet<String> = st.nodes.values().map(|n| n.domain.clone()).collect();
     domains.extend(lab.nodes.iter().map(|n| names::domain(&lab.name, &n.name)));

@@ -1,5 +1,5 @@
 //! `lab halt`: ask each VM to power off (ACPI), wait up to a timeout, then
-//! pull the plug on the ones still running.
+//! pull the plug on the ones still running; stop the forwarders to them.
 
 use std::time::{Duration, Instant};
 
@@ -68,6 +68,8 @@ pub fn halt(
             ns.ready = false;
         }
     }
+    let halted: Vec<String> = out.iter().map(|(name, _)| name.clone()).collect();
+    super::forwards::stop(&mut st, Some(&halted), rep);
     if ctx.state_dir.exists() {
         ctx.state_dir.save(&st)?;
     }

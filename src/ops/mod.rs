@@ -1,10 +1,12 @@
 //! The workflows behind the commands: `up`, `destroy`, `halt`, `status`,
-//! `provision`, `verify`.
+//! `provision`, `verify`, `info`, and the forwarders of `forwards:`.
 //! Commands in [`crate::cli`] parse and print; everything that touches the
 //! hypervisor, the box store or the state directory happens here.
 
 pub mod destroy;
+pub mod forwards;
 pub mod halt;
+pub mod info;
 pub mod names;
 pub mod preflight;
 pub mod provision;

@@ -1,5 +1,5 @@
 //! `lab up`: validate → plan → network → nodes → boot in parallel → wait
-//! for readiness → pin host keys. Every resource is recorded in the state
+//! for readiness → pin host keys → provision and verify → forwarders. Every resource is recorded in the state
 //! before it is created; everything is looked up by name first, so a second
 //! run (after success, Ctrl-C or `kill -9`) creates only what is missing.
 
@@ -38,6 +38,9 @@ pub struct UpOptions {
     pub probe: ssh::Prober,
     /// Provision and verify once every node is ready ([`super::provision::after_up`]).
     pub provision: bool,
+    /// The `lab` executable that runs the lab's forwarders
+    /// ([`super::forwards::ensure`]); `None` starts none.
+    pub forwarder: Option<PathBuf>,
 }
 
 impl UpOptions {
@@ -47,6 +50,7 @@ impl UpOptions {
             timeout,
             probe: Arc::new(ssh::probe),
             provision: true,
+            forwarder: None,
         }
     }
 }
@@ -90,6 +94,7 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     let net_name = names::network(&lab.name);
 
     if let Some(report) = already_up(ctx, &st, &selected, &net_name)? {
+        start_forwards(ctx, &mut st, opts, rep)?;
         return Ok(report);
     }
 
@@ -210,12 +215,21 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     if opts.provision {
         super::provision::after_up(ctx, &st, &selected, rep)?;
     }
+    start_forwards(ctx, &mut st, opts, rep)?;
     Ok(UpReport {
         accel,
         accel_reason,
         nodes: reports,
         noop: false,
     })
+}
+
+/// The last step of a successful `lab up`: the lab's forwarders.
+fn start_forwards(ctx: &LabCtx, st: &mut State, opts: &UpOptions, rep: &dyn NodeReporter) -> Result<()> {
+    match &opts.forwarder {
+        Some(program) => super::forwards::ensure(ctx, st, program, rep),
+        None => Ok(()),
+    }
 }
 
 /// The fast path: network active, every selected node running and ready.

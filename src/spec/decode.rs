@@ -185,6 +185,7 @@ pub(crate) fn lab(root: &Node, d: &mut Diags) -> RawLab {
         provision: sub(&m, "provision", false, "", super::provision::decode, d),
         checks: m.optional("checks", d),
         forwards: m.optional("forwards", d),
+        links: m.optional("links", d),
     };
     m.finish(keys::LAB, "a lab file", d);
     lab

@@ -186,6 +186,11 @@ impl Diags {
         self.list.last_mut().expect("just pushed")
     }
 
+    /// The source text, to point inside a scalar.
+    pub(crate) fn text(&self) -> &str {
+        self.source.inner()
+    }
+
     /// 1-based line and column of a byte offset in this file.
     pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         line_col(self.source.inner(), offset)

@@ -24,22 +24,14 @@ pub const DEFAULT_FORWARD_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
 impl Decode for RawCheck {
     fn decode(node: &Node, field: &str, d: &mut Diags) -> Option<Self> {
         let m = MapReader::new(node, field, Span::at(node.span.start), d)?;
-        let on = match m.get("on") {
-            Some((list, _)) if matches!(list.kind, Kind::Seq(_)) => {
-                d.error(
-                    &join(field, "on"),
-                    list.span,
-                    "expected one node name, found a list",
-                )
-                .help("a check runs on one node; repeat the check for each node");
-                None
-            }
-            _ => m.required(
+        let help = "a check runs on one node; repeat the check for each node";
+        let on = one_node(&m, help, d).and_then(|()| {
+            m.required(
                 "on",
                 "say which node the check runs on, e.g. `on: node1`",
                 d,
-            ),
-        };
+            )
+        });
         let check = RawCheck {
             name: m.required(
                 "name",
@@ -70,9 +62,31 @@ impl Decode for RawForward {
     }
 }
 
+/// `None` (after reporting, with `help`) when `on:` of `m` is a list.
+pub(super) fn one_node(m: &MapReader<'_>, help: &str, d: &mut Diags) -> Option<()> {
+    match m.get("on") {
+        Some((list, _)) if matches!(list.kind, Kind::Seq(_)) => {
+            d.error(
+                &join(m.field(), "on"),
+                list.span,
+                "expected one node name, found a list",
+            )
+            .help(help);
+            None
+        }
+        _ => Some(()),
+    }
+}
+
 /// Whether `r` names a node; reports it when not (a role gets its own
 /// message). `names` is `None` when the nodes could not be read.
-fn is_node(r: &Sp<String>, field: &str, what: &str, names: Option<&Names>, d: &mut Diags) -> bool {
+pub(super) fn is_node(
+    r: &Sp<String>,
+    field: &str,
+    what: &str,
+    names: Option<&Names>,
+    d: &mut Diags,
+) -> bool {
     let Some(names) = names else { return true };
     if names.is_node(&r.value) {
         return true;
@@ -101,13 +115,43 @@ fn is_node(r: &Sp<String>, field: &str, what: &str, names: Option<&Names>, d: &m
 }
 
 /// A required text that must not be blank.
-fn text(v: &Option<Sp<String>>, field: &str, what: &str, d: &mut Diags) -> Option<String> {
+pub(super) fn text(
+    v: &Option<Sp<String>>,
+    field: &str,
+    what: &str,
+    d: &mut Diags,
+) -> Option<String> {
     let v = v.as_ref()?;
     if v.value.trim().is_empty() {
         d.error(field, v.span, format!("is empty; give {what}"));
         return None;
     }
     Some(v.value.clone())
+}
+
+/// Reports `name` (a `kind`'s name at `span`) when `seen` has it already;
+/// records it otherwise.
+pub(super) fn unique(
+    seen: &mut HashMap<String, Span>,
+    kind: &str,
+    name: &str,
+    span: Span,
+    field: &str,
+    d: &mut Diags,
+) {
+    if let Some(first) = seen.get(name) {
+        let (line, _) = d.line_col(first.start);
+        d.error(
+            field,
+            span,
+            format!("{kind} `{name}` is defined twice (first at line {line})"),
+        )
+        .label("used again here")
+        .also(*first, "first used here")
+        .help(format!("give every {kind} its own name"));
+    } else {
+        seen.insert(name.to_owned(), span);
+    }
 }
 
 /// Checks `checks:`; only the valid entries are returned.
@@ -119,19 +163,14 @@ pub(crate) fn checks(raw: &[Sp<RawCheck>], names: Option<&Names>, d: &mut Diags)
         let c = &c.value;
         let name = text(&c.name, &join(&field, "name"), "the check a name", d);
         if let (Some(name), Some(raw_name)) = (&name, &c.name) {
-            if let Some(first) = seen.get(name) {
-                let (line, _) = d.line_col(first.start);
-                d.error(
-                    &join(&field, "name"),
-                    raw_name.span,
-                    format!("check `{name}` is defined twice (first at line {line})"),
-                )
-                .label("used again here")
-                .also(*first, "first used here")
-                .help("give every check its own name");
-            } else {
-                seen.insert(name.clone(), raw_name.span);
-            }
+            unique(
+                &mut seen,
+                "check",
+                name,
+                raw_name.span,
+                &join(&field, "name"),
+                d,
+            );
         }
         let on =
             c.on.as_ref()

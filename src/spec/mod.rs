@@ -6,7 +6,7 @@
 //! `values` (tree → `raw` types: shapes, types, unknown and duplicate keys)
 //! → `validate`, `nodes`, `provision` and `extras` (raw → [`Lab`]: names,
 //! ranges, addresses, boxes, references; `extras` holds `checks` and
-//! `forwards`). Problems become [`SpecDiagnostic`]s with
+//! `forwards`, `links` the `links` section). Problems become [`SpecDiagnostic`]s with
 //! the field path and a labelled source snippet, returned together as a
 //! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
 
@@ -15,6 +15,7 @@ mod context;
 mod decode;
 mod diag;
 mod extras;
+mod links;
 mod model;
 mod nodes;
 mod provision;
@@ -33,7 +34,7 @@ pub use context::{Context, KnownBoxes};
 pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
 pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
 pub use model::{
-    Accel, Ansible, Check, Controller, Forward, Lab, Network, Node, Provision, Proxy, ProxyHost,
+    Accel, Ansible, Check, Controller, Forward, Lab, Link, Network, Node, Provision, Proxy, ProxyHost,
     ScriptSource, ScriptStep, Shell,
 };
 pub use raw::json_schema;

@@ -26,6 +26,8 @@ pub struct Lab {
     pub checks: Vec<Check>,
     /// Host ports forwarded to nodes, in file order.
     pub forwards: Vec<Forward>,
+    /// Where to look once the lab is up, in file order.
+    pub links: Vec<Link>,
     /// The lab file this was read from.
     pub path: PathBuf,
 }
@@ -42,6 +44,12 @@ impl Lab {
     /// The node called `name`.
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// `link`'s URL with each `{NODE}` placeholder replaced by that node's
+    /// IP address.
+    pub fn link_url(&self, link: &Link) -> String {
+        super::links::expand(&link.url, |name| self.node(name).map(|n| n.ip.to_string()))
     }
 
     /// The nodes that carry role `role`, in file order.
@@ -218,4 +226,17 @@ pub struct Forward {
     pub host: u16,
     /// Host address to listen on.
     pub address: Ipv4Addr,
+}
+
+/// A place to look once the lab is up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub name: String,
+    /// As written: `{NODE}` placeholders (each naming a node) are replaced
+    /// by [`Lab::link_url`].
+    pub url: String,
+    /// A node name; always set when `when` is.
+    pub on: Option<String>,
+    /// Shell command that must exit 0 on `on` for the link to be shown.
+    pub when: Option<String>,
 }

@@ -68,6 +68,8 @@ pub struct RawLab {
     pub checks: Option<Sp<Vec<Sp<RawCheck>>>>,
     /// TCP ports of nodes to make reachable from the host.
     pub forwards: Option<Sp<Vec<Sp<RawForward>>>>,
+    /// Where to look once the lab is up, printed by `lab up` and `lab info`.
+    pub links: Option<Sp<Vec<Sp<RawLink>>>>,
 }
 
 /// The lab's private network.
@@ -231,6 +233,27 @@ pub struct RawForward {
     pub address: Option<Sp<String>>,
 }
 
+/// A place to look once the lab is up (a web page, a dashboard), printed by
+/// `lab up` and `lab info`. Never put secrets in it: name the command that
+/// prints them instead, e.g. `password: lab secrets NAME`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Link")]
+pub struct RawLink {
+    /// What the link shows, e.g. `HAProxy stats`; unique.
+    #[schemars(required)]
+    pub name: Option<Sp<String>>,
+    /// The address; `{NODE}` is replaced by that node's IP address, e.g.
+    /// `http://{control2}:8404/stats`.
+    #[schemars(required)]
+    pub url: Option<Sp<String>>,
+    /// The node `when` runs on (a node name, not a role).
+    pub on: Option<Sp<String>>,
+    /// Shell command run as root on `on` (needs `on`); the link is shown
+    /// only when it exits 0, else the last line of its output says why not.
+    pub when: Option<Sp<String>>,
+}
+
 /// The keys each raw struct accepts, as `lab.yaml` spells them; the decoder
 /// uses these, and a test checks them against the schema.
 pub(crate) mod keys {
@@ -246,6 +269,7 @@ pub(crate) mod keys {
         "provision",
         "checks",
         "forwards",
+        "links",
     ];
     pub const NETWORK: &[&str] = &["subnet", "domain"];
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
@@ -255,6 +279,7 @@ pub(crate) mod keys {
     pub const STEP: &[&str] = &["on", "script", "inline"];
     pub const CHECK: &[&str] = &["name", "on", "run", "retries", "interval"];
     pub const FORWARD: &[&str] = &["node", "guest", "host", "address"];
+    pub const LINK: &[&str] = &["name", "url", "on", "when"];
 }
 
 /// The JSON schema of the lab file.

@@ -1,7 +1,8 @@
 //! Raw lab → checked [`Lab`]: the lab name, box, network, proxy, sizes and
 //! defaults here; nodes in [`super::nodes`], provisioning in
-//! [`super::provision`], checks and forwards in [`super::extras`]. Every problem is reported; the lab is built only
-//! when there were none.
+//! [`super::provision`], checks and forwards in [`super::extras`], links in
+//! [`super::links`]. Every problem is reported; the lab is built only when
+//! there were none.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use super::diag::{Diags, closest};
 use super::model::{Lab, Network};
 use super::provision::{self, Names};
 use super::raw::{RawDefaults, RawLab, RawNetwork, Sp};
-use super::{check, extras, nodes};
+use super::{check, extras, links, nodes};
 
 /// Built-in node sizes: cpus, memory (MiB), disk (GiB).
 pub const DEFAULT_CPUS: u32 = 1;
@@ -138,6 +139,11 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         .as_ref()
         .map(|f| extras::forwards(&f.value, names.as_ref(), d))
         .unwrap_or_default();
+    let links = raw
+        .links
+        .as_ref()
+        .map(|l| links::links(&l.value, names.as_ref(), d))
+        .unwrap_or_default();
 
     if !d.is_empty() {
         return None;
@@ -153,6 +159,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         provision: provision.flatten(),
         checks,
         forwards,
+        links,
         path,
     })
 }

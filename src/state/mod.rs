@@ -37,6 +37,8 @@ pub const INTERNAL_KEY_FILE: &str = "internal_ed25519";
 pub const PROVISION_LOG: &str = "provision.log";
 /// Inventory and variables when Ansible runs on the host.
 pub const ANSIBLE_DIR: &str = "ansible";
+/// Output of the lab's forwarders (`forwards:`).
+pub const FORWARDS_LOG: &str = "forwards.log";
 
 /// What `lab up` has created (or is about to create) for a lab.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -52,6 +54,21 @@ pub struct State {
     pub accel: Option<String>,
     pub accel_reason: Option<String>,
     pub nodes: BTreeMap<String, NodeState>,
+    /// Forwarder processes of `forwards:`, each recorded before it listens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<ForwardState>,
+}
+
+/// One running (or recorded) forwarder: `lab __forward --listen LISTEN --to TO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ForwardState {
+    /// The node it forwards to.
+    pub node: String,
+    /// `ADDR:PORT` it listens on.
+    pub listen: String,
+    /// `IP:PORT` of the node.
+    pub to: String,
+    pub pid: u32,
 }
 
 /// One node's recorded resources and facts.

@@ -1,6 +1,7 @@
 //! Unit tests of the lab file rules: helpers here, one file per area.
 
 mod extras;
+mod links;
 mod provision;
 mod rules;
 mod structure;
@@ -205,6 +206,8 @@ fn schema_lists_the_keys_the_decoder_accepts() {
     assert_eq!(props(&defs["ScriptStep"]), sorted(raw::keys::STEP));
     assert_eq!(props(&defs["Check"]), sorted(raw::keys::CHECK));
     assert_eq!(props(&defs["Forward"]), sorted(raw::keys::FORWARD));
+    assert_eq!(props(&defs["Link"]), sorted(raw::keys::LINK));
+    assert_eq!(defs["Link"]["required"], serde_json::json!(["name", "url"]));
     assert_eq!(defs["Check"]["required"], serde_json::json!(["name", "on", "run"]));
     assert_eq!(defs["Forward"]["required"], serde_json::json!(["node", "guest", "host"]));
     let variants = defs["Provision"]["oneOf"].as_array().unwrap();
