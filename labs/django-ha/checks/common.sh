@@ -25,5 +25,5 @@ on() {
 	local node=$1
 	shift
 	ssh -i "${LAB_SSH_KEY:-$HOME/.ssh/lab_internal}" -o BatchMode=yes -o ConnectTimeout=10 \
-		-o StrictHostKeyChecking=accept-new "lab@$node" "$@"
+		-o StrictHostKeyChecking=accept-new -o LogLevel=ERROR "lab@$node" "$@"
 }
