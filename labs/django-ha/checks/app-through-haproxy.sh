@@ -13,4 +13,8 @@ done
 for node in $APP_NODES; do
 	case " $seen " in *" $node "*) ;; *) fail "$node never answered through $EDGE (answers from:$seen)" ;; esac
 done
-echo "200 from $EDGE, answered by:$seen"
+# Pages that render templates (time zones, static files) too.
+for path in / /admin/login/ /static/admin/js/vendor/jquery/jquery.min.js; do
+	curl -fsS -m 10 -o /dev/null "http://$EDGE$path" || fail "GET http://$EDGE$path did not answer 200"
+done
+echo "200 from $EDGE (healthz, pages, admin, static), answered by:$seen"
