@@ -67,7 +67,6 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
         report.network = Some(net);
     }
     drop(lock);
-    let state_dir = crate::state::StateDir::for_lab_dir(lab.dir());
-    state_dir.remove()?;
+    ctx.state_dir.remove()?;
     Ok(report)
 }

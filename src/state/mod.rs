@@ -219,7 +219,7 @@ impl StateDir {
     }
 
     /// Remove the whole directory (after `lab destroy`).
-    pub fn remove(self) -> Result<()> {
+    pub fn remove(&self) -> Result<()> {
         match std::fs::remove_dir_all(&self.dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
