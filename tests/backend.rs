@@ -17,6 +17,16 @@ use lab::network;
 
 const TEST_URI: &str = "test:///default";
 
+/// The test driver runs inside this process, and libxml2 builds its
+/// RELAX NG type library lazily and not thread-safely: two tests validating
+/// XML at once can fail with "type 'unsignedInt' is not exported" (seen on a
+/// fresh machine). Tests that talk to libvirt hold this lock.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn hv() -> Libvirt {
     Libvirt::connect(TEST_URI).expect("libvirt's test driver is always available")
 }
@@ -69,6 +79,7 @@ fn dom_spec(lab: &str, node: &str, dir: &Path) -> DomainSpec {
 
 #[test]
 fn domain_lifecycle() {
+    let _serial = serial();
     let hv = hv();
     let dir = Path::new("/images");
     let n1 = dom_spec("smoke", "node1", dir);
@@ -140,6 +151,7 @@ fn domain_lifecycle() {
 
 #[test]
 fn bad_domain_xml_is_rejected_with_a_sentence() {
+    let _serial = serial();
     let hv = hv();
     let mut d = dom_spec("smoke", "node1", Path::new("/images"));
     d.interfaces[0].mac = "not-a-mac".into();
@@ -163,6 +175,7 @@ fn bad_domain_xml_is_rejected_with_a_sentence() {
 
 #[test]
 fn network_lifecycle_and_listing() {
+    let _serial = serial();
     let hv = hv();
     let spec = net_spec("lab-smoke", "smoke", "10.77.0.0/24");
     assert_eq!(hv.network_state(&spec.name).unwrap(), None);
@@ -216,6 +229,7 @@ fn network_lifecycle_and_listing() {
 
 #[test]
 fn pools_and_volumes() {
+    let _serial = serial();
     let hv = hv();
     let dir = Path::new("/lab-pool");
     assert!(hv.list_volumes("lab").unwrap_err().is_not_found());
@@ -264,6 +278,7 @@ fn pools_and_volumes() {
 
 #[test]
 fn unreachable_daemon_says_what_to_do() {
+    let _serial = serial();
     let uri = "qemu+unix:///system?socket=/nonexistent/lab-backend-test.sock";
     let err = Libvirt::connect(uri).unwrap_err();
     assert!(matches!(err, BackendError::Unreachable { .. }), "{err:?}");
@@ -278,6 +293,7 @@ fn unreachable_daemon_says_what_to_do() {
 /// undefined; the pool lives in a temporary directory and is removed.
 #[test]
 fn real_driver_accepts_our_xml() {
+    let _serial = serial();
     let Ok(uri) = std::env::var("LAB_TEST_REAL_LIBVIRT") else {
         eprintln!("skipped: LAB_TEST_REAL_LIBVIRT not set");
         return;
