@@ -1,8 +1,10 @@
 # shellcheck shell=bash disable=SC2034
-# Sourced by the checks. They run on the controller (control1) as the lab
-# user, from anywhere: the lab directory is the one holding this file.
+# Sourced by the checks. They run on the controller (control1), as root
+# (`lab verify`) or as the lab user, from anywhere: the lab directory is
+# the one holding checks/, the lab user's home is the one above it.
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_HOME=$(dirname "$LAB_DIR")
 SECRETS=${LAB_SECRETS_FILE:-$LAB_DIR/.lab-secrets.json}
 EDGE=${LAB_EDGE:-control2}
 MONITORING=${LAB_MONITORING:-control2}
@@ -24,6 +26,6 @@ secret() {
 on() {
 	local node=$1
 	shift
-	ssh -i "${LAB_SSH_KEY:-$HOME/.ssh/lab_internal}" -o BatchMode=yes -o ConnectTimeout=10 \
+	ssh -i "${LAB_SSH_KEY:-$LAB_HOME/.ssh/lab_internal}" -o BatchMode=yes -o ConnectTimeout=10 \
 		-o StrictHostKeyChecking=accept-new -o LogLevel=ERROR "lab@$node" "$@"
 }
