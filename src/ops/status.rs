@@ -18,6 +18,10 @@ pub struct NodeStatus {
     /// Seen ready (SSH + cloud-init) since it last started.
     pub ready: bool,
     pub domain: String,
+    /// At the node's last boot: seconds from start until SSH answered, and
+    /// until it was ready (SSH login + cloud-init finished).
+    pub boot_seconds: Option<f64>,
+    pub ready_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -53,6 +57,8 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
             box_name: node.box_name.clone(),
             accel: st.accel.clone(),
             domain: dom,
+            boot_seconds: ns.and_then(|n| n.boot_seconds),
+            ready_seconds: ns.and_then(|n| n.ready_seconds),
         });
     }
     Ok(LabStatus {
