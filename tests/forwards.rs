@@ -159,6 +159,7 @@ fn fake_lab(tmp: &Path, port: u16) -> LabCtx {
         .commit(&BoxMeta {
             name: "testbox".into(),
             version: "1".into(),
+            format: Default::default(),
             recipe_hash: "h".into(),
             disk_sha256: "0123456789abcdef0123".into(),
             disk_gib: 10,

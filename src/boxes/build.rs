@@ -1,7 +1,8 @@
 //! Building a box from its recipe: mmdebstrap a root filesystem, apply the
 //! recipe overlay and `lab`'s image hygiene, then `mkfs.ext4 -d` and
 //! `qemu-img convert` into a qcow2, with kernel and initrd kept beside it for
-//! direct kernel boot. Everything happens in a staging directory that only
+//! direct kernel boot; or, for `format: rootfs`, a gzipped tarball of the
+//! root filesystem for `docker import`. Everything happens in a staging directory that only
 //! becomes a box at the very end (see [`super::store`]).
 
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use super::hygiene;
-use super::recipe::RecipeSource;
-use super::store::{BoxMeta, DISK_FILE, INITRD_FILE, KERNEL_FILE, Store, StoredBox};
+use super::recipe::{Format, RecipeSource};
+use super::store::{BoxMeta, DISK_FILE, INITRD_FILE, KERNEL_FILE, ROOTFS_FILE, Store, StoredBox};
 use crate::process::Cmd;
 use crate::ui::progress::{Reporter, run_phase};
 
@@ -38,7 +39,7 @@ pub fn build(
 ) -> Result<Outcome> {
     if !force
         && let Some(existing) = store.get(&recipe.name)?
-            && existing.meta.recipe_hash == recipe.hash && existing.disk().is_file() {
+            && existing.meta.recipe_hash == recipe.hash && existing.artifact().is_file() {
                 return Ok(Outcome::UpToDate(existing));
             }
     check_tools()?;
@@ -57,11 +58,16 @@ pub fn build(
         // A private mount namespace: if this build is killed, the proc/sys/dev
         // mounts of the chroot vanish with it instead of lingering under the
         // staging directory.
-        Cmd::new("unshare")
+        let mut cmd = Cmd::new("unshare")
             .args(["--mount", "--propagation", "private", "mmdebstrap"])
             .arg(format!("--variant={}", r.variant))
-            .arg(format!("--include={}", r.packages.join(",")))
-            .args([&r.suite, &rootfs.display().to_string(), &r.mirror])
+            .arg(format!("--include={}", r.packages.join(",")));
+        if r.format == Format::Rootfs {
+            // A container needs no documentation, manual pages or translations.
+            cmd = cmd.args(ROOTFS_DPKG_EXCLUDES.iter().map(|o| format!("--dpkgopt={o}")));
+        }
+        cmd.args([&r.suite, &rootfs.display().to_string(), &r.mirror])
+            .args(&r.sources)
             .log_to(log)
             .run()
     })?;
@@ -75,7 +81,10 @@ pub fn build(
                 .log_to(log)
                 .run()?;
         }
-        hygiene::apply(&rootfs, ROOT_LABEL)?;
+        match r.format {
+            Format::Disk => hygiene::apply(&rootfs, ROOT_LABEL)?,
+            Format::Rootfs => hygiene::apply_rootfs(&rootfs)?,
+        }
         for command in &r.customize {
             Cmd::new("chroot")
                 .arg(&rootfs)
@@ -87,40 +96,16 @@ pub fn build(
         Ok(())
     })?;
 
-    let (kernel, initrd) = find_kernel(&rootfs.join("boot"))?;
-    std::fs::copy(&kernel, staging.dir().join(KERNEL_FILE))
-        .with_context(|| format!("cannot copy {}", kernel.display()))?;
-    std::fs::copy(&initrd, staging.dir().join(INITRD_FILE))
-        .with_context(|| format!("cannot copy {}", initrd.display()))?;
     let installed = count_installed(&rootfs)?;
-
-    let raw = staging.dir().join("disk.raw");
-    run_phase(reporter, "make filesystem (mkfs.ext4 -d)", || {
-        Cmd::new("mkfs.ext4")
-            .args(["-q", "-F", "-m", "1", "-L", ROOT_LABEL, "-d"])
-            .arg(&rootfs)
-            .arg(&raw)
-            .arg(format!("{}G", r.disk_gib))
-            .log_to(log)
-            .run()
-    })?;
-    remove_tree(&rootfs)?;
-
-    let disk = staging.dir().join(DISK_FILE);
-    run_phase(reporter, "convert to qcow2", || {
-        Cmd::new("qemu-img")
-            .args(["convert", "-f", "raw", "-O", "qcow2"])
-            .arg(&raw)
-            .arg(&disk)
-            .log_to(log)
-            .run()
-    })?;
-    std::fs::remove_file(&raw).with_context(|| format!("cannot remove {}", raw.display()))?;
-
-    let disk_sha256 = run_phase(reporter, "checksum", || sha256_file(&disk))?;
+    let artifact = match r.format {
+        Format::Disk => make_disk(&staging, &rootfs, r.disk_gib, log, reporter)?,
+        Format::Rootfs => make_tarball(&staging, &rootfs, log, reporter)?,
+    };
+    let disk_sha256 = run_phase(reporter, "checksum", || sha256_file(&artifact))?;
     let meta = BoxMeta {
         name: recipe.name.clone(),
         version: r.version.clone(),
+        format: r.format,
         recipe_hash: recipe.hash.clone(),
         disk_sha256,
         disk_gib: r.disk_gib,
@@ -133,6 +118,76 @@ pub fn build(
         installed_packages: installed,
     };
     Ok(Outcome::Built(staging.commit(&meta)?))
+}
+
+/// dpkg options of a `format: rootfs` build.
+const ROOTFS_DPKG_EXCLUDES: &[&str] = &[
+    "path-exclude=/usr/share/doc/*",
+    "path-exclude=/usr/share/man/*",
+    "path-exclude=/usr/share/locale/*",
+    "path-include=/usr/share/locale/locale.alias",
+];
+
+/// The tarball of a `format: rootfs` box (numeric owners, as `docker
+/// import` wants them).
+fn make_tarball(
+    staging: &super::store::Staging,
+    rootfs: &Path,
+    log: &Path,
+    reporter: &dyn Reporter,
+) -> Result<PathBuf> {
+    let tarball = staging.dir().join(ROOTFS_FILE);
+    run_phase(reporter, "pack the root filesystem (tar.gz)", || {
+        Cmd::new("tar")
+            .args(["--numeric-owner", "-C"])
+            .arg(rootfs)
+            .arg("-czf")
+            .arg(&tarball)
+            .arg(".")
+            .log_to(log)
+            .run()
+    })?;
+    remove_tree(rootfs)?;
+    Ok(tarball)
+}
+
+/// The qcow2 of a `format: disk` box, with kernel and initrd beside it.
+fn make_disk(
+    staging: &super::store::Staging,
+    rootfs: &Path,
+    disk_gib: u64,
+    log: &Path,
+    reporter: &dyn Reporter,
+) -> Result<PathBuf> {
+    let (kernel, initrd) = find_kernel(&rootfs.join("boot"))?;
+    std::fs::copy(&kernel, staging.dir().join(KERNEL_FILE))
+        .with_context(|| format!("cannot copy {}", kernel.display()))?;
+    std::fs::copy(&initrd, staging.dir().join(INITRD_FILE))
+        .with_context(|| format!("cannot copy {}", initrd.display()))?;
+
+    let raw = staging.dir().join("disk.raw");
+    run_phase(reporter, "make filesystem (mkfs.ext4 -d)", || {
+        Cmd::new("mkfs.ext4")
+            .args(["-q", "-F", "-m", "1", "-L", ROOT_LABEL, "-d"])
+            .arg(rootfs)
+            .arg(&raw)
+            .arg(format!("{disk_gib}G"))
+            .log_to(log)
+            .run()
+    })?;
+    remove_tree(rootfs)?;
+
+    let disk = staging.dir().join(DISK_FILE);
+    run_phase(reporter, "convert to qcow2", || {
+        Cmd::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", "qcow2"])
+            .arg(&raw)
+            .arg(&disk)
+            .log_to(log)
+            .run()
+    })?;
+    std::fs::remove_file(&raw).with_context(|| format!("cannot remove {}", raw.display()))?;
+    Ok(disk)
 }
 
 fn check_tools() -> Result<()> {

@@ -85,9 +85,24 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
         &format!("LABEL={root_label} / ext4 rw,discard,errors=remount-ro 0 1\n"),
     )?;
 
-    // Package lists and caches are stale by first boot; guests update anyway.
+    clear_apt(rootfs)
+}
+
+/// The hygiene of a `format: rootfs` box (a container's root filesystem):
+/// no machine identity and no stale package lists or caches.
+pub fn apply_rootfs(rootfs: &Path) -> Result<()> {
+    std::fs::write(rootfs.join("etc/machine-id"), "")
+        .with_context(|| format!("cannot write {}/etc/machine-id", rootfs.display()))?;
+    clear_apt(rootfs)
+}
+
+/// Package lists and caches are stale by first use; guests update anyway.
+fn clear_apt(rootfs: &Path) -> Result<()> {
     for dir in ["var/lib/apt/lists", "var/cache/apt/archives"] {
         clear_files(&rootfs.join(dir))?;
+    }
+    for bin in ["var/cache/apt/pkgcache.bin", "var/cache/apt/srcpkgcache.bin"] {
+        remove_if_exists(&rootfs.join(bin))?;
     }
     Ok(())
 }

@@ -23,8 +23,14 @@ pub struct RawRecipe {
     #[serde(default)]
     pub description: Option<String>,
     pub version: String,
+    /// `disk` (default: a bootable VM disk) or `rootfs` (a root filesystem
+    /// tarball for `docker import`, uploaded by `provision.images`).
+    pub format: Option<Format>,
     pub suite: Option<String>,
     pub mirror: Option<String>,
+    /// More apt source lines (`deb URL SUITE COMPONENTS`), added to the parent's.
+    #[serde(default)]
+    pub sources: Vec<String>,
     pub variant: Option<String>,
     /// Added to the parent's packages.
     #[serde(default)]
@@ -37,9 +43,32 @@ pub struct RawRecipe {
     pub customize: Vec<String>,
 }
 
+/// What a recipe builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// A bootable VM disk (qcow2) with kernel and initrd beside it.
+    #[default]
+    Disk,
+    /// A gzipped tarball of the root filesystem, for `docker import`; not
+    /// bootable. Labs name these under `provision.images`.
+    Rootfs,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Disk => "disk",
+            Format::Rootfs => "rootfs",
+        }
+    }
+}
+
 /// A complete recipe (inheritance resolved).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recipe {
+    /// What the build produces.
+    pub format: Format,
     /// One line for `lab box list`.
     pub description: String,
     /// Recipe version; shown in `lab box list`.
@@ -48,15 +77,17 @@ pub struct Recipe {
     pub suite: String,
     /// Debian mirror URL.
     pub mirror: String,
+    /// Further apt source lines, e.g. backports or security.
+    pub sources: Vec<String>,
     /// mmdebstrap variant (`apt`, `minbase`, ...).
     pub variant: String,
     /// Packages installed on top of the variant.
     pub packages: Vec<String>,
-    /// Size of the root disk in GiB (the qcow2's virtual size).
+    /// Size of the root disk in GiB (the qcow2's virtual size); 0 for a rootfs.
     pub disk_gib: u64,
-    /// Kernel command line for direct kernel boot.
+    /// Kernel command line for direct kernel boot; empty for a rootfs.
     pub cmdline: String,
-    /// The login user that cloud-init creates on first boot.
+    /// The login user that cloud-init creates on first boot; empty for a rootfs.
     pub user: String,
     /// Shell commands run inside the root filesystem (chroot) after the
     /// overlays are copied, in order.
@@ -208,16 +239,44 @@ fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, String> {
     packages.extend(raw.packages);
     let mut customize = parent.map(|p| p.customize.clone()).unwrap_or_default();
     customize.extend(raw.customize);
+    let mut sources = parent.map(|p| p.sources.clone()).unwrap_or_default();
+    sources.extend(raw.sources);
+    let format = raw.format.or_else(|| parent.map(|p| p.format)).unwrap_or_default();
+    // A rootfs never boots: disk size, kernel command line and login user
+    // do not apply.
+    let (disk_gib, cmdline, user) = match format {
+        Format::Disk => (
+            pick(raw.disk_gib, parent, |p| p.disk_gib, "disk_gib")?,
+            pick(raw.cmdline, parent, |p| p.cmdline.clone(), "cmdline")?,
+            pick(raw.user, parent, |p| p.user.clone(), "user")?,
+        ),
+        Format::Rootfs => {
+            if let Some(field) = [
+                raw.disk_gib.map(|_| "disk_gib"),
+                raw.cmdline.as_ref().map(|_| "cmdline"),
+                raw.user.as_ref().map(|_| "user"),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            {
+                return Err(format!("`{field}` does not apply to `format: rootfs` (it never boots); remove it"));
+            }
+            (0, String::new(), String::new())
+        }
+    };
     Ok(Recipe {
+        format,
         description: raw.description.or_else(|| parent.map(|p| p.description.clone())).unwrap_or_default(),
         version: raw.version,
         suite: pick(raw.suite, parent, |p| p.suite.clone(), "suite")?,
         mirror: pick(raw.mirror, parent, |p| p.mirror.clone(), "mirror")?,
+        sources,
         variant: raw.variant.or_else(|| parent.map(|p| p.variant.clone())).unwrap_or_else(default_variant),
         packages,
-        disk_gib: pick(raw.disk_gib, parent, |p| p.disk_gib, "disk_gib")?,
-        cmdline: pick(raw.cmdline, parent, |p| p.cmdline.clone(), "cmdline")?,
-        user: pick(raw.user, parent, |p| p.user.clone(), "user")?,
+        disk_gib,
+        cmdline,
+        user,
         customize,
     })
 }
@@ -261,6 +320,12 @@ pub fn parse_raw(text: &str, path: &Path) -> Result<RawRecipe, RecipeError> {
 fn check(recipe: &Recipe) -> Result<(), String> {
     if recipe.packages.is_empty() {
         return Err("`packages` must name at least one package".into());
+    }
+    if let Some(bad) = recipe.sources.iter().find(|s| !s.starts_with("deb ") || s.split_whitespace().count() < 4) {
+        return Err(format!("`sources` entry {bad:?} is not an apt source line like \"deb URL SUITE COMPONENT\""));
+    }
+    if recipe.format == Format::Rootfs {
+        return Ok(());
     }
     if !(2..=1024).contains(&recipe.disk_gib) {
         return Err(format!(
@@ -357,6 +422,24 @@ mod tests {
         assert!(parse(&root, Path::new("b")).unwrap_err().to_string().contains("non-root"));
         let empty = GOOD.replace("[openssh-server]", "[]");
         assert!(parse(&empty, Path::new("b")).unwrap_err().to_string().contains("packages"));
+    }
+
+    const ROOTFS: &str = "version: '1'\nformat: rootfs\nsuite: bookworm\nmirror: http://deb.debian.org/debian\nsources: ['deb http://deb.debian.org/debian bookworm-backports main']\npackages: [python3]\n";
+
+    #[test]
+    fn rootfs_recipe_needs_no_disk_fields_and_refuses_them() {
+        let r = parse(ROOTFS, Path::new("b")).unwrap();
+        assert_eq!(r.format, Format::Rootfs);
+        assert_eq!(r.sources, vec!["deb http://deb.debian.org/debian bookworm-backports main"]);
+        assert_eq!((r.disk_gib, r.user.as_str()), (0, ""));
+        let msg = parse(&format!("{ROOTFS}user: lab\n"), Path::new("b")).unwrap_err().to_string();
+        assert!(msg.contains("`user` does not apply to `format: rootfs`"), "{msg}");
+        let bad = ROOTFS.replace("'deb http", "'http");
+        let msg = parse(&bad, Path::new("b")).unwrap_err().to_string();
+        assert!(msg.contains("not an apt source line"), "{msg}");
+        let msg = parse(&ROOTFS.replace("rootfs", "iso"), Path::new("b")).unwrap_err().to_string();
+        assert!(msg.contains("iso") || msg.contains("format"), "{msg}");
+        assert_eq!(parse(GOOD, Path::new("b")).unwrap().format, Format::Disk);
     }
 
     #[test]

@@ -16,6 +16,8 @@ use thiserror::Error;
 pub const META_FILE: &str = "box.json";
 /// Root disk (qcow2) of a stored box.
 pub const DISK_FILE: &str = "disk.qcow2";
+/// The root filesystem tarball of a `format: rootfs` box.
+pub const ROOTFS_FILE: &str = "rootfs.tar.gz";
 /// Kernel for direct kernel boot.
 pub const KERNEL_FILE: &str = "vmlinuz";
 /// Initial ramdisk for direct kernel boot.
@@ -28,7 +30,11 @@ const LOCK_SUFFIX: &str = ".lock";
 pub struct BoxMeta {
     pub name: String,
     pub version: String,
+    /// `disk` (older box.json files have none: they are disks).
+    #[serde(default)]
+    pub format: crate::boxes::Format,
     pub recipe_hash: String,
+    /// sha256 of the artifact: the qcow2, or the rootfs tarball.
     pub disk_sha256: String,
     /// Virtual size of the disk in GiB.
     pub disk_gib: u64,
@@ -54,6 +60,13 @@ pub struct StoredBox {
 impl StoredBox {
     pub fn disk(&self) -> PathBuf {
         self.dir.join(DISK_FILE)
+    }
+    /// What the build produced: the disk, or the rootfs tarball.
+    pub fn artifact(&self) -> PathBuf {
+        match self.meta.format {
+            crate::boxes::Format::Disk => self.disk(),
+            crate::boxes::Format::Rootfs => self.dir.join(ROOTFS_FILE),
+        }
     }
     pub fn kernel(&self) -> PathBuf {
         self.dir.join(KERNEL_FILE)
@@ -292,6 +305,7 @@ mod tests {
         BoxMeta {
             name: name.into(),
             version: "1".into(),
+            format: Default::default(),
             recipe_hash: hash.into(),
             disk_sha256: "00".into(),
             disk_gib: 8,

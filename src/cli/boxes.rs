@@ -11,7 +11,9 @@ use crate::ui::{progress, table};
 #[derive(Debug, clap::Subcommand)]
 pub enum BoxCommand {
     /// Build a box from its recipe (boxes/NAME/box.yaml), or reuse the
-    /// stored one when the recipe is unchanged.
+    /// stored one when the recipe is unchanged. A recipe with
+    /// `format: rootfs` builds a root filesystem tarball for `docker
+    /// import` (named by a lab's `provision.images`) instead of a VM disk.
     Build {
         /// Box name, e.g. debian-12.
         name: String,
@@ -70,12 +72,13 @@ pub fn run(global: &Global, cmd: BoxCommand) -> Result<()> {
                     vec![
                         b.meta.name.clone(),
                         b.meta.version.clone(),
+                        b.meta.format.as_str().to_string(),
                         table::fmt_bytes(b.size_bytes()),
                         table::fmt_age(now.saturating_sub(b.meta.built_at)),
                     ]
                 })
                 .collect();
-            print!("{}", table::render(&["NAME", "VERSION", "SIZE", "BUILT"], &rows));
+            print!("{}", table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows));
         }
         BoxCommand::Remove { name } => {
             store.remove(&name)?;

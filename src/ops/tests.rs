@@ -46,6 +46,7 @@ fn box_meta() -> BoxMeta {
     BoxMeta {
         name: "testbox".into(),
         version: "1".into(),
+        format: Default::default(),
         recipe_hash: "h".into(),
         disk_sha256: "0123456789abcdef0123".into(),
         disk_gib: 10,
@@ -145,6 +146,20 @@ fn colliding_subnet_is_refused_before_anything_is_created() {
     let calls = f.fake.calls()[before..].to_vec();
     assert!(calls.iter().all(|c| !c.starts_with("define") && !c.starts_with("create") && !c.starts_with("upload") && !c.starts_with("ensure_pool")), "{calls:?}");
     assert!(!f.ctx.state_dir.exists(), "no state recorded");
+}
+
+#[test]
+fn rootfs_box_as_a_node_box_is_refused_before_anything_is_created() {
+    let f = fixture(LAB);
+    let meta_path = f.ctx.store.root().join("testbox/box.json");
+    let mut meta = box_meta();
+    meta.format = crate::boxes::Format::Rootfs;
+    std::fs::write(&meta_path, serde_json::to_string(&meta).unwrap()).unwrap();
+    std::fs::write(f.ctx.store.root().join("testbox/rootfs.tar.gz"), "x").unwrap();
+    let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(err.contains("box `testbox` is a root filesystem for containers (format: rootfs), not a VM disk"), "{err}");
+    let calls = f.fake.calls();
+    assert!(calls.iter().all(|c| !c.starts_with("define") && !c.starts_with("create") && !c.starts_with("upload")), "{calls:?}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::names::{self, POOL};
 use super::{LabCtx, preflight};
@@ -286,7 +286,7 @@ pub fn pick_accel(wanted: spec::Accel) -> Result<(Accel, String)> {
 }
 
 /// Forwards box-build phases to the node reporter as lab-wide notes.
-struct Notes<'a>(&'a dyn NodeReporter);
+pub(crate) struct Notes<'a>(pub(crate) &'a dyn NodeReporter);
 
 impl Reporter for Notes<'_> {
     fn phase(&self, name: &str) {
@@ -301,21 +301,14 @@ impl Reporter for Notes<'_> {
 }
 
 fn ensure_box(ctx: &LabCtx, store: &Store, name: &str, rep: &dyn NodeReporter) -> Result<StoredBox> {
-    let dirs = crate::paths::recipe_dirs(ctx.lab.dir());
-    match boxes::recipe::find(name, &dirs) {
-        Ok(recipe) => {
-            let log = boxes::build_log(name);
-            let outcome = boxes::build(store, &recipe, false, &log, &Notes(rep))
-                .with_context(|| format!("building box {name} failed (log: {})", log.display()))?;
-            Ok(match outcome {
-                boxes::Outcome::UpToDate(b) | boxes::Outcome::Built(b) => b,
-            })
-        }
-        // No recipe: a box that is only in the store is fine.
-        Err(e) => store.get(name)?.ok_or_else(|| {
-            anyhow::anyhow!("box `{name}` is not in the store and has no recipe ({e}); build it with `lab box build {name}`")
-        }),
+    let b = boxes::ensure(store, ctx.lab.dir(), name, &Notes(rep))?;
+    if b.meta.format != boxes::Format::Disk {
+        bail!(
+            "box `{name}` is a root filesystem for containers (format: {}), not a VM disk; a node needs a disk box such as debian-12 (rootfs boxes go under provision.images)",
+            b.meta.format.as_str()
+        );
     }
+    Ok(b)
 }
 
 fn ensure_network(ctx: &LabCtx, name: &str, bridge: &str, rep: &dyn NodeReporter) -> Result<()> {

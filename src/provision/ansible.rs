@@ -22,6 +22,7 @@
 
 use anyhow::{Context, Result, bail};
 
+use super::images;
 use super::inventory::{self, Access};
 use super::recap::{Event, HostRecap, Parser};
 use super::remote::{self, Remote};
@@ -89,8 +90,10 @@ fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<V
         res.with_context(|| format!("cannot authorise the lab-internal key on {}", r.name))?;
     }
 
+    let built = images::build(run, &a.images)?;
     let ctrl = run.remote(controller)?;
     let sess = ctrl.open()?;
+    let images = images::upload(run, &ctrl, &sess, &built)?;
     let home = ctrl.home();
     let dir = guest_lab_dir(&home);
     run.rep.phase(
@@ -110,7 +113,7 @@ fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<V
         },
         Extra {
             path: ".lab-vars.json".into(),
-            data: inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref()).into_bytes(),
+            data: inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref(), &images).into_bytes(),
             mode: 0o644,
         },
     ];
@@ -193,13 +196,14 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<Vec<HostRecap>> {
             .create(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    let images = images::on_host(&images::build(run, &a.images)?);
     let access = Access::host(&run.sd.ssh_key(), &run.sd.known_hosts());
     let files = [
         ("inventory.ini", inventory::inventory(lab, run.st, &access)),
         ("secrets.json", secrets::ensure(run.sd)?.ansible_vars()),
         (
             "vars.json",
-            inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref()),
+            inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref(), &images),
         ),
     ];
     for (name, text) in &files {

@@ -89,7 +89,7 @@ pub fn inventory(lab: &Lab, st: &State, access: &Access) -> String {
 /// The variables file (`-e @FILE`): the lab file's `extra_vars`, then the
 /// `lab_*` variables (which win over extra_vars of the same name).
 /// `lab_domain` and `lab_proxy_url` are empty strings when not set.
-pub fn vars(lab: &Lab, proxy: Option<&str>) -> String {
+pub fn vars(lab: &Lab, proxy: Option<&str>, images: &[super::images::Image]) -> String {
     let mut map = match &lab.provision {
         Some(crate::spec::Provision::Ansible(a)) => a.extra_vars.clone(),
         _ => serde_json::Map::new(),
@@ -102,6 +102,7 @@ pub fn vars(lab: &Lab, proxy: Option<&str>) -> String {
     );
     map.insert("lab_gateway".into(), s(&lab.network.gateway.to_string()));
     map.insert("lab_proxy_url".into(), s(proxy.unwrap_or("")));
+    map.insert("lab_images".into(), super::images::vars(images));
     serde_json::to_string_pretty(&serde_json::Value::Object(map)).expect("JSON values serialise")
         + "\n"
 }
@@ -193,7 +194,7 @@ ansible_python_interpreter=/usr/bin/python3
     #[test]
     fn vars_hold_lab_facts_over_extra_vars() {
         let v: serde_json::Value =
-            serde_json::from_str(&vars(&lab(), Some("http://10.77.30.1:8888"))).unwrap();
+            serde_json::from_str(&vars(&lab(), Some("http://10.77.30.1:8888"), &[])).unwrap();
         assert_eq!(
             v,
             serde_json::json!({
@@ -202,9 +203,16 @@ ansible_python_interpreter=/usr/bin/python3
                 "lab_domain": "ha.lab",
                 "lab_gateway": "10.77.30.1",
                 "lab_proxy_url": "http://10.77.30.1:8888",
+                "lab_images": {},
             })
         );
-        let v: serde_json::Value = serde_json::from_str(&vars(&lab(), None)).unwrap();
+        let image = crate::provision::images::Image {
+            name: "base".into(),
+            path: "/home/lab/.cache/lab-images/base-0123.tar.gz".into(),
+            sha256: "0123".into(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&vars(&lab(), None, &[image])).unwrap();
         assert_eq!(v["lab_proxy_url"], "");
+        assert_eq!(v["lab_images"]["base"]["path"], "/home/lab/.cache/lab-images/base-0123.tar.gz");
     }
 }

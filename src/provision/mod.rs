@@ -11,6 +11,7 @@
 //! [`crate::ops::provision`].
 
 pub mod ansible;
+pub mod images;
 pub mod inventory;
 pub mod log;
 pub mod recap;

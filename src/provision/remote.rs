@@ -3,7 +3,7 @@
 //! `lab up`, and run commands with their output (stdout and stderr merged)
 //! handed over line by line as it arrives.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -113,12 +113,20 @@ pub fn exec_lines(
     stdin: &[u8],
     on_line: &mut dyn FnMut(&str),
 ) -> Result<Exit> {
+    exec_lines_from(sess, command, &mut &stdin[..], on_line)
+}
+
+/// [`exec_lines`] with stdin streamed from a reader (e.g. a large file).
+pub fn exec_lines_from(
+    sess: &ssh2::Session,
+    command: &str,
+    stdin: &mut dyn std::io::Read,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<Exit> {
     let mut ch = sess.channel_session()?;
     ch.handle_extended_data(ssh2::ExtendedData::Merge)?;
     ch.exec(command)?;
-    if !stdin.is_empty() {
-        ch.write_all(stdin)?;
-    }
+    std::io::copy(stdin, &mut ch)?;
     ch.send_eof()?;
     read_lines(&mut ch, on_line)?;
     finish(ch)
@@ -151,8 +159,13 @@ pub fn finish(mut ch: ssh2::Channel) -> Result<Exit> {
 /// Run `command` and collect its merged output; an error when it fails,
 /// quoting the output.
 pub fn exec_ok(sess: &ssh2::Session, command: &str, stdin: &[u8]) -> Result<String> {
+    exec_ok_from(sess, command, &mut &stdin[..])
+}
+
+/// [`exec_ok`] with stdin streamed from a reader.
+pub fn exec_ok_from(sess: &ssh2::Session, command: &str, stdin: &mut dyn std::io::Read) -> Result<String> {
     let mut out = String::new();
-    let exit = exec_lines(sess, command, stdin, &mut |l| {
+    let exit = exec_lines_from(sess, command, stdin, &mut |l| {
         out.push_str(l);
         out.push('\n');
     })?;
@@ -165,6 +178,11 @@ pub fn exec_ok(sess: &ssh2::Session, command: &str, stdin: &[u8]) -> Result<Stri
 /// Write `data` to `path` on the node with file mode `mode`, replacing
 /// it atomically; parent directories are created (mode 0700).
 pub fn write_file(sess: &ssh2::Session, path: &str, data: &[u8], mode: u32) -> Result<()> {
+    write_file_from(sess, path, &mut &data[..], mode)
+}
+
+/// [`write_file`] with the content streamed from a reader.
+pub fn write_file_from(sess: &ssh2::Session, path: &str, data: &mut dyn std::io::Read, mode: u32) -> Result<()> {
     let dir = match path.rsplit_once('/') {
         Some((dir, _)) if !dir.is_empty() => dir,
         _ => ".",
@@ -174,7 +192,7 @@ pub fn write_file(sess: &ssh2::Session, path: &str, data: &[u8], mode: u32) -> R
         "set -e; umask 077; mkdir -p {dir}; cat > {tmp}; chmod {mode:o} {tmp}; mv -f {tmp} {p}",
         dir = shell_quote(dir)
     );
-    exec_ok(sess, &cmd, data).with_context(|| format!("cannot write {path}"))?;
+    exec_ok_from(sess, &cmd, data).with_context(|| format!("cannot write {path}"))?;
     Ok(())
 }
 

@@ -160,6 +160,8 @@ pub struct Ansible {
     /// Relative to [`Lab::dir`].
     pub playbook: PathBuf,
     pub extra_vars: serde_json::Map<String, serde_json::Value>,
+    /// Rootfs boxes built on the host and uploaded to the controller.
+    pub images: Vec<String>,
 }
 
 /// Where Ansible runs.

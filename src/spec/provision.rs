@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::check;
+use super::context::Context;
+use super::validate::known_box;
 use super::decode::MapReader;
 use super::diag::{Diags, closest, one_of};
 use super::model::{Ansible, Controller, Provision, ScriptSource, ScriptStep, Shell};
@@ -41,6 +43,7 @@ pub(crate) fn decode(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Op
         controller: m.optional("controller", d),
         playbook: m.optional("playbook", d),
         extra_vars: m.optional("extra_vars", d),
+        images: m.optional("images", d),
     };
     let shell = |d: &mut Diags| RawShell {
         scripts: m.optional("scripts", d),
@@ -155,15 +158,16 @@ impl Names {
 pub(crate) fn validate(
     raw: &Sp<RawProvision>,
     names: Option<&Names>,
+    ctx: &Context,
     d: &mut Diags,
 ) -> Option<Provision> {
     match &raw.value {
-        RawProvision::Ansible(a) => ansible(a, raw.span, names, d).map(Provision::Ansible),
+        RawProvision::Ansible(a) => ansible(a, raw.span, names, ctx, d).map(Provision::Ansible),
         RawProvision::Shell(s) => shell(s, names, d).map(Provision::Shell),
     }
 }
 
-fn ansible(raw: &RawAnsible, span: Span, names: Option<&Names>, d: &mut Diags) -> Option<Ansible> {
+fn ansible(raw: &RawAnsible, span: Span, names: Option<&Names>, ctx: &Context, d: &mut Diags) -> Option<Ansible> {
     let controller = match (&raw.controller, names) {
         (Some(c), _) if c.value == "host" => Some(Controller::Host),
         (Some(c), Some(names)) if !names.nodes.contains(&c.value) => {
@@ -200,9 +204,23 @@ fn ansible(raw: &RawAnsible, span: Span, names: Option<&Names>, d: &mut Diags) -
         .playbook
         .as_ref()
         .and_then(|p| relative(p, "provision.playbook", d));
+    let mut images: Vec<String> = Vec::new();
+    let mut images_ok = true;
+    for (i, image) in raw.images.iter().flat_map(|l| l.value.iter()).enumerate() {
+        let field = format!("provision.images[{i}]");
+        if !known_box(image, &field, ctx, d) {
+            images_ok = false;
+        } else if images.contains(&image.value) {
+            d.error(&field, image.span, format!("`{}` is listed twice", image.value));
+            images_ok = false;
+        } else {
+            images.push(image.value.clone());
+        }
+    }
     Some(Ansible {
         controller: controller?,
         playbook: playbook?.into(),
+        images: images_ok.then_some(images)?,
         extra_vars: raw
             .extra_vars
             .as_ref()

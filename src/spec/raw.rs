@@ -167,6 +167,10 @@ pub struct RawAnsible {
     pub playbook: Option<Sp<String>>,
     /// Extra variables passed to the playbook.
     pub extra_vars: Option<Sp<serde_json::Map<String, serde_json::Value>>>,
+    /// Boxes of `format: rootfs` (root filesystem tarballs for `docker
+    /// import`) that `lab` builds natively on the host and uploads to the
+    /// controller; the playbook finds them in the `lab_images` variable.
+    pub images: Option<Sp<Vec<Sp<String>>>>,
 }
 
 /// `type: shell`.
@@ -274,7 +278,7 @@ pub(crate) mod keys {
     pub const NETWORK: &[&str] = &["subnet", "domain"];
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
     pub const NODE: &[&str] = &["ip", "cpus", "memory", "disk", "box", "roles"];
-    pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars"];
+    pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars", "images"];
     pub const SHELL: &[&str] = &["scripts"];
     pub const STEP: &[&str] = &["on", "script", "inline"];
     pub const CHECK: &[&str] = &["name", "on", "run", "retries", "interval"];

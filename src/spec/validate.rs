@@ -128,7 +128,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
     let provision = raw
         .provision
         .as_ref()
-        .map(|p| provision::validate(p, names.as_ref(), d));
+        .map(|p| provision::validate(p, names.as_ref(), ctx, d));
     let checks = raw
         .checks
         .as_ref()

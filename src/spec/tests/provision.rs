@@ -34,6 +34,24 @@ fn ansible_provision_is_modelled_with_defaults() {
 }
 
 #[test]
+fn ansible_images_must_be_known_boxes_listed_once() {
+    let lab = ok(&with_provision(
+        "  type: ansible\n  playbook: site.yml\n  images: [debian-12, ubuntu-24.04]\n",
+    ));
+    let Some(Provision::Ansible(a)) = lab.provision else {
+        panic!()
+    };
+    assert_eq!(a.images, vec!["debian-12", "ubuntu-24.04"]);
+    let errs = errors(&with_provision(
+        "  type: ansible\n  playbook: site.yml\n  images: [debain-12, debian-12, debian-12]\n",
+    ));
+    let e = find(&errs, "provision.images[0]", "unknown box `debain-12`");
+    assert!(e.hint().unwrap().starts_with("did you mean `debian-12`?"));
+    find(&errs, "provision.images[2]", "`debian-12` is listed twice");
+    assert_eq!(errs.len(), 2, "{errs:?}");
+}
+
+#[test]
 fn ansible_controller_must_be_a_node_or_host() {
     let errs = errors(&with_provision(
         "  type: ansible\n  controller: contrl1\n  playbook: site.yml\n",
