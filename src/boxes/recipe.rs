@@ -510,3 +510,31 @@ mod tests {
         assert_eq!(src.hash.len(), 64);
     }
 }
+
+#[cfg(test)]
+mod shipped {
+    use super::*;
+
+    /// Every recipe under the project's boxes/ loads (extends resolved);
+    /// the rootfs ones need no disk fields, the disk ones have them.
+    #[test]
+    fn every_shipped_recipe_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("boxes");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert!(names.len() >= 5, "{names:?}");
+        for name in &names {
+            let src = find(name, std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            match src.recipe.format {
+                Format::Disk => assert!(src.recipe.disk_gib >= 2 && !src.recipe.user.is_empty(), "{name}"),
+                Format::Rootfs => assert_eq!(src.recipe.disk_gib, 0, "{name}"),
+            }
+        }
+        let django = find("debian-12-django", &[dir]).unwrap();
+        assert_eq!(django.recipe.format, Format::Rootfs);
+        assert!(django.recipe.packages.iter().any(|p| p.starts_with("python3-django/")));
+    }
+}
