@@ -16,7 +16,7 @@ use crate::backend::{
     Accel, Boot, DiskFormat, DiskSpec, DomainSpec, DomainState, HostEntry, InterfaceSpec,
     NetworkSpec, RunState, accel,
 };
-use crate::boxes::{self, Store, StoredBox};
+use crate::boxes::{self, StoredBox};
 use crate::seed::{SeedConfig, write_seed};
 use crate::spec::{self, Node};
 use crate::ssh::{self, ProbeState, Target};
@@ -105,7 +105,7 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     let store = &ctx.store;
     let mut boxes_by_name = std::collections::BTreeMap::new();
     for box_name in selected.iter().map(|n| n.box_name.clone()).collect::<BTreeSet<_>>() {
-        let b = ensure_box(ctx, store, &box_name, rep)?;
+        let b = boxes::ensure(store, lab.dir(), &box_name, boxes::Format::Disk, &Notes(rep))?;
         boxes_by_name.insert(box_name, b);
     }
 
@@ -298,17 +298,6 @@ impl Reporter for Notes<'_> {
     fn line(&self, text: &str) {
         self.0.note(text);
     }
-}
-
-fn ensure_box(ctx: &LabCtx, store: &Store, name: &str, rep: &dyn NodeReporter) -> Result<StoredBox> {
-    let b = boxes::ensure(store, ctx.lab.dir(), name, &Notes(rep))?;
-    if b.meta.format != boxes::Format::Disk {
-        bail!(
-            "box `{name}` is a root filesystem for containers (format: {}), not a VM disk; a node needs a disk box such as debian-12 (rootfs boxes go under provision.images)",
-            b.meta.format.as_str()
-        );
-    }
-    Ok(b)
 }
 
 fn ensure_network(ctx: &LabCtx, name: &str, bridge: &str, rep: &dyn NodeReporter) -> Result<()> {

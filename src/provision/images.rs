@@ -9,7 +9,7 @@
 
 use std::fs::File;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use super::Run;
@@ -36,16 +36,7 @@ pub fn build(run: &Run, names: &[String]) -> Result<Vec<StoredBox>> {
     let store = Store::default_location();
     names
         .iter()
-        .map(|name| {
-            let b = boxes::ensure(&store, run.lab.dir(), name, &crate::ops::up::Notes(run.rep))?;
-            if b.meta.format != Format::Rootfs {
-                bail!(
-                    "provision.images names `{name}`, a {} box; images must be root filesystems (`format: rootfs` in boxes/{name}/box.yaml)",
-                    b.meta.format.as_str()
-                );
-            }
-            Ok(b)
-        })
+        .map(|name| boxes::ensure(&store, run.lab.dir(), name, Format::Rootfs, &crate::ops::up::Notes(run.rep)))
         .collect()
 }
 
