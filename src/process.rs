@@ -284,6 +284,23 @@ fn tail(s: &str, max: usize) -> &str {
     &s[start..]
 }
 
+/// The path of `program` as the shell would find it: an executable file in
+/// one of `$PATH`'s directories (or `program` itself when it holds a `/`).
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return runnable(&p).then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| runnable(p))
+}
+
 /// Quote a word for a POSIX shell only when it needs it.
 pub fn shell_quote(word: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
@@ -359,6 +376,14 @@ mod tests {
     fn success_captures_stdout() {
         let out = Cmd::new("echo").arg("hello world").run().unwrap();
         assert_eq!(out.stdout, "hello world\n");
+    }
+
+    #[test]
+    fn programs_are_found_on_path_only_when_executable() {
+        assert!(find_program("sh").is_some_and(|p| p.is_absolute()));
+        assert_eq!(find_program("lab-no-such-program"), None);
+        assert_eq!(find_program("/etc/passwd"), None, "not executable");
+        assert_eq!(find_program("/bin/sh"), Some(PathBuf::from("/bin/sh")));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use lab::backend::libvirt::Libvirt;
 use lab::backend::{
     Accel, BackendError, Boot, DiskFormat, DiskSpec, DomainSpec, DomainState, HostEntry,
-    Hypervisor, InterfaceSpec, Kind, NetworkSpec, RunState,
+    Hypervisor, InterfaceSpec, Kind, LabTag, Maker, NetworkSpec, RunState,
 };
 use lab::network;
 
@@ -37,7 +37,7 @@ fn net_spec(name: &str, lab: &str, subnet: &str) -> NetworkSpec {
     NetworkSpec {
         name: name.into(),
         bridge: network::bridge_name(lab),
-        lab: lab.into(),
+        tag: tag(lab, None),
         subnet,
         gateway: network::gateway(subnet),
         domain: Some(format!("{lab}.lab")),
@@ -50,11 +50,25 @@ fn net_spec(name: &str, lab: &str, subnet: &str) -> NetworkSpec {
     }
 }
 
+/// The mark of lab `lab` (instance `i-LAB`) on an object (of `node`).
+fn tag(lab: &str, node: Option<&str>) -> LabTag {
+    LabTag {
+        lab: lab.into(),
+        instance: format!("i-{lab}"),
+        file: format!("/labs/{lab} & co/lab.yaml"),
+        node: node.map(str::to_string),
+    }
+}
+
+/// The names of `lab`'s domains.
+fn lab_domains(hv: &Libvirt, lab: &str) -> Vec<String> {
+    hv.list_lab_domains(lab).unwrap().into_iter().map(|(n, _)| n).collect()
+}
+
 fn dom_spec(lab: &str, node: &str, dir: &Path) -> DomainSpec {
     DomainSpec {
         name: format!("lab-{lab}-{node}"),
-        lab: lab.into(),
-        node: node.into(),
+        tag: tag(lab, Some(node)),
         memory_mib: 512,
         vcpus: 1,
         accel: Accel::Tcg,
@@ -94,14 +108,12 @@ fn domain_lifecycle() {
         Some(DomainState::ShutOff)
     );
     // The driver's own domain `test` has no metadata and is not listed.
-    assert_eq!(
-        hv.list_lab_domains("smoke").unwrap(),
-        vec!["lab-smoke-node1", "lab-smoke-node2"]
-    );
-    assert_eq!(
-        hv.list_lab_domains("other").unwrap(),
-        vec!["lab-other-node1"]
-    );
+    assert_eq!(lab_domains(&hv, "smoke"), vec!["lab-smoke-node1", "lab-smoke-node2"]);
+    assert_eq!(lab_domains(&hv, "other"), vec!["lab-other-node1"]);
+    // The mark comes back as written, XML escaping and all.
+    assert_eq!(hv.domain_maker(&n1.name).unwrap(), Some(Maker::Lab(tag("smoke", Some("node1")))));
+    assert_eq!(hv.domain_maker("test").unwrap(), Some(Maker::Unknown), "the driver's own domain");
+    assert_eq!(hv.domain_maker("nope").unwrap(), None);
 
     hv.start_domain(&n1.name).unwrap();
     hv.start_domain(&n1.name).unwrap();
@@ -200,17 +212,17 @@ fn network_lifecycle_and_listing() {
     let names: Vec<_> = nets.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, vec!["custom-name", "default", "lab-smoke"]);
     let smoke = &nets[2];
-    assert_eq!(smoke.lab.as_deref(), Some("smoke"));
+    assert_eq!(smoke.maker, Maker::Lab(tag("smoke", None)));
     assert_eq!(smoke.bridge.as_deref(), Some("lab-smoke"));
     assert_eq!(smoke.subnets, vec!["10.77.0.0/24".parse().unwrap()]);
     assert_eq!(smoke.state, RunState::Active);
     let custom = &nets[0];
-    assert_eq!(custom.lab.as_deref(), Some("django-ha"));
+    assert_eq!(custom.maker, Maker::Lab(tag("django-ha", None)));
     assert_eq!(custom.state, RunState::Inactive);
     assert_eq!(custom.subnets, vec!["10.78.0.0/16".parse().unwrap()]);
     // The driver's `default` network: netmask form, no lab.
     let default = &nets[1];
-    assert_eq!(default.lab, None);
+    assert_eq!(default.maker, Maker::Unknown);
     assert_eq!(default.subnets, vec!["192.168.122.0/24".parse().unwrap()]);
     let taken: Vec<_> = nets.iter().flat_map(|n| n.subnets.clone()).collect();
     assert!(
@@ -312,7 +324,7 @@ fn real_driver_accepts_our_xml() {
         hv.domain_state(&d.name).unwrap(),
         Some(DomainState::ShutOff)
     );
-    assert_eq!(hv.list_lab_domains(&tag).unwrap(), vec![d.name.clone()]);
+    assert_eq!(lab_domains(&hv, &tag), vec![d.name.clone()]);
     hv.define_domain(&d).unwrap();
     hv.undefine_domain(&d.name).unwrap();
 
@@ -323,7 +335,7 @@ fn real_driver_accepts_our_xml() {
         .unwrap()
         .into_iter()
         .find(|i| i.name == n.name);
-    assert_eq!(info.unwrap().lab.as_deref(), Some(tag.as_str()));
+    assert!(matches!(info.unwrap().maker, Maker::Lab(t) if t.lab == tag));
     hv.remove_network(&n.name).unwrap();
 
     let pool = format!("{tag}-pool");

@@ -8,8 +8,9 @@
 use std::fmt;
 use std::path::Path;
 
-/// How QEMU runs guest code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How QEMU runs guest code. Serialised as `kvm` / `tcg` (lab state, `--json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Accel {
     /// Hardware virtualisation through /dev/kvm.
     Kvm,

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, NetworkInfo, NetworkSpec,
-    Result, RunState,
+    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, LabTag, Maker, NetworkInfo,
+    NetworkSpec, Result, RunState,
 };
 
 /// A volume in a fake pool.
@@ -37,6 +37,8 @@ struct Pool {
 struct State {
     networks: BTreeMap<String, (NetworkSpec, RunState)>,
     domains: BTreeMap<String, (DomainSpec, DomainState)>,
+    /// Objects defined "by hand": no metadata of ours.
+    foreign: std::collections::BTreeSet<String>,
     pools: BTreeMap<String, Pool>,
     calls: Vec<String>,
     failures: HashMap<String, VecDeque<BackendError>>,
@@ -105,6 +107,21 @@ impl FakeHypervisor {
         self.lock().pools.get(pool)?.volumes.get(name).cloned()
     }
 
+    /// Define a domain or network (by its `spec`) as something other than
+    /// lab would: without our metadata, as a user's `virsh define` does.
+    pub fn define_foreign_domain(&self, spec: &DomainSpec) {
+        let mut st = self.lock();
+        st.domains.insert(spec.name.clone(), (spec.clone(), DomainState::ShutOff));
+        st.foreign.insert(format!("domain {}", spec.name));
+    }
+
+    /// [`Self::define_foreign_domain`] for a network.
+    pub fn define_foreign_network(&self, spec: &NetworkSpec) {
+        let mut st = self.lock();
+        st.networks.insert(spec.name.clone(), (spec.clone(), RunState::Inactive));
+        st.foreign.insert(format!("network {}", spec.name));
+    }
+
     /// Force a domain's state, e.g. to simulate a guest that powered off.
     pub fn set_domain_state(&self, name: &str, state: DomainState) {
         if let Some((_, s)) = self.lock().domains.get_mut(name) {
@@ -145,6 +162,7 @@ impl Hypervisor for FakeHypervisor {
             .get(&spec.name)
             .map_or(RunState::Inactive, |(_, s)| *s);
         st.networks.insert(spec.name.clone(), (spec.clone(), state));
+        st.foreign.remove(&format!("network {}", spec.name));
         Ok(())
     }
 
@@ -159,7 +177,9 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn remove_network(&self, name: &str) -> Result<()> {
-        self.enter("remove_network", name)?.networks.remove(name);
+        let mut st = self.enter("remove_network", name)?;
+        st.networks.remove(name);
+        st.foreign.remove(&format!("network {name}"));
         Ok(())
     }
 
@@ -172,7 +192,11 @@ impl Hypervisor for FakeHypervisor {
                 name: spec.name.clone(),
                 bridge: Some(spec.bridge.clone()),
                 subnets: vec![spec.subnet.trunc()],
-                lab: Some(spec.lab.clone()),
+                maker: if st.foreign.contains(&format!("network {}", spec.name)) {
+                    Maker::Unknown
+                } else {
+                    Maker::Lab(spec.tag.clone())
+                },
                 state: *state,
             })
             .collect())
@@ -190,6 +214,7 @@ impl Hypervisor for FakeHypervisor {
             .get(&spec.name)
             .map_or(DomainState::ShutOff, |(_, s)| s.clone());
         st.domains.insert(spec.name.clone(), (spec.clone(), state));
+        st.foreign.remove(&format!("domain {}", spec.name));
         Ok(())
     }
 
@@ -235,17 +260,30 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn undefine_domain(&self, name: &str) -> Result<()> {
-        self.enter("undefine_domain", name)?.domains.remove(name);
+        let mut st = self.enter("undefine_domain", name)?;
+        st.domains.remove(name);
+        st.foreign.remove(&format!("domain {name}"));
         Ok(())
     }
 
-    fn list_lab_domains(&self, lab: &str) -> Result<Vec<String>> {
+    fn domain_maker(&self, name: &str) -> Result<Option<Maker>> {
+        let st = self.enter("domain_maker", name)?;
+        Ok(st.domains.get(name).map(|(spec, _)| {
+            if st.foreign.contains(&format!("domain {name}")) {
+                Maker::Unknown
+            } else {
+                Maker::Lab(spec.tag.clone())
+            }
+        }))
+    }
+
+    fn list_lab_domains(&self, lab: &str) -> Result<Vec<(String, LabTag)>> {
         let st = self.enter("list_lab_domains", lab)?;
         Ok(st
             .domains
             .values()
-            .filter(|(spec, _)| spec.lab == lab)
-            .map(|(spec, _)| spec.name.clone())
+            .filter(|(spec, _)| spec.tag.lab == lab && !st.foreign.contains(&format!("domain {}", spec.name)))
+            .map(|(spec, _)| (spec.name.clone(), spec.tag.clone()))
             .collect())
     }
 

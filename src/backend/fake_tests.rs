@@ -30,9 +30,10 @@ fn lifecycle_and_call_log() {
     );
     assert_eq!(
         hv.list_lab_domains("smoke").unwrap(),
-        vec![dom.name.clone()]
+        vec![(dom.name.clone(), dom.tag.clone())]
     );
     assert!(hv.list_lab_domains("other").unwrap().is_empty());
+    assert_eq!(hv.domain_maker(&dom.name).unwrap(), Some(Maker::Lab(dom.tag.clone())));
     hv.shutdown_domain(&dom.name).unwrap();
     assert_eq!(
         hv.domain_state(&dom.name).unwrap(),
@@ -45,7 +46,7 @@ fn lifecycle_and_call_log() {
     assert_eq!(hv.domain_state(&dom.name).unwrap(), None);
     let nets = hv.list_networks().unwrap();
     assert_eq!(nets.len(), 1);
-    assert_eq!(nets[0].lab.as_deref(), Some("smoke"));
+    assert_eq!(nets[0].maker, Maker::Lab(net.tag.clone()));
     assert_eq!(nets[0].subnets, vec![net.subnet]);
     hv.remove_network(&net.name).unwrap();
     hv.remove_network(&net.name).unwrap();
@@ -53,6 +54,26 @@ fn lifecycle_and_call_log() {
     let calls = hv.calls();
     assert_eq!(calls[0], "network_state lab-smoke");
     assert!(calls.contains(&"start_domain lab-smoke-node1".to_string()));
+}
+
+#[test]
+fn foreign_objects_have_no_maker_until_lab_redefines_them() {
+    let hv = FakeHypervisor::new();
+    let dom = fixtures::domain("smoke", "node1", Accel::Tcg);
+    let net = fixtures::network("smoke");
+    hv.define_foreign_domain(&dom);
+    hv.define_foreign_network(&net);
+    assert_eq!(hv.domain_maker(&dom.name).unwrap(), Some(Maker::Unknown));
+    assert_eq!(hv.domain_maker("nope").unwrap(), None);
+    assert!(hv.list_lab_domains("smoke").unwrap().is_empty());
+    assert_eq!(hv.list_networks().unwrap()[0].maker, Maker::Unknown);
+    hv.define_domain(&dom).unwrap();
+    assert_eq!(hv.domain_maker(&dom.name).unwrap(), Some(Maker::Lab(dom.tag.clone())));
+    hv.undefine_domain(&dom.name).unwrap();
+    hv.define_foreign_domain(&dom);
+    hv.undefine_domain(&dom.name).unwrap();
+    hv.define_domain(&dom).unwrap();
+    assert_eq!(hv.domain_maker(&dom.name).unwrap(), Some(Maker::Lab(dom.tag)));
 }
 
 #[test]

@@ -3,8 +3,18 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use super::{Accel, Boot, DiskFormat, DiskSpec, DomainSpec, HostEntry, InterfaceSpec, NetworkSpec};
+use super::{Accel, Boot, DiskFormat, DiskSpec, DomainSpec, HostEntry, InterfaceSpec, LabTag, NetworkSpec};
 use crate::network;
+
+/// The mark of instance `i-LAB` of lab `lab` (on `node`'s domain).
+pub fn tag(lab: &str, node: Option<&str>) -> LabTag {
+    LabTag {
+        lab: lab.to_string(),
+        instance: format!("i-{lab}"),
+        file: format!("/home/u/{lab}/lab.yaml"),
+        node: node.map(str::to_string),
+    }
+}
 
 /// The network of a lab named `lab` on 10.77.0.0/24 with nodes `node1`
 /// (.11) and `node2` (.12).
@@ -21,7 +31,7 @@ pub fn network(lab: &str) -> NetworkSpec {
     NetworkSpec {
         name: format!("lab-{lab}"),
         bridge: network::bridge_name(lab),
-        lab: lab.to_string(),
+        tag: tag(lab, None),
         subnet,
         gateway: network::gateway(subnet),
         domain: Some(format!("{lab}.lab")),
@@ -35,8 +45,7 @@ pub fn domain(lab: &str, node: &str, accel: Accel) -> DomainSpec {
     let dir = PathBuf::from(format!("/var/lib/libvirt/images/lab/{lab}"));
     DomainSpec {
         name: format!("lab-{lab}-{node}"),
-        lab: lab.to_string(),
-        node: node.to_string(),
+        tag: tag(lab, Some(node)),
         memory_mib: 1024,
         vcpus: 1,
         accel,

@@ -11,7 +11,7 @@ pub mod accel;
 mod error;
 pub mod fake;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod libvirt;
 mod parse;
 pub mod xml;
@@ -83,6 +83,33 @@ impl fmt::Display for DiskFormat {
     }
 }
 
+/// `lab`'s mark on a libvirt object it defined: the `<lab:lab>` element
+/// (namespace [`METADATA_NS`]) in the object's `<metadata>` (libvirt's
+/// "application metadata", see <https://libvirt.org/formatdomain.html#general-metadata>).
+/// It says which lab instance made the object, so a second lab of the same
+/// name in another directory can tell the object is not its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LabTag {
+    /// The lab's `name:`.
+    pub lab: String,
+    /// The random id of the lab instance (kept in its state dir); empty on
+    /// objects defined before lab recorded instances.
+    pub instance: String,
+    /// Absolute path of the lab file that made it (for messages only).
+    pub file: String,
+    /// The node, on domains.
+    pub node: Option<String>,
+}
+
+/// Who made a libvirt object, as far as its `<metadata>` tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Maker {
+    /// `lab`, with this mark.
+    Lab(LabTag),
+    /// Something else: no `lab:lab` element (defined by hand or by another tool).
+    Unknown,
+}
+
 /// A lab's private network: NAT to the outside, DHCP with a reservation and
 /// a DNS name for every node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +118,8 @@ pub struct NetworkSpec {
     pub name: String,
     /// Bridge device, at most 15 characters (see [`crate::network::bridge_name`]).
     pub bridge: String,
-    pub lab: String,
+    /// Written into the network's metadata.
+    pub tag: LabTag,
     pub subnet: Ipv4Net,
     /// Address of the bridge; conventionally the subnet's first host.
     pub gateway: Ipv4Addr,
@@ -118,8 +146,8 @@ pub struct NetworkInfo {
     pub bridge: Option<String>,
     /// IPv4 subnets of the network's `<ip>` elements.
     pub subnets: Vec<Ipv4Net>,
-    /// The lab owning it: from our metadata element, else a `lab-` name prefix.
-    pub lab: Option<String>,
+    /// Who made it, from its metadata.
+    pub maker: Maker,
     pub state: RunState,
 }
 
@@ -157,10 +185,10 @@ pub struct InterfaceSpec {
 /// A lab VM as libvirt should define it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainSpec {
-    /// libvirt domain name, e.g. `lab-smoke-node1`.
+    /// libvirt domain name, e.g. `smoke.node1`.
     pub name: String,
-    pub lab: String,
-    pub node: String,
+    /// Written into the domain's metadata (with the node).
+    pub tag: LabTag,
     pub memory_mib: u64,
     pub vcpus: u32,
     pub accel: Accel,
@@ -188,6 +216,8 @@ pub trait Hypervisor: Send + Sync {
     /// Every network, for subnet and bridge collision checks.
     fn list_networks(&self) -> Result<Vec<NetworkInfo>>;
 
+    /// Who made domain `name`; `None` when it is not defined.
+    fn domain_maker(&self, name: &str) -> Result<Option<Maker>>;
     /// State of domain `name`; `None` when it is not defined.
     fn domain_state(&self, name: &str) -> Result<Option<DomainState>>;
     /// Define (or redefine) a persistent domain; does not start it.
@@ -199,8 +229,9 @@ pub trait Hypervisor: Send + Sync {
     fn destroy_domain(&self, name: &str) -> Result<()>;
     /// Remove the definition; Ok if it does not exist. Disks are kept.
     fn undefine_domain(&self, name: &str) -> Result<()>;
-    /// Names of the domains carrying `lab`'s metadata element for `lab`.
-    fn list_lab_domains(&self, lab: &str) -> Result<Vec<String>>;
+    /// The domains whose metadata names lab `lab` (any instance), with
+    /// their marks, sorted by name.
+    fn list_lab_domains(&self, lab: &str) -> Result<Vec<(String, LabTag)>>;
 
     /// Make sure directory pool `name` at `dir` exists, is built, active and
     /// autostarted.

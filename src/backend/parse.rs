@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::{METADATA_NS, METADATA_PREFIX, NetworkInfo, RunState};
+use super::{LabTag, METADATA_NS, METADATA_PREFIX, Maker, NetworkInfo, RunState};
 
 /// Undo the five predefined XML entities (and numeric references).
 pub fn unescape(s: &str) -> String {
@@ -105,15 +105,25 @@ pub fn text(xml: &str, tag: &str) -> Option<String> {
     Some(unescape(xml[start..end].trim()))
 }
 
-/// Our metadata element: `(lab, node)` from
-/// `<lab:lab xmlns:lab="https://lab.dev/ns/lab" name=".." node=".."/>`.
-pub fn lab_metadata(xml: &str) -> Option<(String, Option<String>)> {
+/// Who made an object, from our metadata element
+/// `<lab:lab xmlns:lab="https://lab.dev/ns/lab" name=".." instance=".." file=".." node=".."/>`
+/// (`instance` and `file` are missing on objects made by older versions:
+/// they read as empty). No such element: [`Maker::Unknown`].
+pub fn maker(xml: &str) -> Maker {
     let tag = format!("{p}:lab", p = METADATA_PREFIX);
     let xmlns = format!("xmlns:{p}", p = METADATA_PREFIX);
     start_tags(xml, &tag)
         .into_iter()
         .find(|t| attr(t, &xmlns).as_deref() == Some(METADATA_NS))
-        .and_then(|t| Some((attr(t, "name")?, attr(t, "node"))))
+        .and_then(|t| {
+            Some(LabTag {
+                lab: attr(t, "name")?,
+                instance: attr(t, "instance").unwrap_or_default(),
+                file: attr(t, "file").unwrap_or_default(),
+                node: attr(t, "node"),
+            })
+        })
+        .map_or(Maker::Unknown, Maker::Lab)
 }
 
 /// Subnet of an `<ip>` start tag: IPv4 only, from `prefix` or `netmask`.
@@ -148,14 +158,11 @@ pub fn network_info(xml: &str, state: RunState) -> NetworkInfo {
         .into_iter()
         .filter_map(ip_subnet)
         .collect();
-    let lab = lab_metadata(xml)
-        .map(|(lab, _)| lab)
-        .or_else(|| name.strip_prefix("lab-").map(str::to_string));
     NetworkInfo {
         name,
         bridge,
         subnets,
-        lab,
+        maker: maker(xml),
         state,
     }
 }
@@ -197,28 +204,34 @@ mod tests {
                 "192.168.5.0/24".parse().unwrap()
             ]
         );
-        assert_eq!(info.lab.as_deref(), Some("smoke&co"));
+        let Maker::Lab(tag) = info.maker else { panic!("{:?}", info.maker) };
+        assert_eq!((tag.lab.as_str(), tag.instance.as_str(), tag.node), ("smoke&co", "", None));
     }
 
     #[test]
-    fn lab_falls_back_to_name_prefix_and_ignores_foreign_metadata() {
+    fn a_lab_like_name_or_foreign_metadata_is_not_ours() {
         let xml = "<network><name>lab-x</name><metadata><lab:lab xmlns:lab='urn:other' name='y'/></metadata><ip address='10.0.0.1'/></network>";
         let info = network_info(xml, RunState::Inactive);
-        assert_eq!(info.lab.as_deref(), Some("x"));
+        assert_eq!(info.maker, Maker::Unknown);
         assert_eq!(info.subnets, vec!["10.0.0.0/8".parse::<Ipv4Net>().unwrap()]);
         let info = network_info("<network><name>default</name></network>", RunState::Active);
-        assert_eq!(info.lab, None);
+        assert_eq!(info.maker, Maker::Unknown);
         assert_eq!(info.bridge, None);
     }
 
     #[test]
     fn reads_domain_metadata() {
-        let xml = "<domain><metadata>\n<lab:lab xmlns:lab='https://lab.dev/ns/lab' name='smoke' node='node1'/></metadata></domain>";
+        let xml = "<domain><metadata>\n<lab:lab xmlns:lab='https://lab.dev/ns/lab' name='smoke' instance='0a1b' file='/a b/lab.yaml' node='node1'/></metadata></domain>";
         assert_eq!(
-            lab_metadata(xml),
-            Some(("smoke".into(), Some("node1".into())))
+            maker(xml),
+            Maker::Lab(LabTag {
+                lab: "smoke".into(),
+                instance: "0a1b".into(),
+                file: "/a b/lab.yaml".into(),
+                node: Some("node1".into()),
+            })
         );
-        assert_eq!(lab_metadata("<domain/>"), None);
+        assert_eq!(maker("<domain/>"), Maker::Unknown);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Accel, Boot, DiskFormat, DomainSpec, METADATA_NS, METADATA_PREFIX, NetworkSpec};
+use super::{Accel, Boot, DiskFormat, DomainSpec, LabTag, METADATA_NS, METADATA_PREFIX, NetworkSpec};
 
 /// Escape text for use in XML element content or a quoted attribute.
 pub fn escape(s: &str) -> String {
@@ -29,16 +29,20 @@ fn esc_path(p: &Path) -> String {
     escape(&p.to_string_lossy())
 }
 
-/// `<metadata>` with our element, identifying the lab (and node).
-fn metadata(lab: &str, node: Option<&str>) -> String {
-    let node = node
+/// `<metadata>` with our element: the lab, its instance, its file (and node).
+fn metadata(tag: &LabTag) -> String {
+    let node = tag
+        .node
+        .as_ref()
         .map(|n| format!(" node='{}'", escape(n)))
         .unwrap_or_default();
     format!(
-        "  <metadata>\n    <{p}:lab xmlns:{p}='{ns}' name='{lab}'{node}/>\n  </metadata>\n",
+        "  <metadata>\n    <{p}:lab xmlns:{p}='{ns}' name='{lab}' instance='{instance}' file='{file}'{node}/>\n  </metadata>\n",
         p = METADATA_PREFIX,
         ns = METADATA_NS,
-        lab = escape(lab),
+        lab = escape(&tag.lab),
+        instance = escape(&tag.instance),
+        file = escape(&tag.file),
     )
 }
 
@@ -51,7 +55,7 @@ pub fn domain_xml_with_uuid(spec: &DomainSpec, uuid: Option<&str>) -> String {
     if let Some(uuid) = uuid {
         let _ = writeln!(x, "  <uuid>{}</uuid>", escape(uuid));
     }
-    x.push_str(&metadata(&spec.lab, Some(&spec.node)));
+    x.push_str(&metadata(&spec.tag));
     let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", spec.memory_mib);
     let _ = writeln!(x, "  <vcpu placement='static'>{}</vcpu>", spec.vcpus);
     x.push_str("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n");
@@ -142,7 +146,7 @@ pub fn network_xml_with_uuid(spec: &NetworkSpec, uuid: Option<&str>) -> String {
     if let Some(uuid) = uuid {
         let _ = writeln!(x, "  <uuid>{}</uuid>", escape(uuid));
     }
-    x.push_str(&metadata(&spec.lab, None));
+    x.push_str(&metadata(&spec.tag));
     x.push_str("  <forward mode='nat'/>\n");
     let _ = writeln!(
         x,

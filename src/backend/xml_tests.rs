@@ -40,7 +40,10 @@ fn domain_escapes_user_values() {
         cmdline: "x=\"1\" && y".into(),
     };
     let xml = domain_xml(&spec);
-    assert!(xml.contains("name='a&amp;b' node='n&lt;1&gt;'"), "{xml}");
+    assert!(
+        xml.contains("name='a&amp;b' instance='i-a&amp;b' file='/home/u/a&amp;b/lab.yaml' node='n&lt;1&gt;'"),
+        "{xml}"
+    );
     assert!(xml.contains("<kernel>/k&apos;q</kernel>"), "{xml}");
     assert!(
         xml.contains("<cmdline>x=&quot;1&quot; &amp;&amp; y</cmdline>"),

@@ -190,15 +190,17 @@ fn make_disk(
     Ok(disk)
 }
 
-fn check_tools() -> Result<()> {
+/// The programs a box build runs.
+pub const BUILD_TOOLS: &[&str] = &["mmdebstrap", "mkfs.ext4", "qemu-img", "unshare", "chroot", "cp"];
+
+/// Whether this process can build boxes: root, and every [`BUILD_TOOLS`]
+/// program on `PATH`. The error is a sentence with the fix.
+pub fn check_tools() -> Result<()> {
     if !nix_is_root() {
         bail!("building a box needs root (mmdebstrap, chroot and device nodes); run it with sudo");
     }
-    for tool in ["mmdebstrap", "mkfs.ext4", "qemu-img", "unshare"] {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            .unwrap_or(false);
-        if !found {
+    for tool in BUILD_TOOLS {
+        if crate::process::find_program(tool).is_none() {
             bail!("`{tool}` is not installed; scripts/setup-host installs what lab needs");
         }
     }

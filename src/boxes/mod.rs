@@ -21,35 +21,78 @@ pub fn build_log(name: &str) -> PathBuf {
     crate::paths::lab_home().join("logs").join(format!("box-{name}.log"))
 }
 
-/// The box `name` for a lab in `lab_dir`, which must be of format `want`
-/// (a node boots a disk; `provision.images` take rootfs boxes): built (or
-/// rebuilt) from its recipe when the recipe is found and the store's copy
-/// is missing or stale; without a recipe, whatever the store holds.
-pub fn ensure(store: &Store, lab_dir: &Path, name: &str, want: Format, reporter: &dyn Reporter) -> Result<StoredBox> {
-    let dirs = crate::paths::recipe_dirs(lab_dir);
-    let b = match recipe::find(name, &dirs) {
-        Ok(recipe) => {
-            let log = build_log(name);
-            let outcome = build(store, &recipe, false, &log, reporter)
-                .with_context(|| format!("building box {name} failed (log: {})", log.display()))?;
-            match outcome {
-                Outcome::UpToDate(b) | Outcome::Built(b) => b,
-            }
+/// What a lab needs done for one box before it can use it.
+#[derive(Debug, Clone)]
+pub enum BoxPlan {
+    /// The stored box is current (or has no recipe to be rebuilt from).
+    Ready(StoredBox),
+    /// The recipe has no current build in the store: building it takes
+    /// minutes (mmdebstrap), so callers check everything cheap first.
+    Build(RecipeSource),
+}
+
+impl BoxPlan {
+    /// The box's name.
+    pub fn name(&self) -> &str {
+        match self {
+            BoxPlan::Ready(b) => &b.meta.name,
+            BoxPlan::Build(r) => &r.name,
         }
+    }
+}
+
+/// Decide, without building anything, what the box `name` of a lab in
+/// `lab_dir` needs: it must be of format `want` (a node boots a disk;
+/// `provision.images` take rootfs boxes). With a recipe, the store's copy
+/// is current when its recipe hash matches; without one, whatever the
+/// store holds is used.
+pub fn plan(store: &Store, lab_dir: &Path, name: &str, want: Format) -> Result<BoxPlan> {
+    let dirs = crate::paths::recipe_dirs(lab_dir);
+    let plan = match recipe::find(name, &dirs) {
+        Ok(recipe) => match store.get(name)? {
+            Some(b) if b.meta.recipe_hash == recipe.hash && b.artifact().is_file() => BoxPlan::Ready(b),
+            _ => BoxPlan::Build(recipe),
+        },
         // No recipe: a box that is only in the store is fine.
-        Err(e) => store.get(name)?.ok_or_else(|| {
+        Err(e) => BoxPlan::Ready(store.get(name)?.ok_or_else(|| {
             anyhow::anyhow!("box `{name}` is not in the store and has no recipe ({e}); build it with `lab box build {name}`")
-        })?,
+        })?),
     };
-    match (want, b.meta.format) {
+    let got = match &plan {
+        BoxPlan::Ready(b) => b.meta.format,
+        BoxPlan::Build(r) => r.recipe.format,
+    };
+    match (want, got) {
         (Format::Disk, Format::Rootfs) => bail!(
             "box `{name}` is a root filesystem for containers (format: rootfs), not a VM disk; a node needs a disk box such as debian-12 (rootfs boxes go under provision.images)"
         ),
         (Format::Rootfs, Format::Disk) => bail!(
             "provision.images names `{name}`, a disk box; images must be root filesystems (`format: rootfs` in boxes/{name}/box.yaml)"
         ),
-        _ => Ok(b),
+        _ => Ok(plan),
     }
+}
+
+/// Carry out a [`BoxPlan`]: build the box when it needs it.
+pub fn realize(store: &Store, plan: BoxPlan, reporter: &dyn Reporter) -> Result<StoredBox> {
+    match plan {
+        BoxPlan::Ready(b) => Ok(b),
+        BoxPlan::Build(recipe) => {
+            let name = recipe.name.clone();
+            let log = build_log(&name);
+            let outcome = build(store, &recipe, false, &log, reporter)
+                .with_context(|| format!("building box {name} failed (log: {})", log.display()))?;
+            match outcome {
+                Outcome::UpToDate(b) | Outcome::Built(b) => Ok(b),
+            }
+        }
+    }
+}
+
+/// The box `name` for a lab in `lab_dir`, of format `want`: [`plan`], then
+/// built when it needs to be ([`realize`]).
+pub fn ensure(store: &Store, lab_dir: &Path, name: &str, want: Format, reporter: &dyn Reporter) -> Result<StoredBox> {
+    realize(store, plan(store, lab_dir, name, want)?, reporter)
 }
 
 #[cfg(test)]

@@ -45,5 +45,8 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         report.volumes.len(),
         report.network.as_deref().unwrap_or("(none)")
     );
+    for what in &report.left_alone {
+        println!("left alone, not this lab's: {what}");
+    }
     Ok(())
 }

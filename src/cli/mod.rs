@@ -108,6 +108,11 @@ fn g(file: &std::path::Path) -> Global {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     crate::ui::init_logging(cli.verbose);
+    // `lab ssh` replaces itself with ssh, and a forwarder is stopped by signal:
+    // every other command stops on Ctrl-C with a word on how to go on.
+    if !matches!(cli.command, Command::Ssh(_) | Command::Forward(_)) {
+        crate::interrupt::install();
+    }
     let result = match cli.command {
         Command::Validate(args) => validate::run(&g(&args.lab.file), args),
         Command::Schema(args) => schema::run(&g("lab.yaml".as_ref()), args),

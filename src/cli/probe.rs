@@ -26,28 +26,22 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.timeout);
-    let handles: Vec<_> = args
-        .ips
-        .iter()
-        .map(|ip| {
-            let t = Target { ip: *ip, port: 22, user: args.user.clone(), key: args.key.clone() };
-            std::thread::spawn(move || {
-                let r = ssh::wait_ready(&t, deadline, &ssh::probe, |_| {});
-                let secs = start.elapsed().as_secs_f64();
-                match r {
-                    Ok(_) => {
-                        println!("{} {secs:.1}", t.ip);
-                        true
-                    }
-                    Err(state) => {
-                        eprintln!("{} not ready: {state:?}", t.ip);
-                        false
-                    }
-                }
-            })
-        })
-        .collect();
-    let ok = handles.into_iter().all(|h| h.join().unwrap_or(false));
+    let results = crate::fanout::each(&args.ips, |ip| {
+        let t = Target { ip: *ip, port: 22, user: args.user.clone(), key: args.key.clone() };
+        let r = ssh::wait_ready(&t, deadline, &ssh::probe, |_| {});
+        let secs = start.elapsed().as_secs_f64();
+        match r {
+            Ok(_) => {
+                println!("{} {secs:.1}", t.ip);
+                true
+            }
+            Err(state) => {
+                eprintln!("{} not ready: {state:?}", t.ip);
+                false
+            }
+        }
+    });
+    let ok = results.into_iter().all(|r| r);
     if !ok {
         bail!("not every guest became ready");
     }

@@ -27,10 +27,15 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         .nodes
         .iter()
         .map(|n| {
-            let state = if n.state == "running" && !n.ready { "running (not ready)".into() } else { n.state.clone() };
-            vec![n.node.clone(), state, n.ip.clone(), n.box_name.clone(), n.accel.clone().unwrap_or_else(|| "-".into())]
+            let running = n.state == status::VmState::Domain(crate::backend::DomainState::Running);
+            let state = if running && !n.ready { "running (not ready)".into() } else { n.state.to_string() };
+            let accel = n.accel.map_or_else(|| "-".into(), |a| a.to_string());
+            vec![n.node.clone(), state, n.ip.clone(), n.box_name.clone(), accel]
         })
         .collect();
     print!("{}", table::render(&["NODE", "STATE", "IP", "BOX", "ACCEL"], &rows));
+    for what in &st.not_ours {
+        println!("not this lab's (left alone): {what}");
+    }
     Ok(())
 }

@@ -24,23 +24,8 @@ pub struct Args {
     pub no_provision: bool,
 }
 
-/// Ctrl-C before the wait phase: every resource is recorded before it is
-/// created, so stopping at once is safe; say how to go on. (The wait phase
-/// installs its own handler with the same advice.)
-extern "C" fn on_sigint(_: libc::c_int) {
-    const MSG: &[u8] = b"\ninterrupted: run `lab up` again to resume, or `lab destroy` to remove what was created\n";
-    // SAFETY: write(2) and _exit(2) are async-signal-safe.
-    unsafe {
-        libc::write(2, MSG.as_ptr().cast(), MSG.len());
-        libc::_exit(130);
-    }
-}
-
 pub fn run(global: &Global, args: Args) -> Result<()> {
-    // SAFETY: installs a handler that only calls async-signal-safe functions.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    crate::interrupt::set_message(up::INTERRUPTED);
     let ctx = LabCtx::open(&global.file)?;
     let names: Vec<String> = ctx.select_nodes(&args.nodes)?.into_iter().map(|n| n.name).collect();
     let reporter: Arc<dyn nodes::NodeReporter> = Arc::from(nodes::stderr_reporter(&names));

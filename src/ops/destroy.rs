@@ -1,7 +1,10 @@
 //! `lab destroy`: stop the lab's forwarders, remove every domain, volume
-//! and the network of a lab, then its state directory. Boxes are kept. Works from the recorded state
-//! AND from what libvirt reports (metadata, names), so leftovers of an
-//! interrupted `lab up` are found too.
+//! and the network of this lab instance, then its state directory. Boxes
+//! are kept. Objects are found from the recorded state AND from what
+//! libvirt reports (metadata naming this instance, volume names with its
+//! id), so leftovers of an interrupted `lab up` are found too; an object of
+//! one of our names that this instance cannot prove its own (another lab
+//! of the same name, or one defined by hand) is left alone and named.
 
 use std::collections::BTreeSet;
 
@@ -9,9 +12,10 @@ use anyhow::Result;
 
 use super::LabCtx;
 use super::names::{self, POOL};
+use super::owner::Owner;
 use crate::ui::nodes::NodeReporter;
 
-/// What was removed.
+/// What was removed, and what was left alone.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct DestroyReport {
     pub domains: Vec<String>,
@@ -19,12 +23,16 @@ pub struct DestroyReport {
     pub network: Option<String>,
     /// Pids of the forwarders stopped.
     pub forwarders: Vec<u32>,
+    /// Objects of this lab's names that are not its own, each as
+    /// "domain `bugs.node1`: lab `bugs` made from /a/lab.yaml".
+    pub left_alone: Vec<String>,
 }
 
 pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
+    crate::interrupt::set_message("interrupted: run `lab destroy` again to finish removing the lab");
     let lab = &ctx.lab;
     let lock = ctx.state_dir.lock(&lab.name)?;
-    let mut st = ctx.state_dir.load()?;
+    let mut st = ctx.state()?;
     let mut report = DestroyReport::default();
     if !st.forwards.is_empty() {
         report.forwarders = super::forwards::stop(&mut st, None, rep);
@@ -33,25 +41,33 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
 
     let mut domains: BTreeSet<String> = st.nodes.values().map(|n| n.domain.clone()).collect();
     domains.extend(lab.nodes.iter().map(|n| names::domain(&lab.name, &n.name)));
-    domains.extend(ctx.hv.list_lab_domains(&lab.name)?);
+    domains.extend(ctx.hv.list_lab_domains(&lab.name)?.into_iter().map(|(name, _)| name));
     for dom in domains {
-        if ctx.hv.domain_state(&dom)?.is_some() {
-            rep.note(&format!("removing VM {dom}"));
-            ctx.hv.destroy_domain(&dom)?;
-            ctx.hv.undefine_domain(&dom)?;
-            report.domains.push(dom);
+        match ctx.domain_owner(&st, &dom)? {
+            Owner::Missing => {}
+            Owner::Ours => {
+                rep.note(&format!("removing VM {dom}"));
+                ctx.hv.destroy_domain(&dom)?;
+                ctx.hv.undefine_domain(&dom)?;
+                report.domains.push(dom);
+            }
+            // Another lab's domain: only worth a word when it has one of
+            // our names (not when it merely shares the lab name).
+            Owner::Other(who) => {
+                if st.nodes.values().any(|n| n.domain == dom) || lab.nodes.iter().any(|n| names::domain(&lab.name, &n.name) == dom) {
+                    report.left_alone.push(format!("domain `{dom}`: {who}"));
+                }
+            }
         }
     }
 
     let mut volumes: BTreeSet<String> = st.nodes.values().flat_map(|n| n.volumes.clone()).collect();
-    for n in &lab.nodes {
-        volumes.insert(names::overlay_volume(&lab.name, &n.name));
-        volumes.insert(names::seed_volume(&lab.name, &n.name));
-    }
-    // Volumes of nodes since removed from the lab file.
-    let prefix = format!("{}.", lab.name);
     let existing = ctx.hv.list_volumes(POOL).unwrap_or_default();
-    volumes.extend(existing.iter().filter(|v| v.starts_with(&prefix)).cloned());
+    if !st.instance.is_empty() {
+        // Volumes of nodes since removed from the lab file, or not yet recorded.
+        let prefix = names::volume_prefix(&lab.name, &st.instance);
+        volumes.extend(existing.iter().filter(|v| v.starts_with(&prefix)).cloned());
+    }
     for vol in volumes {
         if existing.contains(&vol) {
             rep.note(&format!("removing volume {vol}"));
@@ -61,10 +77,17 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
     }
 
     let net = st.network.clone().unwrap_or_else(|| names::network(&lab.name));
-    if ctx.hv.network_state(&net)?.is_some() {
-        rep.note(&format!("removing network {net}"));
-        ctx.hv.remove_network(&net)?;
-        report.network = Some(net);
+    match ctx.network_owner(&st, &net)? {
+        Owner::Missing => {}
+        Owner::Ours => {
+            rep.note(&format!("removing network {net}"));
+            ctx.hv.remove_network(&net)?;
+            report.network = Some(net);
+        }
+        Owner::Other(who) => report.left_alone.push(format!("network `{net}`: {who}")),
+    }
+    for what in &report.left_alone {
+        rep.note(&format!("left alone (not this lab's): {what}"));
     }
     drop(lock);
     ctx.state_dir.remove()?;

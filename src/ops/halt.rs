@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::LabCtx;
 use super::names;
+use super::owner::Owner;
 use crate::backend::DomainState;
 use crate::ui::nodes::NodeReporter;
 
@@ -26,13 +27,18 @@ pub fn halt(
 ) -> Result<Vec<(String, Halted)>> {
     let lab = &ctx.lab;
     let _lock = ctx.state_dir.lock(&lab.name)?;
-    let mut st = ctx.state_dir.load()?;
+    let mut st = ctx.state()?;
     let selected = ctx.select_nodes(nodes)?;
     let mut out = Vec::new();
     let mut pending = Vec::new();
     for node in &selected {
-        let dom = names::domain(&lab.name, &node.name);
-        if ctx.hv.domain_state(&dom)? == Some(DomainState::Running) {
+        let dom = st
+            .nodes
+            .get(&node.name)
+            .map_or_else(|| names::domain(&lab.name, &node.name), |n| n.domain.clone());
+        // Only this lab's own domain; another lab's of the same name stays.
+        let ours = ctx.domain_owner(&st, &dom)? == Owner::Ours;
+        if ours && ctx.hv.domain_state(&dom)? == Some(DomainState::Running) {
             rep.phase(&node.name, "shutting down");
             ctx.hv.shutdown_domain(&dom)?;
             pending.push((node.name.clone(), dom));

@@ -8,11 +8,14 @@ pub mod forwards;
 pub mod halt;
 pub mod info;
 pub mod names;
+pub mod owner;
 pub mod preflight;
 pub mod provision;
 pub mod status;
 pub mod up;
 
+#[cfg(test)]
+mod owner_tests;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +59,11 @@ impl LabCtx {
             uri,
             store,
         }
+    }
+
+    /// Absolute path of the lab file (the state dir is beside it).
+    pub fn file(&self) -> std::path::PathBuf {
+        std::path::absolute(&self.lab.path).unwrap_or_else(|_| self.lab.path.clone())
     }
 
     /// Nodes selected by name; all nodes when `names` is empty. Unknown

@@ -29,12 +29,20 @@ pub fn domain(lab: &str, node: &str) -> String {
     format!("{lab}.{node}")
 }
 
-pub fn overlay_volume(lab: &str, node: &str) -> String {
-    format!("{lab}.{node}.qcow2")
+/// Prefix of every pool volume of one lab instance: `LAB.INSTANCE.`.
+pub fn volume_prefix(lab: &str, instance: &str) -> String {
+    format!("{lab}.{instance}.")
 }
 
-pub fn seed_volume(lab: &str, node: &str) -> String {
-    format!("{lab}.{node}.seed.img")
+/// A node's overlay: `LAB.INSTANCE.NODE.qcow2` (the instance id keeps two
+/// labs of the same name from sharing a volume).
+pub fn overlay_volume(lab: &str, instance: &str, node: &str) -> String {
+    format!("{}{node}.qcow2", volume_prefix(lab, instance))
+}
+
+/// A node's NoCloud seed: `LAB.INSTANCE.NODE.seed.img`.
+pub fn seed_volume(lab: &str, instance: &str, node: &str) -> String {
+    format!("{}{node}.seed.img", volume_prefix(lab, instance))
 }
 
 /// Pool volumes of a box version: (disk, kernel, initrd). The disk's hash
@@ -57,8 +65,9 @@ mod tests {
     fn names_are_stable_and_scoped_by_lab() {
         assert_eq!(network("smoke"), "lab-smoke");
         assert_eq!(domain("smoke", "node1"), "smoke.node1");
-        assert_eq!(overlay_volume("smoke", "node1"), "smoke.node1.qcow2");
-        assert_eq!(seed_volume("smoke", "node1"), "smoke.node1.seed.img");
+        assert_eq!(overlay_volume("smoke", "0a1b2c", "node1"), "smoke.0a1b2c.node1.qcow2");
+        assert_eq!(seed_volume("smoke", "0a1b2c", "node1"), "smoke.0a1b2c.node1.seed.img");
+        assert!(overlay_volume("smoke", "0a1b2c", "node1").starts_with(&volume_prefix("smoke", "0a1b2c")));
         assert_ne!(domain("a", "b-c"), domain("a-b", "c"));
     }
 }

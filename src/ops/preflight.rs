@@ -136,8 +136,8 @@ mod tests {
     #[test]
     fn overlapping_libvirt_network_is_refused_but_own_is_fine() {
         let nets = vec![
-            NetworkInfo { name: "lab-smoke".into(), bridge: None, subnets: vec![net("10.77.10.0/24")], lab: Some("smoke".into()), state: RunState::Active },
-            NetworkInfo { name: "default".into(), bridge: None, subnets: vec![net("192.168.122.0/24")], lab: None, state: RunState::Active },
+            NetworkInfo { name: "lab-smoke".into(), bridge: None, subnets: vec![net("10.77.10.0/24")], maker: crate::backend::Maker::Unknown, state: RunState::Active },
+            NetworkInfo { name: "default".into(), bridge: None, subnets: vec![net("192.168.122.0/24")], maker: crate::backend::Maker::Unknown, state: RunState::Active },
         ];
         check_networks(net("10.77.10.0/24"), "lab-smoke", &nets).unwrap();
         let msg = check_networks(net("192.168.0.0/16"), "lab-x", &nets).unwrap_err().to_string();

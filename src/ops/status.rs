@@ -1,20 +1,67 @@
-//! `lab status`: each node's VM state, address, box and accelerator.
+//! `lab status`: each node's VM state, address, box and accelerator. An
+//! object of one of the lab's names that is not this lab instance's own
+//! (another lab of the same name, or one defined by hand) is shown as not
+//! created, with a note saying whose it is.
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::LabCtx;
 use super::names;
+use super::owner::Owner;
+use crate::backend::{Accel, DomainState, RunState};
+
+/// A node's VM as `lab status` reports it; serialised as `running`,
+/// `paused`, `shut off`, `not created`, or libvirt's word for another state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmState {
+    NotCreated,
+    Domain(DomainState),
+}
+
+impl std::fmt::Display for VmState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VmState::NotCreated => f.write_str("not created"),
+            VmState::Domain(s) => s.fmt(f),
+        }
+    }
+}
+
+impl Serialize for VmState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The lab's network: `active`, `inactive` or `not created`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetState {
+    Active,
+    Inactive,
+    #[serde(rename = "not created")]
+    NotCreated,
+}
+
+impl std::fmt::Display for NetState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NetState::Active => "active",
+            NetState::Inactive => "inactive",
+            NetState::NotCreated => "not created",
+        })
+    }
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NodeStatus {
     pub node: String,
-    /// `running`, `shut off`, `not created`, ...
-    pub state: String,
+    pub state: VmState,
     pub ip: String,
     #[serde(rename = "box")]
     pub box_name: String,
-    pub accel: Option<String>,
+    pub accel: Option<Accel>,
     /// Seen ready (SSH + cloud-init) since it last started.
     pub ready: bool,
     pub domain: String,
@@ -28,43 +75,60 @@ pub struct NodeStatus {
 pub struct LabStatus {
     pub lab: String,
     pub network: String,
-    pub network_state: String,
+    pub network_state: NetState,
     pub nodes: Vec<NodeStatus>,
+    /// Objects of this lab's names that belong to someone else, each as
+    /// "domain `bugs.node1`: lab `bugs` made from /a/lab.yaml".
+    pub not_ours: Vec<String>,
 }
 
 pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
     let lab = &ctx.lab;
-    let st = ctx.state_dir.load()?;
-    let net = names::network(&lab.name);
-    let network_state = match ctx.hv.network_state(&net)? {
-        Some(crate::backend::RunState::Active) => "active",
-        Some(crate::backend::RunState::Inactive) => "inactive",
-        None => "not created",
+    let st = ctx.state()?;
+    let mut not_ours = Vec::new();
+    let net = st.network.clone().unwrap_or_else(|| names::network(&lab.name));
+    let network_state = match ctx.network_owner(&st, &net)? {
+        Owner::Ours => match ctx.hv.network_state(&net)? {
+            Some(RunState::Active) => NetState::Active,
+            Some(RunState::Inactive) => NetState::Inactive,
+            None => NetState::NotCreated,
+        },
+        Owner::Missing => NetState::NotCreated,
+        Owner::Other(who) => {
+            not_ours.push(format!("network `{net}`: {who}"));
+            NetState::NotCreated
+        }
     };
     let mut nodes = Vec::new();
     for node in &lab.nodes {
-        let dom = names::domain(&lab.name, &node.name);
-        let state = match ctx.hv.domain_state(&dom)? {
-            Some(s) => s.to_string(),
-            None => "not created".into(),
-        };
         let ns = st.nodes.get(&node.name);
+        let dom = ns.map_or_else(|| names::domain(&lab.name, &node.name), |n| n.domain.clone());
+        let state = match ctx.domain_owner(&st, &dom)? {
+            Owner::Ours => ctx.hv.domain_state(&dom)?.map_or(VmState::NotCreated, VmState::Domain),
+            Owner::Missing => VmState::NotCreated,
+            Owner::Other(who) => {
+                not_ours.push(format!("domain `{dom}`: {who}"));
+                VmState::NotCreated
+            }
+        };
+        let ours = state != VmState::NotCreated;
         nodes.push(NodeStatus {
             node: node.name.clone(),
-            ready: state == "running" && ns.is_some_and(|n| n.ready),
+            ready: state == VmState::Domain(DomainState::Running) && ns.is_some_and(|n| n.ready),
             state,
             ip: node.ip.to_string(),
             box_name: node.box_name.clone(),
-            accel: st.accel.clone(),
+            accel: st.accel,
             domain: dom,
-            boot_seconds: ns.and_then(|n| n.boot_seconds),
-            ready_seconds: ns.and_then(|n| n.ready_seconds),
+            boot_seconds: ns.filter(|_| ours).and_then(|n| n.boot_seconds),
+            ready_seconds: ns.filter(|_| ours).and_then(|n| n.ready_seconds),
         });
     }
     Ok(LabStatus {
         lab: lab.name.clone(),
         network: net,
-        network_state: network_state.into(),
+        network_state,
         nodes,
+        not_ours,
     })
 }

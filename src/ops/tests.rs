@@ -14,7 +14,7 @@ use crate::boxes::{BoxMeta, Store};
 use crate::ssh::{HostKey, ProbeState};
 use crate::ui::nodes::{NodeReporter, Silent};
 
-const LAB: &str = "name: wf\nbox: testbox\nnetwork:\n  subnet: 10.88.1.0/24\n  domain: wf.lab\nnodes:\n  node1:\n    ip: 10.88.1.21\n  node2:\n    ip: 10.88.1.22\n";
+pub(super) const LAB: &str = "name: wf\nbox: testbox\nnetwork:\n  subnet: 10.88.1.0/24\n  domain: wf.lab\nnodes:\n  node1:\n    ip: 10.88.1.21\n  node2:\n    ip: 10.88.1.22\n";
 
 /// A lab in a temporary directory (`lab/lab.yaml`, the box store beside
 /// it) on a fake hypervisor. Also used by [`super::provision`]'s tests.
@@ -26,20 +26,28 @@ pub(super) struct Fixture {
 
 pub(super) fn fixture(src: &str) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("lab/lab.yaml");
+    let fake = Arc::new(FakeHypervisor::new());
+    let ctx = lab_in(tmp.path(), "lab", src, &fake);
+    Fixture { _tmp: tmp, fake, ctx }
+}
+
+/// The lab `src` at `root/dir/lab.yaml` on `fake`, with the box store
+/// `root/boxes` (holding `testbox`).
+pub(super) fn lab_in(root: &Path, dir: &str, src: &str, fake: &Arc<FakeHypervisor>) -> LabCtx {
+    let path = root.join(dir).join("lab.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, src).unwrap();
     let lab = crate::spec::load_with(&path, &crate::spec::Context::any_box()).unwrap();
-    let store = Store::new(tmp.path().join("boxes"));
-    let staging = store.stage("testbox").unwrap();
-    for f in ["disk.qcow2", "vmlinuz", "initrd.img"] {
-        std::fs::write(staging.dir().join(f), "x").unwrap();
+    let store = Store::new(root.join("boxes"));
+    if store.get("testbox").unwrap().is_none() {
+        let staging = store.stage("testbox").unwrap();
+        for f in ["disk.qcow2", "vmlinuz", "initrd.img"] {
+            std::fs::write(staging.dir().join(f), "x").unwrap();
+        }
+        staging.commit(&box_meta()).unwrap();
     }
-    staging.commit(&box_meta()).unwrap();
-    let fake = Arc::new(FakeHypervisor::new());
     let hv: Arc<dyn Hypervisor> = fake.clone();
-    let ctx = LabCtx::with_hypervisor(lab, hv, "test:///fake".into(), store);
-    Fixture { _tmp: tmp, fake, ctx }
+    LabCtx::with_hypervisor(lab, hv, "test:///fake".into(), store)
 }
 
 fn box_meta() -> BoxMeta {
@@ -69,7 +77,7 @@ pub(super) fn ready_probe() -> up::UpOptions {
     opts
 }
 
-fn rep() -> Arc<dyn NodeReporter> {
+pub(super) fn rep() -> Arc<dyn NodeReporter> {
     Arc::new(Silent)
 }
 
@@ -111,7 +119,8 @@ fn resume_after_a_lost_node_recreates_only_that_node() {
     // As if `lab up` had been killed before node2 was defined.
     f.ctx.hv.destroy_domain("wf.node2").unwrap();
     f.ctx.hv.undefine_domain("wf.node2").unwrap();
-    f.ctx.hv.delete_volume(names::POOL, "wf.node2.qcow2").unwrap();
+    let instance = f.ctx.state_dir.load().unwrap().instance;
+    f.ctx.hv.delete_volume(names::POOL, &names::overlay_volume("wf", &instance, "node2")).unwrap();
     let before = f.fake.calls().len();
     let report = up::up(&f.ctx, &ready_probe(), rep()).unwrap();
     assert!(!report.noop);
@@ -132,7 +141,7 @@ fn colliding_subnet_is_refused_before_anything_is_created() {
         .define_network(&NetworkSpec {
             name: "other".into(),
             bridge: "other0".into(),
-            lab: "other".into(),
+            tag: crate::backend::LabTag { lab: "other".into(), ..Default::default() },
             subnet: "10.88.0.0/16".parse().unwrap(),
             gateway: "10.88.0.1".parse().unwrap(),
             domain: None,
@@ -173,7 +182,8 @@ fn node_that_never_gets_ready_fails_with_console_hint() {
     assert!(err.contains("console/node1.log"), "{err}");
     assert!(err.contains("lab console node1"), "{err}");
     // Only the selected node was created.
-    assert_eq!(f.ctx.hv.list_lab_domains("wf").unwrap(), vec!["wf.node1".to_string()]);
+    let doms: Vec<String> = f.ctx.hv.list_lab_domains("wf").unwrap().into_iter().map(|d| d.0).collect();
+    assert_eq!(doms, vec!["wf.node1".to_string()]);
 }
 
 #[test]
@@ -183,7 +193,7 @@ fn halt_status_and_destroy_leave_only_the_box() {
     let halted = halt::halt(&f.ctx, &[], Duration::from_secs(1), &Silent).unwrap();
     assert_eq!(halted.len(), 2);
     let st = status::status(&f.ctx).unwrap();
-    assert!(st.nodes.iter().all(|n| n.state == "shut off" && !n.ready), "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.state == status::VmState::Domain(DomainState::ShutOff) && !n.ready), "{st:?}");
     // `up` after halt starts them again without redefining.
     let before = f.fake.calls().len();
     up::up(&f.ctx, &ready_probe(), rep()).unwrap();

@@ -113,7 +113,7 @@ fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<V
         },
         Extra {
             path: ".lab-vars.json".into(),
-            data: inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref(), &images).into_bytes(),
+            data: inventory::vars(lab, lab.guest_proxy().as_deref(), &images).into_bytes(),
             mode: 0o644,
         },
     ];
@@ -203,7 +203,7 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<Vec<HostRecap>> {
         ("secrets.json", secrets::ensure(run.sd)?.ansible_vars()),
         (
             "vars.json",
-            inventory::vars(lab, crate::ops::up::guest_proxy(lab).as_deref(), &images),
+            inventory::vars(lab, lab.guest_proxy().as_deref(), &images),
         ),
     ];
     for (name, text) in &files {

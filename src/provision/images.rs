@@ -36,7 +36,7 @@ pub fn build(run: &Run, names: &[String]) -> Result<Vec<StoredBox>> {
     let store = Store::default_location();
     names
         .iter()
-        .map(|name| boxes::ensure(&store, run.lab.dir(), name, Format::Rootfs, &crate::ops::up::Notes(run.rep)))
+        .map(|name| boxes::ensure(&store, run.lab.dir(), name, Format::Rootfs, &crate::ui::nodes::Notes(run.rep)))
         .collect()
 }
 

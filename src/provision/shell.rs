@@ -116,7 +116,7 @@ pub fn run(run: &Run, shell: &Shell, limit: &[String]) -> Result<Vec<HostRecap>>
     })
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
-    let proxy = crate::ops::up::guest_proxy(lab);
+    let proxy = lab.guest_proxy();
     let mut recap: Vec<HostRecap> = names
         .iter()
         .map(|n| HostRecap {

@@ -34,7 +34,7 @@ pub use context::{Context, KnownBoxes};
 pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
 pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
 pub use model::{
-    Accel, Ansible, Check, Controller, Forward, Lab, Link, Network, Node, Provision, Proxy, ProxyHost,
+    GUEST_PROXY_ENV, Accel, Ansible, Check, Controller, Forward, Lab, Link, Network, Node, Provision, Proxy, ProxyHost,
     ScriptSource, ScriptStep, Shell,
 };
 pub use raw::json_schema;

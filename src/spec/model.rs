@@ -32,7 +32,21 @@ pub struct Lab {
     pub path: PathBuf,
 }
 
+/// Environment variable naming the guests' apt proxy (`http://HOST:PORT`,
+/// HOST may be `gateway`); overrides the lab file's `proxy:`.
+pub const GUEST_PROXY_ENV: &str = "LAB_GUEST_PROXY";
+
 impl Lab {
+    /// The guests' apt proxy URL: `$LAB_GUEST_PROXY`, else the lab file's
+    /// `proxy:`; `gateway` as host becomes the lab network's gateway address.
+    pub fn guest_proxy(&self) -> Option<String> {
+        let gw = self.network.gateway;
+        match std::env::var(GUEST_PROXY_ENV) {
+            Ok(v) if !v.trim().is_empty() => Some(v.trim().replace("//gateway:", &format!("//{gw}:"))),
+            _ => self.proxy.as_ref().map(|p| p.url_for(gw)),
+        }
+    }
+
     /// The directory holding the lab file; relative paths in it start here.
     pub fn dir(&self) -> &Path {
         match self.path.parent() {

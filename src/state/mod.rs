@@ -40,10 +40,27 @@ pub const ANSIBLE_DIR: &str = "ansible";
 /// Output of the lab's forwarders (`forwards:`).
 pub const FORWARDS_LOG: &str = "forwards.log";
 
+/// The format of `state.json` this `lab` writes. 1: before formats were
+/// numbered (no `format`, `instance` or `file`); 2: adds them.
+pub const STATE_FORMAT: u32 = 2;
+
 /// What `lab up` has created (or is about to create) for a lab.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct State {
+    /// [`STATE_FORMAT`] when written; 1 when the file has no `format`.
+    #[serde(default = "legacy_format")]
+    pub format: u32,
     pub lab: String,
+    /// Random id of this lab instance (12 hex digits), chosen at its first
+    /// `lab up` and written into the metadata of every libvirt object it
+    /// makes: a lab of the same name elsewhere cannot pass for it. Empty
+    /// until then, and in states of format 1.
+    #[serde(default)]
+    pub instance: String,
+    /// Absolute path of the lab file this state belongs to (tells a moved
+    /// lab from a copied one).
+    #[serde(default)]
+    pub file: String,
     /// libvirt URI the resources live on.
     pub uri: String,
     /// Storage pool holding the volumes.
@@ -51,12 +68,44 @@ pub struct State {
     /// libvirt network name, once recorded.
     pub network: Option<String>,
     /// Accelerator picked at the first `lab up` and why.
-    pub accel: Option<String>,
+    pub accel: Option<crate::backend::Accel>,
     pub accel_reason: Option<String>,
     pub nodes: BTreeMap<String, NodeState>,
     /// Forwarder processes of `forwards:`, each recorded before it listens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forwards: Vec<ForwardState>,
+}
+
+fn legacy_format() -> u32 {
+    1
+}
+
+impl Default for State {
+    /// The state of a lab never brought up: current format, nothing recorded.
+    fn default() -> Self {
+        State {
+            format: STATE_FORMAT,
+            lab: String::new(),
+            instance: String::new(),
+            file: String::new(),
+            uri: String::new(),
+            pool: String::new(),
+            network: None,
+            accel: None,
+            accel_reason: None,
+            nodes: BTreeMap::new(),
+            forwards: Vec::new(),
+        }
+    }
+}
+
+impl State {
+    /// A fresh random instance id (12 hex digits).
+    pub fn new_instance_id() -> String {
+        let mut bytes = [0u8; 6];
+        getrandom::fill(&mut bytes).expect("the OS random source works");
+        hex::encode(bytes)
+    }
 }
 
 /// One running (or recorded) forwarder: `lab __forward --listen LISTEN --to TO`.
@@ -201,15 +250,25 @@ impl StateDir {
         }
     }
 
-    /// Read `state.json`; a fresh default when there is none.
+    /// Read `state.json`; a fresh default when there is none. A state of
+    /// an older format is read as is (the caller upgrades it, see
+    /// [`State::format`]); one of a newer format is an error.
     pub fn load(&self) -> Result<State> {
         let path = self.file(STATE_FILE);
-        match std::fs::read_to_string(&path) {
+        let st: State = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text)
-                .with_context(|| format!("{} is damaged; remove it only after `virsh list --all` shows nothing of this lab", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+                .with_context(|| format!("{} is damaged; remove it only after `virsh list --all` shows nothing of this lab", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        if st.format > STATE_FORMAT {
+            bail!(
+                "{} was written by a newer lab (state format {}; this lab reads formats up to {STATE_FORMAT}); use that version of lab, or upgrade this one",
+                path.display(),
+                st.format
+            );
         }
+        Ok(st)
     }
 
     /// Write `state.json` atomically.
@@ -292,6 +351,29 @@ mod tests {
         let sd = StateDir::for_lab_dir(tmp.path());
         drop(sd.lock("x").unwrap());
         sd.lock("x").unwrap();
+    }
+
+    #[test]
+    fn formats_older_are_read_newer_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        sd.create().unwrap();
+        std::fs::write(sd.file(STATE_FILE), r#"{"lab":"x","uri":"u","pool":"p","network":null,"accel":"tcg","accel_reason":null,"nodes":{}}"#).unwrap();
+        let st = sd.load().unwrap();
+        assert_eq!((st.format, st.instance.as_str(), st.accel), (1, "", Some(crate::backend::Accel::Tcg)));
+        std::fs::write(sd.file(STATE_FILE), r#"{"format":3,"lab":"x","uri":"u","pool":"p","network":null,"accel":null,"accel_reason":null,"nodes":{}}"#).unwrap();
+        let msg = sd.load().unwrap_err().to_string();
+        assert!(msg.contains("written by a newer lab (state format 3; this lab reads formats up to 2)"), "{msg}");
+        std::fs::write(sd.file(STATE_FILE), r#"{"lab":"x","uri":"u","pool":"p","network":null,"accel":"arm","accel_reason":null,"nodes":{}}"#).unwrap();
+        assert!(sd.load().unwrap_err().to_string().contains("damaged"));
+    }
+
+    #[test]
+    fn instance_ids_are_random_hex() {
+        let (a, b) = (State::new_instance_id(), State::new_instance_id());
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
     }
 
     #[test]

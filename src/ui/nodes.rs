@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use super::progress::{Reporter, fmt_duration};
+
 /// Receives per-node phase changes. Implementations are thread-safe: every
 /// node reports from its own task.
 pub trait NodeReporter: Send + Sync {
@@ -20,6 +22,22 @@ pub trait NodeReporter: Send + Sync {
     fn done(&self, node: &str, summary: &str);
     /// `node` failed.
     fn failed(&self, node: &str, reason: &str);
+}
+
+/// A [`Reporter`] (box builds and other single-thread steps) shown through
+/// a [`NodeReporter`] as lab-wide notes: `box: PHASE ...`, `box: PHASE done (TIME)`.
+pub struct Notes<'a>(pub &'a dyn NodeReporter);
+
+impl Reporter for Notes<'_> {
+    fn phase(&self, name: &str) {
+        self.0.note(&format!("box: {name} ..."));
+    }
+    fn phase_done(&self, name: &str, elapsed: std::time::Duration) {
+        self.0.note(&format!("box: {name} done ({})", fmt_duration(elapsed)));
+    }
+    fn line(&self, text: &str) {
+        self.0.note(text);
+    }
 }
 
 /// Pick a reporter for stderr.

@@ -15,8 +15,8 @@ use virt::network::Network;
 use virt::sys;
 
 use super::{
-    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, NetworkInfo, NetworkSpec,
-    Result, RunState, parse, xml,
+    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, LabTag, Maker, NetworkInfo,
+    NetworkSpec, Result, RunState, parse, xml,
 };
 
 mod storage;
@@ -315,7 +315,17 @@ impl Hypervisor for Libvirt {
         }
     }
 
-    fn list_lab_domains(&self, lab: &str) -> Result<Vec<String>> {
+    fn domain_maker(&self, name: &str) -> Result<Option<Maker>> {
+        let Some(dom) = self.domain(name)? else {
+            return Ok(None);
+        };
+        let xml = dom
+            .xml_desc(0)
+            .map_err(self.err(&format!("read domain `{name}`"), Kind::Domain, name))?;
+        Ok(Some(parse::maker(&xml)))
+    }
+
+    fn list_lab_domains(&self, lab: &str) -> Result<Vec<(String, LabTag)>> {
         let doms =
             self.conn
                 .list_all_domains(0)
@@ -326,11 +336,13 @@ impl Hypervisor for Libvirt {
             let (Ok(xml), Ok(name)) = (dom.xml_desc(0), dom.name()) else {
                 continue;
             };
-            if parse::lab_metadata(&xml).is_some_and(|(l, _)| l == lab) {
-                names.push(name);
+            if let Maker::Lab(tag) = parse::maker(&xml)
+                && tag.lab == lab
+            {
+                names.push((name, tag));
             }
         }
-        names.sort();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(names)
     }
 

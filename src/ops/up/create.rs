@@ -1,0 +1,174 @@
+//! Phase 3 of `lab up`: make what the plan found missing — build boxes and
+//! copy them into the pool, the network, each node's overlay, NoCloud seed
+//! and domain. Every step looks first and creates only what is not there;
+//! the names were recorded in the state before this phase.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::super::LabCtx;
+use super::super::names::{self, POOL};
+use super::plan::{NodePlan, Plan};
+use crate::backend::{
+    Accel, Boot, DiskFormat, DiskSpec, DomainSpec, HostEntry, InterfaceSpec, NetworkSpec, RunState,
+};
+use crate::boxes::{self, StoredBox};
+use crate::seed::{SeedConfig, write_seed};
+use crate::state::{NodeState, State};
+use crate::ui::nodes::{NodeReporter, Notes};
+
+/// A box ready for nodes: stored, and its files in the pool.
+pub struct ReadyBox {
+    pub stored: StoredBox,
+    /// Pool paths of its disk, kernel and initrd.
+    pub disk: PathBuf,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+}
+
+/// What every node's definition shares.
+pub struct NodeEnv {
+    pub accel: Accel,
+    /// The lab key's public half (authorized in every guest).
+    pub pubkey: String,
+    /// The guests' apt proxy URL.
+    pub proxy: Option<String>,
+    /// The lab's libvirt network.
+    pub network: String,
+}
+
+/// Write the node's names into the state (kept facts of earlier runs stay).
+pub fn record_node(st: &mut State, np: &NodePlan) {
+    let entry = st.nodes.entry(np.node.name.clone()).or_default();
+    *entry = NodeState {
+        domain: np.domain.clone(),
+        ip: np.node.ip.to_string(),
+        mac: np.mac.clone(),
+        user: np.user.clone(),
+        box_name: np.node.box_name.clone(),
+        volumes: vec![np.overlay.clone(), np.seed.clone()],
+        ready: entry.ready,
+        host_key: entry.host_key.clone(),
+        boot_seconds: entry.boot_seconds,
+        ready_seconds: entry.ready_seconds,
+    };
+}
+
+/// Build the boxes that need it (minutes each) and copy every box into the
+/// pool once; by box name.
+pub fn boxes(ctx: &LabCtx, plan: &Plan, rep: &dyn NodeReporter) -> Result<BTreeMap<String, ReadyBox>> {
+    let mut out = BTreeMap::new();
+    for bp in &plan.boxes {
+        let stored = boxes::realize(&ctx.store, bp.clone(), &Notes(rep))?;
+        let (disk, kernel, initrd) = names::box_volumes(&stored);
+        let get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
+            if let Some(p) = ctx.hv.volume_path(POOL, vol)? {
+                return Ok(p);
+            }
+            rep.note(&format!("box {}: copying {} into pool {POOL}", stored.meta.name, src.display()));
+            Ok(ctx.hv.upload_volume(POOL, vol, &src, format)?)
+        };
+        let kernel = get(&kernel, stored.kernel(), DiskFormat::Raw)?;
+        let initrd = get(&initrd, stored.initrd(), DiskFormat::Raw)?;
+        // Last: its presence means the box is fully in the pool.
+        let disk = get(&disk, stored.disk(), DiskFormat::Qcow2)?;
+        out.insert(bp.name().to_string(), ReadyBox { stored, disk, kernel, initrd });
+    }
+    Ok(out)
+}
+
+/// Define the lab's network when missing and start it.
+pub fn network(ctx: &LabCtx, st: &State, plan: &Plan, rep: &dyn NodeReporter) -> Result<()> {
+    let lab = &ctx.lab;
+    let name = &plan.network;
+    let state = ctx.hv.network_state(name)?;
+    if state.is_none() {
+        rep.note(&format!("network {name}: defining {} on bridge {}", lab.network.subnet, plan.bridge));
+        ctx.hv.define_network(&NetworkSpec {
+            name: name.clone(),
+            bridge: plan.bridge.clone(),
+            tag: ctx.tag(st, None),
+            subnet: lab.network.subnet,
+            gateway: lab.network.gateway,
+            domain: lab.network.domain.clone(),
+            dhcp_range: None,
+            hosts: lab
+                .nodes
+                .iter()
+                .map(|n| HostEntry {
+                    name: n.name.clone(),
+                    mac: crate::network::mac_for(&lab.name, &n.name),
+                    ip: n.ip,
+                })
+                .collect(),
+        })?;
+    }
+    if state != Some(RunState::Active) {
+        ctx.hv.start_network(name)?;
+    }
+    Ok(())
+}
+
+/// The node's overlay, seed and domain, each made when missing.
+pub fn node(ctx: &LabCtx, st: &mut State, np: &NodePlan, b: &ReadyBox, env: &NodeEnv, rep: &dyn NodeReporter) -> Result<()> {
+    let lab = &ctx.lab;
+    let name = &np.node.name;
+    let overlay_path = match ctx.hv.volume_path(POOL, &np.overlay)? {
+        Some(p) => p,
+        None => {
+            rep.phase(name, "creating disk");
+            ctx.hv.create_overlay(POOL, &np.overlay, &b.disk, np.node.disk_gib)?
+        }
+    };
+    let seed_path = match ctx.hv.volume_path(POOL, &np.seed)? {
+        Some(p) => p,
+        None => {
+            rep.phase(name, "writing seed");
+            let local = ctx.state_dir.seed_path(name);
+            write_seed(
+                &local,
+                &SeedConfig {
+                    instance_id: format!("{}-{}", np.domain, boxes::build::now_unix()),
+                    hostname: name.clone(),
+                    domain: lab.network.domain.clone(),
+                    user: b.stored.meta.user.clone(),
+                    authorized_keys: vec![env.pubkey.clone()],
+                    apt_proxy: env.proxy.clone(),
+                },
+            )?;
+            ctx.hv.upload_volume(POOL, &np.seed, &local, DiskFormat::Raw)?
+        }
+    };
+    if ctx.hv.domain_state(&np.domain)?.is_none() {
+        rep.phase(name, "defining");
+        ctx.hv.define_domain(&DomainSpec {
+            name: np.domain.clone(),
+            tag: ctx.tag(st, Some(name)),
+            memory_mib: np.node.memory_mib,
+            vcpus: np.node.cpus,
+            accel: env.accel,
+            boot: Boot::Kernel {
+                kernel: b.kernel.clone(),
+                initrd: Some(b.initrd.clone()),
+                cmdline: b.stored.meta.cmdline.clone(),
+            },
+            disks: vec![
+                DiskSpec { path: overlay_path, format: DiskFormat::Qcow2, target: "vda".into(), readonly: false },
+                DiskSpec { path: seed_path, format: DiskFormat::Raw, target: "vdb".into(), readonly: true },
+            ],
+            interfaces: vec![InterfaceSpec { network: env.network.clone(), mac: np.mac.clone() }],
+            console_log: ctx.state_dir.console_log(name),
+        })?;
+    }
+    // The box's user may differ from the plan's guess only if the box was
+    // rebuilt in between; the state follows what the node boots.
+    if let Some(ns) = st.nodes.get_mut(name)
+        && ns.user != b.stored.meta.user
+    {
+        ns.user = b.stored.meta.user.clone();
+        ctx.state_dir.save(st)?;
+    }
+    Ok(())
+}

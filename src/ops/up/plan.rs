@@ -1,0 +1,246 @@
+//! Phase 1 of `lab up`: find out what exists and what must be made, and
+//! check every cheap precondition before any long step (a box build takes
+//! minutes): objects of our names that belong to someone else, tools, the
+//! subnet against other networks and host routes, memory, disk, the pool.
+//! Nothing is created here but the shared storage pool, and only once
+//! everything else has passed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use super::super::owner::Owner;
+use super::super::names::{self, POOL};
+use super::super::{LabCtx, preflight};
+use crate::backend::{Accel, DomainState};
+use crate::boxes::{self, BoxPlan, Format};
+use crate::spec::{Controller, Node, Provision};
+use crate::state::State;
+
+/// Room a box build needs in the box store (staging root filesystem and
+/// image), and its disk in the pool, when its size is not known yet: bytes.
+const BUILD_ESTIMATE_BYTES: u64 = 3 << 30;
+/// Room a new node's overlay takes at first (it grows as the guest writes): bytes.
+const OVERLAY_ESTIMATE_BYTES: u64 = 1 << 30;
+
+/// One node as `lab up` will make it.
+#[derive(Debug, Clone)]
+pub struct NodePlan {
+    pub node: Node,
+    /// libvirt domain name (the recorded one when there is one).
+    pub domain: String,
+    /// Pool volumes: overlay and NoCloud seed (recorded names win).
+    pub overlay: String,
+    pub seed: String,
+    pub mac: String,
+    /// The box's login user.
+    pub user: String,
+    /// The domain's state when planned; `None`: not defined yet.
+    pub state: Option<DomainState>,
+    /// Running and seen ready before this run.
+    pub was_ready: bool,
+}
+
+impl NodePlan {
+    /// Whether this run starts the node.
+    pub fn needs_start(&self) -> bool {
+        self.state != Some(DomainState::Running)
+    }
+}
+
+/// What `lab up` will do.
+#[derive(Debug)]
+pub struct Plan {
+    pub accel: Accel,
+    pub accel_reason: String,
+    /// libvirt network name and its bridge.
+    pub network: String,
+    pub bridge: String,
+    pub nodes: Vec<NodePlan>,
+    /// The boxes of the selected nodes, one per name.
+    pub boxes: Vec<BoxPlan>,
+}
+
+/// Plan `selected` and run the preflight checks. `st` carries this lab
+/// instance's id (a fresh one on a first run).
+pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
+    let lab = &ctx.lab;
+    let (accel, accel_reason) = super::pick_accel(lab.accel)?;
+    let network = st.network.clone().unwrap_or_else(|| names::network(&lab.name));
+    refuse_other(ctx, "network", &network, ctx.network_owner(st, &network)?)?;
+
+    let mut boxes = Vec::new();
+    for name in selected.iter().map(|n| n.box_name.as_str()).collect::<BTreeSet<_>>() {
+        boxes.push(boxes::plan(&ctx.store, lab.dir(), name, Format::Disk)?);
+    }
+    let mut nodes = Vec::new();
+    for node in selected {
+        let np = node_plan(ctx, st, node, &boxes)?;
+        refuse_other(ctx, "domain", &np.domain, ctx.domain_owner(st, &np.domain)?)?;
+        nodes.push(np);
+    }
+    check_tools(ctx, &boxes)?;
+
+    let networks = ctx.hv.list_networks()?;
+    preflight::check_networks(lab.network.subnet, &network, &networks)?;
+    let bridge = crate::network::bridge_name(&lab.name);
+    preflight::check_routes(lab.network.subnet, &bridge, &preflight::host_routes())?;
+    let starting: Vec<&NodePlan> = nodes.iter().filter(|n| n.needs_start()).collect();
+    let need_mem = starting.iter().map(|n| n.node.memory_mib).sum();
+    preflight::check_memory(need_mem, starting.len(), preflight::available_memory_mib())?;
+    check_room(ctx, &nodes, &boxes)?;
+    // Last, once all else passed: the shared pool (libvirt must take a write).
+    ctx.hv.ensure_pool(POOL, &names::pool_dir())?;
+    Ok(Plan {
+        accel,
+        accel_reason,
+        network,
+        bridge,
+        nodes,
+        boxes,
+    })
+}
+
+/// Refuse an object of one of our names that is not ours.
+fn refuse_other(ctx: &LabCtx, kind: &str, name: &str, owner: Owner) -> Result<()> {
+    match owner {
+        Owner::Missing | Owner::Ours => Ok(()),
+        Owner::Other(who) if who.starts_with("lab `") => bail!(
+            "lab `{}` already exists: libvirt {kind} `{name}` belongs to {who}; rename this lab (`name:` in {}) or destroy that one",
+            ctx.lab.name,
+            ctx.file().display()
+        ),
+        Owner::Other(who) => bail!(
+            "a libvirt {kind} named `{name}` exists and was {who}; rename this lab (`name:` in {}) or remove that {kind} (virsh {}undefine {name})",
+            ctx.file().display(),
+            if kind == "network" { "net-" } else { "" }
+        ),
+    }
+}
+
+fn node_plan(ctx: &LabCtx, st: &State, node: &Node, boxes: &[BoxPlan]) -> Result<NodePlan> {
+    let lab = &ctx.lab;
+    let recorded = st.nodes.get(&node.name);
+    let b = boxes.iter().find(|b| b.name() == node.box_name).expect("planned above");
+    let (box_disk, user) = match b {
+        BoxPlan::Ready(b) => (b.meta.disk_gib, b.meta.user.clone()),
+        BoxPlan::Build(r) => (r.recipe.disk_gib, r.recipe.user.clone()),
+    };
+    if node.disk_gib < box_disk {
+        bail!(
+            "node {}: disk {} GiB is smaller than box {}'s {box_disk} GiB; set `disk: {box_disk}` or more",
+            node.name, node.disk_gib, node.box_name
+        );
+    }
+    let domain = recorded.map_or_else(|| names::domain(&lab.name, &node.name), |n| n.domain.clone());
+    let (overlay, seed) = match recorded.map(|n| n.volumes.as_slice()) {
+        Some([overlay, seed, ..]) => (overlay.clone(), seed.clone()),
+        _ => (
+            names::overlay_volume(&lab.name, &st.instance, &node.name),
+            names::seed_volume(&lab.name, &st.instance, &node.name),
+        ),
+    };
+    let state = ctx.hv.domain_state(&domain)?;
+    Ok(NodePlan {
+        node: node.clone(),
+        was_ready: state == Some(DomainState::Running) && recorded.is_some_and(|n| n.ready),
+        domain,
+        overlay,
+        seed,
+        mac: crate::network::mac_for(&lab.name, &node.name),
+        user,
+        state,
+    })
+}
+
+/// The programs this run will need, before the first of them is needed.
+fn check_tools(ctx: &LabCtx, boxes: &[BoxPlan]) -> Result<()> {
+    let mut builds = boxes.iter().any(|b| matches!(b, BoxPlan::Build(_)));
+    let mut programs = vec!["ssh-keygen"];
+    if let Some(Provision::Ansible(a)) = &ctx.lab.provision {
+        if a.controller == Controller::Host {
+            programs.push("ansible-playbook");
+        }
+        for image in &a.images {
+            let plan = boxes::plan(&ctx.store, ctx.lab.dir(), image, Format::Rootfs)?;
+            builds |= matches!(plan, BoxPlan::Build(_));
+        }
+    }
+    if builds {
+        boxes::build::check_tools()?;
+    }
+    for p in programs {
+        if crate::process::find_program(p).is_none() {
+            bail!("`{p}` is not installed; scripts/setup-host installs what lab needs");
+        }
+    }
+    Ok(())
+}
+
+/// Free disk for new overlays, box copies in the pool and box builds, per
+/// filesystem (the pool and the box store may share one).
+fn check_room(ctx: &LabCtx, nodes: &[NodePlan], boxes: &[BoxPlan]) -> Result<()> {
+    let pool_dir = names::pool_dir();
+    let mut needs: Vec<(PathBuf, u64)> = Vec::new();
+    let new_overlays = nodes.iter().filter(|n| n.state.is_none()).count() as u64;
+    needs.push((pool_dir.clone(), new_overlays * OVERLAY_ESTIMATE_BYTES));
+    for b in boxes {
+        match b {
+            BoxPlan::Ready(b) => {
+                let in_pool = match ctx.hv.volume_path(POOL, &names::box_volumes(b).0) {
+                    Ok(p) => p.is_some(),
+                    // No pool yet: nothing is uploaded.
+                    Err(e) if e.is_not_found() => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if !in_pool {
+                    needs.push((pool_dir.clone(), b.size_bytes()));
+                }
+            }
+            BoxPlan::Build(_) => {
+                needs.push((ctx.store.root().to_path_buf(), BUILD_ESTIMATE_BYTES));
+                needs.push((pool_dir.clone(), BUILD_ESTIMATE_BYTES / 2));
+            }
+        }
+    }
+    for (dir, bytes) in per_filesystem(&needs) {
+        preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
+    }
+    Ok(())
+}
+
+/// Sum `needs` per filesystem (by the device of each path's nearest
+/// existing ancestor); the first path of each filesystem names it.
+fn per_filesystem(needs: &[(PathBuf, u64)]) -> Vec<(PathBuf, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = |p: &Path| {
+        p.ancestors()
+            .find_map(|a| std::fs::metadata(a).ok())
+            .map(|m| m.dev())
+    };
+    let mut out: Vec<(Option<u64>, PathBuf, u64)> = Vec::new();
+    for (path, bytes) in needs {
+        let d = dev(path);
+        match out.iter_mut().find(|(od, _, _)| *od == d && d.is_some()) {
+            Some(entry) => entry.2 += bytes,
+            None => out.push((d, path.clone(), *bytes)),
+        }
+    }
+    out.into_iter().map(|(_, p, b)| (p, b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_on_one_filesystem_are_summed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("a/not/yet");
+        let b = tmp.path().join("b");
+        let sums = per_filesystem(&[(a.clone(), 1), (b, 2), (PathBuf::from("/proc/self"), 4)]);
+        assert_eq!(sums[0], (a, 3));
+        assert_eq!(sums.len(), 2, "{sums:?}");
+    }
+}

@@ -1,0 +1,205 @@
+//! Phase 4 of `lab up`: start every planned node that is not running, wait
+//! for all of them at once (SSH answers with the lab key and cloud-init is
+//! done), record the times and pin each node's host key.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use super::super::LabCtx;
+use super::plan::Plan;
+use super::{NodeReport, UpOptions};
+use crate::ssh::{self, ProbeState, Target};
+use crate::state::State;
+use crate::ui::nodes::NodeReporter;
+use crate::ui::progress::fmt_duration;
+
+/// What waiting for one node found.
+struct Waited {
+    key: ssh::HostKey,
+    boot: Option<f64>,
+    ready: f64,
+}
+
+/// Start what is not running, wait for every planned node, and save what
+/// was learnt (readiness, host keys, times) in the state and known_hosts.
+/// Fails naming every node that did not become ready, with its console.
+pub fn boot_and_wait(
+    ctx: &LabCtx,
+    st: &mut State,
+    plan: &Plan,
+    opts: &UpOptions,
+    reporter: &Arc<dyn NodeReporter>,
+) -> Result<Vec<NodeReport>> {
+    let rep = reporter.as_ref();
+    for np in &plan.nodes {
+        if ctx.hv.domain_state(&np.domain)? != Some(crate::backend::DomainState::Running) {
+            rep.phase(&np.node.name, "starting");
+            ctx.hv.start_domain(&np.domain)?;
+        }
+        rep.phase(&np.node.name, "booting");
+    }
+    crate::interrupt::set_message(
+        "interrupted while waiting for the VMs; they keep booting. Run `lab up` again to resume, or `lab destroy` to remove the lab",
+    );
+    let results = crate::fanout::each(&plan.nodes, |np| {
+        let target = Target {
+            ip: np.node.ip.into(),
+            port: 22,
+            user: np.user.clone(),
+            key: ctx.state_dir.ssh_key(),
+        };
+        let console = ctx.state_dir.console_log(&np.node.name);
+        wait_node(&np.node.name, &target, opts.timeout, opts.probe.as_ref(), &console, rep)
+    });
+    crate::interrupt::set_message(super::INTERRUPTED);
+
+    let mut failures = Vec::new();
+    let mut reports = Vec::new();
+    for (np, result) in plan.nodes.iter().zip(results) {
+        let ns = st.nodes.get_mut(&np.node.name).expect("recorded in phase 2");
+        match result {
+            Ok(w) => {
+                ns.ready = true;
+                ns.host_key = Some(format!("{} {}", w.key.key_type, w.key.base64));
+                if !np.was_ready {
+                    ns.boot_seconds = w.boot;
+                    ns.ready_seconds = Some(w.ready);
+                }
+                reports.push(NodeReport {
+                    name: np.node.name.clone(),
+                    ip: np.node.ip.to_string(),
+                    boot_seconds: w.boot,
+                    ready_seconds: Some(w.ready),
+                    was_up: np.was_ready,
+                });
+            }
+            Err(e) => {
+                ns.ready = false;
+                failures.push(format!("{e:#}"));
+            }
+        }
+    }
+    ctx.state_dir.save(st)?;
+    write_known_hosts(ctx, st)?;
+    if !failures.is_empty() {
+        bail!("{}", failures.join("\n\n"));
+    }
+    Ok(reports)
+}
+
+fn wait_node(
+    name: &str,
+    target: &Target,
+    timeout: Duration,
+    probe: &(dyn Fn(&Target, Duration, ssh::Progress<'_>) -> ProbeState + Send + Sync),
+    console: &std::path::Path,
+    rep: &dyn NodeReporter,
+) -> Result<Waited> {
+    let start = Instant::now();
+    let mut boot = None;
+    let result = ssh::wait_ready(target, start + timeout, probe, |state| {
+        let phase = match state {
+            ProbeState::NoConnection(_) => "booting (SSH not answering yet)",
+            ProbeState::AuthRefused => "SSH up, waiting for cloud-init to install the key",
+            ProbeState::CloudInitRunning => "logged in, waiting for cloud-init to finish",
+            ProbeState::Ready(_) => "ready",
+        };
+        if boot.is_none() && !matches!(state, ProbeState::NoConnection(_)) {
+            boot = Some(start.elapsed().as_secs_f64());
+        }
+        rep.phase(name, phase);
+    });
+    match result {
+        Ok(key) => {
+            let ready = start.elapsed().as_secs_f64();
+            rep.done(name, &format!("ready in {}", fmt_duration(start.elapsed())));
+            Ok(Waited { key, boot, ready })
+        }
+        Err(last) => {
+            let why = match last {
+                ProbeState::NoConnection(e) => format!("SSH never answered ({e})"),
+                ProbeState::AuthRefused => "SSH refused the lab key (cloud-init did not install it)".into(),
+                ProbeState::CloudInitRunning => "cloud-init did not finish".into(),
+                ProbeState::Ready(_) => unreachable!("ready is success"),
+            };
+            rep.failed(name, &why);
+            bail!(
+                "node {name} did not become ready within {}: {why}\nlast console lines:\n{}\nconsole log: {} (also: lab console {name})",
+                fmt_duration(timeout),
+                console_tail(console, 15),
+                console.display()
+            )
+        }
+    }
+}
+
+/// The last `n` lines of a console log, control sequences removed.
+pub fn console_tail(path: &std::path::Path, n: usize) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let text = strip_control(&String::from_utf8_lossy(&bytes));
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(n);
+    lines[start..]
+        .iter()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Remove ANSI escape sequences and carriage returns.
+pub fn strip_control(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if c.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                }
+            }
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Rewrite the per-lab known_hosts from the pinned keys in the state.
+pub fn write_known_hosts(ctx: &LabCtx, st: &State) -> Result<()> {
+    let mut text = String::new();
+    for (name, ns) in &st.nodes {
+        let Some(key) = &ns.host_key else { continue };
+        let mut names = vec![ns.ip.clone(), name.clone()];
+        if let Some(d) = &ctx.lab.network.domain {
+            names.push(format!("{name}.{d}"));
+        }
+        text.push_str(&format!("{} {key}\n", names.join(",")));
+    }
+    crate::state::write_atomic(&ctx.state_dir.known_hosts(), text.as_bytes(), 0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_sequences_are_stripped() {
+        assert_eq!(strip_control("\u{1b}[0;32m  OK  \u{1b}[0m] Reached\r"), "  OK  ] Reached");
+    }
+
+    #[test]
+    fn console_tail_keeps_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.log");
+        std::fs::write(&p, "a\nb\n\nc\nd\n").unwrap();
+        assert_eq!(console_tail(&p, 2), "  | c\n  | d");
+        assert_eq!(console_tail(&dir.path().join("missing"), 3), "");
+    }
+}
