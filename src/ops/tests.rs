@@ -157,6 +157,56 @@ fn colliding_subnet_is_refused_before_anything_is_created() {
     assert!(!f.ctx.state_dir.exists(), "no state recorded");
 }
 
+/// A lab whose box must be built (a recipe beside it, nothing in the store).
+fn lab_with_unbuilt_box(src: &str) -> Fixture {
+    let f = fixture(&src.replace("box: testbox", "box: fresh"));
+    let recipe = f.ctx.lab.dir().join("boxes/fresh");
+    std::fs::create_dir_all(&recipe).unwrap();
+    std::fs::write(
+        recipe.join("box.yaml"),
+        "version: '1'\nsuite: bookworm\nmirror: http://deb.debian.org/debian\npackages: [openssh-server]\ndisk_gib: 8\ncmdline: root=/dev/vda\nuser: lab\n",
+    )
+    .unwrap();
+    f
+}
+
+/// Nothing of box `fresh` in the store: no staging dir, lock or box.
+fn assert_no_build(f: &Fixture) {
+    let entries: Vec<String> = std::fs::read_dir(f.ctx.store.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(entries.iter().all(|e| !e.contains("fresh")), "{entries:?}");
+    assert!(!f.ctx.state_dir.path().exists(), "no state dir either");
+}
+
+#[test]
+fn cheap_checks_refuse_before_any_box_build() {
+    // A colliding subnet.
+    let f = lab_with_unbuilt_box(LAB);
+    f.fake.define_foreign_network(&NetworkSpec {
+        name: "default".into(),
+        bridge: "virbr0".into(),
+        tag: Default::default(),
+        subnet: "10.88.1.0/24".parse().unwrap(),
+        gateway: "10.88.1.1".parse().unwrap(),
+        domain: None,
+        dhcp_range: None,
+        hosts: vec![],
+    });
+    let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(err.contains("collides with libvirt network `default`"), "{err}");
+    assert_no_build(&f);
+    // More memory than any host has.
+    let big = LAB.replace("    ip: 10.88.1.22\n", "    ip: 10.88.1.22\n    memory: 65536\n").replace("    ip: 10.88.1.21\n", "    ip: 10.88.1.21\n    memory: 65536\n");
+    let f = lab_with_unbuilt_box(&big);
+    let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(err.contains("not enough free memory: starting 2 VM(s) needs 131072 MiB"), "{err}");
+    assert_no_build(&f);
+    let calls = f.fake.calls();
+    assert!(calls.iter().all(|c| !c.starts_with("define") && !c.starts_with("upload") && !c.starts_with("ensure_pool")), "{calls:?}");
+}
+
 #[test]
 fn rootfs_box_as_a_node_box_is_refused_before_anything_is_created() {
     let f = fixture(LAB);

@@ -80,8 +80,6 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         refuse_other(ctx, "domain", &np.domain, ctx.domain_owner(st, &np.domain)?)?;
         nodes.push(np);
     }
-    check_tools(ctx, &boxes)?;
-
     let networks = ctx.hv.list_networks()?;
     preflight::check_networks(lab.network.subnet, &network, &networks)?;
     let bridge = crate::network::bridge_name(&lab.name);
@@ -89,6 +87,7 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     let starting: Vec<&NodePlan> = nodes.iter().filter(|n| n.needs_start()).collect();
     let need_mem = starting.iter().map(|n| n.node.memory_mib).sum();
     preflight::check_memory(need_mem, starting.len(), preflight::available_memory_mib())?;
+    check_tools(ctx, &boxes)?;
     check_room(ctx, &nodes, &boxes)?;
     // Last, once all else passed: the shared pool (libvirt must take a write).
     ctx.hv.ensure_pool(POOL, &names::pool_dir())?;
