@@ -74,31 +74,17 @@ pub fn info(lab: &Lab, sd: &StateDir) -> Result<Info> {
 /// [`info`] with the `when` commands run by `when` (all at once).
 pub fn gather(lab: &Lab, sd: &StateDir, st: &State, when: &WhenRunner) -> Info {
     let ready = |node: &str| st.nodes.get(node).is_some_and(|n| n.ready);
-    let links = std::thread::scope(|s| {
-        let handles: Vec<_> = lab
-            .links
-            .iter()
-            .map(|link| {
-                s.spawn(move || {
-                    let verdict = match (&link.on, &link.when) {
-                        (Some(on), Some(_)) if !ready(on) => {
-                            Err(format!("{on} is not up (`lab up` starts it)"))
-                        }
-                        (Some(on), Some(_)) => when(link, on),
-                        _ => Ok(()),
-                    };
-                    LinkInfo {
-                        name: link.name.clone(),
-                        url: verdict.is_ok().then(|| lab.link_url(link)),
-                        skipped: verdict.err(),
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("link thread"))
-            .collect()
+    let links = crate::fanout::each(&lab.links, |link| {
+        let verdict = match (&link.on, &link.when) {
+            (Some(on), Some(_)) if !ready(on) => Err(format!("{on} is not up (`lab up` starts it)")),
+            (Some(on), Some(_)) => when(link, on),
+            _ => Ok(()),
+        };
+        LinkInfo {
+            name: link.name.clone(),
+            url: verdict.is_ok().then(|| lab.link_url(link)),
+            skipped: verdict.err(),
+        }
     });
     let forwards = lab
         .forwards

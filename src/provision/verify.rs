@@ -61,16 +61,7 @@ pub fn run(
     sd: &StateDir,
     rep: &dyn NodeReporter,
 ) -> Vec<CheckResult> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = checks
-            .iter()
-            .map(|c| s.spawn(move || one(c, st, sd, rep)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("check thread"))
-            .collect()
-    })
+    crate::fanout::each(checks, |c| one(c, st, sd, rep))
 }
 
 fn one(check: &Check, st: &State, sd: &StateDir, rep: &dyn NodeReporter) -> CheckResult {
