@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn interrupted_with(signal: i32) -> (Option<i32>, String, Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+    let child = Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(["__probe", "127.0.0.1", "127.0.0.2", "--key", "/nonexistent", "--timeout", "60"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
