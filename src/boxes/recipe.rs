@@ -119,11 +119,11 @@ pub enum RecipeError {
     #[error("no recipe for box `{name}`: looked for {RECIPE_FILE} in {}", fmt_dirs(searched))]
     #[diagnostic(help("box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"))]
     NotFound { name: String, searched: Vec<PathBuf> },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// In the message, not a `source()`: the chain would repeat it.
+        cause: std::io::Error,
     },
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -181,16 +181,16 @@ pub fn load(name: &str, path: &Path) -> Result<RecipeSource, RecipeError> {
 }
 
 fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| RecipeError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let own_files = dir.join("files");
-    let own_hash = hash_recipe(&text, &own_files).map_err(|source| RecipeError::Read {
+    let own_hash = hash_recipe(&text, &own_files).map_err(|cause| RecipeError::Read {
         path: own_files.clone(),
-        source,
+        cause,
     })?;
     let semantic = |message: String| RecipeError::Semantic {
         path: path.to_owned(),

@@ -139,15 +139,75 @@ fn report(err: anyhow::Error) -> i32 {
         }
         return EXIT_INVALID;
     }
-    eprintln!("error: {err}");
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+    for line in chain_lines(&err) {
+        eprintln!("{line}");
     }
     EXIT_FAILURE
 }
 
+/// `error: MESSAGE` and one `  caused by: CAUSE` line per cause of `err`,
+/// leaving out a cause whose text the line before already contains (an
+/// error that puts its source into its own message, as many do, would
+/// otherwise be printed twice).
+fn chain_lines(err: &anyhow::Error) -> Vec<String> {
+    let mut lines = vec![format!("error: {err}")];
+    let mut last = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if last.contains(&text) {
+            continue;
+        }
+        lines.push(format!("  caused by: {text}"));
+        last = text;
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
+    /// An error that both prints its source and returns it, like
+    /// `std::io::Error` wrappers of other crates do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read x.yaml: {source}")]
+    struct Both {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let err = anyhow::Error::new(Both { source: io() });
+        assert_eq!(super::chain_lines(&err), ["error: cannot read x.yaml: entity not found"]);
+        let err = err.context("loading the lab failed");
+        assert_eq!(
+            super::chain_lines(&err),
+            ["error: loading the lab failed", "  caused by: cannot read x.yaml: entity not found"]
+        );
+        let err = anyhow::Error::new(io()).context("starting ssh failed");
+        assert_eq!(super::chain_lines(&err), ["error: starting ssh failed", "  caused by: entity not found"]);
+    }
+
+    #[test]
+    fn no_error_type_of_lab_repeats_its_cause() {
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(crate::spec::SpecError::Read { path: "lab.yaml".into(), cause: io() }),
+            Box::new(crate::backend::BackendError::Io { path: "disk".into(), cause: io() }),
+            Box::new(crate::boxes::recipe::RecipeError::Read { path: "box.yaml".into(), cause: io() }),
+            Box::new(crate::boxes::store::StoreError::Io { action: "cannot read", path: "b".into(), cause: io() }),
+            Box::new(crate::boxes::store::StoreError::BadMeta {
+                path: "box.json".into(),
+                cause: serde_json::from_str::<u8>("permission denied").unwrap_err(),
+            }),
+            Box::new(crate::process::ProcessError::Spawn { cmdline: "ssh".into(), hint: String::new(), cause: io() }),
+        ];
+        for err in errors {
+            let cause = ["permission denied", "expected value at line 1 column 1"];
+            assert!(cause.iter().any(|c| err.to_string().contains(c)), "{err}");
+            assert!(err.source().is_none(), "{err}: the cause is in the message and again in source()");
+        }
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;

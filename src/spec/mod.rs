@@ -50,9 +50,9 @@ pub fn load(path: &Path) -> Result<Lab, SpecError> {
 
 /// Reads and checks the lab file at `path` with the given context.
 pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
-    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| SpecError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let name = path.display().to_string();
     let text_len = match std::str::from_utf8(&bytes) {
