@@ -21,12 +21,13 @@ pub fn build_log(name: &str) -> PathBuf {
     crate::paths::lab_home().join("logs").join(format!("box-{name}.log"))
 }
 
-/// The box `name` for a lab in `lab_dir`, which must be of format `want`
+/// The box `name` for a lab in `lab_dir` (recipes searched as
+/// [`crate::paths::recipe_dirs`] says), which must be of format `want`
 /// (a node boots a disk; `provision.images` take rootfs boxes): built (or
 /// rebuilt) from its recipe when the recipe is found and the store's copy
 /// is missing or stale; without a recipe, whatever the store holds.
 pub fn ensure(store: &Store, lab_dir: &Path, name: &str, want: Format, reporter: &dyn Reporter) -> Result<StoredBox> {
-    let dirs = crate::paths::recipe_dirs(lab_dir);
+    let dirs = crate::paths::recipe_dirs(Some(lab_dir));
     let b = match recipe::find(name, &dirs) {
         Ok(recipe) => {
             let log = build_log(name);

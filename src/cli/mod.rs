@@ -24,7 +24,7 @@ use crate::error::{EXIT_FAILURE, EXIT_INVALID, InvalidInput};
 
 /// lab: a whole multi-VM lab from one YAML file, on libvirt/QEMU.
 ///
-/// A lab file (default ./lab.yaml) names the machines, their network and the
+/// A lab file (lab.yaml here or in a parent directory, or -f PATH) names the machines, their network and the
 /// base image ("box"); `lab` builds the box, boots linked-clone VMs, and hands
 /// off to a provisioner. Log detail: -v, -vv, or LAB_LOG=debug.
 #[derive(Debug, Parser)]
@@ -80,28 +80,42 @@ pub enum Command {
 /// Options every command sees.
 #[derive(Debug, Clone)]
 pub struct Global {
+    /// The lab file: as given with `-f`/`LAB_FILE`, else the one
+    /// [`crate::paths::find_lab_file`] found.
     pub file: PathBuf,
 }
+
+/// How the lab file is found, shown under `-f` in `--help`.
+const LAB_FILE_HELP: &str = "Lab file to use. Without it (and without LAB_FILE), lab.yaml is searched in the current directory, then in each parent directory up to the root, or up to $HOME when the current directory is inside it; the lab's state (.lab/) is kept beside the file found.";
 
 /// `-f/--file PATH`: the lab file (flattened into each command that reads one).
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabFile {
-    /// Lab file to use.
-    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "lab.yaml", env = "LAB_FILE")]
-    pub file: PathBuf,
+    #[arg(short = 'f', long = "file", value_name = "PATH", env = "LAB_FILE", long_help = LAB_FILE_HELP)]
+    /// Lab file to use [default: lab.yaml here or in a parent directory].
+    pub file: Option<PathBuf>,
 }
 
 /// `--file PATH` without the short form, for commands where `-f` means
 /// "force" (`lab destroy -f`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabFileLong {
-    /// Lab file to use.
-    #[arg(long = "file", value_name = "PATH", default_value = "lab.yaml", env = "LAB_FILE")]
-    pub file: PathBuf,
+    #[arg(long = "file", value_name = "PATH", env = "LAB_FILE", long_help = LAB_FILE_HELP)]
+    /// Lab file to use [default: lab.yaml here or in a parent directory].
+    pub file: Option<PathBuf>,
 }
 
-fn g(file: &std::path::Path) -> Global {
-    Global { file: file.to_path_buf() }
+/// The lab file named with `-f`/`LAB_FILE` (used exactly as given), else the
+/// one found from the current directory ([`crate::paths::find_lab_file`]).
+fn g(file: Option<&std::path::Path>) -> anyhow::Result<Global> {
+    if let Some(file) = file {
+        return Ok(Global { file: file.to_path_buf() });
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        anyhow::anyhow!("the current directory cannot be read ({e}), so no lab.yaml can be searched for; pass -f PATH")
+    })?;
+    let file = crate::paths::find_lab_file(&cwd, crate::paths::home_dir().as_deref())?;
+    Ok(Global { file })
 }
 
 /// Entry point of the binary; returns the process exit code.
@@ -109,20 +123,20 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     crate::ui::init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Validate(args) => validate::run(&g(&args.lab.file), args),
-        Command::Schema(args) => schema::run(&g("lab.yaml".as_ref()), args),
-        Command::Box(cmd) => boxes::run(&g("lab.yaml".as_ref()), cmd),
-        Command::Up(args) => up::run(&g(&args.lab.file), args),
-        Command::Status(args) => status::run(&g(&args.lab.file), args),
-        Command::Ssh(args) => ssh::run(&g(&args.lab.file), args),
-        Command::SshConfig(args) => ssh::run_config(&g(&args.lab.file), args),
-        Command::Console(args) => ssh::run_console(&g(&args.lab.file), args),
-        Command::Halt(args) => halt::run(&g(&args.lab.file), args),
-        Command::Destroy(args) => destroy::run(&g(&args.lab.file), args),
-        Command::Provision(args) => provision::run(&g(&args.lab.file), args),
-        Command::Verify(args) => verify::run(&g(&args.lab.file), args),
-        Command::Secrets(args) => secrets::run(&g(&args.lab.file), args),
-        Command::Info(args) => info::run(&g(&args.lab.file), args),
+        Command::Validate(args) => g(args.lab.file.as_deref()).and_then(|g| validate::run(&g, args)),
+        Command::Schema(args) => schema::run(args),
+        Command::Box(cmd) => boxes::run(cmd),
+        Command::Up(args) => g(args.lab.file.as_deref()).and_then(|g| up::run(&g, args)),
+        Command::Status(args) => g(args.lab.file.as_deref()).and_then(|g| status::run(&g, args)),
+        Command::Ssh(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run(&g, args)),
+        Command::SshConfig(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run_config(&g, args)),
+        Command::Console(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run_console(&g, args)),
+        Command::Halt(args) => g(args.lab.file.as_deref()).and_then(|g| halt::run(&g, args)),
+        Command::Destroy(args) => g(args.lab.file.as_deref()).and_then(|g| destroy::run(&g, args)),
+        Command::Provision(args) => g(args.lab.file.as_deref()).and_then(|g| provision::run(&g, args)),
+        Command::Verify(args) => g(args.lab.file.as_deref()).and_then(|g| verify::run(&g, args)),
+        Command::Secrets(args) => g(args.lab.file.as_deref()).and_then(|g| secrets::run(&g, args)),
+        Command::Info(args) => g(args.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
     };

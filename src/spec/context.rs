@@ -36,7 +36,7 @@ impl Context {
         };
         Context {
             boxes: KnownBoxes::OnDisk {
-                recipe_dirs: crate::paths::recipe_dirs(dir),
+                recipe_dirs: crate::paths::recipe_dirs(Some(dir)),
                 store: crate::paths::boxes_dir(),
             },
         }
