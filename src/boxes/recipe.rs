@@ -310,7 +310,9 @@ pub fn parse_raw(text: &str, path: &Path) -> Result<RawRecipe, RecipeError> {
             path: path.to_owned(),
             line,
             column,
-            message: first_line(&e.to_string()),
+            // The bare message: Display adds "error: line L column C: ",
+            // which the path:line:column prefix already says.
+            message: first_line(&serde_saphyr::MessageFormatter::format_message(&serde_saphyr::DefaultMessageFormatter, &e)),
             src: NamedSource::new(path.display().to_string(), text.to_string()),
             span,
         }))
@@ -404,7 +406,7 @@ mod tests {
         let err = parse(&text, Path::new("boxes/x/box.yaml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("boxes/x/box.yaml:8:1:"), "{msg}");
-        assert!(msg.contains("colour"), "{msg}");
+        assert!(msg.contains("colour") && !msg.contains("error:") && !msg.contains("line 8"), "{msg}");
     }
 
     #[test]
