@@ -18,12 +18,12 @@ const STDERR_TAIL: usize = 4000;
 /// An external command that failed to start or exited unsuccessfully.
 #[derive(Debug, Error)]
 pub enum ProcessError {
-    #[error("could not start `{cmdline}`: {source}{hint}")]
+    #[error("could not start `{cmdline}`: {cause}{hint}")]
     Spawn {
         cmdline: String,
         hint: String,
-        #[source]
-        source: std::io::Error,
+        /// In the message, not a `source()`: the chain would repeat it.
+        cause: std::io::Error,
     },
     #[error("`{cmdline}` failed ({status}){}", fmt_stderr(stderr, log))]
     Failed {
@@ -129,8 +129,8 @@ impl Cmd {
         cmd
     }
 
-    fn spawn_error(&self, source: std::io::Error) -> ProcessError {
-        let hint = if source.kind() == std::io::ErrorKind::NotFound {
+    fn spawn_error(&self, cause: std::io::Error) -> ProcessError {
+        let hint = if cause.kind() == std::io::ErrorKind::NotFound {
             format!(
                 " (is `{}` installed? scripts/setup-host installs what lab needs)",
                 self.program.to_string_lossy()
@@ -141,7 +141,7 @@ impl Cmd {
         ProcessError::Spawn {
             cmdline: self.cmdline(),
             hint,
-            source,
+            cause,
         }
     }
 

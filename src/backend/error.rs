@@ -74,11 +74,11 @@ pub enum BackendError {
         wanted: PathBuf,
     },
 
-    #[error("could not read {}: {source}", path.display())]
+    #[error("could not read {}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// In the message, not a `source()`: the chain would repeat it.
+        cause: std::io::Error,
     },
 
     #[error("libvirt could not {op}: {message}")]

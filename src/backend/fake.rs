@@ -341,9 +341,9 @@ impl Hypervisor for FakeHypervisor {
         // Like the real backend, a missing source is an error before any
         // volume exists.
         let size = std::fs::metadata(src)
-            .map_err(|source| BackendError::Io {
+            .map_err(|cause| BackendError::Io {
                 path: src.to_path_buf(),
-                source,
+                cause,
             })?
             .len();
         let vol = FakeVolume {

@@ -43,11 +43,12 @@ impl BoxPlan {
 
 /// Decide, without building anything, what the box `name` of a lab in
 /// `lab_dir` needs: it must be of format `want` (a node boots a disk;
-/// `provision.images` take rootfs boxes). With a recipe, the store's copy
+/// `provision.images` take rootfs boxes). Recipes are searched as
+/// [`crate::paths::recipe_dirs`] says; with one, the store's copy
 /// is current when its recipe hash matches; without one, whatever the
 /// store holds is used.
 pub fn plan(store: &Store, lab_dir: &Path, name: &str, want: Format) -> Result<BoxPlan> {
-    let dirs = crate::paths::recipe_dirs(lab_dir);
+    let dirs = crate::paths::recipe_dirs(Some(lab_dir));
     let plan = match recipe::find(name, &dirs) {
         Ok(recipe) => match store.get(name)? {
             Some(b) if b.meta.recipe_hash == recipe.hash && b.artifact().is_file() => BoxPlan::Ready(b),

@@ -119,11 +119,11 @@ pub enum RecipeError {
     #[error("no recipe for box `{name}`: looked for {RECIPE_FILE} in {}", fmt_dirs(searched))]
     #[diagnostic(help("box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"))]
     NotFound { name: String, searched: Vec<PathBuf> },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// In the message, not a `source()`: the chain would repeat it.
+        cause: std::io::Error,
     },
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -181,16 +181,16 @@ pub fn load(name: &str, path: &Path) -> Result<RecipeSource, RecipeError> {
 }
 
 fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| RecipeError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let own_files = dir.join("files");
-    let own_hash = hash_recipe(&text, &own_files).map_err(|source| RecipeError::Read {
+    let own_hash = hash_recipe(&text, &own_files).map_err(|cause| RecipeError::Read {
         path: own_files.clone(),
-        source,
+        cause,
     })?;
     let semantic = |message: String| RecipeError::Semantic {
         path: path.to_owned(),
@@ -310,7 +310,9 @@ pub fn parse_raw(text: &str, path: &Path) -> Result<RawRecipe, RecipeError> {
             path: path.to_owned(),
             line,
             column,
-            message: first_line(&e.to_string()),
+            // The bare message: Display adds "error: line L column C: ",
+            // which the path:line:column prefix already says.
+            message: first_line(&serde_saphyr::MessageFormatter::format_message(&serde_saphyr::DefaultMessageFormatter, &e)),
             src: NamedSource::new(path.display().to_string(), text.to_string()),
             span,
         }))
@@ -404,7 +406,7 @@ mod tests {
         let err = parse(&text, Path::new("boxes/x/box.yaml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("boxes/x/box.yaml:8:1:"), "{msg}");
-        assert!(msg.contains("colour"), "{msg}");
+        assert!(msg.contains("colour") && !msg.contains("error:") && !msg.contains("line 8"), "{msg}");
     }
 
     #[test]

@@ -95,26 +95,26 @@ pub enum StoreError {
     NotFound(String),
     #[error("another `lab box build {0}` is running (lock held on {1})")]
     Busy(String, PathBuf),
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// In the message, not a `source()`: the chain would repeat it.
+        cause: std::io::Error,
     },
-    #[error("{path} is not valid box metadata: {source}")]
+    #[error("{path} is not valid box metadata: {cause}")]
     BadMeta {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        /// In the message, not a `source()`: the chain would repeat it.
+        cause: serde_json::Error,
     },
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
+    move |cause| StoreError::Io {
         action,
         path: path.to_owned(),
-        source,
+        cause,
     }
 }
 
@@ -147,9 +147,9 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io("cannot read", &meta_path)(e)),
         };
-        let meta: BoxMeta = serde_json::from_str(&text).map_err(|source| StoreError::BadMeta {
+        let meta: BoxMeta = serde_json::from_str(&text).map_err(|cause| StoreError::BadMeta {
             path: meta_path.clone(),
-            source,
+            cause,
         })?;
         Ok(Some(StoredBox { meta, dir }))
     }

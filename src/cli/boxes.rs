@@ -1,11 +1,11 @@
 //! `lab box build|list|remove`.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
 
 use crate::boxes::{self, Outcome, Store};
-use crate::cli::Global;
 use crate::ui::{progress, table};
 
 #[derive(Debug, clap::Subcommand)]
@@ -14,6 +14,12 @@ pub enum BoxCommand {
     /// stored one when the recipe is unchanged. A recipe with
     /// `format: rootfs` builds a root filesystem tarball for `docker
     /// import` (named by a lab's `provision.images`) instead of a VM disk.
+    ///
+    /// Recipes are searched, first match wins, in: $LAB_BOXES_PATH
+    /// (colon-separated); boxes/ beside the lab file (LAB_FILE, or lab.yaml
+    /// here or in a parent directory) and in its parents; boxes/ in the
+    /// current directory and its parents; $LAB_HOME/recipes; boxes/ beside
+    /// the lab executable and its parents.
     Build {
         /// Box name, e.g. debian-12.
         name: String,
@@ -30,12 +36,12 @@ pub enum BoxCommand {
     },
 }
 
-pub fn run(global: &Global, cmd: BoxCommand) -> Result<()> {
+pub fn run(cmd: BoxCommand) -> Result<()> {
     let store = Store::default_location();
     match cmd {
         BoxCommand::Build { name, force } => {
             let start = Instant::now();
-            let dirs = crate::paths::recipe_dirs(global.file.parent().unwrap_or(".".as_ref()));
+            let dirs = crate::paths::recipe_dirs(lab_dir().as_deref());
             let recipe = boxes::recipe::find(&name, &dirs)?;
             let log = boxes::build_log(&name);
             let reporter = progress::stderr_reporter();
@@ -86,4 +92,17 @@ pub fn run(global: &Global, cmd: BoxCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The directory of the lab file, if there is one: `LAB_FILE`, else
+/// `lab.yaml` here or in a parent directory. `lab box build` needs none.
+fn lab_dir() -> Option<PathBuf> {
+    let file = match std::env::var_os("LAB_FILE").filter(|v| !v.is_empty()) {
+        Some(file) => PathBuf::from(file),
+        None => crate::paths::find_lab_file(&std::env::current_dir().ok()?, crate::paths::home_dir().as_deref()).ok()?,
+    };
+    Some(match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    })
 }

@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
-    let ctx = LabCtx::open(&global.file)?;
+    let ctx = LabCtx::open_lenient(&global.file)?;
     if !args.force {
         if !std::io::stdin().is_terminal() {
             bail!("lab destroy removes every VM and disk of lab {}; pass -f to confirm when not on a terminal", ctx.lab.name);

@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
-    let ctx = LabCtx::open(&global.file)?;
+    let ctx = LabCtx::open_lenient(&global.file)?;
     let names: Vec<String> = ctx.select_nodes(&args.nodes)?.into_iter().map(|n| n.name).collect();
     let reporter = nodes::stderr_reporter(&names);
     let out = halt::halt(&ctx, &args.nodes, Duration::from_secs(args.timeout), reporter.as_ref())?;

@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
-    let lab = crate::spec::load_reported(&global.file)?;
+    let lab = crate::spec::load_reported_lenient(&global.file)?;
     let info = info::info(&lab, &StateDir::for_lab_dir(lab.dir()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);

@@ -24,7 +24,7 @@ use crate::error::{EXIT_FAILURE, EXIT_INVALID, InvalidInput};
 
 /// lab: a whole multi-VM lab from one YAML file, on libvirt/QEMU.
 ///
-/// A lab file (default ./lab.yaml) names the machines, their network and the
+/// A lab file (lab.yaml here or in a parent directory, or -f PATH) names the machines, their network and the
 /// base image ("box"); `lab` builds the box, boots linked-clone VMs, and hands
 /// off to a provisioner. Log detail: -v, -vv, or LAB_LOG=debug.
 #[derive(Debug, Parser)]
@@ -80,28 +80,42 @@ pub enum Command {
 /// Options every command sees.
 #[derive(Debug, Clone)]
 pub struct Global {
+    /// The lab file: as given with `-f`/`LAB_FILE`, else the one
+    /// [`crate::paths::find_lab_file`] found.
     pub file: PathBuf,
 }
+
+/// How the lab file is found, shown under `-f` in `--help`.
+const LAB_FILE_HELP: &str = "Lab file to use. Without it (and without LAB_FILE), lab.yaml is searched in the current directory, then in each parent directory up to the root, or up to $HOME when the current directory is inside it; the lab's state (.lab/) is kept beside the file found.";
 
 /// `-f/--file PATH`: the lab file (flattened into each command that reads one).
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabFile {
-    /// Lab file to use.
-    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "lab.yaml", env = "LAB_FILE")]
-    pub file: PathBuf,
+    #[arg(short = 'f', long = "file", value_name = "PATH", env = "LAB_FILE", long_help = LAB_FILE_HELP)]
+    /// Lab file to use [default: lab.yaml here or in a parent directory].
+    pub file: Option<PathBuf>,
 }
 
 /// `--file PATH` without the short form, for commands where `-f` means
 /// "force" (`lab destroy -f`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabFileLong {
-    /// Lab file to use.
-    #[arg(long = "file", value_name = "PATH", default_value = "lab.yaml", env = "LAB_FILE")]
-    pub file: PathBuf,
+    #[arg(long = "file", value_name = "PATH", env = "LAB_FILE", long_help = LAB_FILE_HELP)]
+    /// Lab file to use [default: lab.yaml here or in a parent directory].
+    pub file: Option<PathBuf>,
 }
 
-fn g(file: &std::path::Path) -> Global {
-    Global { file: file.to_path_buf() }
+/// The lab file named with `-f`/`LAB_FILE` (used exactly as given), else the
+/// one found from the current directory ([`crate::paths::find_lab_file`]).
+fn g(file: Option<&std::path::Path>) -> anyhow::Result<Global> {
+    if let Some(file) = file {
+        return Ok(Global { file: file.to_path_buf() });
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        anyhow::anyhow!("the current directory cannot be read ({e}), so no lab.yaml can be searched for; pass -f PATH")
+    })?;
+    let file = crate::paths::find_lab_file(&cwd, crate::paths::home_dir().as_deref())?;
+    Ok(Global { file })
 }
 
 /// Entry point of the binary; returns the process exit code.
@@ -114,20 +128,20 @@ pub fn main() -> i32 {
         crate::interrupt::install();
     }
     let result = match cli.command {
-        Command::Validate(args) => validate::run(&g(&args.lab.file), args),
-        Command::Schema(args) => schema::run(&g("lab.yaml".as_ref()), args),
-        Command::Box(cmd) => boxes::run(&g("lab.yaml".as_ref()), cmd),
-        Command::Up(args) => up::run(&g(&args.lab.file), args),
-        Command::Status(args) => status::run(&g(&args.lab.file), args),
-        Command::Ssh(args) => ssh::run(&g(&args.lab.file), args),
-        Command::SshConfig(args) => ssh::run_config(&g(&args.lab.file), args),
-        Command::Console(args) => ssh::run_console(&g(&args.lab.file), args),
-        Command::Halt(args) => halt::run(&g(&args.lab.file), args),
-        Command::Destroy(args) => destroy::run(&g(&args.lab.file), args),
-        Command::Provision(args) => provision::run(&g(&args.lab.file), args),
-        Command::Verify(args) => verify::run(&g(&args.lab.file), args),
-        Command::Secrets(args) => secrets::run(&g(&args.lab.file), args),
-        Command::Info(args) => info::run(&g(&args.lab.file), args),
+        Command::Validate(args) => g(args.lab.file.as_deref()).and_then(|g| validate::run(&g, args)),
+        Command::Schema(args) => schema::run(args),
+        Command::Box(cmd) => boxes::run(cmd),
+        Command::Up(args) => g(args.lab.file.as_deref()).and_then(|g| up::run(&g, args)),
+        Command::Status(args) => g(args.lab.file.as_deref()).and_then(|g| status::run(&g, args)),
+        Command::Ssh(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run(&g, args)),
+        Command::SshConfig(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run_config(&g, args)),
+        Command::Console(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run_console(&g, args)),
+        Command::Halt(args) => g(args.lab.file.as_deref()).and_then(|g| halt::run(&g, args)),
+        Command::Destroy(args) => g(args.lab.file.as_deref()).and_then(|g| destroy::run(&g, args)),
+        Command::Provision(args) => g(args.lab.file.as_deref()).and_then(|g| provision::run(&g, args)),
+        Command::Verify(args) => g(args.lab.file.as_deref()).and_then(|g| verify::run(&g, args)),
+        Command::Secrets(args) => g(args.lab.file.as_deref()).and_then(|g| secrets::run(&g, args)),
+        Command::Info(args) => g(args.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
     };
@@ -144,15 +158,75 @@ fn report(err: anyhow::Error) -> i32 {
         }
         return EXIT_INVALID;
     }
-    eprintln!("error: {err}");
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+    for line in chain_lines(&err) {
+        eprintln!("{line}");
     }
     EXIT_FAILURE
 }
 
+/// `error: MESSAGE` and one `  caused by: CAUSE` line per cause of `err`,
+/// leaving out a cause whose text the line before already contains (an
+/// error that puts its source into its own message, as many do, would
+/// otherwise be printed twice).
+fn chain_lines(err: &anyhow::Error) -> Vec<String> {
+    let mut lines = vec![format!("error: {err}")];
+    let mut last = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if last.contains(&text) {
+            continue;
+        }
+        lines.push(format!("  caused by: {text}"));
+        last = text;
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
+    /// An error that both prints its source and returns it, like
+    /// `std::io::Error` wrappers of other crates do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read x.yaml: {source}")]
+    struct Both {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let err = anyhow::Error::new(Both { source: io() });
+        assert_eq!(super::chain_lines(&err), ["error: cannot read x.yaml: entity not found"]);
+        let err = err.context("loading the lab failed");
+        assert_eq!(
+            super::chain_lines(&err),
+            ["error: loading the lab failed", "  caused by: cannot read x.yaml: entity not found"]
+        );
+        let err = anyhow::Error::new(io()).context("starting ssh failed");
+        assert_eq!(super::chain_lines(&err), ["error: starting ssh failed", "  caused by: entity not found"]);
+    }
+
+    #[test]
+    fn no_error_type_of_lab_repeats_its_cause() {
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(crate::spec::SpecError::Read { path: "lab.yaml".into(), cause: io() }),
+            Box::new(crate::backend::BackendError::Io { path: "disk".into(), cause: io() }),
+            Box::new(crate::boxes::recipe::RecipeError::Read { path: "box.yaml".into(), cause: io() }),
+            Box::new(crate::boxes::store::StoreError::Io { action: "cannot read", path: "b".into(), cause: io() }),
+            Box::new(crate::boxes::store::StoreError::BadMeta {
+                path: "box.json".into(),
+                cause: serde_json::from_str::<u8>("permission denied").unwrap_err(),
+            }),
+            Box::new(crate::process::ProcessError::Spawn { cmdline: "ssh".into(), hint: String::new(), cause: io() }),
+        ];
+        for err in errors {
+            let cause = ["permission denied", "expected value at line 1 column 1"];
+            assert!(cause.iter().any(|c| err.to_string().contains(c)), "{err}");
+            assert!(err.source().is_none(), "{err}: the cause is in the message and again in source()");
+        }
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;

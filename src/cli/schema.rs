@@ -2,12 +2,10 @@
 
 use std::io::Write;
 
-use crate::cli::Global;
-
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub fn run(_global: &Global, _args: Args) -> anyhow::Result<()> {
+pub fn run(_args: Args) -> anyhow::Result<()> {
     let schema = serde_json::to_string_pretty(&crate::spec::json_schema())?;
     match writeln!(std::io::stdout().lock(), "{schema}") {
         // `lab schema | head` is fine.

@@ -16,7 +16,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
-    let lab = crate::spec::load_reported(&global.file)?;
+    let lab = crate::spec::load_reported_lenient(&global.file)?;
     let sd = StateDir::for_lab_dir(lab.dir());
     let Some(all) = secrets::load(&sd)? else {
         bail!(

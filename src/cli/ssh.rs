@@ -38,7 +38,7 @@ pub struct ConsoleArgs {
 /// The lab file and its state, without connecting to libvirt (ssh must cost
 /// nothing beyond one `ssh`).
 fn load(global: &Global) -> Result<(Lab, StateDir, State)> {
-    let lab = crate::spec::load_reported(&global.file)?;
+    let lab = crate::spec::load_reported_lenient(&global.file)?;
     let sd = StateDir::for_lab_dir(lab.dir());
     let st = sd.load()?;
     Ok((lab, sd, st))
@@ -96,7 +96,7 @@ pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
 }
 
 pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
-    let ctx_lab = crate::spec::load_reported(&global.file)?;
+    let ctx_lab = crate::spec::load_reported_lenient(&global.file)?;
     ctx_lab.node(&args.node).with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
     let sd = StateDir::for_lab_dir(ctx_lab.dir());
     let path = sd.console_log(&args.node);

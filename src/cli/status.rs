@@ -16,7 +16,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
-    let ctx = LabCtx::open(&global.file)?;
+    let ctx = LabCtx::open_lenient(&global.file)?;
     let st = status::status(&ctx)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&st)?);

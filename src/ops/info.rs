@@ -98,7 +98,11 @@ pub fn gather(lab: &Lab, sd: &StateDir, st: &State, when: &WhenRunner) -> Info {
         })
         .collect();
     let nodes: Vec<String> = lab.nodes.iter().map(|n| n.name.clone()).collect();
-    let file = if lab.path == std::path::Path::new("lab.yaml") {
+    // No `-f` when the same command run here finds the same file itself.
+    let found = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| crate::paths::find_lab_file(&cwd, crate::paths::home_dir().as_deref()).ok());
+    let file = if found.as_deref() == Some(lab.path.as_path()) {
         String::new()
     } else {
         format!("-f {} ", shell_quote(&lab.path.display().to_string()))

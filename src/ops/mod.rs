@@ -41,9 +41,21 @@ pub struct LabCtx {
 
 impl LabCtx {
     /// Load and validate the lab file (diagnostics are printed on error) and
-    /// connect to its libvirt.
+    /// connect to its libvirt. For commands that create or provision VMs:
+    /// boxes and referenced files must exist ([`crate::spec::load_reported`]).
     pub fn open(file: &Path) -> Result<Self> {
-        let lab = crate::spec::load_reported(file)?;
+        Self::connect(crate::spec::load_reported(file)?)
+    }
+
+    /// [`LabCtx::open`] for commands that manage existing VMs (`status`,
+    /// `halt`, `destroy`, `verify`): boxes and referenced files are not
+    /// checked ([`crate::spec::load_reported_lenient`]), so a lab whose
+    /// box or scripts are gone can still be inspected and removed.
+    pub fn open_lenient(file: &Path) -> Result<Self> {
+        Self::connect(crate::spec::load_reported_lenient(file)?)
+    }
+
+    fn connect(lab: Lab) -> Result<Self> {
         let uri = resolve_uri(lab.libvirt_uri.as_deref());
         let hv = Libvirt::connect(&uri)?;
         Ok(Self::with_hypervisor(lab, Arc::new(hv), uri, crate::boxes::Store::default_location()))

@@ -1,5 +1,7 @@
 //! What validation needs to know about the world outside the lab file:
-//! which boxes exist. Real runs look on disk; tests inject names.
+//! which boxes exist, and where the files the lab refers to (scripts, the
+//! playbook) are. Real runs look on disk; tests inject names and a temp
+//! directory; commands that only manage existing VMs check neither.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,19 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Context {
     pub boxes: KnownBoxes,
+    /// Whether the files the lab refers to are checked.
+    pub files: LabFiles,
+}
+
+/// Where the paths in a lab file (`provision.playbook`,
+/// `provision.scripts[].script`) are looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabFiles {
+    /// In this directory, the lab file's: each must be a readable file
+    /// there, and the directory must be copyable when provisioning uploads it.
+    In(PathBuf),
+    /// Not checked.
+    Unchecked,
 }
 
 /// Which box names a lab may use.
@@ -36,13 +51,33 @@ impl Context {
         };
         Context {
             boxes: KnownBoxes::OnDisk {
-                recipe_dirs: crate::paths::recipe_dirs(dir),
+                recipe_dirs: crate::paths::recipe_dirs(Some(dir)),
                 store: crate::paths::boxes_dir(),
             },
+            files: LabFiles::In(dir.to_owned()),
         }
     }
 
-    /// A context knowing exactly these boxes.
+    /// For commands that manage a lab's existing VMs (`status`, `destroy`,
+    /// `halt`, `ssh`, ...): neither boxes nor referenced files are checked,
+    /// so these keep working after a box was removed from the store or a
+    /// script deleted. Everything inside the lab file still is.
+    pub fn for_existing_lab() -> Context {
+        Context {
+            boxes: KnownBoxes::Any,
+            files: LabFiles::Unchecked,
+        }
+    }
+
+    /// This context, checking referenced files in `dir` (for tests).
+    pub fn with_lab_dir(self, dir: impl Into<PathBuf>) -> Context {
+        Context {
+            files: LabFiles::In(dir.into()),
+            ..self
+        }
+    }
+
+    /// A context knowing exactly these boxes; files are not checked.
     pub fn with_boxes<I, S>(names: I) -> Context
     where
         I: IntoIterator<Item = S>,
@@ -50,13 +85,15 @@ impl Context {
     {
         Context {
             boxes: KnownBoxes::Names(names.into_iter().map(Into::into).collect()),
+            files: LabFiles::Unchecked,
         }
     }
 
-    /// A context that accepts any box name.
+    /// A context that accepts any box name; files are not checked.
     pub fn any_box() -> Context {
         Context {
             boxes: KnownBoxes::Any,
+            files: LabFiles::Unchecked,
         }
     }
 }

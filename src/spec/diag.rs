@@ -90,11 +90,11 @@ impl std::error::Error for SpecDiagnostic {}
 #[derive(Debug, Error, Diagnostic)]
 pub enum SpecError {
     /// The file could not be read at all.
-    #[error("cannot read the lab file {}: {source}", path.display())]
+    #[error("cannot read the lab file {}: {cause}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// In the message, not a `source()`: the chain would repeat it.
+        cause: std::io::Error,
     },
     /// The file was read and has `count` problems, all in `diagnostics`.
     #[error("{file}: {count} {}", if *count == 1 { "error" } else { "errors" })]

@@ -6,7 +6,8 @@
 //! `values` (tree → `raw` types: shapes, types, unknown and duplicate keys)
 //! → `validate`, `nodes`, `provision` and `extras` (raw → [`Lab`]: names,
 //! ranges, addresses, boxes, references; `extras` holds `checks` and
-//! `forwards`, `links` the `links` section). Problems become [`SpecDiagnostic`]s with
+//! `forwards`, `links` the `links` section, `files` the files on disk the
+//! lab refers to). Problems become [`SpecDiagnostic`]s with
 //! the field path and a labelled source snippet, returned together as a
 //! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
 
@@ -15,6 +16,7 @@ mod context;
 mod decode;
 mod diag;
 mod extras;
+mod files;
 mod links;
 mod model;
 mod nodes;
@@ -30,9 +32,10 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use context::{Context, KnownBoxes};
+pub use context::{Context, KnownBoxes, LabFiles};
 pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
 pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
+pub use files::NOT_COPIED;
 pub use model::{
     GUEST_PROXY_ENV, Accel, Ansible, Check, Controller, Forward, Lab, Link, Network, Node, Provision, Proxy, ProxyHost,
     ScriptSource, ScriptStep, Shell,
@@ -43,16 +46,17 @@ pub use validate::{DEFAULT_CPUS, DEFAULT_DISK_GIB, DEFAULT_MEMORY_MIB};
 use diag::Diags;
 use yaml::{Kind, Span};
 
-/// Reads and checks the lab file at `path`, looking boxes up on disk.
+/// Reads and checks the lab file at `path`, looking boxes and the files it
+/// refers to up on disk ([`Context::for_lab_file`]).
 pub fn load(path: &Path) -> Result<Lab, SpecError> {
     load_with(path, &Context::for_lab_file(path))
 }
 
 /// Reads and checks the lab file at `path` with the given context.
 pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
-    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| SpecError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let name = path.display().to_string();
     let text_len = match std::str::from_utf8(&bytes) {
@@ -78,9 +82,22 @@ pub fn parse_str(src: &str, name: &str, ctx: &Context) -> Result<Lab, SpecError>
 
 /// [`load`], printing the diagnostics to stderr on failure and returning
 /// an [`crate::error::InvalidInput`] (exit code 2) in their place. This is
-/// what commands that take a lab file call.
+/// what commands that create or provision a lab call (`up`, `provision`,
+/// `validate`): boxes and referenced files must exist.
 pub fn load_reported(path: &Path) -> anyhow::Result<Lab> {
-    match load(path) {
+    reported(load(path))
+}
+
+/// [`load_reported`] for commands that manage the lab's existing VMs
+/// (`status`, `destroy`, `halt`, `ssh`, ...): boxes and the files the lab
+/// refers to are not checked ([`Context::for_existing_lab`]), so these work
+/// after a box was removed or a script deleted; the rest of the file is.
+pub fn load_reported_lenient(path: &Path) -> anyhow::Result<Lab> {
+    reported(load_with(path, &Context::for_existing_lab()))
+}
+
+fn reported(loaded: Result<Lab, SpecError>) -> anyhow::Result<Lab> {
+    match loaded {
         Ok(lab) => Ok(lab),
         Err(err @ SpecError::Invalid { .. }) => {
             eprint!("{}", err.render(stderr_wants_color()));

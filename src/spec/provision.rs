@@ -1,11 +1,13 @@
 //! The `provision` section, decoded and checked in one place because its
 //! shape depends on `type`: `ansible` (controller, playbook, extra_vars) or
-//! `shell` (scripts). Keys of the other type are reported as such.
+//! `shell` (scripts). Keys of the other type are reported as such. The
+//! files it names, and the lab directory it copies, are checked in
+//! [`super::files`].
 
 use std::collections::BTreeSet;
 
-use super::check;
 use super::context::Context;
+use super::{check, files};
 use super::validate::known_box;
 use super::decode::MapReader;
 use super::diag::{Diags, closest, one_of};
@@ -161,10 +163,25 @@ pub(crate) fn validate(
     ctx: &Context,
     d: &mut Diags,
 ) -> Option<Provision> {
-    match &raw.value {
+    let provision = match &raw.value {
         RawProvision::Ansible(a) => ansible(a, raw.span, names, ctx, d).map(Provision::Ansible),
-        RawProvision::Shell(s) => shell(s, names, d).map(Provision::Shell),
+        RawProvision::Shell(s) => shell(s, names, ctx, d).map(Provision::Shell),
+    };
+    let copied_by = match &raw.value {
+        RawProvision::Shell(_) => Some("shell provisioning"),
+        RawProvision::Ansible(a) if !on_host(a) => Some("Ansible provisioning on a controller node"),
+        RawProvision::Ansible(_) => None,
+    };
+    if let Some(how) = copied_by {
+        files::copyable("provision", raw.span, how, ctx, d);
     }
+    provision
+}
+
+/// Whether Ansible runs on this machine (`controller: host`), in the lab
+/// directory itself rather than in a copy on a node.
+fn on_host(a: &RawAnsible) -> bool {
+    a.controller.as_ref().is_some_and(|c| c.value == "host")
 }
 
 fn ansible(raw: &RawAnsible, span: Span, names: Option<&Names>, ctx: &Context, d: &mut Diags) -> Option<Ansible> {
@@ -200,10 +217,14 @@ fn ansible(raw: &RawAnsible, span: Span, names: Option<&Names>, ctx: &Context, d
         }
         (None, _) => Some(Controller::Node(DEFAULT_CONTROLLER.into())),
     };
-    let playbook = raw
-        .playbook
-        .as_ref()
-        .and_then(|p| relative(p, "provision.playbook", d));
+    let playbook = raw.playbook.as_ref().and_then(|p| {
+        let r = files::Ref {
+            field: "provision.playbook",
+            what: "the playbook",
+            copied: !on_host(raw),
+        };
+        relative(p, r.field, d).filter(|_| files::referenced(p, r, ctx, d))
+    });
     let mut images: Vec<String> = Vec::new();
     let mut images_ok = true;
     for (i, image) in raw.images.iter().flat_map(|l| l.value.iter()).enumerate() {
@@ -239,7 +260,7 @@ fn relative(path: &Sp<String>, field: &str, d: &mut Diags) -> Option<String> {
     }
 }
 
-fn shell(raw: &RawShell, names: Option<&Names>, d: &mut Diags) -> Option<Shell> {
+fn shell(raw: &RawShell, names: Option<&Names>, ctx: &Context, d: &mut Diags) -> Option<Shell> {
     let steps = raw.scripts.as_ref()?;
     if steps.value.is_empty() {
         d.error(
@@ -281,7 +302,15 @@ fn shell(raw: &RawShell, names: Option<&Names>, d: &mut Diags) -> Option<Shell> 
         }
         let source = match (&step.value.script, &step.value.inline) {
             (Some(script), None) => {
-                relative(script, &join(&field, "script"), d).map(|p| ScriptSource::File(p.into()))
+                let field = join(&field, "script");
+                let r = files::Ref {
+                    field: &field,
+                    what: "the script",
+                    copied: true,
+                };
+                relative(script, &field, d)
+                    .filter(|_| files::referenced(script, r, ctx, d))
+                    .map(|p| ScriptSource::File(p.into()))
             }
             (None, Some(inline)) => Some(ScriptSource::Inline(inline.value.clone())),
             (Some(script), Some(inline)) => {

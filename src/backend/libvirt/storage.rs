@@ -75,9 +75,9 @@ impl Libvirt {
     }
 
     fn send_file(&self, stream: &Stream, op: &str, name: &str, src: &Path) -> Result<()> {
-        let io = |source| BackendError::Io {
+        let io = |cause| BackendError::Io {
             path: src.to_path_buf(),
-            source,
+            cause,
         };
         let mut file = File::open(src).map_err(io)?;
         let mut buf = vec![0u8; UPLOAD_CHUNK];
@@ -178,9 +178,9 @@ impl Libvirt {
         src: &Path,
         format: DiskFormat,
     ) -> Result<PathBuf> {
-        let io = |source| BackendError::Io {
+        let io = |cause| BackendError::Io {
             path: src.to_path_buf(),
-            source,
+            cause,
         };
         let size = std::fs::metadata(src).map_err(io)?.len();
         if format == DiskFormat::Qcow2 {

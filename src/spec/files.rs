@@ -1,0 +1,200 @@
+//! The files a lab refers to (`provision.playbook`,
+//! `provision.scripts[].script`), checked on disk when the [`Context`] says
+//! where the lab directory is: each must be a readable file inside it, and
+//! the directory must be copyable when provisioning uploads it to the nodes
+//! (shell steps, Ansible on a controller node). Paths have already passed
+//! [`super::check::relative_path`].
+
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+
+use super::context::{Context, LabFiles};
+use super::diag::{Diags, closest};
+use super::raw::Sp;
+use super::yaml::Span;
+
+/// Directory names the upload to the nodes leaves out wherever they appear
+/// (the state directory, git's); `provision::upload::EXCLUDED` is the same
+/// list, which a test checks.
+pub const NOT_COPIED: &[&str] = &[".lab", ".git"];
+
+/// What a path names, for messages: `script` or `playbook`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ref<'a> {
+    /// The field path, e.g. `provision.scripts[1].script`.
+    pub field: &'a str,
+    /// `the script` or `the playbook`.
+    pub what: &'a str,
+    /// Whether the lab directory is copied to a node and the file used there.
+    pub copied: bool,
+}
+
+/// Checks that `path` names a readable file in the lab directory (and, when
+/// the directory is copied to the nodes, inside it). Reports one problem
+/// at the path's span; `true` when there was none or files are unchecked.
+pub(crate) fn referenced(path: &Sp<String>, r: Ref<'_>, ctx: &Context, d: &mut Diags) -> bool {
+    let LabFiles::In(dir) = &ctx.files else {
+        return true;
+    };
+    let rel = path.value.as_str();
+    let shown = at(dir, rel);
+    let mut err = |message: String, help: String| {
+        d.error(r.field, path.span, message).help(help);
+        false
+    };
+    if r.copied && leaves(Path::new(rel)) {
+        return err(
+            format!("{rel} is outside {}; only that directory is copied to the nodes, so {} would not be there", lab_dir(dir), r.what),
+            format!("move {} into the lab directory", r.what),
+        );
+    }
+    let full = dir.join(rel);
+    let meta = match std::fs::metadata(&full) {
+        Ok(meta) => meta,
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+            let how = "paths are relative to the lab directory, the one holding the lab file";
+            return err(
+                format!("{shown} does not exist"),
+                match near(dir, rel) {
+                    Some(near) => format!("did you mean `{near}`? {how}"),
+                    None => how.to_owned(),
+                },
+            );
+        }
+        Err(e) => return unreadable(&shown, e.kind(), &mut err),
+    };
+    if meta.is_dir() {
+        return err(format!("{shown} is a directory, not a file"), format!("name {} file itself", r.what));
+    }
+    if !meta.is_file() {
+        return err(
+            format!("{shown} is not a regular file (a FIFO, socket or device)"),
+            format!("{} must be a regular file", r.what),
+        );
+    }
+    if let Err(e) = std::fs::File::open(&full) {
+        return unreadable(&shown, e.kind(), &mut err);
+    }
+    if r.copied
+        && let (Ok(real), Ok(root)) = (full.canonicalize(), dir.canonicalize())
+        && !real.starts_with(&root)
+    {
+        return err(
+            format!("{shown} is a symbolic link to {}, outside {}; the nodes get a copy of the directory, where the link points nowhere", real.display(), lab_dir(dir)),
+            "copy the file into the lab directory instead of linking to it".into(),
+        );
+    }
+    true
+}
+
+fn unreadable(shown: &str, kind: ErrorKind, err: &mut impl FnMut(String, String) -> bool) -> bool {
+    err(
+        format!("{shown} cannot be read: {kind}"),
+        "make it (and the directories above it) readable for the user running lab".into(),
+    )
+}
+
+/// Checks that the lab directory can be copied to the nodes: every
+/// directory in it can be listed and every file read (symbolic links are
+/// copied as links, [`NOT_COPIED`] directories left out). Reports the first
+/// problem, at `span` (the `provision` section), under `field`.
+pub(crate) fn copyable(field: &str, span: Span, how: &str, ctx: &Context, d: &mut Diags) {
+    let LabFiles::In(dir) = &ctx.files else {
+        return;
+    };
+    if let Err(Unreadable { path, kind, is_dir }) = walk(dir) {
+        let inner = path.strip_prefix(dir).unwrap_or(&path);
+        let what = match (inner.as_os_str().is_empty(), is_dir) {
+            (true, _) => "it cannot be listed".to_owned(),
+            (false, true) => format!("its directory {} cannot be listed", inner.display()),
+            (false, false) => format!("its file {} cannot be read", inner.display()),
+        };
+        d.error(
+            field,
+            span,
+            format!("{how} copies {} to the nodes, but {what} ({kind})", lab_dir(dir)),
+        )
+        .help("make everything in the lab directory readable for the user running lab, or move what cannot be read out of it");
+    }
+}
+
+/// A directory that cannot be listed or a file that cannot be opened.
+struct Unreadable {
+    path: PathBuf,
+    kind: ErrorKind,
+    is_dir: bool,
+}
+
+/// The first directory in `dir` (itself included) that cannot be listed or
+/// file that cannot be opened, in name order.
+fn walk(dir: &Path) -> Result<(), Unreadable> {
+    let fail = |path: &Path, is_dir| {
+        let path = path.to_owned();
+        move |e: std::io::Error| Unreadable { path, kind: e.kind(), is_dir }
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(fail(dir, true))?
+        .collect::<Result<_, _>>()
+        .map_err(fail(dir, true))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(fail(&path, false))?;
+        if kind.is_dir() && !NOT_COPIED.iter().any(|x| entry.file_name() == *x) {
+            walk(&path)?;
+        } else if kind.is_file() {
+            std::fs::File::open(&path).map_err(fail(&path, false))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a relative path climbs above its start with `..`.
+fn leaves(path: &Path) -> bool {
+    let mut depth = 0usize;
+    for c in path.components() {
+        match c {
+            Component::ParentDir if depth == 0 => return true,
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// An existing file next to where `rel` points whose path is close to it.
+fn near(dir: &Path, rel: &str) -> Option<String> {
+    let (parent, _) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let candidates: Vec<String> = std::fs::read_dir(dir.join(parent))
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .map(|name| if parent.is_empty() { name } else { format!("{parent}/{name}") })
+        .collect();
+    closest(rel, candidates.iter().map(String::as_str)).map(str::to_owned)
+}
+
+/// `the lab directory DIR`, with DIR as the lab file's path gives it
+/// (so it reads right from the current directory).
+fn lab_dir(dir: &Path) -> String {
+    if is_here(dir) {
+        "the lab directory (the current one)".into()
+    } else {
+        format!("the lab directory {}", dir.display())
+    }
+}
+
+/// `rel` in `dir`, as a path that works from the current directory.
+fn at(dir: &Path, rel: &str) -> String {
+    if is_here(dir) {
+        rel.to_owned()
+    } else {
+        dir.join(rel).display().to_string()
+    }
+}
+
+fn is_here(dir: &Path) -> bool {
+    dir.as_os_str().is_empty() || dir == Path::new(".")
+}

@@ -1,0 +1,147 @@
+//! Tests of the files a lab refers to, in a temp lab directory.
+
+use std::path::Path;
+
+use super::*;
+
+const NODES: &str = "  control1:\n    ip: 10.77.10.10\n  node1:\n    ip: 10.77.10.21\n";
+
+/// A lab directory holding `files` (empty files; a trailing `/` makes a
+/// directory).
+fn lab_dir(files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in files {
+        let path = dir.path().join(f);
+        if let Some(d) = f.strip_suffix('/') {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        } else {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+    }
+    dir
+}
+
+fn in_dir(dir: &Path) -> Context {
+    ctx().with_lab_dir(dir)
+}
+
+fn shell(steps: &str) -> String {
+    lab_src(&format!("provision:\n  type: shell\n  scripts:\n{steps}"), NODES)
+}
+
+fn ansible(rest: &str) -> String {
+    lab_src(&format!("provision:\n  type: ansible\n{rest}"), NODES)
+}
+
+fn errors_in(dir: &Path, src: &str) -> Vec<SpecDiagnostic> {
+    match parse_str(src, "lab.yaml", &in_dir(dir)) {
+        Ok(lab) => panic!("expected errors, got a valid lab: {lab:?}"),
+        Err(err) => err.diagnostics().to_vec(),
+    }
+}
+
+#[test]
+fn existing_scripts_and_playbook_pass() {
+    let dir = lab_dir(&["scripts/setup.sh", "site.yml"]);
+    let src = shell("    - on: [node1]\n      script: scripts/setup.sh\n    - on: [node1]\n      inline: 'true'\n");
+    parse_str(&src, "lab.yaml", &in_dir(dir.path())).unwrap();
+    parse_str(&ansible("  playbook: site.yml\n"), "lab.yaml", &in_dir(dir.path())).unwrap();
+}
+
+#[test]
+fn every_missing_script_is_reported_at_once_with_its_field() {
+    let dir = lab_dir(&["scripts/setup.sh"]);
+    let errs = errors_in(
+        dir.path(),
+        &shell(
+            "    - on: [node1]\n      script: scripts/setpu.sh\n    - on: [node1]\n      script: scripts/setup.sh\n    - on: [node1]\n      script: nothere/db.sh\n",
+        ),
+    );
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    let shown = dir.path().join("scripts/setpu.sh").display().to_string();
+    let e = find(&errs, "provision.scripts[0].script", &format!("{shown} does not exist"));
+    assert_eq!(e.line_col(), (9, 15));
+    assert!(e.hint().unwrap().starts_with("did you mean `scripts/setup.sh`?"), "{e:?}");
+    let e = find(&errs, "provision.scripts[2].script", "nothere/db.sh does not exist");
+    assert_eq!(e.hint(), Some("paths are relative to the lab directory, the one holding the lab file"));
+}
+
+#[test]
+fn a_missing_playbook_is_reported() {
+    let dir = lab_dir(&["provision/site.yml"]);
+    let errs = errors_in(dir.path(), &ansible("  playbook: provision/sit.yml\n"));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    let e = find(&errs, "provision.playbook", "provision/sit.yml does not exist");
+    assert!(e.hint().unwrap().starts_with("did you mean `provision/site.yml`?"));
+}
+
+#[test]
+fn a_directory_is_not_a_file() {
+    let dir = lab_dir(&["scripts/", "provision/"]);
+    let errs = errors_in(dir.path(), &shell("    - on: [node1]\n      script: scripts\n"));
+    find(&errs, "provision.scripts[0].script", "scripts is a directory, not a file");
+    let errs = errors_in(dir.path(), &ansible("  playbook: provision\n"));
+    find(&errs, "provision.playbook", "provision is a directory, not a file");
+}
+
+#[test]
+fn paths_leaving_the_copied_lab_directory_are_refused() {
+    let outer = lab_dir(&["outside.sh", "lab/inside.sh", "lab/sub/x.sh"]);
+    let dir = outer.path().join("lab");
+    let errs = errors_in(
+        &dir,
+        &shell("    - on: [node1]\n      script: ../outside.sh\n    - on: [node1]\n      script: sub/../inside.sh\n"),
+    );
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    let e = find(&errs, "provision.scripts[0].script", "../outside.sh is outside the lab directory");
+    assert!(e.message().contains("only that directory is copied to the nodes"), "{e:?}");
+    // Ansible on a controller node runs in a copy too ...
+    std::fs::write(outer.path().join("site.yml"), "").unwrap();
+    find(&errors_in(&dir, &ansible("  playbook: ../site.yml\n")), "provision.playbook", "is outside the lab directory");
+    // ... but `controller: host` runs in the lab directory itself.
+    parse_str(&ansible("  controller: host\n  playbook: ../site.yml\n"), "lab.yaml", &in_dir(&dir)).unwrap();
+}
+
+#[test]
+fn a_symbolic_link_out_of_the_copied_lab_directory_is_refused() {
+    let outer = lab_dir(&["elsewhere/setup.sh", "lab/real.sh"]);
+    let dir = outer.path().join("lab");
+    std::os::unix::fs::symlink(outer.path().join("elsewhere/setup.sh"), dir.join("setup.sh")).unwrap();
+    std::os::unix::fs::symlink("real.sh", dir.join("inner.sh")).unwrap();
+    let errs = errors_in(
+        &dir,
+        &shell("    - on: [node1]\n      script: setup.sh\n    - on: [node1]\n      script: inner.sh\n"),
+    );
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    find(&errs, "provision.scripts[0].script", "is a symbolic link to");
+}
+
+#[test]
+fn unchecked_files_are_not_looked_at() {
+    let src = shell("    - on: [node1]\n      script: ../nowhere.sh\n");
+    parse_str(&src, "lab.yaml", &ctx()).unwrap();
+    let lab = parse_str(&src, "lab.yaml", &Context::for_existing_lab()).unwrap();
+    assert_eq!(lab.name, "t");
+    // The lenient context accepts any box too; the rest is still checked.
+    let unknown_box = lab_src("", ONE_NODE).replace("box: debian-12", "box: gone");
+    parse_str(&unknown_box, "lab.yaml", &Context::for_existing_lab()).unwrap();
+    let bad = lab_src("", "  node1:\n    ip: 10.77.10.1\n");
+    assert!(parse_str(&bad, "lab.yaml", &Context::for_existing_lab()).is_err());
+}
+
+#[test]
+fn the_real_context_checks_files_beside_the_lab_file() {
+    let dir = lab_dir(&[]);
+    let file = dir.path().join("lab.yaml");
+    std::fs::write(&file, shell("    - on: [node1]\n      script: setup.sh\n")).unwrap();
+    assert_eq!(Context::for_lab_file(&file).files, LabFiles::In(dir.path().to_owned()));
+    assert_eq!(Context::for_lab_file(Path::new("lab.yaml")).files, LabFiles::In(".".into()));
+}
+
+#[test]
+fn the_copy_leaves_out_what_the_upload_leaves_out() {
+    // (That an unreadable `.git/` is not looked into needs a user whom
+    // permissions stop: tests/validate.rs runs that as `nobody`.)
+    assert_eq!(NOT_COPIED, crate::provision::upload::EXCLUDED);
+}
