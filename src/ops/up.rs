@@ -55,9 +55,10 @@ impl UpOptions {
     }
 }
 
-/// One node's line in the final table.
-#[derive(Debug, Clone)]
+/// One node's line in the final table (and in `lab up --json`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct NodeReport {
+    #[serde(rename = "node")]
     pub name: String,
     pub ip: String,
     /// Seconds from start to SSH port open / to ready, for nodes booted now.
@@ -74,6 +75,9 @@ pub struct UpReport {
     pub nodes: Vec<NodeReport>,
     /// Nothing had to be done.
     pub noop: bool,
+    /// The provisioning run and the checks at the end
+    /// ([`super::provision::after_up`]); empty when skipped.
+    pub after: super::provision::AfterUp,
 }
 
 /// Bring the lab (or the selected nodes) up.
@@ -212,15 +216,18 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     if !failures.is_empty() {
         bail!("{}", failures.join("\n\n"));
     }
-    if opts.provision {
-        super::provision::after_up(ctx, &st, &selected, rep)?;
-    }
+    let after = if opts.provision {
+        super::provision::after_up(ctx, &st, &selected, rep)?
+    } else {
+        Default::default()
+    };
     start_forwards(ctx, &mut st, opts, rep)?;
     Ok(UpReport {
         accel,
         accel_reason,
         nodes: reports,
         noop: false,
+        after,
     })
 }
 
@@ -267,6 +274,7 @@ fn already_up(
         accel_reason: st.accel_reason.clone().unwrap_or_default(),
         nodes: reports,
         noop: true,
+        after: Default::default(),
     }))
 }
 
