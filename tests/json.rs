@@ -27,7 +27,11 @@ fn verify_json_of_a_lab_without_checks_is_an_empty_list() {
     let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/smoke/lab.yaml");
     std::fs::copy(smoke, dir.path().join("lab.yaml")).unwrap();
     let out = lab(dir.path(), &["verify", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v, serde_json::json!([]));
 }

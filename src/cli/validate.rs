@@ -44,6 +44,7 @@ pub struct Validation {
     pub errors: Vec<Problem>,
 }
 
+/// One node: its name, address, box (its own or the lab's) and roles.
 #[derive(Debug, Serialize)]
 pub struct NodeJson {
     pub name: String,

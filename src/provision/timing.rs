@@ -91,11 +91,12 @@ mod tests {
         t.task("Play-level task", at(t0, 21));
         t.stop(at(t0, 25)); // PLAY RECAP
         t.stop(at(t0, 99)); // nothing running: no effect
-        let got: Vec<(&str, f64)> = t.roles().iter().map(|r| (r.role.as_str(), r.seconds)).collect();
-        assert_eq!(
-            got,
-            [(NO_ROLE, 6.0), ("common", 12.0), ("mariadb", 6.0)]
-        );
+        let got: Vec<(&str, f64)> = t
+            .roles()
+            .iter()
+            .map(|r| (r.role.as_str(), r.seconds))
+            .collect();
+        assert_eq!(got, [(NO_ROLE, 6.0), ("common", 12.0), ("mariadb", 6.0)]);
     }
 
     #[test]
