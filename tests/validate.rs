@@ -163,3 +163,36 @@ fn schema_is_pretty_json_describing_the_lab_file() {
         );
     }
 }
+
+#[test]
+fn validate_json_describes_a_valid_lab() {
+    let env = env();
+    let out = lab(&env)
+        .args(["validate", "--json", "-f", "tests/fixtures/valid/json.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["lab"], "shapes");
+    insta::assert_snapshot!("json-valid", stdout);
+}
+
+#[test]
+fn validate_json_lists_every_error_with_line_column_and_field() {
+    let env = env();
+    let out = lab(&env)
+        .args(["validate", "--json", "-f", "tests/fixtures/invalid/multiple-errors.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: tests/fixtures/invalid/multiple-errors.yaml: 6 errors\n"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    insta::assert_snapshot!("json-invalid", stdout);
+}

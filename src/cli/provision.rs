@@ -1,13 +1,14 @@
-//! `lab provision [--only TAG] [NODE...]`: run the provisioner again on a
-//! running lab and print the per-host recap.
+//! `lab provision [--only TAG] [NODE...] [--json]`: run the provisioner
+//! again on a running lab and print the per-host recap.
 
 use std::sync::Arc;
 
 use anyhow::Result;
+use serde::Serialize;
 
 use crate::cli::Global;
 use crate::ops::{LabCtx, provision};
-use crate::provision::Options;
+use crate::provision::{Options, Report};
 use crate::ui::{nodes, progress::fmt_duration, table};
 
 #[derive(Debug, clap::Args)]
@@ -21,6 +22,20 @@ pub struct Args {
     /// Only these nodes (ansible-playbook --limit; shell steps skip the
     /// others). Default: all.
     pub nodes: Vec<String>,
+    /// Machine-readable output: the recap per host and the seconds per role
+    /// (progress stays on stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lab provision --json`: the lab's name and, when it has a `provision:`
+/// section, the run's [`Report`] fields (`provisioner`, `hosts`, `roles`,
+/// `seconds`, `log`) beside it.
+#[derive(Serialize)]
+pub struct ProvisionJson<'a> {
+    pub lab: &'a str,
+    #[serde(flatten)]
+    pub report: Option<&'a Report>,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
@@ -38,7 +53,16 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     };
     let report = provision::provision(&ctx, &opts, reporter.as_ref());
     drop(reporter);
-    let Some(report) = report? else {
+    let report = report?;
+    if args.json {
+        let json = ProvisionJson {
+            lab: &ctx.lab.name,
+            report: report.as_ref(),
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    let Some(report) = report else {
         println!(
             "lab {} has no `provision:` section; nothing to do",
             ctx.lab.name
@@ -74,4 +98,58 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         report.log.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::provision::{HostRecap, RoleTime};
+
+    /// The report of a run, as `lab provision --json` and `lab up --json`
+    /// show it.
+    pub(crate) fn report() -> Report {
+        Report {
+            provisioner: "ansible",
+            hosts: vec![HostRecap {
+                host: "node1".into(),
+                ok: 12,
+                changed: 3,
+                skipped: 1,
+                ..Default::default()
+            }],
+            roles: vec![
+                RoleTime {
+                    role: "(no role)".into(),
+                    seconds: 1.5,
+                },
+                RoleTime {
+                    role: "common".into(),
+                    seconds: 30.25,
+                },
+            ],
+            duration: Duration::from_millis(31_750),
+            log: "/labs/x/.lab/provision.log".into(),
+        }
+    }
+
+    #[test]
+    fn json_has_the_recap_per_host_and_the_seconds_per_role() {
+        let report = report();
+        let json = ProvisionJson {
+            lab: "x",
+            report: Some(&report),
+        };
+        insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
+    }
+
+    #[test]
+    fn json_without_a_provision_section_is_only_the_lab() {
+        let json = ProvisionJson {
+            lab: "x",
+            report: None,
+        };
+        assert_eq!(serde_json::to_string(&json).unwrap(), r#"{"lab":"x"}"#);
+    }
 }

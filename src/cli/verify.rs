@@ -22,7 +22,11 @@ pub struct Args {
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let ctx = LabCtx::open_lenient(&global.file)?;
     if ctx.lab.checks.is_empty() {
-        println!("lab {} has no `checks:`; nothing to verify", ctx.lab.name);
+        if args.json {
+            println!("[]");
+        } else {
+            println!("lab {} has no `checks:`; nothing to verify", ctx.lab.name);
+        }
         return Ok(());
     }
     let names: Vec<String> = ctx.lab.checks.iter().map(|c| c.name.clone()).collect();

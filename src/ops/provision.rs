@@ -71,13 +71,24 @@ pub fn verify(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<Vec<CheckResult>> 
     Ok(verify::run(&checks, &st, &ctx.state_dir, rep))
 }
 
+/// What the end of `lab up` did (part of `lab up --json`).
+#[derive(Debug, Clone, Default)]
+pub struct AfterUp {
+    /// The provisioning run; `None` when the lab has no `provision:` or
+    /// provisioning was skipped.
+    pub provision: Option<Report>,
+    /// The checks that ran (those on the selected nodes), all passed.
+    pub checks: Vec<CheckResult>,
+}
+
 /// The end of `lab up` (lock held, `selected` ready): provision and verify,
 /// reporting through `rep`. Skipped when some node of the lab is not up;
-/// when only some nodes were selected, limited to them.
-pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeReporter) -> Result<()> {
+/// when only some nodes were selected, limited to them. Fails when the
+/// provisioner or a check fails.
+pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeReporter) -> Result<AfterUp> {
     let lab = &ctx.lab;
     if lab.provision.is_none() && lab.checks.is_empty() {
-        return Ok(());
+        return Ok(AfterUp::default());
     }
     let missing: Vec<&str> = lab
         .nodes
@@ -90,7 +101,7 @@ pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeRepor
             "provisioning skipped: {} not up; run `lab up` for every node, then `lab provision`",
             missing.join(", ")
         ));
-        return Ok(());
+        return Ok(AfterUp::default());
     }
     let partial = selected.len() < lab.nodes.len();
     let opts = Options {
@@ -104,7 +115,7 @@ pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeRepor
     let report = provision::run(lab, &ctx.state_dir, st, &opts, rep).with_context(|| {
         format!("provisioning lab {} failed; the VMs stay up: fix the problem, then run `lab provision`", lab.name)
     })?;
-    if let Some(r) = report {
+    if let Some(r) = &report {
         rep.note(&format!(
             "provisioned with {} in {} (log: {})",
             r.provisioner,
@@ -118,7 +129,10 @@ pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeRepor
         .filter(|c| selected.iter().any(|n| n.name == c.on))
         .collect();
     if checks.is_empty() {
-        return Ok(());
+        return Ok(AfterUp {
+            provision: report,
+            checks: Vec::new(),
+        });
     }
     let results = verify::run(&checks, st, &ctx.state_dir, rep);
     let passed = results.iter().filter(|r| r.passed).count();
@@ -139,7 +153,10 @@ pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeRepor
             failed.join("\n")
         );
     }
-    Ok(())
+    Ok(AfterUp {
+        provision: report,
+        checks: results,
+    })
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ fn fake_ansible(dir: &Path, output: &str, status: i32) -> PathBuf {
 
 const HOST_ANSIBLE: &str = "provision:\n  type: ansible\n  controller: host\n  playbook: site.yml\n  extra_vars: {greeting: hi}\n";
 
-const OK_OUTPUT: &str = "\nPLAY [all] ***\n\nTASK [Gathering Facts] ***\nok: [node1]\nok: [node2]\n\nPLAY RECAP ***\nnode1 : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\nnode2 : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\n";
+const OK_OUTPUT: &str = "\nPLAY [all] ***\n\nTASK [Gathering Facts] ***\nok: [node1]\nok: [node2]\n\nTASK [db : Create users] ***\nchanged: [node2]\n\nPLAY RECAP ***\nnode1 : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\nnode2 : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\n";
 
 #[test]
 fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
@@ -80,6 +80,8 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
         (report.hosts[1].host.as_str(), report.hosts[1].changed),
         ("node2", 1)
     );
+    let roles: Vec<&str> = report.roles.iter().map(|r| r.role.as_str()).collect();
+    assert_eq!(roles, ["(no role)", "db"]);
     let sd = &f.ctx.state_dir;
     let dir = sd.file(crate::state::ANSIBLE_DIR);
     let args = std::fs::read_to_string(scratch(&f).join("args")).unwrap();

@@ -17,14 +17,15 @@
 //! network is reachable (inside the sandbox when there is one).
 //!
 //! Either way the output streams into the provision log, the current
-//! `PLAY`/`TASK` is shown, and `PLAY RECAP` is the result; a failure names
-//! the task and host that failed.
+//! `PLAY`/`TASK` is shown, and `PLAY RECAP` (with the time per role) is
+//! the result; a failure names the task and host that failed.
 
 use anyhow::{Context, Result, bail};
 
 use super::images;
 use super::inventory::{self, Access};
 use super::recap::{Event, HostRecap, Parser};
+use super::timing::RoleTime;
 use super::remote::{self, Remote};
 use super::upload::{self, Extra};
 use super::{Options, Run, clip, guest_lab_dir, on_each, secrets};
@@ -44,7 +45,8 @@ const ENV: &[(&str, &str)] = &[
     ("PYTHONUNBUFFERED", "1"),
 ];
 
-pub fn run(run: &Run, a: &Ansible, opts: &Options) -> Result<Vec<HostRecap>> {
+/// Runs the playbook; its `PLAY RECAP` per host and the seconds per role.
+pub fn run(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
     let playbook = run.lab.dir().join(&a.playbook);
     if !playbook.is_file() {
         bail!("the playbook {} does not exist", playbook.display());
@@ -67,7 +69,12 @@ pub fn playbook_args(a: &Ansible, opts: &Options) -> Vec<String> {
     args
 }
 
-fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<Vec<HostRecap>> {
+fn on_node(
+    run: &Run,
+    a: &Ansible,
+    controller: &str,
+    opts: &Options,
+) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
     let lab = run.lab;
     let secrets = secrets::ensure(run.sd)?;
     let key = run.sd.file(INTERNAL_KEY_FILE);
@@ -185,7 +192,7 @@ fn ensure_ansible(run: &Run, ctrl: &Remote, sess: &ssh2::Session) -> Result<()> 
     Ok(())
 }
 
-fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<Vec<HostRecap>> {
+fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
     let lab = run.lab;
     let dir = run.sd.file(ANSIBLE_DIR);
     {
@@ -245,8 +252,15 @@ fn show(run: &Run, controller: Option<&str>, parser: &mut Parser, line: &str) {
     }
 }
 
-/// The recap on success; on failure an error naming what failed where.
-fn outcome(run: &Run, parser: Parser, success: bool, exit: &str) -> Result<Vec<HostRecap>> {
+/// The recap and role times on success; on failure an error naming what
+/// failed where.
+fn outcome(
+    run: &Run,
+    mut parser: Parser,
+    success: bool,
+    exit: &str,
+) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
+    parser.roles.stop(std::time::Instant::now());
     for r in &parser.recap {
         let summary = format!(
             "ok={} changed={} failed={} unreachable={}",
@@ -259,7 +273,7 @@ fn outcome(run: &Run, parser: Parser, success: bool, exit: &str) -> Result<Vec<H
         }
     }
     if success {
-        return Ok(parser.recap);
+        return Ok((parser.recap, parser.roles.roles().to_vec()));
     }
     let mut why: Vec<String> = parser.failures.iter().map(|f| format!("  - {f}")).collect();
     why.extend(parser.errors.iter().map(|e| format!("  - ERROR! {e}")));

@@ -18,6 +18,7 @@ pub mod recap;
 pub mod remote;
 pub mod secrets;
 pub mod shell;
+pub mod timing;
 pub mod upload;
 pub mod verify;
 
@@ -25,12 +26,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use serde::Serialize;
 
 use crate::spec::{Lab, Provision};
 use crate::state::{PROVISION_LOG, State, StateDir};
 use crate::ui::nodes::NodeReporter;
 pub use recap::HostRecap;
 use remote::Remote;
+pub use timing::RoleTime;
 
 /// Where the lab directory is copied on a node: `HOME/lab`.
 pub fn guest_lab_dir(home: &str) -> String {
@@ -59,16 +62,28 @@ impl Default for Options {
     }
 }
 
-/// What a provisioning run did.
-#[derive(Debug, Clone)]
+/// What a provisioning run did; also the `provision` part of `lab
+/// provision --json` and `lab up --json`.
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// `shell` or `ansible`.
     pub provisioner: &'static str,
-    /// Per host: Ansible's `PLAY RECAP`; for shell steps, `ok` counts the
-    /// steps the node ran.
+    /// Per host: Ansible's `PLAY RECAP` (`ok`, `changed`, `unreachable`,
+    /// `failed`, `skipped`, `rescued`, `ignored`); for shell steps, `ok`
+    /// counts the steps the node ran and the rest are 0.
     pub hosts: Vec<HostRecap>,
+    /// Seconds per Ansible role, in the order the roles first ran
+    /// ([`timing`]); empty for shell steps.
+    pub roles: Vec<RoleTime>,
+    /// The whole run, in JSON as `seconds` (a float).
+    #[serde(rename = "seconds", serialize_with = "as_seconds")]
     pub duration: Duration,
+    /// `.lab/provision.log`: everything the run printed.
     pub log: PathBuf,
+}
+
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
 }
 
 /// One provisioning run: the lab, its state and where output goes.
@@ -119,7 +134,7 @@ pub fn run(
         rep,
         log: &log,
     };
-    let (provisioner, hosts) = match provision {
+    let (provisioner, hosts, roles) = match provision {
         Provision::Shell(shell) => {
             if opts.tags.is_some() {
                 anyhow::bail!(
@@ -127,13 +142,17 @@ pub fn run(
                     lab.name
                 );
             }
-            ("shell", shell::run(&run, shell, &opts.nodes)?)
+            ("shell", shell::run(&run, shell, &opts.nodes)?, Vec::new())
         }
-        Provision::Ansible(a) => ("ansible", ansible::run(&run, a, opts)?),
+        Provision::Ansible(a) => {
+            let (hosts, roles) = ansible::run(&run, a, opts)?;
+            ("ansible", hosts, roles)
+        }
     };
     Ok(Some(Report {
         provisioner,
         hosts,
+        roles,
         duration: start.elapsed(),
         log: log.path().to_path_buf(),
     }))

@@ -2,9 +2,14 @@
 //! line as it streams: the current `PLAY [..]` and `TASK [..]`, the
 //! failures (`fatal: [host]: FAILED! => {..}`, `failed: [host] (item=..)`,
 //! `UNREACHABLE!`, minus those followed by `...ignoring`), `ERROR!` lines,
-//! and the `PLAY RECAP` counts per host.
+//! and the `PLAY RECAP` counts per host; the time per role on the way
+//! ([`super::timing`]).
+
+use std::time::Instant;
 
 use serde::Serialize;
+
+use super::timing::RoleTimer;
 
 /// What a line meant for progress display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +71,8 @@ pub struct Parser {
     pub recap: Vec<HostRecap>,
     /// `ERROR! ...` lines (problems before or outside any task).
     pub errors: Vec<String>,
+    /// Seconds per role, from the times the task headers were fed.
+    pub roles: RoleTimer,
 }
 
 /// The text in the brackets of `PREFIX [text] *****`.
@@ -78,18 +85,28 @@ fn header<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 impl Parser {
+    /// One line of output, read now.
     pub fn feed(&mut self, line: &str) -> Event {
+        self.feed_at(line, Instant::now())
+    }
+
+    /// One line of output, read at `at` (the start of a task, for the
+    /// time per role).
+    pub fn feed_at(&mut self, line: &str, at: Instant) -> Event {
         if let Some(name) = header(line, "PLAY") {
+            self.roles.stop(at);
             self.play = name.to_string();
             self.in_recap = false;
             return Event::Play(format!("PLAY [{name}]"));
         }
         if line.starts_with("PLAY RECAP") {
+            self.roles.stop(at);
             self.in_recap = true;
             return Event::Other;
         }
         for prefix in ["TASK", "RUNNING HANDLER"] {
             if let Some(name) = header(line, prefix) {
+                self.roles.task(name, at);
                 self.task = name.to_string();
                 return Event::Task(format!("{prefix} [{name}]"));
             }

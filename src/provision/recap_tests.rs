@@ -151,3 +151,33 @@ fn captured_failed_run_on_real_vms() {
         }
     );
 }
+
+/// The time per role comes from when each task header was read; a new
+/// play and the recap end the running task.
+#[test]
+fn role_times_follow_the_task_headers() {
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    let mut p = Parser::default();
+    let lines = [
+        (0, "PLAY [Base] ***"),
+        (0, "TASK [Gathering Facts] ***"),
+        (1, "TASK [common : Install packages] ***"),
+        (9, "changed: [node1]"),
+        (11, "RUNNING HANDLER [common : Restart timesyncd] ***"),
+        (12, "PLAY [HAProxy] ***"),
+        (20, "TASK [haproxy : Configure] ***"),
+        (23, "PLAY RECAP ***"),
+        (30, "node1 : ok=3 changed=1 unreachable=0 failed=0"),
+    ];
+    for (secs, line) in lines {
+        p.feed_at(line, t0 + Duration::from_secs(secs));
+    }
+    let got: Vec<(&str, f64)> = p
+        .roles
+        .roles()
+        .iter()
+        .map(|r| (r.role.as_str(), r.seconds))
+        .collect();
+    assert_eq!(got, [("(no role)", 1.0), ("common", 11.0), ("haproxy", 3.0)]);
+}

@@ -62,9 +62,10 @@ impl UpOptions {
     }
 }
 
-/// One node's line in the final table.
-#[derive(Debug, Clone)]
+/// One node's line in the final table (and in `lab up --json`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct NodeReport {
+    #[serde(rename = "node")]
     pub name: String,
     pub ip: String,
     /// Seconds from start to SSH port open / to ready, for nodes booted now.
@@ -81,6 +82,9 @@ pub struct UpReport {
     pub nodes: Vec<NodeReport>,
     /// Nothing had to be done.
     pub noop: bool,
+    /// The provisioning run and the checks at the end
+    /// ([`super::provision::after_up`]); empty when skipped.
+    pub after: super::provision::AfterUp,
 }
 
 /// What an interrupted `lab up` prints (see [`crate::interrupt`]).
@@ -149,15 +153,18 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     let reports = wait::boot_and_wait(ctx, &mut st, &plan, opts, &reporter)?;
 
     // 5. Finish.
-    if opts.provision {
-        super::provision::after_up(ctx, &st, &selected, rep)?;
-    }
+    let after = if opts.provision {
+        super::provision::after_up(ctx, &st, &selected, rep)?
+    } else {
+        Default::default()
+    };
     start_forwards(ctx, &mut st, opts, rep)?;
     Ok(UpReport {
         accel: plan.accel,
         accel_reason: plan.accel_reason,
         nodes: reports,
         noop: false,
+        after,
     })
 }
 
@@ -205,6 +212,7 @@ fn already_up(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Option<UpRe
         accel_reason: st.accel_reason.clone().unwrap_or_default(),
         nodes: reports,
         noop: true,
+        after: Default::default(),
     }))
 }
 

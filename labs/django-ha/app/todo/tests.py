@@ -5,7 +5,7 @@ import json
 from unittest import mock
 
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
@@ -53,6 +53,35 @@ class HealthTests(TestCase):
         response = self.client.get("/healthz")
         self.assertEqual(response["X-Served-By"], "node9")
         self.assertEqual(response.json()["node"], "node9")
+
+
+class DatabaseDownTests(TestCase):
+    """A view failing on its database answers 503 (which HAProxy retries on
+    the other node for a GET), not Django's 500."""
+
+    def test_api_answers_503_with_retry_after(self):
+        with mock.patch.object(TodoList.objects, "prefetch_related", side_effect=OperationalError("gone")):
+            response = self.client.get("/api/lists/")
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response["Retry-After"], "5")
+        self.assertIn("database", response.json()["error"])
+
+    def test_page_answers_503(self):
+        with mock.patch.object(TodoList.objects, "prefetch_related", side_effect=OperationalError("gone")):
+            response = self.client.get("/")
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response["Content-Type"], "text/plain")
+
+    def test_a_write_answers_503_too(self):
+        with mock.patch.object(TodoList.objects, "create", side_effect=OperationalError("gone")):
+            response = self.client.post("/api/lists/", json.dumps({"name": "x"}), content_type="application/json")
+        self.assertEqual(response.status_code, 503)
+
+    def test_other_errors_stay_500(self):
+        client = self.client_class(raise_request_exception=False)
+        with mock.patch.object(TodoList.objects, "prefetch_related", side_effect=RuntimeError("bug")):
+            response = client.get("/api/lists/")
+        self.assertEqual(response.status_code, 500)
 
 
 class ApiTests(TestCase):

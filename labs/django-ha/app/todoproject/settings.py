@@ -53,6 +53,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "todo.middleware.served_by",
+    # Last, so that it sees the views' exceptions first: a database error
+    # becomes 503, which HAProxy retries on the other node for a GET.
+    "todo.middleware.DatabaseUnavailable",
 ]
 
 ROOT_URLCONF = "todoproject.urls"
