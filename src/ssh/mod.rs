@@ -1,6 +1,7 @@
 //! SSH to the lab's VMs: the per-lab key pair, the readiness probe (the lab
 //! key is accepted AND cloud-init has finished), host key pinning into a
-//! per-lab known_hosts, and running commands. `ssh2` calls block, so async
+//! per-lab known_hosts, and running commands; the OpenSSH client's options
+//! in [`openssh`]. `ssh2` calls block, so async
 //! callers run them in `spawn_blocking`, one session per VM.
 
 use std::io::Read;
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::process::Cmd;
+
+pub mod openssh;
 
 /// Marker cloud-init writes when its final stage is done.
 pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
@@ -198,11 +201,6 @@ pub fn wait_ready(
     }
 }
 
-/// One known_hosts line pinning `key` for `names` (IP first).
-pub fn known_hosts_line(names: &[String], key: &HostKey) -> String {
-    format!("{} {} {}", names.join(","), key.key_type, key.base64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,14 +230,5 @@ mod tests {
             key: "/nonexistent".into(),
         };
         assert!(matches!(probe(&t, Duration::from_secs(1), &mut |_| {}), ProbeState::NoConnection(_)));
-    }
-
-    #[test]
-    fn known_hosts_line_format() {
-        let k = HostKey { key_type: "ssh-ed25519".into(), base64: "AAAA".into() };
-        assert_eq!(
-            known_hosts_line(&["10.0.0.2".into(), "node1".into()], &k),
-            "10.0.0.2,node1 ssh-ed25519 AAAA"
-        );
     }
 }
