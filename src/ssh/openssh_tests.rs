@@ -156,3 +156,51 @@ fn known_hosts_pin_each_key_under_address_name_and_domain_name() {
     );
     assert_eq!(known_hosts(&st, None), "10.0.0.2,node1 ssh-ed25519 AAAA\n10.0.0.3,node2 ssh-ed25519 BBBB\n");
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn host_key_checking_is_never_turned_off() {
+    // Spelled in pieces so this file does not match itself.
+    let off = ["no", "off", concat!("accept", "-new")];
+    let mut forbidden: Vec<String> = vec![concat!("accept", "-new").into()];
+    for v in off {
+        forbidden.push(format!("stricthostkeychecking={v}"));
+        forbidden.push(format!("stricthostkeychecking{v}"));
+    }
+    for v in ["=false", ":false", "=0", "=no"] {
+        forbidden.push(format!("host_key_checking{v}"));
+    }
+    forbidden.push(format!("userknownhostsfile={}", "/dev/null"));
+    forbidden.push(format!("userknownhostsfile{}", "/dev/null"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "labs", "scripts", "tests", "boxes"] {
+        files_under(&root.join(dir), &mut files);
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let flat: String = text
+            .to_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\t' | '"' | '\'' | '\\'))
+            .collect();
+        for f in &forbidden {
+            if flat.contains(f.as_str()) {
+                found.push(format!("{}: {f}", file.strip_prefix(root).unwrap().display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "host key checking turned off in: {found:#?}");
+}
