@@ -7,6 +7,7 @@ pub mod backend;
 pub mod boxes;
 pub mod cli;
 pub mod error;
+pub mod files;
 pub mod forward;
 pub mod network;
 pub mod ops;

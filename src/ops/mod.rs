@@ -15,6 +15,8 @@ pub mod up;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod modes_tests;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -26,11 +26,17 @@ pub(super) struct Fixture {
 
 pub(super) fn fixture(src: &str) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("lab/lab.yaml");
+    let (fake, ctx) = fixture_in(tmp.path(), src);
+    Fixture { _tmp: tmp, fake, ctx }
+}
+
+/// [`fixture`] in `root`, which the caller keeps.
+pub(super) fn fixture_in(root: &Path, src: &str) -> (Arc<FakeHypervisor>, LabCtx) {
+    let path = root.join("lab/lab.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, src).unwrap();
     let lab = crate::spec::load_with(&path, &crate::spec::Context::any_box()).unwrap();
-    let store = Store::new(tmp.path().join("boxes"));
+    let store = Store::new(root.join("boxes"));
     let staging = store.stage("testbox").unwrap();
     for f in ["disk.qcow2", "vmlinuz", "initrd.img"] {
         std::fs::write(staging.dir().join(f), "x").unwrap();
@@ -38,8 +44,7 @@ pub(super) fn fixture(src: &str) -> Fixture {
     staging.commit(&box_meta()).unwrap();
     let fake = Arc::new(FakeHypervisor::new());
     let hv: Arc<dyn Hypervisor> = fake.clone();
-    let ctx = LabCtx::with_hypervisor(lab, hv, "test:///fake".into(), store);
-    Fixture { _tmp: tmp, fake, ctx }
+    (fake.clone(), LabCtx::with_hypervisor(lab, hv, "test:///fake".into(), store))
 }
 
 fn box_meta() -> BoxMeta {

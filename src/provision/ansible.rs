@@ -199,14 +199,7 @@ fn ensure_ansible(run: &Run, ctrl: &Remote, sess: &ssh2::Session) -> Result<()> 
 fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<Vec<HostRecap>> {
     let lab = run.lab;
     let dir = run.sd.file(ANSIBLE_DIR);
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    crate::files::private_dir(&dir)?;
     let images = images::on_host(&images::build(run, &a.images)?);
     let access = crate::ssh::openssh::ClientOptions::for_lab(run.sd)?;
     let files = [
