@@ -8,6 +8,7 @@ pub mod boxes;
 pub mod cli;
 pub mod error;
 pub mod fanout;
+pub mod files;
 pub mod forward;
 pub mod interrupt;
 pub mod network;

@@ -63,6 +63,7 @@ pub struct Cmd {
     envs: Vec<(OsString, OsString)>,
     cwd: Option<PathBuf>,
     log: Option<PathBuf>,
+    umask: Option<u32>,
 }
 
 impl Cmd {
@@ -73,6 +74,7 @@ impl Cmd {
             envs: Vec::new(),
             cwd: None,
             log: None,
+            umask: None,
         }
     }
 
@@ -101,8 +103,16 @@ impl Cmd {
         self
     }
 
-    /// Send stdout and stderr to this file instead of capturing them; on
-    /// failure the error quotes the file's tail and names its path.
+    /// Run the program with this umask (e.g. `0o022`: nothing it creates is
+    /// writable by others), whatever `lab`'s own umask is.
+    pub fn umask(mut self, mask: u32) -> Self {
+        self.umask = Some(mask);
+        self
+    }
+
+    /// Send stdout and stderr to this file (created mode 0600) instead of
+    /// capturing them; on failure the error quotes the file's tail and
+    /// names its path.
     pub fn log_to(mut self, path: impl AsRef<Path>) -> Self {
         self.log = Some(path.as_ref().to_owned());
         self
@@ -125,6 +135,16 @@ impl Cmd {
         }
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
+        }
+        if let Some(mask) = self.umask {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: umask(2) is async-signal-safe and cannot fail.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
         }
         cmd
     }
@@ -158,7 +178,10 @@ impl Cmd {
     pub fn run(&self) -> Result<Output, ProcessError> {
         tracing::debug!(cmd = %self.cmdline(), "running");
         if let Some(log) = &self.log {
-            let open = || File::options().create(true).append(true).open(log);
+            let open = || {
+                use std::os::unix::fs::OpenOptionsExt;
+                File::options().create(true).append(true).mode(0o600).open(log)
+            };
             let out = open().map_err(|e| self.spawn_error(e))?;
             let err = out.try_clone().map_err(|e| self.spawn_error(e))?;
             let status = self
@@ -384,6 +407,14 @@ mod tests {
         assert_eq!(find_program("lab-no-such-program"), None);
         assert_eq!(find_program("/etc/passwd"), None, "not executable");
         assert_eq!(find_program("/bin/sh"), Some(PathBuf::from("/bin/sh")));
+    }
+
+    #[test]
+    fn umask_applies_to_the_program_only() {
+        let out = Cmd::new("sh").args(["-c", "umask"]).umask(0o022).run().unwrap();
+        assert_eq!(out.stdout.trim(), "0022");
+        let out = Cmd::new("sh").args(["-c", "umask"]).umask(0o077).run().unwrap();
+        assert_eq!(out.stdout.trim(), "0077");
     }
 
     #[test]

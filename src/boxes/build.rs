@@ -45,11 +45,7 @@ pub fn build(
     check_tools()?;
     let started = Instant::now();
     let staging = store.stage(&recipe.name)?;
-    if let Some(parent) = log.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(log, "").with_context(|| format!("cannot write {}", log.display()))?;
+    start_log(log)?;
     reporter.line(&format!("building box {} (log: {})", recipe.name, log.display()));
 
     let r = &recipe.recipe;
@@ -68,6 +64,7 @@ pub fn build(
         }
         cmd.args([&r.suite, &rootfs.display().to_string(), &r.mirror])
             .args(&r.sources)
+            .umask(TOOL_UMASK)
             .log_to(log)
             .run()
     })?;
@@ -78,6 +75,7 @@ pub fn build(
                 .args(["-a", "--no-preserve=ownership"])
                 .arg(format!("{}/.", overlay.display()))
                 .arg(&rootfs)
+                .umask(TOOL_UMASK)
                 .log_to(log)
                 .run()?;
         }
@@ -90,6 +88,7 @@ pub fn build(
                 .arg(&rootfs)
                 .args(["/bin/sh", "-ec", command])
                 .env("DEBIAN_FRONTEND", "noninteractive")
+                .umask(TOOL_UMASK)
                 .log_to(log)
                 .run()?;
         }
@@ -120,6 +119,19 @@ pub fn build(
     Ok(Outcome::Built(staging.commit(&meta)?))
 }
 
+/// The umask of every tool a build runs: whatever `lab`'s own umask is,
+/// nothing they make (in the image or beside it) is writable by others.
+const TOOL_UMASK: u32 = 0o022;
+
+/// Start a build's log afresh: `$LAB_HOME/logs/` 0700, the log 0600.
+pub fn start_log(log: &Path) -> Result<()> {
+    if let Some(parent) = log.parent() {
+        crate::files::private_dir(parent)?;
+    }
+    crate::files::open(log, crate::files::PRIVATE_FILE, crate::files::Content::Truncate)?;
+    Ok(())
+}
+
 /// dpkg options of a `format: rootfs` build.
 const ROOTFS_DPKG_EXCLUDES: &[&str] = &[
     "path-exclude=/usr/share/doc/*",
@@ -144,6 +156,7 @@ fn make_tarball(
             .arg("-czf")
             .arg(&tarball)
             .arg(".")
+            .umask(TOOL_UMASK)
             .log_to(log)
             .run()
     })?;
@@ -172,6 +185,7 @@ fn make_disk(
             .arg(rootfs)
             .arg(&raw)
             .arg(format!("{disk_gib}G"))
+            .umask(TOOL_UMASK)
             .log_to(log)
             .run()
     })?;
@@ -183,6 +197,7 @@ fn make_disk(
             .args(["convert", "-f", "raw", "-O", "qcow2"])
             .arg(&raw)
             .arg(&disk)
+            .umask(TOOL_UMASK)
             .log_to(log)
             .run()
     })?;

@@ -47,17 +47,10 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
     if !rootfs.join("usr/sbin/sshd").exists() {
         bail!("the box has no SSH server: add openssh-server to the recipe's packages");
     }
-    let write = |rel: &str, text: &str| -> Result<()> {
-        let path = rootfs.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
+    let write = |rel: &str, text: &str| write_guest_file(rootfs, rel, text, GUEST_FILE);
 
     // Distinct identity per clone.
-    write("etc/machine-id", "")?;
+    write_guest_file(rootfs, "etc/machine-id", "", MACHINE_ID_MODE)?;
     remove_if_exists(&rootfs.join("var/lib/dbus/machine-id"))?;
     write("etc/hostname", "localhost\n")?;
     write("etc/hosts", "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n")?;
@@ -91,9 +84,24 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
 /// The hygiene of a `format: rootfs` box (a container's root filesystem):
 /// no machine identity and no stale package lists or caches.
 pub fn apply_rootfs(rootfs: &Path) -> Result<()> {
-    std::fs::write(rootfs.join("etc/machine-id"), "")
-        .with_context(|| format!("cannot write {}/etc/machine-id", rootfs.display()))?;
+    write_guest_file(rootfs, "etc/machine-id", "", MACHINE_ID_MODE)?;
     clear_apt(rootfs)
+}
+
+/// Mode of the files hygiene adds to an image, and of directories it
+/// creates for them: Debian's usual, whatever the umask of the build.
+const GUEST_FILE: u32 = 0o644;
+const GUEST_DIR: u32 = 0o755;
+/// systemd creates /etc/machine-id read-only for everyone.
+const MACHINE_ID_MODE: u32 = 0o444;
+
+/// Write `rel` in the image with `mode` (its missing directories 0755).
+fn write_guest_file(rootfs: &Path, rel: &str, text: &str, mode: u32) -> Result<()> {
+    let path = rootfs.join(rel);
+    if let Some(parent) = path.parent() {
+        crate::files::create_dir(parent, GUEST_DIR)?;
+    }
+    Ok(crate::files::write_atomic(&path, text.as_bytes(), mode)?)
 }
 
 /// Package lists and caches are stale by first use; guests update anyway.

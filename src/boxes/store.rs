@@ -3,7 +3,8 @@
 //!
 //! A box appears in the store only complete: it is built in a staging
 //! directory beside the store (same filesystem) and renamed into place at the
-//! end. A build that fails or is killed leaves only a `.staging-*` directory,
+//! end. Directories are 0700 and a box's files 0644, whatever the umask
+//! of `lab` or of the tools that made them. A build that fails or is killed leaves only a `.staging-*` directory,
 //! which the next store operation removes once its owner is gone.
 
 use std::fs::File;
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::files;
 
 /// Metadata file of a stored box.
 pub const META_FILE: &str = "box.json";
@@ -108,6 +111,8 @@ pub enum StoreError {
         /// In the message, not a `source()`: the chain would repeat it.
         cause: serde_json::Error,
     },
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
@@ -192,14 +197,9 @@ impl Store {
 
     /// Take the per-box lock (held until the returned file is dropped).
     pub fn lock(&self, name: &str) -> Result<File, StoreError> {
-        std::fs::create_dir_all(&self.root).map_err(io("cannot create", &self.root))?;
+        files::private_dir(&self.root)?;
         let path = self.root.join(format!(".{name}{LOCK_SUFFIX}"));
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io("cannot open", &path))?;
+        let file = files::open(&path, files::PRIVATE_FILE, files::Content::Keep)?;
         match file.try_lock() {
             Ok(()) => Ok(file),
             Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy(name.to_string(), path)),
@@ -216,7 +216,7 @@ impl Store {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io("cannot remove", &dir))?;
         }
-        std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+        files::private_dir(&dir)?;
         Ok(Staging {
             store: self.clone(),
             name: name.to_string(),
@@ -261,12 +261,18 @@ impl Staging {
         &self.dir
     }
 
-    /// Write `box.json` and move the box into the store, replacing an older
-    /// build of the same name.
+    /// Write `box.json`, give the box's files mode 0644 (the tools that
+    /// made them used their umask), and move the box into the store,
+    /// replacing an older build of the same name.
     pub fn commit(mut self, meta: &BoxMeta) -> Result<StoredBox, StoreError> {
+        for entry in std::fs::read_dir(&self.dir).map_err(io("cannot read", &self.dir))?.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                files::set_mode(&entry.path(), files::PUBLIC_FILE)?;
+            }
+        }
         let meta_path = self.dir.join(META_FILE);
         let text = serde_json::to_string_pretty(meta).expect("box metadata serialises");
-        std::fs::write(&meta_path, text + "\n").map_err(io("cannot write", &meta_path))?;
+        files::write_atomic(&meta_path, (text + "\n").as_bytes(), files::PUBLIC_FILE)?;
         let target = self.store.root.join(&self.name);
         let old = self.store.root.join(format!(
             "{STAGING_PREFIX}{}-old-{}",

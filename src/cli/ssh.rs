@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::Global;
 use crate::process::Cmd;
 use crate::spec::Lab;
+use crate::ssh::openssh::ClientOptions;
 use crate::state::{State, StateDir};
 
 #[derive(Debug, clap::Args)]
@@ -35,39 +36,26 @@ pub struct ConsoleArgs {
     pub lines: Option<usize>,
 }
 
-/// The lab file and its state, without connecting to libvirt (ssh must cost
-/// nothing beyond one `ssh`).
-fn load(global: &Global) -> Result<(Lab, StateDir, State)> {
+/// The lab file, its state and the ssh options for it, without connecting
+/// to libvirt (ssh must cost nothing beyond one `ssh`). A lab path ssh
+/// cannot be given is refused here.
+fn load(global: &Global) -> Result<(Lab, ClientOptions, State)> {
     let lab = crate::spec::load_reported_lenient(&global.file)?;
+    crate::paths::check_lab_path(lab.dir())?;
     let sd = StateDir::for_lab_dir(lab.dir());
     let st = sd.load()?;
-    Ok((lab, sd, st))
-}
-
-fn options(sd: &StateDir) -> Vec<String> {
-    vec![
-        "-i".into(),
-        sd.ssh_key().display().to_string(),
-        "-o".into(),
-        format!("UserKnownHostsFile={}", sd.known_hosts().display()),
-        "-o".into(),
-        "StrictHostKeyChecking=yes".into(),
-        "-o".into(),
-        "IdentitiesOnly=yes".into(),
-        "-o".into(),
-        "LogLevel=ERROR".into(),
-    ]
+    Ok((lab, ClientOptions::for_lab(&sd)?, st))
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
-    let (lab, sd, st) = load(global)?;
+    let (lab, options, st) = load(global)?;
     lab.node(&args.node).with_context(|| {
         format!("lab {} has no node `{}`", lab.name, args.node)
     })?;
     let Some(ns) = st.nodes.get(&args.node).filter(|n| n.host_key.is_some()) else {
         bail!("node {} has not been up yet (no pinned host key); run `lab up {}` first", args.node, args.node);
     };
-    let mut cmd = Cmd::new("ssh").args(options(&sd));
+    let mut cmd = Cmd::new("ssh").args(options.args());
     if !args.command.is_empty() {
         cmd = cmd.arg("-T");
     }
@@ -79,18 +67,10 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
 }
 
 pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
-    let (lab, sd, st) = load(global)?;
+    let (lab, options, st) = load(global)?;
     for node in &lab.nodes {
         let Some(ns) = st.nodes.get(&node.name) else { continue };
-        println!("Host {}", node.name);
-        println!("  HostName {}", ns.ip);
-        println!("  User {}", ns.user);
-        println!("  IdentityFile {}", sd.ssh_key().display());
-        println!("  UserKnownHostsFile {}", sd.known_hosts().display());
-        println!("  StrictHostKeyChecking yes");
-        println!("  IdentitiesOnly yes");
-        println!("  LogLevel ERROR");
-        println!();
+        print!("{}", options.host_block(&node.name, &ns.ip, &ns.user));
     }
     Ok(())
 }

@@ -18,6 +18,8 @@ pub mod up;
 mod owner_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod modes_tests;
 
 use std::path::Path;
 use std::sync::Arc;

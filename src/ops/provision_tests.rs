@@ -88,7 +88,7 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
     assert_eq!(
         args.trim(),
         format!(
-            "-i {0}/inventory.ini -e @{0}/secrets.json -e @{0}/vars.json site.yml --tags db --limit node2",
+            "-i {0}/inventory.yml -e @{0}/secrets.json -e @{0}/vars.json site.yml --tags db --limit node2",
             dir.display()
         )
     );
@@ -97,15 +97,16 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
         Path::new(cwd.trim()),
         f.ctx.lab.dir().canonicalize().unwrap()
     );
-    let inv = std::fs::read_to_string(dir.join("inventory.ini")).unwrap();
+    let inv = std::fs::read_to_string(dir.join("inventory.yml")).unwrap();
     assert!(
-        inv.contains("node1 ansible_host=10.88.2.21\n") && inv.contains("[db]\nnode2\n"),
+        inv.contains("\"node1\":\n      ansible_host: !unsafe \"10.88.2.21\"\n")
+            && inv.contains("\"db\":\n      hosts:\n        \"node2\": {}\n"),
         "{inv}"
     );
     assert!(inv.contains(&format!(
-        "ansible_ssh_private_key_file={}",
+        "IdentityFile=\\\"{}\\\"",
         sd.ssh_key().display()
-    )));
+    )), "{inv}");
     let secrets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("secrets.json")).unwrap()).unwrap();
     assert_eq!(

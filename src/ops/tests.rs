@@ -31,6 +31,13 @@ pub(super) fn fixture(src: &str) -> Fixture {
     Fixture { _tmp: tmp, fake, ctx }
 }
 
+/// [`fixture`] in `root`, which the caller keeps.
+pub(super) fn fixture_in(root: &Path, src: &str) -> (Arc<FakeHypervisor>, LabCtx) {
+    let fake = Arc::new(FakeHypervisor::new());
+    let ctx = lab_in(root, "lab", src, &fake);
+    (fake, ctx)
+}
+
 /// The lab `src` at `root/dir/lab.yaml` on `fake`, with the box store
 /// `root/boxes` (holding `testbox`).
 pub(super) fn lab_in(root: &Path, dir: &str, src: &str, fake: &Arc<FakeHypervisor>) -> LabCtx {

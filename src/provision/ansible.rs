@@ -4,14 +4,16 @@
 //! `controller: NODE` (default `control1`): the lab-internal key pair
 //! (`.lab/internal_ed25519`, made once per lab) is authorised for the login
 //! user on every node and its private half put at `~/.ssh/lab_internal` on
-//! the controller; the lab directory is copied to `~/lab` there with
-//! `.lab-inventory.ini`, `.lab-secrets.json` (0600) and `.lab-vars.json`;
+//! the controller, beside `~/.ssh/lab_known_hosts` (the host keys `lab up`
+//! pinned, so Ansible checks them there too); the lab directory is copied
+//! to `~/lab` there with `.lab-inventory.yml`, `.lab-secrets.json` (0600)
+//! and `.lab-vars.json`;
 //! Debian's `ansible` (and `python3-pymysql`) is installed when missing
 //! (through the apt proxy cloud-init configured); then `ansible-playbook`
 //! runs in `~/lab`.
 //!
 //! `controller: host`: `ansible-playbook` runs on this machine, in the lab
-//! directory, with the lab key and the pinned known_hosts; the inventory,
+//! directory, with the lab key and the lab's pinned known_hosts; the inventory,
 //! secrets and variables are written to `.lab/ansible/`. It needs Ansible
 //! installed here (Debian package `ansible`), and must run where the lab
 //! network is reachable (inside the sandbox when there is one).
@@ -23,7 +25,7 @@
 use anyhow::{Context, Result, bail};
 
 use super::images;
-use super::inventory::{self, Access};
+use super::inventory::{self, CONTROLLER_KEY, CONTROLLER_KNOWN_HOSTS};
 use super::recap::{Event, HostRecap, Parser};
 use super::timing::RoleTime;
 use super::remote::{self, Remote};
@@ -33,12 +35,19 @@ use crate::process::{Cmd, ProcessError, shell_quote};
 use crate::spec::{Ansible, Controller};
 use crate::state::{ANSIBLE_DIR, INTERNAL_KEY_FILE, write_atomic};
 
+/// The inventory in the copy of the lab directory on a controller node.
+pub const INVENTORY_ON_NODE: &str = ".lab-inventory.yml";
+/// The inventory in `.lab/ansible/` for `controller: host`.
+pub const INVENTORY_ON_HOST: &str = "inventory.yml";
 /// Debian packages the controller needs.
 pub const CONTROLLER_PACKAGES: &str = "ansible python3-pymysql";
 /// How often apt's progress is shown while Ansible is installed.
 const APT_SHOW_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-/// Environment of every `ansible-playbook` run: plain, line-buffered output.
+/// Environment of every `ansible-playbook` run: plain, line-buffered
+/// output, and host keys checked (against the pinned known_hosts the
+/// inventory names) whatever an ansible.cfg says.
 const ENV: &[(&str, &str)] = &[
+    ("ANSIBLE_HOST_KEY_CHECKING", "True"),
     ("ANSIBLE_FORCE_COLOR", "0"),
     ("ANSIBLE_NOCOLOR", "1"),
     ("ANSIBLE_STDOUT_CALLBACK", "default"),
@@ -109,8 +118,8 @@ fn on_node(
     );
     let extras = [
         Extra {
-            path: ".lab-inventory.ini".into(),
-            data: inventory::inventory(lab, run.st, &Access::controller(&home)).into_bytes(),
+            path: INVENTORY_ON_NODE.into(),
+            data: inventory::inventory(lab, run.st, &inventory::controller_access(&home)?).into_bytes(),
             mode: 0o644,
         },
         Extra {
@@ -125,18 +134,20 @@ fn on_node(
         },
     ];
     upload::upload_dir(&ctrl, &sess, lab.dir(), &dir, &extras)?;
-    remote::write_file(&sess, &format!("{home}/.ssh/lab_internal"), &private, 0o600)?;
+    remote::write_file(&sess, &format!("{home}/{CONTROLLER_KEY}"), &private, 0o600)?;
     remote::write_file(
         &sess,
-        &format!("{home}/.ssh/lab_internal.pub"),
+        &format!("{home}/{CONTROLLER_KEY}.pub"),
         format!("{pubkey}\n").as_bytes(),
         0o644,
     )?;
+    let known_hosts = crate::ssh::openssh::known_hosts(run.st, lab.network.domain.as_deref());
+    remote::write_file(&sess, &format!("{home}/{CONTROLLER_KNOWN_HOSTS}"), known_hosts.as_bytes(), 0o644)?;
     ensure_ansible(run, &ctrl, &sess)?;
 
     let env: Vec<String> = ENV.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let cmd = format!(
-        "cd {} && {} ANSIBLE_HOST_KEY_CHECKING=False ansible-playbook -i .lab-inventory.ini -e @.lab-secrets.json -e @.lab-vars.json {}",
+        "cd {} && {} ansible-playbook -i {INVENTORY_ON_NODE} -e @.lab-secrets.json -e @.lab-vars.json {}",
         shell_quote(&dir),
         env.join(" "),
         playbook_args(a, opts)
@@ -195,18 +206,11 @@ fn ensure_ansible(run: &Run, ctrl: &Remote, sess: &ssh2::Session) -> Result<()> 
 fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
     let lab = run.lab;
     let dir = run.sd.file(ANSIBLE_DIR);
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    crate::files::private_dir(&dir)?;
     let images = images::on_host(&images::build(run, &a.images)?);
-    let access = Access::host(&run.sd.ssh_key(), &run.sd.known_hosts());
+    let access = crate::ssh::openssh::ClientOptions::for_lab(run.sd)?;
     let files = [
-        ("inventory.ini", inventory::inventory(lab, run.st, &access)),
+        (INVENTORY_ON_HOST, inventory::inventory(lab, run.st, &access)),
         ("secrets.json", secrets::ensure(run.sd)?.ansible_vars()),
         (
             "vars.json",
@@ -218,7 +222,7 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Ve
     }
     let mut cmd = Cmd::new(&opts.host_ansible)
         .arg("-i")
-        .arg(dir.join("inventory.ini"))
+        .arg(dir.join(INVENTORY_ON_HOST))
         .arg("-e")
         .arg(format!("@{}", dir.join("secrets.json").display()))
         .arg("-e")

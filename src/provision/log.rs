@@ -16,17 +16,11 @@ pub struct Log {
 }
 
 impl Log {
-    /// Create (truncate) the log at `path` with a header line.
+    /// Create (truncate) the log at `path`, mode 0600, with a header line.
     pub fn create(path: &Path, header: &str) -> Result<Log> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = File::options()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        writeln!(file, "# {header}")?;
+        use crate::files::{Content, PRIVATE_FILE, open};
+        let mut file = open(path, PRIVATE_FILE, Content::Truncate)?;
+        writeln!(file, "# {header}").with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Log {
             path: path.to_path_buf(),
             file: Mutex::new(file),

@@ -90,7 +90,7 @@ pub fn ensure(sd: &StateDir) -> Result<Secrets> {
         sd.create()?;
         write_atomic(&path, secrets.to_json().as_bytes(), 0o600)?;
     } else {
-        crate::ssh::set_private(&path)?;
+        crate::files::set_mode(&path, crate::files::PRIVATE_FILE)?;
     }
     Ok(secrets)
 }

@@ -3,7 +3,8 @@
 //! at once. A step runs as root (`sudo -n`, the box's user has passwordless
 //! sudo) with bash, in `~lab/lab` (the copy), with `LAB_NAME`, `LAB_NODE`,
 //! `LAB_GATEWAY` and `LAB_PROXY_URL` set: `inline:` text with `bash -c`,
-//! `script:` files with `bash FILE`. Output goes to the provision log and
+//! `script:` files with `bash -- FILE` (every word shell-quoted: a file
+//! name may hold spaces, quotes or `$`, or start with `-`). Output goes to the provision log and
 //! to the node's progress line; the first step that fails on any node ends
 //! the run, naming the node, the step and the exit status.
 
@@ -70,7 +71,8 @@ pub fn command(
     .join(" ");
     let run = match &step.source {
         ScriptSource::Inline(text) => format!("bash -c {}", shell_quote(text)),
-        ScriptSource::File(p) => format!("bash {}", shell_quote(&p.to_string_lossy())),
+        // `--`: a file name starting with `-` is not an option of bash.
+        ScriptSource::File(p) => format!("bash -- {}", shell_quote(&p.to_string_lossy())),
     };
     format!(
         "cd {} && sudo -n env {env} {run}",
@@ -261,9 +263,54 @@ mod tests {
         );
         assert_eq!(
             command(&lab, &s.scripts[1], "node3", "/home/lab", None),
-            "cd /home/lab/lab && sudo -n env LAB_NAME=t LAB_NODE=node3 LAB_GATEWAY=10.77.30.1 LAB_PROXY_URL='' bash provision/db.sh"
+            "cd /home/lab/lab && sudo -n env LAB_NAME=t LAB_NODE=node3 LAB_GATEWAY=10.77.30.1 LAB_PROXY_URL='' bash -- provision/db.sh"
         );
         assert_eq!(describe(&s.scripts[0]), "inline \"echo it's $LAB_NODE\"");
         assert_eq!(describe(&s.scripts[1]), "script provision/db.sh");
+    }
+
+    /// A lab whose shell steps name files with spaces, quotes, `$` and a
+    /// leading `-`.
+    fn odd_lab() -> Lab {
+        let src = "name: t\nbox: debian-12\nnetwork: {subnet: 10.77.30.0/24}\nnodes:\n  node1: {ip: 10.77.30.21}\nprovision:\n  type: shell\n  scripts:\n    - on: [node1]\n      script: \"provision/it's \\\"q\\\" $HOME ü.sh\"\n    - on: [node1]\n      script: \"-dash.sh\"\n";
+        parse_str(src, "lab.yaml", &Context::any_box()).unwrap()
+    }
+
+    #[test]
+    fn script_paths_are_quoted_words() {
+        let lab = odd_lab();
+        let s = shell(&lab);
+        assert_eq!(
+            command(&lab, &s.scripts[0], "node1", "/home/lab", None),
+            "cd /home/lab/lab && sudo -n env LAB_NAME=t LAB_NODE=node1 LAB_GATEWAY=10.77.30.1 LAB_PROXY_URL='' bash -- 'provision/it'\\''s \"q\" $HOME ü.sh'"
+        );
+        assert!(command(&lab, &s.scripts[1], "node1", "/home/lab", None).ends_with(" bash -- -dash.sh"));
+    }
+
+    #[test]
+    fn generated_commands_run_the_named_scripts_in_a_shell() {
+        use std::os::unix::fs::PermissionsExt;
+        let lab = odd_lab();
+        let s = shell(&lab);
+        // The "home" has a space and a quote too; a stand-in `sudo` runs
+        // its command as is.
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home of 'lab'");
+        let copy = std::path::PathBuf::from(guest_lab_dir(home.to_str().unwrap()));
+        std::fs::create_dir_all(copy.join("provision")).unwrap();
+        for (i, step) in s.scripts.iter().enumerate() {
+            let ScriptSource::File(p) = &step.source else { panic!() };
+            std::fs::write(copy.join(p), format!("echo \"step {i} on $LAB_NODE in $(pwd)\"\n")).unwrap();
+        }
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("sudo"), "#!/bin/sh\n[ \"$1\" = -n ] && shift\nexec \"$@\"\n").unwrap();
+        std::fs::set_permissions(bin.join("sudo"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        for (i, step) in s.scripts.iter().enumerate() {
+            let cmd = command(&lab, step, "node1", home.to_str().unwrap(), None);
+            let out = crate::process::Cmd::new("sh").args(["-c", &cmd]).env("PATH", &path).run().unwrap();
+            assert_eq!(out.stdout, format!("step {i} on node1 in {}\n", copy.display()), "{cmd}");
+        }
     }
 }

@@ -74,15 +74,10 @@ impl SeedConfig {
     }
 }
 
-/// Write a NoCloud seed image to `path` (replacing it).
+/// Write a NoCloud seed image to `path` (replacing it), mode 0600.
 pub fn write_seed(path: &Path, cfg: &SeedConfig) -> Result<()> {
-    let mut file = std::fs::File::options()
-        .create(true)
-        .truncate(true)
-        .read(true)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("cannot create seed {}", path.display()))?;
+    use crate::files::{Content, PRIVATE_FILE, open};
+    let mut file = open(path, PRIVATE_FILE, Content::Truncate)?;
     file.set_len(SEED_BYTES)?;
     let options = fatfs::FormatVolumeOptions::new()
         .volume_label(LABEL)

@@ -1,6 +1,7 @@
 //! SSH to the lab's VMs: the per-lab key pair, the readiness probe (the lab
 //! key is accepted AND cloud-init has finished), host key pinning into a
-//! per-lab known_hosts, and running commands. `ssh2` calls block, so async
+//! per-lab known_hosts, and running commands; the OpenSSH client's options
+//! in [`openssh`]. `ssh2` calls block, so async
 //! callers run them in `spawn_blocking`, one session per VM.
 
 use std::io::Read;
@@ -12,23 +13,37 @@ use anyhow::{Context, Result, bail};
 
 use crate::process::Cmd;
 
+pub mod openssh;
+
 /// Marker cloud-init writes when its final stage is done.
 pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
 
-/// Create an ed25519 key pair at `path` (+ `.pub`) unless it exists.
-/// Returns the public key line.
+/// Create an ed25519 key pair at `path` (0600, its directory 0700) and
+/// `path.pub` (0644) unless it exists; returns the public key line. An
+/// existing pair is used only while it is still private: owned by this
+/// user, the private key readable by nobody else and the public key
+/// writable by nobody else (it is what the VMs are told to trust);
+/// otherwise the error says why and what to do
+/// ([`crate::files::check_key`]).
 pub fn ensure_keypair(path: &Path, comment: &str) -> Result<String> {
-    if !path.exists() {
+    use crate::files::{self, PUBLIC_FILE};
+    let pub_path = pub_key_path(path);
+    if path.exists() {
+        files::check_key(path, 0o077, "the SSH key")?;
+        files::check_key(&pub_path, 0o022, "the SSH public key")?;
+    } else {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            files::private_dir(dir)?;
         }
+        // ssh-keygen writes the private key 0600 itself, the public one
+        // with whatever the umask leaves.
         Cmd::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
             .arg(path)
             .run()?;
+        files::set_mode(path, files::PRIVATE_FILE)?;
+        files::set_mode(&pub_path, PUBLIC_FILE)?;
     }
-    set_private(path)?;
-    let pub_path = pub_key_path(path);
     let text = std::fs::read_to_string(&pub_path)
         .with_context(|| format!("cannot read {}", pub_path.display()))?;
     Ok(text.trim().to_string())
@@ -39,13 +54,6 @@ pub fn pub_key_path(key: &Path) -> PathBuf {
     let mut s = key.as_os_str().to_owned();
     s.push(".pub");
     PathBuf::from(s)
-}
-
-/// chmod 0600.
-pub fn set_private(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot chmod 0600 {}", path.display()))
 }
 
 /// Where and how to log in to one VM.
@@ -198,11 +206,6 @@ pub fn wait_ready(
     }
 }
 
-/// One known_hosts line pinning `key` for `names` (IP first).
-pub fn known_hosts_line(names: &[String], key: &HostKey) -> String {
-    format!("{} {} {}", names.join(","), key.key_type, key.base64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,9 +218,34 @@ mod tests {
         let pub1 = ensure_keypair(&key, "lab@test").unwrap();
         assert!(pub1.starts_with("ssh-ed25519 "), "{pub1}");
         assert!(pub1.ends_with("lab@test"));
-        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&pub_key_path(&key)), 0o644);
         assert_eq!(ensure_keypair(&key, "lab@test").unwrap(), pub1, "reused");
+    }
+
+    #[test]
+    fn a_key_others_could_read_or_replace_is_refused_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("id_ed25519");
+        ensure_keypair(&key, "lab@test").unwrap();
+        let chmod = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        chmod(&key, 0o640);
+        let msg = format!("{:#}", ensure_keypair(&key, "lab@test").unwrap_err());
+        assert_eq!(
+            msg,
+            format!(
+                "the SSH key {0} can be read by other users (mode 0640), so lab will not use it; if nobody else could have read it, run `chmod 600 {0}`, otherwise remove the lab with `lab destroy` and bring it up again (lab makes a new key)",
+                key.display()
+            )
+        );
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o640, "left as found");
+        chmod(&key, 0o600);
+        chmod(&pub_key_path(&key), 0o666);
+        let msg = format!("{:#}", ensure_keypair(&key, "lab@test").unwrap_err());
+        assert!(msg.contains("can be changed by other users (mode 0666)"), "{msg}");
+        assert!(msg.contains(&format!("run `chmod 644 {}.pub`", key.display())), "{msg}");
     }
 
     #[test]
@@ -232,14 +260,5 @@ mod tests {
             key: "/nonexistent".into(),
         };
         assert!(matches!(probe(&t, Duration::from_secs(1), &mut |_| {}), ProbeState::NoConnection(_)));
-    }
-
-    #[test]
-    fn known_hosts_line_format() {
-        let k = HostKey { key_type: "ssh-ed25519".into(), base64: "AAAA".into() };
-        assert_eq!(
-            known_hosts_line(&["10.0.0.2".into(), "node1".into()], &k),
-            "10.0.0.2,node1 ssh-ed25519 AAAA"
-        );
     }
 }

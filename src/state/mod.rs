@@ -190,17 +190,13 @@ impl StateDir {
         self.dir.join(SEED_DIR).join(format!("{node}.img"))
     }
 
-    /// Create the directory (mode 0700: it holds keys and secrets).
+    /// Create the directory and its `console/` and `seeds/` (mode 0700
+    /// each, whatever the umask: it holds keys and secrets).
     pub fn create(&self) -> Result<()> {
-        use std::os::unix::fs::DirBuilderExt;
+        // virtlogd writes console logs in console/; QEMU never opens it.
         for d in [self.dir.clone(), self.dir.join(CONSOLE_DIR), self.dir.join(SEED_DIR)] {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&d)
-                .with_context(|| format!("cannot create {}", d.display()))?;
+            crate::files::private_dir(&d)?;
         }
-        // virtlogd writes console logs here; QEMU never opens this directory.
         Ok(())
     }
 
@@ -208,13 +204,7 @@ impl StateDir {
     pub fn lock(&self, lab: &str) -> Result<LabLock> {
         self.create()?;
         let path = self.file(LOCK_FILE);
-        let mut file = File::options()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let mut file = crate::files::open(&path, crate::files::PRIVATE_FILE, crate::files::Content::Keep)?;
         // A lock just released can still be held for a moment by a child
         // process forked elsewhere in this process (it inherits the open
         // file until it execs): retry briefly before calling the lab busy.
@@ -287,27 +277,9 @@ impl StateDir {
     }
 }
 
-/// Write a file so readers see the old or the new content, never half:
-/// temp file in the same directory, fsync, rename.
+/// Write a file atomically with an explicit mode: [`crate::files::write_atomic`].
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let mut f = File::options()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(mode)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    Ok(crate::files::write_atomic(path, data, mode)?)
 }
 
 #[cfg(test)]

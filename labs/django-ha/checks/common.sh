@@ -22,10 +22,15 @@ secret() {
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lab_secrets"][sys.argv[2]])' "$SECRETS" "$1"
 }
 
-# on NODE CMD...: runs CMD on NODE over SSH with the lab's internal key.
+# on NODE CMD...: runs CMD on NODE over SSH with the lab's internal key,
+# checking NODE's host key against the ones `lab up` pinned (lab writes
+# them to ~/.ssh/lab_known_hosts on the controller). The path is in
+# double quotes for OpenSSH, which splits option values into words.
 on() {
 	local node=$1
 	shift
-	ssh -i "${LAB_SSH_KEY:-$LAB_HOME/.ssh/lab_internal}" -o BatchMode=yes -o ConnectTimeout=10 \
-		-o StrictHostKeyChecking=accept-new -o LogLevel=ERROR "lab@$node" "$@"
+	ssh -i "${LAB_SSH_KEY:-$LAB_HOME/.ssh/lab_internal}" -o IdentitiesOnly=yes \
+		-o "UserKnownHostsFile=\"${LAB_KNOWN_HOSTS:-$LAB_HOME/.ssh/lab_known_hosts}\"" \
+		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 \
+		-o LogLevel=ERROR "lab@$node" "$@"
 }

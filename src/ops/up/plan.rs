@@ -66,6 +66,9 @@ pub struct Plan {
 /// instance's id (a fresh one on a first run).
 pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     let lab = &ctx.lab;
+    // Paths under the lab dir and the pool go to ssh, libvirt and Ansible.
+    crate::paths::check_lab_path(lab.dir())?;
+    crate::paths::check_for_programs("the storage pool directory ($LAB_POOL_DIR)", &names::pool_dir())?;
     let (accel, accel_reason) = super::pick_accel(lab.accel)?;
     let network = st.network.clone().unwrap_or_else(|| names::network(&lab.name));
     refuse_other(ctx, "network", &network, ctx.network_owner(st, &network)?)?;

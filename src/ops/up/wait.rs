@@ -173,15 +173,7 @@ pub fn strip_control(s: &str) -> String {
 
 /// Rewrite the per-lab known_hosts from the pinned keys in the state.
 pub fn write_known_hosts(ctx: &LabCtx, st: &State) -> Result<()> {
-    let mut text = String::new();
-    for (name, ns) in &st.nodes {
-        let Some(key) = &ns.host_key else { continue };
-        let mut names = vec![ns.ip.clone(), name.clone()];
-        if let Some(d) = &ctx.lab.network.domain {
-            names.push(format!("{name}.{d}"));
-        }
-        text.push_str(&format!("{} {key}\n", names.join(",")));
-    }
+    let text = ssh::openssh::known_hosts(st, ctx.lab.network.domain.as_deref());
     crate::state::write_atomic(&ctx.state_dir.known_hosts(), text.as_bytes(), 0o600)
 }
 

@@ -1,6 +1,11 @@
 //! Where `lab` keeps and finds things on the host: `$LAB_HOME` (boxes),
 //! the lab file when none is named ([`find_lab_file`]), and the directories
-//! searched for box recipes ([`recipe_dirs`]).
+//! searched for box recipes ([`recipe_dirs`]); which paths no program can
+//! take ([`usable`]).
+
+mod usable;
+
+pub use usable::{check_for_programs, check_lab_path};
 
 use std::ffi::OsString;
 use std::fmt;

@@ -1,0 +1,143 @@
+//! The OpenSSH client options `lab` logs in with, in one place: the key,
+//! the pinned known_hosts with `StrictHostKeyChecking yes`,
+//! `IdentitiesOnly yes` and `LogLevel ERROR`. `lab ssh` gives them as
+//! `-o` arguments, `lab ssh-config` as ssh_config lines, and Ansible (on
+//! the host or on the controller node) through `ansible_ssh_common_args`.
+//! Also the known_hosts text those options point at.
+//!
+//! Quoting follows OpenSSH 9.2 (Debian 12): an `-o` value and the rest of
+//! an ssh_config line are split into words by `argv_split` (misc.c):
+//! double quotes group, and inside them `\"` and `\\` are the only escapes;
+//! `#` outside quotes starts a comment. IdentityFile and UserKnownHostsFile
+//! then undergo `%` token expansion (`%%` is a literal `%`) and `${NAME}`
+//! environment expansion (no escape: such paths are refused, see
+//! [`crate::paths::check_for_programs`]). `-i FILE` is not used: ssh checks
+//! that FILE exists before expanding `%` in it, so a path with `%` could
+//! pass one step and fail the other.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::state::State;
+
+/// Where the key and known_hosts are, as the machine running `ssh` sees
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    identity_file: String,
+    known_hosts: String,
+}
+
+/// One option's value: a path (quoted, `%` doubled) or a fixed word.
+enum Value<'a> {
+    Path(&'a str),
+    Word(&'static str),
+}
+
+impl ClientOptions {
+    /// Options for the private key `identity_file` and the known_hosts
+    /// file `known_hosts`. An error names a path OpenSSH cannot be given
+    /// (not UTF-8, a control character, `${`).
+    pub fn new(identity_file: &Path, known_hosts: &Path) -> Result<ClientOptions> {
+        let text = |what: &str, p: &Path| -> Result<String> {
+            crate::paths::check_for_programs(what, p)?;
+            Ok(p.to_str().expect("checked: UTF-8").to_string())
+        };
+        Ok(ClientOptions {
+            identity_file: text("the SSH key path", identity_file)?,
+            known_hosts: text("the known_hosts path", known_hosts)?,
+        })
+    }
+
+    /// The lab's own key and pinned known_hosts in its state directory.
+    pub fn for_lab(sd: &crate::state::StateDir) -> Result<ClientOptions> {
+        ClientOptions::new(&sd.ssh_key(), &sd.known_hosts())
+    }
+
+    fn entries(&self) -> [(&'static str, Value<'_>); 5] {
+        [
+            ("IdentityFile", Value::Path(&self.identity_file)),
+            ("UserKnownHostsFile", Value::Path(&self.known_hosts)),
+            ("StrictHostKeyChecking", Value::Word("yes")),
+            ("IdentitiesOnly", Value::Word("yes")),
+            ("LogLevel", Value::Word("ERROR")),
+        ]
+    }
+
+    /// `-o Keyword=VALUE` pairs for ssh's command line (each a separate
+    /// argument; no shell involved).
+    pub fn args(&self) -> Vec<String> {
+        self.entries()
+            .iter()
+            .flat_map(|(k, v)| ["-o".to_string(), format!("{k}={}", render(v))])
+            .collect()
+    }
+
+    /// ssh_config(5) lines, `Keyword VALUE`, without indentation.
+    pub fn config_lines(&self) -> Vec<String> {
+        self.entries()
+            .iter()
+            .map(|(k, v)| format!("{k} {}", render(v)))
+            .collect()
+    }
+
+    /// A `Host ALIAS` block logging in to `user@hostname`, ending with an
+    /// empty line.
+    pub fn host_block(&self, alias: &str, hostname: &str, user: &str) -> String {
+        let mut out = format!("Host {alias}\n  HostName {hostname}\n  User {user}\n");
+        for line in self.config_lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+        out.push('\n');
+        out
+    }
+}
+
+fn render(v: &Value<'_>) -> String {
+    match v {
+        Value::Path(p) => quote_path(p),
+        Value::Word(w) => w.to_string(),
+    }
+}
+
+/// A path as one OpenSSH word for a keyword with `%` expansion:
+/// double-quoted, `\` and `"` escaped, `%` doubled.
+pub fn quote_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 2);
+    out.push('"');
+    for c in path.chars() {
+        match c {
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '%' => out.push_str("%%"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// known_hosts text (sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT") pinning each
+/// node's recorded host key under its address, its name and, with a lab
+/// domain, `NAME.DOMAIN`: `IP,NAME[,NAME.DOMAIN] TYPE BASE64`, one line per
+/// node that has a key, in name order. The host's and the controller's
+/// copies are both this text.
+pub fn known_hosts(st: &State, domain: Option<&str>) -> String {
+    let mut text = String::new();
+    for (name, ns) in &st.nodes {
+        let Some(key) = &ns.host_key else { continue };
+        let mut names = vec![ns.ip.clone(), name.clone()];
+        if let Some(d) = domain {
+            names.push(format!("{name}.{d}"));
+        }
+        text.push_str(&format!("{} {key}\n", names.join(",")));
+    }
+    text
+}
+
+#[cfg(test)]
+#[path = "openssh_tests.rs"]
+mod tests;
