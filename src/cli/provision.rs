@@ -69,7 +69,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         );
         return Ok(());
     };
-    let shell = report.provisioner == "shell";
+    let shell = report.provisioner == crate::spec::ProvisionerKind::Shell;
     let rows: Vec<Vec<String>> = report
         .hosts
         .iter()
@@ -111,7 +111,7 @@ pub(crate) mod tests {
     /// show it.
     pub(crate) fn report() -> Report {
         Report {
-            provisioner: "ansible",
+            provisioner: crate::spec::ProvisionerKind::Ansible,
             hosts: vec![HostRecap {
                 host: "node1".into(),
                 ok: 12,

@@ -37,7 +37,7 @@ pub struct Validation {
     pub subnet: Option<String>,
     pub nodes: Vec<NodeJson>,
     /// `shell` or `ansible`; null without a `provision:` section.
-    pub provisioner: Option<&'static str>,
+    pub provisioner: Option<crate::spec::ProvisionerKind>,
     /// The names of `checks:`, in order.
     pub checks: Vec<String>,
     pub forwards: Vec<ForwardJson>,
@@ -94,10 +94,7 @@ impl Validation {
                     roles: n.roles.clone(),
                 })
                 .collect(),
-            provisioner: lab.provision.as_ref().map(|p| match p {
-                Provision::Shell(_) => "shell",
-                Provision::Ansible(_) => "ansible",
-            }),
+            provisioner: lab.provision.as_ref().map(Provision::kind),
             checks: lab.checks.iter().map(|c| c.name.clone()).collect(),
             forwards: lab
                 .forwards

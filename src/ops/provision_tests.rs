@@ -74,7 +74,7 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
     };
     let notes = Notes::default();
     let report = provision(&f.ctx, &opts, &notes).unwrap().unwrap();
-    assert_eq!(report.provisioner, "ansible");
+    assert_eq!(report.provisioner, crate::spec::ProvisionerKind::Ansible);
     assert_eq!(report.hosts.len(), 2);
     assert_eq!(
         (report.hosts[1].host.as_str(), report.hosts[1].changed),

@@ -270,3 +270,17 @@ fn halt_status_and_destroy_leave_only_the_box() {
     let again = destroy::destroy(&f.ctx, &Silent).unwrap();
     assert_eq!(again, destroy::DestroyReport::default());
 }
+
+#[test]
+fn a_lab_path_no_program_can_take_is_refused_before_anything_is_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    let ctx = lab_in(tmp.path(), "my\nlab", LAB, &fake);
+    let err = up::up(&ctx, &ready_probe(), rep()).unwrap_err().to_string();
+    assert!(err.contains("contains a newline (U+000A)"), "{err}");
+    assert!(fake.calls().iter().all(|c| !c.starts_with("define") && !c.starts_with("ensure_pool")), "{:?}", fake.calls());
+    assert!(!ctx.state_dir.path().exists());
+    // Spaces, quotes, `#`, `%` and non-ASCII are fine.
+    let ctx = lab_in(tmp.path(), "my lab/it's \"#1\" %h ü", LAB, &fake);
+    up::up(&ctx, &ready_probe(), rep()).unwrap();
+}

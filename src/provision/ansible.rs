@@ -30,7 +30,7 @@ use super::recap::{Event, HostRecap, Parser};
 use super::timing::RoleTime;
 use super::remote::{self, Remote};
 use super::upload::{self, Extra};
-use super::{Options, Run, clip, guest_lab_dir, on_each, secrets};
+use super::{Options, Run, clip, guest_lab_dir, secrets};
 use crate::process::{Cmd, ProcessError, shell_quote};
 use crate::spec::{Ansible, Controller};
 use crate::state::{ANSIBLE_DIR, INTERNAL_KEY_FILE, write_atomic};
@@ -100,7 +100,7 @@ fn on_node(
         "set -e; umask 077; mkdir -p ~/.ssh; touch ~/.ssh/authorized_keys; grep -qxF {k} ~/.ssh/authorized_keys || echo {k} >> ~/.ssh/authorized_keys",
         k = shell_quote(&pubkey)
     );
-    for (r, res) in all.iter().zip(on_each(&all, |r| {
+    for (r, res) in all.iter().zip(crate::fanout::each(&all, |r| {
         remote::exec_ok(&r.open()?, &authorize, &[])
     })) {
         res.with_context(|| format!("cannot authorise the lab-internal key on {}", r.name))?;

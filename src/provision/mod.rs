@@ -67,7 +67,7 @@ impl Default for Options {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// `shell` or `ansible`.
-    pub provisioner: &'static str,
+    pub provisioner: crate::spec::ProvisionerKind,
     /// Per host: Ansible's `PLAY RECAP` (`ok`, `changed`, `unreachable`,
     /// `failed`, `skipped`, `rescued`, `ignored`); for shell steps, `ok`
     /// counts the steps the node ran and the rest are 0.
@@ -142,11 +142,11 @@ pub fn run(
                     lab.name
                 );
             }
-            ("shell", shell::run(&run, shell, &opts.nodes)?, Vec::new())
+            (crate::spec::ProvisionerKind::Shell, shell::run(&run, shell, &opts.nodes)?, Vec::new())
         }
         Provision::Ansible(a) => {
             let (hosts, roles) = ansible::run(&run, a, opts)?;
-            ("ansible", hosts, roles)
+            (crate::spec::ProvisionerKind::Ansible, hosts, roles)
         }
     };
     Ok(Some(Report {
@@ -156,25 +156,6 @@ pub fn run(
         duration: start.elapsed(),
         log: log.path().to_path_buf(),
     }))
-}
-
-/// Run `f` on every node at once, one thread (and SSH session) each;
-/// results in the order of `nodes`.
-pub fn on_each<T: Send>(
-    nodes: &[Remote],
-    f: impl Fn(&Remote) -> Result<T> + Sync,
-) -> Vec<Result<T>> {
-    std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = nodes.iter().map(|n| s.spawn(move || f(n))).collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a provisioning thread panicked")))
-            })
-            .collect()
-    })
 }
 
 /// `text` cut to `max` characters, for one-line progress.

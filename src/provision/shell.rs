@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use super::remote::{self, Remote};
-use super::{HostRecap, Run, clip, guest_lab_dir, on_each, upload};
+use super::{HostRecap, Run, clip, guest_lab_dir, upload};
 use crate::process::shell_quote;
 use crate::spec::{Lab, ScriptSource, ScriptStep, Shell};
 use crate::ui::progress::fmt_duration;
@@ -110,7 +110,7 @@ pub fn run(run: &Run, shell: &Shell, limit: &[String]) -> Result<Vec<HostRecap>>
         lab.dir().display(),
         names.join(", ")
     ));
-    let sessions = on_each(&remotes, |r| {
+    let sessions = crate::fanout::each(&remotes, |r| {
         run.rep.phase(&r.name, "copying the lab directory");
         let sess = r.open()?;
         upload::upload_dir(r, &sess, lab.dir(), &guest_lab_dir(&r.home()), &[])?;
@@ -146,41 +146,27 @@ pub fn run(run: &Run, shell: &Shell, limit: &[String]) -> Result<Vec<HostRecap>>
             .enumerate()
             .filter(|(_, r)| targets.contains(&r.name))
             .collect();
-        let results = std::thread::scope(|s| {
-            let handles: Vec<_> = chosen
-                .iter()
-                .map(|(k, r)| {
-                    let sess = &sessions[*k];
-                    let cmd = command(lab, step, &r.name, &r.home(), proxy.as_deref());
-                    let label = &label;
-                    s.spawn(move || {
-                        let start = Instant::now();
-                        run.rep.phase(&r.name, &format!("{label}: running"));
-                        run.log
-                            .line(&r.name, &format!("=== {label}: {}", describe(step)));
-                        let mut last: Vec<String> = Vec::new();
-                        let exit = remote::exec_lines(sess, &cmd, &[], &mut |l| {
-                            run.log.line(&r.name, l);
-                            if !l.trim().is_empty() {
-                                run.rep.phase(&r.name, &format!("{label}: {}", clip(l, 60)));
-                                last.push(l.to_string());
-                            }
-                        });
-                        let status = match &exit {
-                            Ok(e) => e.to_string(),
-                            Err(e) => format!("{e:#}"),
-                        };
-                        let took = fmt_duration(start.elapsed());
-                        run.log
-                            .line(&r.name, &format!("=== {label}: {status} after {took}"));
-                        (r.name.clone(), exit, last)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("shell step thread"))
-                .collect::<Vec<_>>()
+        let results = crate::fanout::each(&chosen, |(k, r)| {
+            let sess = &sessions[*k];
+            let cmd = command(lab, step, &r.name, &r.home(), proxy.as_deref());
+            let start = Instant::now();
+            run.rep.phase(&r.name, &format!("{label}: running"));
+            run.log.line(&r.name, &format!("=== {label}: {}", describe(step)));
+            let mut last: Vec<String> = Vec::new();
+            let exit = remote::exec_lines(sess, &cmd, &[], &mut |l| {
+                run.log.line(&r.name, l);
+                if !l.trim().is_empty() {
+                    run.rep.phase(&r.name, &format!("{label}: {}", clip(l, 60)));
+                    last.push(l.to_string());
+                }
+            });
+            let status = match &exit {
+                Ok(e) => e.to_string(),
+                Err(e) => format!("{e:#}"),
+            };
+            let took = fmt_duration(start.elapsed());
+            run.log.line(&r.name, &format!("=== {label}: {status} after {took}"));
+            (r.name.clone(), exit, last)
         });
         let mut failures = Vec::new();
         for (node, exit, last) in results {

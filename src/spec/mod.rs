@@ -37,7 +37,7 @@ pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
 pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
 pub use files::NOT_COPIED;
 pub use model::{
-    GUEST_PROXY_ENV, Accel, Ansible, Check, Controller, Forward, Lab, Link, Network, Node, Provision, Proxy, ProxyHost,
+    GUEST_PROXY_ENV, Accel, Ansible, Check, Controller, Forward, Lab, Link, Network, Node, Provision, ProvisionerKind, Proxy, ProxyHost,
     ScriptSource, ScriptStep, Shell,
 };
 pub use raw::json_schema;

@@ -168,6 +168,34 @@ pub enum Provision {
     Shell(Shell),
 }
 
+/// Which provisioner a lab uses (`provision.type`); serialised as `shell`
+/// or `ansible` (`--json` outputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProvisionerKind {
+    Shell,
+    Ansible,
+}
+
+impl std::fmt::Display for ProvisionerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProvisionerKind::Shell => "shell",
+            ProvisionerKind::Ansible => "ansible",
+        })
+    }
+}
+
+impl Provision {
+    /// Its [`ProvisionerKind`].
+    pub fn kind(&self) -> ProvisionerKind {
+        match self {
+            Provision::Ansible(_) => ProvisionerKind::Ansible,
+            Provision::Shell(_) => ProvisionerKind::Shell,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ansible {
     pub controller: Controller,
