@@ -1,7 +1,10 @@
 //! End-to-end test on real VMs: builds (or reuses) the `debian-12` box and
 //! runs the smoke lab through `lab up` → ssh → status → no-op up →
 //! `kill -9` during boot → resume → concurrent `lab up` refused →
-//! `lab destroy`, checking libvirt for leftovers.
+//! `lab destroy`, checking libvirt for leftovers. The lab lives in a
+//! directory whose path has a space, quotes, `#`, `%` and a non-ASCII
+//! letter, every `lab` runs under `umask 000`, and a second lab of the same
+//! name in another directory must neither take nor harm the first.
 //!
 //! It boots VMs, so it is `#[ignore]`d in plain `cargo test` and run by
 //! `scripts/e2e` inside `scripts/sandbox` (private network namespace with its
@@ -17,6 +20,9 @@ fn lab_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("lab")
 }
 
+/// A directory whose path every program lab hands paths to must cope with.
+const ODD_PREFIX: &str = "lab-e2e it's \"#1\" %h ü-";
+
 /// A copy of labs/smoke with its own name and subnet, so a user's smoke lab
 /// is never touched.
 fn lab_dir() -> tempfile::TempDir {
@@ -26,13 +32,27 @@ fn lab_dir() -> tempfile::TempDir {
         .replace("name: smoke", &format!("name: {LAB}"))
         .replace("10.77.10.", "10.77.99.");
     assert!(text.contains(LAB) && text.contains("10.77.99.21"), "smoke lab changed shape:\n{text}");
-    let dir = tempfile::Builder::new().prefix("lab-e2e-").tempdir().unwrap();
+    let dir = tempfile::Builder::new().prefix(ODD_PREFIX).tempdir().unwrap();
     std::fs::write(dir.path().join("lab.yaml"), text).unwrap();
     dir
 }
 
+/// `lab` under `umask 000`: whatever the umask, what it creates is private.
+fn lab_cmd() -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(lab_bin());
+    // SAFETY: umask(2) is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    cmd
+}
+
 fn lab(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(lab_bin())
+    let out = lab_cmd()
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -80,6 +100,26 @@ fn running_domains() -> usize {
         .count()
 }
 
+/// Nothing under `dir` is writable by group or others; keys and secrets
+/// are 0600, directories 0700.
+fn assert_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o022, 0, "{} is {mode:o} under umask 000", path.display());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", path.display());
+            assert_private(&path);
+        } else if name.ends_with("ed25519") || name.starts_with("secrets") || name == "state.json" || name == "lock" {
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+    }
+}
+
 fn require_sandbox() {
     assert!(
         std::env::var_os("LAB_SANDBOX").is_some(),
@@ -100,7 +140,7 @@ fn smoke_lab_lifecycle_on_real_vms() {
     // 1. `lab up`, killed with SIGKILL once both VMs are booting, while a
     //    second concurrent `lab up` is refused.
     let t0 = Instant::now();
-    let mut first = Command::new(lab_bin())
+    let mut first = lab_cmd()
         .arg("up")
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -153,6 +193,27 @@ fn smoke_lab_lifecycle_on_real_vms() {
     assert!(out.contains("nothing to do"), "{out}");
     eprintln!("no-op lab up took {:.3}s", noop.as_secs_f64());
     assert_eq!(lab_domains().len(), 2);
+
+    // 5b. The state dir is private although lab ran under umask 000.
+    assert_private(&dir.join(".lab"));
+
+    // 5c. The same lab name in another directory: refused, shown nothing
+    //     of this lab's VMs, and its destroy leaves them alone.
+    let other = tempfile::Builder::new().prefix(ODD_PREFIX).tempdir().unwrap();
+    let text = std::fs::read_to_string(dir.join("lab.yaml")).unwrap().replace("10.77.99.", "10.77.98.");
+    std::fs::write(other.path().join("lab.yaml"), text).unwrap();
+    let refused = lab(other.path(), &["up"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains(&format!("lab `{LAB}` already exists")) && stderr.contains(&dir.join("lab.yaml").display().to_string()), "{stderr}");
+    assert!(!other.path().join(".lab").exists(), "the refused up made no state dir");
+    let json: serde_json::Value = serde_json::from_str(&ok(other.path(), &["status", "--json"])).unwrap();
+    assert!(json["nodes"].as_array().unwrap().iter().all(|n| n["state"] == "not created"), "{json}");
+    assert_eq!(json["not_ours"].as_array().unwrap().len(), 3, "{json}");
+    let out = ok(other.path(), &["destroy", "-f"]);
+    assert!(out.contains("0 VM(s), 0 volume(s)") && out.contains("left alone"), "{out}");
+    assert_eq!(running_domains(), 2, "the first lab's VMs still run");
+    ok(dir, &["ssh", "node1", "--", "true"]);
 
     // 6. ssh-config works with plain `ssh -F`.
     let cfg = dir.join("ssh_config");
