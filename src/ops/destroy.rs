@@ -86,9 +86,6 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
         }
         Owner::Other(who) => report.left_alone.push(format!("network `{net}`: {who}")),
     }
-    for what in &report.left_alone {
-        rep.note(&format!("left alone (not this lab's): {what}"));
-    }
     drop(lock);
     ctx.state_dir.remove()?;
     Ok(report)
