@@ -8,6 +8,7 @@ pub mod boxes;
 pub mod cli;
 pub mod error;
 pub mod forward;
+pub mod limits;
 pub mod network;
 pub mod ops;
 pub mod paths;

@@ -119,15 +119,14 @@ pub enum RecipeError {
     #[error("no recipe for box `{name}`: looked for {RECIPE_FILE} in {}", fmt_dirs(searched))]
     #[diagnostic(help("box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"))]
     NotFound { name: String, searched: Vec<PathBuf> },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read {}: {err}", path.display())]
+    Read { path: PathBuf, err: std::io::Error },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(Box<InvalidRecipe>),
+    /// box.yaml could not be read, or is too large.
+    #[error(transparent)]
+    File(#[from] crate::limits::ReadError),
     #[error("{path}: {message}")]
     Semantic { path: PathBuf, message: String },
 }
@@ -181,16 +180,13 @@ pub fn load(name: &str, path: &Path) -> Result<RecipeSource, RecipeError> {
 }
 
 fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = crate::limits::read_to_string(path, crate::limits::RECIPE_FILE)?;
     let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let own_files = dir.join("files");
-    let own_hash = hash_recipe(&text, &own_files).map_err(|source| RecipeError::Read {
+    let own_hash = hash_recipe(&text, &own_files).map_err(|err| RecipeError::Read {
         path: own_files.clone(),
-        source,
+        err,
     })?;
     let semantic = |message: String| RecipeError::Semantic {
         path: path.to_owned(),
@@ -496,6 +492,17 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("c")).unwrap();
         std::fs::write(dir.path().join("c/box.yaml"), "extends: nope\nversion: '1'\n").unwrap();
         assert!(find("c", &dirs).unwrap_err().to_string().contains("no recipe for box `nope`"));
+    }
+
+    #[test]
+    fn oversized_recipe_is_refused_naming_size_and_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("big")).unwrap();
+        let path = dir.path().join("big/box.yaml");
+        std::fs::write(&path, format!("{GOOD}# {}\n", "x".repeat(1 << 20))).unwrap();
+        let msg = find("big", &[dir.path().to_owned()]).unwrap_err().to_string();
+        assert!(msg.starts_with(&format!("{} is ", path.display())), "{msg}");
+        assert!(msg.contains("more than the 1 MiB lab reads for box recipes"), "{msg}");
     }
 
     #[test]

@@ -90,12 +90,8 @@ impl std::error::Error for SpecDiagnostic {}
 #[derive(Debug, Error, Diagnostic)]
 pub enum SpecError {
     /// The file could not be read at all.
-    #[error("cannot read the lab file {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the lab file {}: {err}", path.display())]
+    Read { path: PathBuf, err: std::io::Error },
     /// The file was read and has `count` problems, all in `diagnostics`.
     #[error("{file}: {count} {}", if *count == 1 { "error" } else { "errors" })]
     Invalid {
