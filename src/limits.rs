@@ -53,8 +53,7 @@ pub const OWN_JSON_FILE: FileLimit = FileLimit {
 pub const YAML_MAX_DEPTH: usize = 64;
 
 /// Most values (scalars, lists and mappings, keys included) in a YAML file
-/// after alias expansion, copies kept for anchors included; the flagship
-/// lab has about 400.
+/// after alias expansion; the flagship lab has about 400.
 pub const YAML_MAX_VALUES: usize = 100_000;
 
 /// Longest scalar in a YAML file, in bytes (64 KiB).

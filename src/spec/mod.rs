@@ -10,6 +10,8 @@
 //! the field path and a labelled source snippet, returned together as a
 //! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
 
+mod bounds;
+mod builder;
 mod check;
 mod context;
 mod decode;

@@ -1,5 +1,6 @@
 //! Unit tests of the lab file rules: helpers here, one file per area.
 
+mod bounds;
 mod extras;
 mod links;
 mod provision;
