@@ -75,3 +75,39 @@ fn too_many_values_without_aliases_are_refused() {
     assert_eq!((line, col), (1, 5 + 2 * 99_997));
     assert_eq!(message, "the file holds more than 100000 values by here; a lab file needs a few hundred values");
 }
+
+#[test]
+fn many_problems_show_the_first_fifty_and_count_the_rest() {
+    let keys: String = (0..200).map(|i| format!("x{i}: 1\n")).collect();
+    let err = parse_str(&lab_src(&keys, ONE_NODE), "lab.yaml", &ctx()).unwrap_err();
+    assert_eq!(err.to_string(), "lab.yaml: 200 errors");
+    assert_eq!(err.diagnostics().len(), 50);
+    assert_eq!(err.diagnostics()[49].line_col().0, 4 + 50);
+    let rendered = err.render(false);
+    assert!(rendered.ends_with("\n... and 150 more errors, not shown; fix these first\n"), "{rendered}");
+}
+
+#[test]
+fn duplicates_far_down_a_file_name_the_line_of_the_first() {
+    let pairs: String = (0..2000).map(|i| format!("k{}: 1\n", i / 2)).collect();
+    let errs = errors(&pairs);
+    let dup = errs.iter().find(|e| e.message().starts_with("key `k24` is defined twice")).unwrap();
+    assert_eq!(dup.message(), "key `k24` is defined twice (first at line 49)");
+}
+
+#[test]
+fn a_long_line_is_cut_around_the_error_in_the_snippet() {
+    let list = vec!["debian-12"; 20_000].join(", ");
+    let src = format!("name: t\nbox: [{list}]\nnetwork:\n  subnet: 10.77.10.0/24\nnodes:\n{ONE_NODE}");
+    let err = parse_str(&src, "lab.yaml", &ctx()).unwrap_err();
+    let rendered = err.render(false);
+    assert!(rendered.contains("[lab.yaml:2:6]"), "{rendered}");
+    assert!(rendered.len() < 2000, "{} bytes:\n{rendered}", rendered.len());
+    // In the middle of the line, the header still names the label's column.
+    let mid = format!("{{{}, k0: 2}}\n", (0..5000).map(|i| format!("k{i}: 1")).collect::<Vec<_>>().join(", "));
+    let err = parse_str(&mid, "lab.yaml", &ctx()).unwrap_err();
+    let rendered = err.render(false);
+    let col = mid.find("k0: 2").unwrap() + 1;
+    assert!(rendered.contains(&format!("[lab.yaml:1:{col}]")), "{rendered}");
+    assert!(rendered.len() < 50 * 1000, "{} bytes:\n{rendered}", rendered.len());
+}
