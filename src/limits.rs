@@ -201,6 +201,28 @@ pub fn read_line(
     Ok(Some(cut))
 }
 
+/// [`read_line`] with [`MAX_LINE_BYTES`], as text (invalid UTF-8 replaced);
+/// a cut line ends with ` [line cut at 64 KiB]`. `None` at end of input.
+pub fn read_text_line(reader: &mut impl std::io::BufRead) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    Ok(read_line(reader, &mut buf, MAX_LINE_BYTES)?.map(|cut| {
+        let mut line = String::from_utf8_lossy(&buf).into_owned();
+        if cut {
+            line.push_str(&format!(" [line cut at {}]", Bytes(MAX_LINE_BYTES as u64)));
+        }
+        line
+    }))
+}
+
+/// Reads `reader` to its end, keeping the first `max` bytes as text
+/// (invalid UTF-8 replaced) and dropping the rest.
+pub fn read_capped(mut reader: impl Read, max: usize) -> std::io::Result<String> {
+    let mut kept = Vec::new();
+    (&mut reader).take(max as u64).read_to_end(&mut kept)?;
+    std::io::copy(&mut reader, &mut std::io::sink())?;
+    Ok(String::from_utf8_lossy(&kept).into_owned())
+}
+
 /// A byte count for sentences: `1 MiB`, `64 KiB`, or `1048577 bytes`.
 pub struct Bytes(pub u64);
 
@@ -273,6 +295,24 @@ mod tests {
         std::fs::write(&path, "first line\nsecond\nthird\n").unwrap();
         assert_eq!(read_tail(&path, 100).unwrap(), b"first line\nsecond\nthird\n");
         assert_eq!(read_tail(&path, 10).unwrap(), b"third\n");
+    }
+
+    #[test]
+    fn text_lines_say_where_they_were_cut() {
+        let text = format!("{}\nnext\n", "é".repeat(MAX_LINE_BYTES));
+        let mut reader = std::io::BufReader::new(text.as_bytes());
+        let first = read_text_line(&mut reader).unwrap().unwrap();
+        assert!(first.ends_with("é [line cut at 64 KiB]"), "{}", &first[first.len() - 40..]);
+        assert_eq!(first.len(), MAX_LINE_BYTES + " [line cut at 64 KiB]".len());
+        assert_eq!(read_text_line(&mut reader).unwrap().as_deref(), Some("next"));
+        assert_eq!(read_text_line(&mut reader).unwrap(), None);
+    }
+
+    #[test]
+    fn capped_reads_keep_the_start_and_read_to_the_end() {
+        let mut input = std::io::Cursor::new(vec![b'a'; 100_000]);
+        assert_eq!(read_capped(&mut input, 10).unwrap(), "aaaaaaaaaa");
+        assert_eq!(input.position(), 100_000);
     }
 
     #[test]

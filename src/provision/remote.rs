@@ -3,7 +3,7 @@
 //! `lab up`, and run commands with their output (stdout and stderr merged)
 //! handed over line by line as it arrives.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -132,18 +132,15 @@ pub fn exec_lines_from(
     finish(ch)
 }
 
-/// Hand every line of the channel's output to `on_line` until end of file.
-pub fn read_lines(ch: &mut ssh2::Channel, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+/// Hand every line of the channel's output to `on_line` until end of
+/// file; a line longer than [`crate::limits::MAX_LINE_BYTES`] is cut (see
+/// [`crate::limits::read_text_line`]).
+pub fn read_lines(ch: &mut dyn std::io::Read, on_line: &mut dyn FnMut(&str)) -> Result<()> {
     let mut reader = BufReader::new(ch);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        let line = String::from_utf8_lossy(&buf);
-        on_line(line.trim_end_matches(['\n', '\r']));
+    while let Some(line) = crate::limits::read_text_line(&mut reader)? {
+        on_line(&line);
     }
+    Ok(())
 }
 
 /// Wait for the channel to close and say how the command ended.
@@ -203,4 +200,21 @@ pub fn tail(lines: &[String], n: usize) -> String {
         .map(|l| format!("  | {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_handed_over_and_a_long_one_is_cut() {
+        let text = format!("one\r\n{}\nthree", "x".repeat(1 << 20));
+        let mut lines = Vec::new();
+        read_lines(&mut text.as_bytes(), &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], "one");
+        assert!(lines[1].ends_with("x [line cut at 64 KiB]"));
+        assert_eq!(lines[1].len(), (64 << 10) + " [line cut at 64 KiB]".len());
+        assert_eq!(lines[2], "three");
+    }
 }
