@@ -368,7 +368,16 @@ pub fn hash_recipe(text: &str, overlay: &Path) -> std::io::Result<String> {
             if meta.file_type().is_symlink() {
                 h.update(std::fs::read_link(&file)?.to_string_lossy().as_bytes());
             } else {
-                h.update(std::fs::read(&file)?);
+                // Streamed: an overlay may hold large files.
+                use std::io::Read;
+                let mut f = std::fs::File::open(&file)?;
+                let mut buf = vec![0; 64 << 10];
+                loop {
+                    match f.read(&mut buf)? {
+                        0 => break,
+                        n => h.update(&buf[..n]),
+                    }
+                }
             }
         }
     }
