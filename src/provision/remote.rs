@@ -153,23 +153,33 @@ pub fn finish(mut ch: ssh2::Channel) -> Result<Exit> {
     })
 }
 
-/// Run `command` and collect its merged output; an error when it fails,
-/// quoting the output.
+/// Run `command` and collect the last [`TAIL_LINES`] lines of its merged
+/// output; an error when it fails, quoting them.
 pub fn exec_ok(sess: &ssh2::Session, command: &str, stdin: &[u8]) -> Result<String> {
     exec_ok_from(sess, command, &mut &stdin[..])
 }
 
 /// [`exec_ok`] with stdin streamed from a reader.
 pub fn exec_ok_from(sess: &ssh2::Session, command: &str, stdin: &mut dyn std::io::Read) -> Result<String> {
-    let mut out = String::new();
-    let exit = exec_lines_from(sess, command, stdin, &mut |l| {
-        out.push_str(l);
-        out.push('\n');
-    })?;
+    let mut last = Vec::new();
+    let exit = exec_lines_from(sess, command, stdin, &mut |l| push_tail(&mut last, l))?;
+    let out = last.join("\n");
     if !exit.success() {
         bail!("`{command}` failed ({exit}):\n{}", out.trim_end());
     }
     Ok(out)
+}
+
+/// How many lines of a command's output are kept to quote when it fails.
+pub const TAIL_LINES: usize = 10;
+
+/// Appends `line` to `lines`, keeping the last [`TAIL_LINES`]: a command
+/// may print without end, and only its last lines are ever quoted.
+pub fn push_tail(lines: &mut Vec<String>, line: &str) {
+    if lines.len() >= TAIL_LINES {
+        lines.remove(0);
+    }
+    lines.push(line.to_string());
 }
 
 /// Write `data` to `path` on the node with file mode `mode`, replacing
@@ -205,6 +215,17 @@ pub fn tail(lines: &[String], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_last_lines_are_kept() {
+        let mut lines = Vec::new();
+        for i in 0..100_000 {
+            push_tail(&mut lines, &i.to_string());
+        }
+        assert_eq!(lines.len(), TAIL_LINES);
+        assert_eq!(lines[0], "99990");
+        assert_eq!(tail(&lines, 2), "  | 99998\n  | 99999");
+    }
 
     #[test]
     fn lines_are_handed_over_and_a_long_one_is_cut() {
