@@ -54,6 +54,8 @@ fn lab(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
             Ok(())
         });
     }
+    // Reaped by wait4 below, which also gives its peak memory.
+    #[allow(clippy::zombie_processes)]
     let mut child = cmd.spawn().unwrap();
     let pid = child.id() as libc::pid_t;
     let drain = |mut pipe: Box<dyn Read + Send>| {
@@ -177,7 +179,7 @@ fn refused(run: &Run, code: i32, sentence: &str) {
 
 /// Ten lines, each a list of nine aliases of the line before.
 fn alias_bomb(first_key: &str) -> String {
-    let mut src = format!("{first_key}: &a [{}]\n", vec!["\"x\""; 9].join(","));
+    let mut src = format!("{first_key}: &a [{}]\n", ["\"x\""; 9].join(","));
     for (prev, next) in ('a'..='i').zip('b'..='j') {
         src.push_str(&format!("{next}: &{next} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
     }

@@ -14,9 +14,9 @@ fn refusal(src: &str) -> (usize, usize, String) {
 }
 
 /// Ten lines, each a list of nine aliases of the line before.
-pub(crate) fn alias_bomb() -> String {
+fn alias_bomb() -> String {
     let names: Vec<char> = ('a'..='j').collect();
-    let mut src = format!("a: &a [{}]\n", vec!["\"x\""; 9].join(","));
+    let mut src = format!("a: &a [{}]\n", ["\"x\""; 9].join(","));
     for pair in names.windows(2) {
         let items = vec![format!("*{}", pair[0]); 9].join(",");
         src.push_str(&format!("{n}: &{n} [{items}]\n", n = pair[1]));
