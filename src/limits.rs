@@ -267,7 +267,10 @@ mod tests {
     fn a_file_without_a_size_is_cut_at_the_limit() {
         // /dev/zero reports size 0 and never ends.
         let err = read_bytes(Path::new("/dev/zero"), SMALL).unwrap_err();
-        assert!(matches!(err, ReadError::TooLarge { size: 11, .. }), "{err:?}");
+        assert!(
+            matches!(err, ReadError::TooLarge { size: 11, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -278,7 +281,10 @@ mod tests {
         std::fs::write(dir.path().join("bin"), [0xff, 0xfe]).unwrap();
         let err = read_to_string(&dir.path().join("bin"), SMALL).unwrap_err();
         assert!(!err.is_not_found());
-        assert!(err.to_string().ends_with("bin: it is not UTF-8 text"), "{err}");
+        assert!(
+            err.to_string().ends_with("bin: it is not UTF-8 text"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -293,7 +299,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         std::fs::write(&path, "first line\nsecond\nthird\n").unwrap();
-        assert_eq!(read_tail(&path, 100).unwrap(), b"first line\nsecond\nthird\n");
+        assert_eq!(
+            read_tail(&path, 100).unwrap(),
+            b"first line\nsecond\nthird\n"
+        );
         assert_eq!(read_tail(&path, 10).unwrap(), b"third\n");
     }
 
@@ -302,9 +311,16 @@ mod tests {
         let text = format!("{}\nnext\n", "é".repeat(MAX_LINE_BYTES));
         let mut reader = std::io::BufReader::new(text.as_bytes());
         let first = read_text_line(&mut reader).unwrap().unwrap();
-        assert!(first.ends_with("é [line cut at 64 KiB]"), "{}", &first[first.len() - 40..]);
+        assert!(
+            first.ends_with("é [line cut at 64 KiB]"),
+            "{}",
+            &first[first.len() - 40..]
+        );
         assert_eq!(first.len(), MAX_LINE_BYTES + " [line cut at 64 KiB]".len());
-        assert_eq!(read_text_line(&mut reader).unwrap().as_deref(), Some("next"));
+        assert_eq!(
+            read_text_line(&mut reader).unwrap().as_deref(),
+            Some("next")
+        );
         assert_eq!(read_text_line(&mut reader).unwrap(), None);
     }
 

@@ -96,7 +96,10 @@ fn lab(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     }
     let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     if let Some(why) = killed {
-        panic!("lab {args:?} {why}; killed\nstderr: {}", &stderr[..stderr.len().min(2000)]);
+        panic!(
+            "lab {args:?} {why}; killed\nstderr: {}",
+            &stderr[..stderr.len().min(2000)]
+        );
     }
     let peak_kib = usage.ru_maxrss as u64;
     assert!(
@@ -181,7 +184,10 @@ fn refused(run: &Run, code: i32, sentence: &str) {
 fn alias_bomb(first_key: &str) -> String {
     let mut src = format!("{first_key}: &a [{}]\n", ["\"x\""; 9].join(","));
     for (prev, next) in ('a'..='i').zip('b'..='j') {
-        src.push_str(&format!("{next}: &{next} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
+        src.push_str(&format!(
+            "{next}: &{next} [{}]\n",
+            vec![format!("*{prev}"); 9].join(",")
+        ));
     }
     src
 }
@@ -200,19 +206,38 @@ fn deep_nesting_is_refused_where_it_passes_64_levels() {
     let e = env();
     e.write("deep.yaml", "[".repeat(100_000));
     let run = e.lab(&["validate", "-f", "deep.yaml"]);
-    refused(&run, 2, "lists and mappings nest more than 64 levels deep here");
+    refused(
+        &run,
+        2,
+        "lists and mappings nest more than 64 levels deep here",
+    );
     assert!(run.stderr.contains("[deep.yaml:1:65]"), "{}", run.stderr);
-    assert!(run.stderr.len() < 5000, "the 100000-byte line is cut: {} bytes", run.stderr.len());
+    assert!(
+        run.stderr.len() < 5000,
+        "the 100000-byte line is cut: {} bytes",
+        run.stderr.len()
+    );
 }
 
 #[test]
 fn a_huge_scalar_is_refused_and_not_printed_whole() {
     let e = env();
-    e.write("long.yaml", format!("name: t\nbox: {}\n", "x".repeat(900_000)));
+    e.write(
+        "long.yaml",
+        format!("name: t\nbox: {}\n", "x".repeat(900_000)),
+    );
     let run = e.lab(&["validate", "-f", "long.yaml"]);
-    refused(&run, 2, "this value is 900000 bytes long; values in a lab file may be at most 64 KiB");
+    refused(
+        &run,
+        2,
+        "this value is 900000 bytes long; values in a lab file may be at most 64 KiB",
+    );
     assert!(run.stderr.contains("[long.yaml:2:6]"), "{}", run.stderr);
-    assert!(run.stderr.len() < 5000, "{} bytes of stderr", run.stderr.len());
+    assert!(
+        run.stderr.len() < 5000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
 }
 
 #[test]
@@ -220,7 +245,11 @@ fn an_oversized_lab_file_is_refused_unread() {
     let e = env();
     e.write("big.yaml", format!("name: t\n#{}\n", " ".repeat(2 << 20)));
     let run = e.lab(&["validate", "-f", "big.yaml"]);
-    refused(&run, 2, "big.yaml is 2097162 bytes, more than the 1 MiB lab reads for lab files");
+    refused(
+        &run,
+        2,
+        "big.yaml is 2097162 bytes, more than the 1 MiB lab reads for lab files",
+    );
 }
 
 #[test]
@@ -230,13 +259,20 @@ fn thousands_of_problems_show_fifty() {
     e.write("many.yaml", keys);
     let run = e.lab(&["validate", "-f", "many.yaml"]);
     refused(&run, 2, "more errors, not shown; fix these first");
-    assert!(run.stderr.len() < 100_000, "{} bytes of stderr", run.stderr.len());
+    assert!(
+        run.stderr.len() < 100_000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
 }
 
 #[test]
 fn box_build_refuses_a_bomb_recipe_before_building() {
     let e = env();
-    e.write("recipes/bomb/box.yaml", format!("version: '1'\n{}", alias_bomb("packages")));
+    e.write(
+        "recipes/bomb/box.yaml",
+        format!("version: '1'\n{}", alias_bomb("packages")),
+    );
     let big = "x".repeat(60_000);
     let aliases = vec!["*s"; 200].join(",");
     e.write(
@@ -248,7 +284,11 @@ fn box_build_refuses_a_bomb_recipe_before_building() {
     refused(&run, 1, "box.yaml:3:1:");
     assert!(run.stderr.contains("unknown field `b`"), "{}", run.stderr);
     let run = e.lab(&["box", "build", "text"]);
-    refused(&run, 1, "text/box.yaml:3:427: the recipe holds more than 8 MiB of text by here");
+    refused(
+        &run,
+        1,
+        "text/box.yaml:3:427: the recipe holds more than 8 MiB of text by here",
+    );
 }
 
 #[test]
@@ -258,15 +298,30 @@ fn huge_or_damaged_state_files_are_refused_with_a_sentence() {
     let huge = format!("{{\"lab\": \"{}\"}}", "x".repeat(2 << 20));
     e.write(".lab/state.json", &huge);
     let run = e.lab(&["status"]);
-    refused(&run, 1, "state.json is 2097163 bytes, more than the 1 MiB lab reads for the files it writes itself");
-    e.write(".lab/state.json", format!("{{\"x\": {}", "[".repeat(1_000_000)));
+    refused(
+        &run,
+        1,
+        "state.json is 2097163 bytes, more than the 1 MiB lab reads for the files it writes itself",
+    );
+    e.write(
+        ".lab/state.json",
+        format!("{{\"x\": {}", "[".repeat(1_000_000)),
+    );
     for cmd in ["status", "ssh-config"] {
         let run = e.lab(&[cmd]);
-        refused(&run, 1, "state.json is damaged; remove it only after `virsh list --all` shows nothing of this lab");
+        refused(
+            &run,
+            1,
+            "state.json is damaged; remove it only after `virsh list --all` shows nothing of this lab",
+        );
     }
     e.write(".lab/secrets.json", &huge);
     let run = e.lab(&["secrets"]);
-    refused(&run, 1, "secrets.json is 2097163 bytes, more than the 1 MiB");
+    refused(
+        &run,
+        1,
+        "secrets.json is 2097163 bytes, more than the 1 MiB",
+    );
     e.write("home/boxes/big/box.json", &huge);
     let run = e.lab(&["box", "list"]);
     refused(&run, 1, "box.json is 2097163 bytes, more than the 1 MiB");

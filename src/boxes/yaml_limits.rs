@@ -10,7 +10,9 @@
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::granit_parser::{Event, Parser};
 
-use crate::limits::{Bytes, YAML_MAX_DEPTH, YAML_MAX_SCALAR_BYTES, YAML_MAX_TEXT_BYTES, YAML_MAX_VALUES};
+use crate::limits::{
+    Bytes, YAML_MAX_DEPTH, YAML_MAX_SCALAR_BYTES, YAML_MAX_TEXT_BYTES, YAML_MAX_VALUES,
+};
 
 /// serde-saphyr options with the bounds of [`crate::limits`].
 pub(super) fn options() -> serde_saphyr::Options {
@@ -102,7 +104,9 @@ mod tests {
     fn aliases_of_long_text_are_refused_where_they_cross_8_mib_of_text() {
         let big = "x".repeat(60_000);
         let aliases = vec!["*s"; 200].join(",");
-        let msg = refusal(&format!("version: '1'\npackages: [&s {big}]\ncustomize: [{aliases}]\n"));
+        let msg = refusal(&format!(
+            "version: '1'\npackages: [&s {big}]\ncustomize: [{aliases}]\n"
+        ));
         assert_eq!(
             msg,
             "box.yaml:3:427: the recipe holds more than 8 MiB of text by here (an alias counts as a copy of what it names); box recipes need a few KiB"
@@ -122,21 +126,36 @@ mod tests {
         // Replayed values count like written ones.
         let aliases = vec!["*s"; 100_001].join(",");
         let msg = refusal(&format!("version: '1'\npackages: [&s x, {aliases}]\n"));
-        assert!(msg.starts_with("box.yaml:2:300000: the recipe holds more than 100000 values"), "{msg}");
+        assert!(
+            msg.starts_with("box.yaml:2:300000: the recipe holds more than 100000 values"),
+            "{msg}"
+        );
         let items = vec!["x"; 60_000].join(",");
-        let msg = refusal(&format!("version: '1'\npackages: &p [{items}]\ncustomize: *p\n"));
+        let msg = refusal(&format!(
+            "version: '1'\npackages: &p [{items}]\ncustomize: *p\n"
+        ));
         assert_eq!(
             msg,
             "box.yaml:3:12: the recipe holds more than 100000 values by here (an alias counts as a copy of what it names); box recipes need a few dozen"
         );
         // Many aliases of one anchor are fine while they stay small.
         let aliases = vec!["*c"; 500].join(",");
-        assert!(parse_raw(&format!("version: '1'\npackages: [&c x, {aliases}]\n"), Path::new("b")).is_ok());
+        assert!(
+            parse_raw(
+                &format!("version: '1'\npackages: [&c x, {aliases}]\n"),
+                Path::new("b")
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn deep_nesting_is_refused_by_the_recipe_types() {
-        let msg = refusal(&format!("version: '1'\npackages: {}x{}\n", "[".repeat(100), "]".repeat(100)));
+        let msg = refusal(&format!(
+            "version: '1'\npackages: {}x{}\n",
+            "[".repeat(100),
+            "]".repeat(100)
+        ));
         assert!(msg.starts_with("box.yaml:2:12: "), "{msg}");
     }
 
@@ -144,7 +163,10 @@ mod tests {
     fn a_long_scalar_is_refused_where_it_starts() {
         let ok = format!("version: '1'\ndescription: {}\n", "x".repeat(64 << 10));
         assert!(parse_raw(&ok, Path::new("box.yaml")).is_ok());
-        let long = format!("version: '1'\ndescription: {}\n", "x".repeat((64 << 10) + 1));
+        let long = format!(
+            "version: '1'\ndescription: {}\n",
+            "x".repeat((64 << 10) + 1)
+        );
         assert_eq!(
             refusal(&long),
             "box.yaml:2:14: this value is 65537 bytes long; values in a box recipe may be at most 64 KiB: keep long scripts in the recipe's files/ overlay"
@@ -157,8 +179,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("big")).unwrap();
         let path = dir.path().join("big/box.yaml");
         std::fs::write(&path, format!("version: '1'\n# {}\n", "x".repeat(1 << 20))).unwrap();
-        let msg = super::super::recipe::find("big", &[dir.path().to_owned()]).unwrap_err().to_string();
+        let msg = super::super::recipe::find("big", &[dir.path().to_owned()])
+            .unwrap_err()
+            .to_string();
         assert!(msg.starts_with(&format!("{} is ", path.display())), "{msg}");
-        assert!(msg.contains("more than the 1 MiB lab reads for box recipes"), "{msg}");
+        assert!(
+            msg.contains("more than the 1 MiB lab reads for box recipes"),
+            "{msg}"
+        );
     }
 }

@@ -48,8 +48,20 @@ pub(super) struct Budget {
 
 impl Budget {
     /// Charges `w` placed `depth` levels deep (0 for the top-level value).
-    pub fn charge(&mut self, w: Weight, depth: usize, what: Charge<'_>, span: Span) -> Result<(), Refusal> {
-        let refuse = |message: String, help: &'static str| Err(Refusal { span, message, help });
+    pub fn charge(
+        &mut self,
+        w: Weight,
+        depth: usize,
+        what: Charge<'_>,
+        span: Span,
+    ) -> Result<(), Refusal> {
+        let refuse = |message: String, help: &'static str| {
+            Err(Refusal {
+                span,
+                message,
+                help,
+            })
+        };
         if depth + w.height > YAML_MAX_DEPTH {
             let mut refusal = too_deep(span);
             if let Charge::Alias(alias) = what {
@@ -64,7 +76,10 @@ impl Budget {
         let (past, too_many) = if self.values > YAML_MAX_VALUES {
             (format!("{YAML_MAX_VALUES} values"), true)
         } else if self.text > YAML_MAX_TEXT_BYTES {
-            (format!("{} of text", Bytes(YAML_MAX_TEXT_BYTES as u64)), true)
+            (
+                format!("{} of text", Bytes(YAML_MAX_TEXT_BYTES as u64)),
+                true,
+            )
         } else {
             (String::new(), false)
         };
@@ -73,11 +88,15 @@ impl Budget {
         }
         match what {
             Charge::Alias(alias) => refuse(
-                format!("alias {alias} would expand the file past {past}; lab files do not need aliases this large"),
+                format!(
+                    "alias {alias} would expand the file past {past}; lab files do not need aliases this large"
+                ),
                 "each alias counts as a full copy of the value its anchor names: write the shared part once",
             ),
             Charge::Value => refuse(
-                format!("the file holds more than {past} by here; a lab file needs a few hundred values"),
+                format!(
+                    "the file holds more than {past} by here; a lab file needs a few hundred values"
+                ),
                 "check that this is the lab file you meant",
             ),
         }
@@ -124,49 +143,116 @@ mod tests {
     use super::*;
 
     fn scalar(text: &str) -> Weight {
-        Weight { values: 1, text: text.len(), height: 0 }
+        Weight {
+            values: 1,
+            text: text.len(),
+            height: 0,
+        }
     }
 
     #[test]
     fn values_up_to_the_limit_pass_one_more_is_refused_at_its_span() {
         let mut b = Budget::default();
-        b.charge(Weight { values: YAML_MAX_VALUES - 1, text: 0, height: 1 }, 0, Charge::Value, Span::at(0))
+        b.charge(
+            Weight {
+                values: YAML_MAX_VALUES - 1,
+                text: 0,
+                height: 1,
+            },
+            0,
+            Charge::Value,
+            Span::at(0),
+        )
+        .unwrap();
+        b.charge(scalar("x"), 1, Charge::Value, Span::at(1))
             .unwrap();
-        b.charge(scalar("x"), 1, Charge::Value, Span::at(1)).unwrap();
-        let r = b.charge(scalar("x"), 1, Charge::Value, Span::at(7)).unwrap_err();
+        let r = b
+            .charge(scalar("x"), 1, Charge::Value, Span::at(7))
+            .unwrap_err();
         assert_eq!(r.span, Span::at(7));
-        assert_eq!(r.message, "the file holds more than 100000 values by here; a lab file needs a few hundred values");
+        assert_eq!(
+            r.message,
+            "the file holds more than 100000 values by here; a lab file needs a few hundred values"
+        );
     }
 
     #[test]
     fn aliases_are_charged_by_what_they_expand_to() {
         let mut b = Budget::default();
-        let big = Weight { values: 60_000, text: 0, height: 1 };
+        let big = Weight {
+            values: 60_000,
+            text: 0,
+            height: 1,
+        };
         b.charge(big, 1, Charge::Alias("*e"), Span::at(0)).unwrap();
-        let r = b.charge(big, 1, Charge::Alias("*e"), Span::at(5)).unwrap_err();
-        assert_eq!(r.message, "alias *e would expand the file past 100000 values; lab files do not need aliases this large");
+        let r = b
+            .charge(big, 1, Charge::Alias("*e"), Span::at(5))
+            .unwrap_err();
+        assert_eq!(
+            r.message,
+            "alias *e would expand the file past 100000 values; lab files do not need aliases this large"
+        );
         let mut b = Budget::default();
-        let text = Weight { values: 1, text: 5 << 20, height: 0 };
+        let text = Weight {
+            values: 1,
+            text: 5 << 20,
+            height: 0,
+        };
         b.charge(text, 1, Charge::Alias("*s"), Span::at(0)).unwrap();
-        let r = b.charge(text, 1, Charge::Alias("*s"), Span::at(0)).unwrap_err();
-        assert!(r.message.starts_with("alias *s would expand the file past 8 MiB of text"), "{}", r.message);
+        let r = b
+            .charge(text, 1, Charge::Alias("*s"), Span::at(0))
+            .unwrap_err();
+        assert!(
+            r.message
+                .starts_with("alias *s would expand the file past 8 MiB of text"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]
     fn depth_counts_the_levels_an_alias_brings() {
         let mut b = Budget::default();
-        let deep = Weight { values: 1, text: 0, height: 10 };
-        b.charge(deep, YAML_MAX_DEPTH - 10, Charge::Alias("*d"), Span::at(0)).unwrap();
-        let r = b.charge(deep, YAML_MAX_DEPTH - 9, Charge::Alias("*d"), Span::at(0)).unwrap_err();
-        assert!(r.message.starts_with("alias *d would nest lists and mappings more than 64 levels deep"), "{}", r.message);
-        let r = b.charge(Weight { values: 1, text: 0, height: 1 }, YAML_MAX_DEPTH, Charge::Value, Span::at(0));
-        assert!(r.unwrap_err().message.starts_with("lists and mappings nest more than 64 levels deep here"));
+        let deep = Weight {
+            values: 1,
+            text: 0,
+            height: 10,
+        };
+        b.charge(deep, YAML_MAX_DEPTH - 10, Charge::Alias("*d"), Span::at(0))
+            .unwrap();
+        let r = b
+            .charge(deep, YAML_MAX_DEPTH - 9, Charge::Alias("*d"), Span::at(0))
+            .unwrap_err();
+        assert!(
+            r.message
+                .starts_with("alias *d would nest lists and mappings more than 64 levels deep"),
+            "{}",
+            r.message
+        );
+        let r = b.charge(
+            Weight {
+                values: 1,
+                text: 0,
+                height: 1,
+            },
+            YAML_MAX_DEPTH,
+            Charge::Value,
+            Span::at(0),
+        );
+        assert!(
+            r.unwrap_err()
+                .message
+                .starts_with("lists and mappings nest more than 64 levels deep here")
+        );
     }
 
     #[test]
     fn scalars_up_to_64_kib_pass() {
         assert_eq!(scalar_length(64 << 10, Span::at(0)), None);
         let r = scalar_length((64 << 10) + 1, Span::at(3)).unwrap();
-        assert_eq!(r.message, "this value is 65537 bytes long; values in a lab file may be at most 64 KiB");
+        assert_eq!(
+            r.message,
+            "this value is 65537 bytes long; values in a lab file may be at most 64 KiB"
+        );
     }
 }

@@ -71,7 +71,8 @@ impl<'s> Builder<'s> {
                     return Ok(None);
                 };
                 let name = self.src.get(span.start..span.end).unwrap_or("*").trim_end();
-                self.budget.charge(*weight, depth, Charge::Alias(name), span)?;
+                self.budget
+                    .charge(*weight, depth, Charge::Alias(name), span)?;
                 let weight = *weight;
                 let mut node = self.find(path).clone();
                 node.span = span;
@@ -176,7 +177,10 @@ mod tests {
                 Kind::Scalar { text, .. } => Value::String(text.clone()),
                 Kind::Seq(items) => Value::Array(items.iter().map(json).collect()),
                 Kind::Map(entries) => Value::Object(
-                    entries.iter().map(|(k, v)| (k.text().unwrap().to_owned(), json(v))).collect(),
+                    entries
+                        .iter()
+                        .map(|(k, v)| (k.text().unwrap().to_owned(), json(v)))
+                        .collect(),
                 ),
             }
         }
@@ -217,7 +221,9 @@ h: [*item]
         let src = "a: &x [1]\nb: *x\n";
         let mut d = Diags::new("t.yaml", Arc::from(src));
         let root = parse(src, &mut d).unwrap();
-        let Kind::Map(entries) = &root.kind else { panic!() };
+        let Kind::Map(entries) = &root.kind else {
+            panic!()
+        };
         let b = &entries[1].1;
         assert_eq!(&src[b.span.start..b.span.end], "*x");
     }
