@@ -11,6 +11,7 @@ pub mod fanout;
 pub mod files;
 pub mod forward;
 pub mod interrupt;
+pub mod limits;
 pub mod network;
 pub mod ops;
 pub mod paths;

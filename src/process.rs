@@ -191,8 +191,9 @@ impl Cmd {
                 .status()
                 .map_err(|e| self.spawn_error(e))?;
             if !status.success() {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                return Err(self.failed(status, text));
+                // The log can be long (a whole debootstrap): read its end.
+                let text = crate::limits::read_tail(log, STDERR_TAIL as u64).unwrap_or_default();
+                return Err(self.failed(status, String::from_utf8_lossy(&text).into_owned()));
             }
             return Ok(Output {
                 stdout: String::new(),
@@ -212,10 +213,11 @@ impl Cmd {
     }
 
     /// Run to completion, handing every line of stdout and stderr to
-    /// `on_line` as it arrives (the two interleaved); succeed only on exit
-    /// status 0. The error quotes the last lines.
+    /// `on_line` as it arrives (the two interleaved; a line longer than
+    /// [`crate::limits::MAX_LINE_BYTES`] cut); succeed only on exit status
+    /// 0. The error quotes the last lines.
     pub fn stream(&self, on_line: &mut dyn FnMut(&str)) -> Result<(), ProcessError> {
-        use std::io::{BufRead, BufReader};
+        use std::io::BufReader;
         tracing::debug!(cmd = %self.cmdline(), "running, streaming output");
         let mut child = self
             .command()
@@ -234,11 +236,8 @@ impl Cmd {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(pipe);
-                let mut buf = Vec::new();
-                while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
-                    let line = String::from_utf8_lossy(&buf);
-                    let _ = tx.send(line.trim_end_matches(['\n', '\r']).to_string());
-                    buf.clear();
+                while let Ok(Some(line)) = crate::limits::read_text_line(&mut reader) {
+                    let _ = tx.send(line);
                 }
             })
         })
@@ -393,6 +392,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("exit status 4") && err.contains("why"), "{err}");
+    }
+
+    #[test]
+    fn stream_cuts_a_line_without_end_and_goes_on() {
+        // 10 MB without a newline, then a short line.
+        let mut lines = Vec::new();
+        Cmd::new("sh")
+            .args(["-c", "head -c 10000000 /dev/zero | tr '\\0' x; echo; echo after"])
+            .stream(&mut |l| lines.push(l.to_string()))
+            .unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), crate::limits::MAX_LINE_BYTES + " [line cut at 64 KiB]".len());
+        assert_eq!(lines[1], "after");
+    }
+
+    #[test]
+    fn a_failure_quotes_the_end_of_a_long_log_read_alone() {
+        // Only the end is read: a byte that is not UTF-8 far before it
+        // does not lose it (the whole log used to be read as one string).
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let err = Cmd::new("sh")
+            .args(["-c", "printf '\\377'; head -c 5000000 /dev/zero | tr '\\0' x; echo; echo the end; exit 1"])
+            .log_to(&log)
+            .run()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":\nthe end\nfull log: "), "{}", &err[..err.len().min(300)]);
+        assert!(err.len() < STDERR_TAIL + 500, "{} bytes", err.len());
     }
 
     #[test]

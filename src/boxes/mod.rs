@@ -5,6 +5,7 @@ pub mod build;
 pub mod hygiene;
 pub mod recipe;
 pub mod store;
+mod yaml_limits;
 
 pub use build::{Outcome, build};
 pub use recipe::{Format, Recipe, RecipeSource};

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use super::yaml_limits;
+
 /// File name of a recipe inside its box directory.
 pub const RECIPE_FILE: &str = "box.yaml";
 
@@ -128,6 +130,9 @@ pub enum RecipeError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(Box<InvalidRecipe>),
+    /// box.yaml could not be read, or is too large.
+    #[error(transparent)]
+    File(#[from] crate::limits::ReadError),
     #[error("{path}: {message}")]
     Semantic { path: PathBuf, message: String },
 }
@@ -181,10 +186,7 @@ pub fn load(name: &str, path: &Path) -> Result<RecipeSource, RecipeError> {
 }
 
 fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
-    let text = std::fs::read_to_string(path).map_err(|cause| RecipeError::Read {
-        path: path.to_owned(),
-        cause,
-    })?;
+    let text = crate::limits::read_to_string(path, crate::limits::RECIPE_FILE)?;
     let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let own_files = dir.join("files");
@@ -296,26 +298,35 @@ pub fn parse(text: &str, path: &Path) -> Result<Recipe, RecipeError> {
     Ok(recipe)
 }
 
-/// The YAML of a recipe file, unresolved.
+/// The YAML of a recipe file, unresolved, within the bounds of
+/// [`crate::limits`] (see `yaml_limits`).
 pub fn parse_raw(text: &str, path: &Path) -> Result<RawRecipe, RecipeError> {
-    serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column, span) = match e.location() {
-            Some(loc) => {
-                let offset = loc.span().byte_offset().map(|o| o as usize);
-                (loc.line(), loc.column(), offset.map(|o| SourceSpan::from((o, 1))))
-            }
-            None => (0, 0, None),
-        };
+    let invalid = |line, column, offset: Option<usize>, message| {
         RecipeError::Invalid(Box::new(InvalidRecipe {
             path: path.to_owned(),
             line,
             column,
-            // The bare message: Display adds "error: line L column C: ",
-            // which the path:line:column prefix already says.
-            message: first_line(&serde_saphyr::MessageFormatter::format_message(&serde_saphyr::DefaultMessageFormatter, &e)),
+            message,
             src: NamedSource::new(path.display().to_string(), text.to_string()),
-            span,
+            span: offset.map(|o| SourceSpan::from((o, 1))),
         }))
+    };
+    if let Some((line, column, offset, message)) = yaml_limits::long_scalar(text) {
+        return Err(invalid(line, column, Some(offset), message));
+    }
+    serde_saphyr::from_str_with_options(text, yaml_limits::options()).map_err(|e| {
+        // The bare message: Display adds "error: line L column C: ", which the
+        // path:line:column prefix already says.
+        let message = yaml_limits::breach(&e).unwrap_or_else(|| {
+            first_line(&serde_saphyr::MessageFormatter::format_message(&serde_saphyr::DefaultMessageFormatter, &e))
+        });
+        match e.location() {
+            Some(loc) => {
+                let offset = loc.span().byte_offset().map(|o| o as usize);
+                invalid(loc.line(), loc.column(), offset, message)
+            }
+            None => invalid(0, 0, None, message),
+        }
     })
 }
 
@@ -365,7 +376,16 @@ pub fn hash_recipe(text: &str, overlay: &Path) -> std::io::Result<String> {
             if meta.file_type().is_symlink() {
                 h.update(std::fs::read_link(&file)?.to_string_lossy().as_bytes());
             } else {
-                h.update(std::fs::read(&file)?);
+                // Streamed: an overlay may hold large files.
+                use std::io::Read;
+                let mut f = std::fs::File::open(&file)?;
+                let mut buf = vec![0; 64 << 10];
+                loop {
+                    match f.read(&mut buf)? {
+                        0 => break,
+                        n => h.update(&buf[..n]),
+                    }
+                }
             }
         }
     }

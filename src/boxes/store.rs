@@ -105,14 +105,21 @@ pub enum StoreError {
         /// In the message, not a `source()`: the chain would repeat it.
         cause: std::io::Error,
     },
-    #[error("{path} is not valid box metadata: {cause}")]
+    #[error(
+        "{} is not valid box metadata ({cause}); remove the box with `lab box remove {name}` and build it again",
+        path.display()
+    )]
     BadMeta {
         path: PathBuf,
+        name: String,
         /// In the message, not a `source()`: the chain would repeat it.
         cause: serde_json::Error,
     },
     #[error(transparent)]
     File(#[from] crate::files::FileError),
+    /// box.json could not be read, or is too large.
+    #[error(transparent)]
+    Read(#[from] crate::limits::ReadError),
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
@@ -147,13 +154,14 @@ impl Store {
     pub fn get(&self, name: &str) -> Result<Option<StoredBox>, StoreError> {
         let dir = self.root.join(name);
         let meta_path = dir.join(META_FILE);
-        let text = match std::fs::read_to_string(&meta_path) {
+        let text = match crate::limits::read_to_string(&meta_path, crate::limits::OWN_JSON_FILE) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io("cannot read", &meta_path)(e)),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
         let meta: BoxMeta = serde_json::from_str(&text).map_err(|cause| StoreError::BadMeta {
             path: meta_path.clone(),
+            name: name.to_string(),
             cause,
         })?;
         Ok(Some(StoredBox { meta, dir }))
@@ -323,6 +331,23 @@ mod tests {
             packages: vec![],
             installed_packages: 0,
         }
+    }
+
+    #[test]
+    fn damaged_or_oversized_metadata_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        let path = dir.path().join("b").join(META_FILE);
+        std::fs::write(&path, format!("{{\"x\": {}", "[".repeat(100_000))).unwrap();
+        let err = store.get("b").unwrap_err();
+        assert!(std::error::Error::source(&err).is_none(), "the message says it all");
+        let msg = err.to_string();
+        assert!(msg.starts_with(&format!("{} is not valid box metadata (EOF while parsing a list", path.display())), "{msg}");
+        assert!(msg.ends_with("remove the box with `lab box remove b` and build it again"), "{msg}");
+        std::fs::write(&path, " ".repeat(2 << 20)).unwrap();
+        let msg = store.list().unwrap_err().to_string();
+        assert!(msg.starts_with(&format!("{} is 2 MiB, more than the 1 MiB", path.display())), "{msg}");
     }
 
     #[test]

@@ -216,6 +216,7 @@ mod tests {
             Box::new(crate::boxes::store::StoreError::Io { action: "cannot read", path: "b".into(), cause: io() }),
             Box::new(crate::boxes::store::StoreError::BadMeta {
                 path: "box.json".into(),
+                name: "b".into(),
                 cause: serde_json::from_str::<u8>("permission denied").unwrap_err(),
             }),
             Box::new(crate::process::ProcessError::Spawn { cmdline: "ssh".into(), hint: String::new(), cause: io() }),

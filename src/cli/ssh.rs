@@ -80,13 +80,26 @@ pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
     ctx_lab.node(&args.node).with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
     let sd = StateDir::for_lab_dir(ctx_lab.dir());
     let path = sd.console_log(&args.node);
-    let bytes = std::fs::read(&path)
+    let file = std::fs::File::open(&path)
         .with_context(|| format!("no console log for {} at {} (has it been started?)", args.node, path.display()))?;
-    let text = crate::ops::up::strip_control(&String::from_utf8_lossy(&bytes));
-    let lines: Vec<&str> = text.lines().collect();
-    let start = args.lines.map(|n| lines.len().saturating_sub(n)).unwrap_or(0);
-    for l in &lines[start..] {
-        println!("{l}");
+    // Line by line: the log grows as long as the VM runs. Lines over
+    // MAX_LINE_BYTES are cut; `-n N` keeps only N of them at a time.
+    let mut reader = std::io::BufReader::new(file);
+    let mut last = std::collections::VecDeque::new();
+    while let Some(line) = crate::limits::read_text_line(&mut reader)? {
+        let line = crate::ops::up::strip_control(&line);
+        match args.lines {
+            None => println!("{line}"),
+            Some(n) => {
+                last.push_back(line);
+                if last.len() > n {
+                    last.pop_front();
+                }
+            }
+        }
+    }
+    for line in last {
+        println!("{line}");
     }
     Ok(())
 }

@@ -190,13 +190,13 @@ fn ensure_ansible(run: &Run, ctrl: &Remote, sess: &ssh2::Session) -> Result<()> 
             run.rep.phase(&ctrl.name, &format!("apt: {}", clip(l, 60)));
             shown = std::time::Instant::now();
         }
-        last.push(l.to_string());
+        remote::push_tail(&mut last, l);
     })?;
     if !exit.success() {
         bail!(
             "installing {CONTROLLER_PACKAGES} on {} failed ({exit}); last output:\n{}\n{}",
             ctrl.name,
-            remote::tail(&last, 10),
+            remote::tail(&last, remote::TAIL_LINES),
             run.see_log()
         );
     }

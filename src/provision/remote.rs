@@ -3,7 +3,7 @@
 //! `lab up`, and run commands with their output (stdout and stderr merged)
 //! handed over line by line as it arrives.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -132,18 +132,15 @@ pub fn exec_lines_from(
     finish(ch)
 }
 
-/// Hand every line of the channel's output to `on_line` until end of file.
-pub fn read_lines(ch: &mut ssh2::Channel, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+/// Hand every line of the channel's output to `on_line` until end of
+/// file; a line longer than [`crate::limits::MAX_LINE_BYTES`] is cut (see
+/// [`crate::limits::read_text_line`]).
+pub fn read_lines(ch: &mut dyn std::io::Read, on_line: &mut dyn FnMut(&str)) -> Result<()> {
     let mut reader = BufReader::new(ch);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        let line = String::from_utf8_lossy(&buf);
-        on_line(line.trim_end_matches(['\n', '\r']));
+    while let Some(line) = crate::limits::read_text_line(&mut reader)? {
+        on_line(&line);
     }
+    Ok(())
 }
 
 /// Wait for the channel to close and say how the command ended.
@@ -156,23 +153,33 @@ pub fn finish(mut ch: ssh2::Channel) -> Result<Exit> {
     })
 }
 
-/// Run `command` and collect its merged output; an error when it fails,
-/// quoting the output.
+/// Run `command` and collect the last [`TAIL_LINES`] lines of its merged
+/// output; an error when it fails, quoting them.
 pub fn exec_ok(sess: &ssh2::Session, command: &str, stdin: &[u8]) -> Result<String> {
     exec_ok_from(sess, command, &mut &stdin[..])
 }
 
 /// [`exec_ok`] with stdin streamed from a reader.
 pub fn exec_ok_from(sess: &ssh2::Session, command: &str, stdin: &mut dyn std::io::Read) -> Result<String> {
-    let mut out = String::new();
-    let exit = exec_lines_from(sess, command, stdin, &mut |l| {
-        out.push_str(l);
-        out.push('\n');
-    })?;
+    let mut last = Vec::new();
+    let exit = exec_lines_from(sess, command, stdin, &mut |l| push_tail(&mut last, l))?;
+    let out = last.join("\n");
     if !exit.success() {
         bail!("`{command}` failed ({exit}):\n{}", out.trim_end());
     }
     Ok(out)
+}
+
+/// How many lines of a command's output are kept to quote when it fails.
+pub const TAIL_LINES: usize = 10;
+
+/// Appends `line` to `lines`, keeping the last [`TAIL_LINES`]: a command
+/// may print without end, and only its last lines are ever quoted.
+pub fn push_tail(lines: &mut Vec<String>, line: &str) {
+    if lines.len() >= TAIL_LINES {
+        lines.remove(0);
+    }
+    lines.push(line.to_string());
 }
 
 /// Write `data` to `path` on the node with file mode `mode`, replacing
@@ -203,4 +210,32 @@ pub fn tail(lines: &[String], n: usize) -> String {
         .map(|l| format!("  | {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_last_lines_are_kept() {
+        let mut lines = Vec::new();
+        for i in 0..100_000 {
+            push_tail(&mut lines, &i.to_string());
+        }
+        assert_eq!(lines.len(), TAIL_LINES);
+        assert_eq!(lines[0], "99990");
+        assert_eq!(tail(&lines, 2), "  | 99998\n  | 99999");
+    }
+
+    #[test]
+    fn lines_are_handed_over_and_a_long_one_is_cut() {
+        let text = format!("one\r\n{}\nthree", "x".repeat(1 << 20));
+        let mut lines = Vec::new();
+        read_lines(&mut text.as_bytes(), &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], "one");
+        assert!(lines[1].ends_with("x [line cut at 64 KiB]"));
+        assert_eq!(lines[1].len(), (64 << 10) + " [line cut at 64 KiB]".len());
+        assert_eq!(lines[2], "three");
+    }
 }

@@ -61,15 +61,15 @@ impl Secrets {
 /// The lab's secrets as stored, or `None` before they were generated.
 pub fn load(sd: &StateDir) -> Result<Option<Secrets>> {
     let path = sd.file(SECRETS_FILE);
-    match std::fs::read_to_string(&path) {
+    match crate::limits::read_to_string(&path, crate::limits::OWN_JSON_FILE) {
         Ok(text) => serde_json::from_str(&text).map(|m| Some(Secrets(m))).with_context(|| {
             format!(
                 "{} is damaged (expected a JSON object of strings); fix it, or remove it to generate new secrets (services already set up keep the old ones)",
                 path.display()
             )
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -169,6 +169,17 @@ mod tests {
         std::fs::write(sd.file(SECRETS_FILE), "[1, 2]").unwrap();
         let msg = format!("{:#}", ensure(&sd).unwrap_err());
         assert!(msg.contains("is damaged"), "{msg}");
+    }
+
+    #[test]
+    fn oversized_file_is_refused_with_a_sentence() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        sd.create().unwrap();
+        let path = sd.file(SECRETS_FILE);
+        std::fs::write(&path, format!("{{\"a\": \"{}\"}}", "x".repeat(2 << 20))).unwrap();
+        let msg = format!("{:#}", load(&sd).unwrap_err());
+        assert!(msg.starts_with(&format!("{} is 2097161 bytes, more than the 1 MiB", path.display())), "{msg}");
     }
 
     #[test]

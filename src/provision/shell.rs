@@ -157,7 +157,7 @@ pub fn run(run: &Run, shell: &Shell, limit: &[String]) -> Result<Vec<HostRecap>>
                 run.log.line(&r.name, l);
                 if !l.trim().is_empty() {
                     run.rep.phase(&r.name, &format!("{label}: {}", clip(l, 60)));
-                    last.push(l.to_string());
+                    remote::push_tail(&mut last, l);
                 }
             });
             let status = match &exit {
@@ -188,7 +188,7 @@ pub fn run(run: &Run, shell: &Shell, limit: &[String]) -> Result<Vec<HostRecap>>
                 failures.push(format!(
                     "shell {label} ({}) failed on {node} ({why}); last output:\n{}",
                     describe(step),
-                    remote::tail(&last, 10)
+                    remote::tail(&last, remote::TAIL_LINES)
                 ));
             }
         }

@@ -109,14 +109,14 @@ pub fn upload_dir(
     // Whatever happened, collect what the node said.
     let _ = ch.send_eof();
     let mut output = Vec::new();
-    let _ = remote::read_lines(&mut ch, &mut |l| output.push(l.to_string()));
+    let _ = remote::read_lines(&mut ch, &mut |l| remote::push_tail(&mut output, l));
     let exit = remote::finish(ch)?;
     if !exit.success() {
         bail!(
             "copying {} to {}:{dest} failed ({exit}):\n{}",
             src.display(),
             node.name,
-            remote::tail(&output, 10)
+            remote::tail(&output, remote::TAIL_LINES)
         );
     }
     written.with_context(|| format!("copying {} to {}:{dest} failed", src.display(), node.name))

@@ -4,6 +4,8 @@
 //! [`super::values`]. Values are not judged here (ranges, addresses,
 //! names): that is [`super::validate`].
 
+use std::collections::HashMap;
+
 use super::diag::{Diags, closest, one_of};
 use super::raw::{NodeMap, RawDefaults, RawLab, RawNetwork, RawNode, Sp, keys};
 use super::values::{Decode, join, mismatch};
@@ -23,6 +25,8 @@ pub(crate) fn entries<'n>(
         return None;
     };
     let mut out: Vec<(Sp<String>, &Node)> = Vec::with_capacity(pairs.len());
+    // Where each key was first seen: a lookup per key, not a scan of `out`.
+    let mut seen: HashMap<&str, Span> = HashMap::with_capacity(pairs.len());
     for (key, value) in pairs {
         let Some(text) = key.text().filter(|_| !key.is_null()) else {
             d.error(
@@ -32,9 +36,8 @@ pub(crate) fn entries<'n>(
             );
             continue;
         };
-        if let Some((first, _)) = out.iter().find(|(k, _)| k.value == text) {
-            let first_span = first.span;
-            let (line, _) = d.line_col(first_span.start);
+        if let Some(&first_span) = seen.get(text) {
+            let line = d.line(first_span.start);
             d.error(
                 &join(field, text),
                 key.span,
@@ -47,6 +50,7 @@ pub(crate) fn entries<'n>(
             ));
             continue;
         }
+        seen.insert(text, key.span);
         out.push((
             Sp {
                 value: text.to_owned(),

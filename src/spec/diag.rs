@@ -7,7 +7,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
+};
 use thiserror::Error;
 
 use super::yaml::Span;
@@ -19,7 +22,7 @@ pub struct SpecDiagnostic {
     message: String,
     offset: usize,
     #[source_code]
-    source: NamedSource<Arc<str>>,
+    source: NamedSource<Clipped>,
     #[label(collection)]
     labels: Vec<LabeledSpan>,
     #[help]
@@ -44,7 +47,7 @@ impl SpecDiagnostic {
 
     /// 1-based line and column (in characters) of the primary label.
     pub fn line_col(&self) -> (usize, usize) {
-        line_col(self.source.inner(), self.offset)
+        line_col(self.source.inner().text(), self.offset)
     }
 
     /// Sets the text of the primary label (the one at the reported location).
@@ -56,12 +59,16 @@ impl SpecDiagnostic {
     /// Adds a secondary label, e.g. "first defined here". A label far
     /// above the primary one is left out (the message says where it is):
     /// miette would show it in a snippet of its own whose header location
-    /// comes first and hides the reported one.
+    /// comes first and hides the reported one. So is one far away on a
+    /// long line: the snippet would hold all that lies between.
     pub(crate) fn also(&mut self, span: Span, text: impl Into<String>) -> &mut Self {
+        if self.offset.abs_diff(span.start) > MAX_SNIPPET_BYTES {
+            return self;
+        }
         let (here, _) = self.line_col();
-        let (there, _) = line_col(self.source.inner(), span.start);
+        let (there, _) = line_col(self.source.inner().text(), span.start);
         if there + 5 >= here {
-            let span = first_line(self.source.inner(), span);
+            let span = first_line(self.source.inner().text(), span);
             self.labels
                 .push(LabeledSpan::new_with_span(Some(text.into()), span));
         }
@@ -96,7 +103,8 @@ pub enum SpecError {
         /// In the message, not a `source()`: the chain would repeat it.
         cause: std::io::Error,
     },
-    /// The file was read and has `count` problems, all in `diagnostics`.
+    /// The file was read and has `count` problems; `diagnostics` holds
+    /// the first [`MAX_DIAGNOSTICS`] found, in source order.
     #[error("{file}: {count} {}", if *count == 1 { "error" } else { "errors" })]
     Invalid {
         file: String,
@@ -107,7 +115,7 @@ pub enum SpecError {
 }
 
 impl SpecError {
-    /// Every diagnostic, in source order (none for [`SpecError::Read`]).
+    /// The diagnostics kept, in source order (none for [`SpecError::Read`]).
     pub fn diagnostics(&self) -> &[SpecDiagnostic] {
         match self {
             SpecError::Read { .. } => &[],
@@ -128,13 +136,21 @@ impl SpecError {
         let mut out = String::new();
         match self {
             SpecError::Read { .. } => out = format!("{self}\n"),
-            SpecError::Invalid { diagnostics, .. } => {
+            SpecError::Invalid {
+                diagnostics, count, ..
+            } => {
                 for (i, diag) in diagnostics.iter().enumerate() {
                     if i > 0 {
                         out.push('\n');
                     }
                     // Writing into a String cannot fail.
                     let _ = handler.render_report(&mut out, diag);
+                }
+                if let Some(more) = count.checked_sub(diagnostics.len()).filter(|n| *n > 0) {
+                    out.push_str(&format!(
+                        "\n... and {more} more {}, not shown; fix these first\n",
+                        if more == 1 { "error" } else { "errors" }
+                    ));
                 }
             }
         }
@@ -148,17 +164,27 @@ pub fn stderr_wants_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Collects diagnostics for one source file.
+/// Collects diagnostics for one source file: the first
+/// [`MAX_DIAGNOSTICS`], and how many more there were.
 pub(crate) struct Diags {
-    source: NamedSource<Arc<str>>,
+    source: NamedSource<Clipped>,
     list: Vec<SpecDiagnostic>,
+    /// Diagnostics past [`MAX_DIAGNOSTICS`], counted only.
+    more: usize,
+    /// Where a diagnostic past the limit is written, to be dropped.
+    spare: Option<SpecDiagnostic>,
+    /// Byte offsets where lines 2, 3, ... start (built on first use).
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl Diags {
     pub(crate) fn new(name: &str, text: Arc<str>) -> Self {
         Diags {
-            source: NamedSource::new(name, text),
+            source: NamedSource::new(name, Clipped(text)),
             list: Vec::new(),
+            more: 0,
+            spare: None,
+            line_starts: std::cell::OnceCell::new(),
         }
     }
 
@@ -174,26 +200,46 @@ impl Diags {
         span: Span,
         message: impl Into<String>,
     ) -> &mut SpecDiagnostic {
-        let span = first_line(self.source.inner(), span);
-        self.list.push(SpecDiagnostic {
+        let span = first_line(self.source.inner().text(), span);
+        let (source, slot) = if self.list.len() < MAX_DIAGNOSTICS {
+            (self.source.clone(), None)
+        } else {
+            // Kept apart with an empty source, so that refining it costs
+            // nothing: a file with thousands of problems stays fast.
+            self.more += 1;
+            let empty = NamedSource::new(self.source.name(), Clipped(Arc::from("")));
+            (empty, Some(&mut self.spare))
+        };
+        let diag = SpecDiagnostic {
             field: field.to_owned(),
             message: message.into(),
             offset: span.start,
-            source: self.source.clone(),
+            source,
             labels: vec![LabeledSpan::new_primary_with_span(None, span)],
             help: None,
-        });
-        self.list.last_mut().expect("just pushed")
+        };
+        match slot {
+            Some(spare) => spare.insert(diag),
+            None => {
+                self.list.push(diag);
+                self.list.last_mut().expect("just pushed")
+            }
+        }
     }
 
     /// The source text, to point inside a scalar.
     pub(crate) fn text(&self) -> &str {
-        self.source.inner()
+        self.source.inner().text()
     }
 
-    /// 1-based line and column of a byte offset in this file.
-    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(self.source.inner(), offset)
+    /// 1-based line of a byte offset in this file, found in an index of
+    /// the line starts: files with many problems stay fast.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        let starts = self.line_starts.get_or_init(|| {
+            let text = self.source.inner().text();
+            text.match_indices('\n').map(|(i, _)| i + 1).collect()
+        });
+        starts.partition_point(|start| *start <= offset) + 1
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -208,18 +254,79 @@ impl Diags {
         self.list.sort_by_key(|d| d.offset);
         Err(SpecError::Invalid {
             file: self.source.name().to_owned(),
-            count: self.list.len(),
+            count: self.list.len() + self.more,
             diagnostics: self.list,
         })
     }
 }
 
-/// `span` cut at its first line break: a label under a whole block list
-/// or mapping reads worse than one under its first line.
+/// `span` cut at its first line break (a label under a whole block list
+/// or mapping reads worse than one under its first line), and to at most
+/// [`SNIPPET_CONTEXT`] bytes.
 fn first_line(text: &str, span: Span) -> Span {
-    match text.get(span.start..span.end).and_then(|s| s.find('\n')) {
+    let span = match text.get(span.start..span.end).and_then(|s| s.find('\n')) {
         Some(n) if n > 0 => Span::new(span.start, span.start + n),
         _ => span,
+    };
+    match text.get(span.start..span.end) {
+        Some(s) if s.len() > SNIPPET_CONTEXT => {
+            Span::new(span.start, span.start + s.floor_char_boundary(SNIPPET_CONTEXT))
+        }
+        _ => span,
+    }
+}
+
+/// How many diagnostics of one file are kept and shown; the rest are
+/// counted ("and 120 more errors").
+pub const MAX_DIAGNOSTICS: usize = 50;
+
+/// Longest snippet (in bytes) shown whole under a diagnostic; a longer
+/// one is cut to its label's line, at most this many bytes either side.
+const MAX_SNIPPET_BYTES: usize = 2000;
+const SNIPPET_CONTEXT: usize = 80;
+
+/// A lab file's text as miette reads it, with long snippets cut: a file
+/// of one 1 MiB line would otherwise be printed whole under its error.
+#[derive(Debug, Clone)]
+pub(crate) struct Clipped(Arc<str>);
+
+impl Clipped {
+    fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl SourceCode for Clipped {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text = self.text();
+        let whole = text.read_span(span, before, after)?;
+        if whole.data().len() <= MAX_SNIPPET_BYTES {
+            return Ok(whole);
+        }
+        let start = text.floor_char_boundary(span.offset().min(text.len()));
+        let end = text.floor_char_boundary((start + span.len()).min(text.len()));
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        // The header asks with no context: start at the label itself so it
+        // names the label's column.
+        let from = match before {
+            0 => start,
+            _ => text.floor_char_boundary(start.saturating_sub(SNIPPET_CONTEXT).max(line_start)),
+        };
+        let to = text.ceil_char_boundary((end + SNIPPET_CONTEXT).min(line_end));
+        let (line, column) = line_col(text, from);
+        Ok(Box::new(MietteSpanContents::new(
+            &text.as_bytes()[from..to],
+            (from, to - from).into(),
+            line - 1,
+            column - 1,
+            1,
+        )))
     }
 }
 

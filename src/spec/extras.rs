@@ -140,7 +140,7 @@ pub(super) fn unique(
     d: &mut Diags,
 ) {
     if let Some(first) = seen.get(name) {
-        let (line, _) = d.line_col(first.start);
+        let line = d.line(first.start);
         d.error(
             field,
             span,
@@ -210,7 +210,7 @@ pub(crate) fn forwards(
         let host = in_range(&f.host, &join(&field, "host"), &PORT, d);
         if let (Some(port), Some(raw_host)) = (host, &f.host) {
             if let Some(first) = seen.get(&port) {
-                let (line, _) = d.line_col(first.start);
+                let line = d.line(first.start);
                 d.error(
                     &join(&field, "host"),
                     raw_host.span,

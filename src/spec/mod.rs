@@ -11,6 +11,8 @@
 //! the field path and a labelled source snippet, returned together as a
 //! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
 
+mod bounds;
+mod builder;
 mod check;
 mod context;
 mod decode;
@@ -43,6 +45,7 @@ pub use model::{
 pub use raw::json_schema;
 pub use validate::{DEFAULT_CPUS, DEFAULT_DISK_GIB, DEFAULT_MEMORY_MIB};
 
+use crate::limits::ReadError;
 use diag::Diags;
 use yaml::{Kind, Span};
 
@@ -54,11 +57,19 @@ pub fn load(path: &Path) -> Result<Lab, SpecError> {
 
 /// Reads and checks the lab file at `path` with the given context.
 pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
-    let bytes = std::fs::read(path).map_err(|cause| SpecError::Read {
-        path: path.to_owned(),
-        cause,
-    })?;
     let name = path.display().to_string();
+    let bytes = match crate::limits::read_bytes(path, crate::limits::LAB_FILE) {
+        Ok(bytes) => bytes,
+        Err(too_large @ ReadError::TooLarge { .. }) => {
+            return Err(whole_file(&name, too_large.to_string()));
+        }
+        Err(ReadError::Io { err, .. }) => {
+            return Err(SpecError::Read {
+                path: path.to_owned(),
+                cause: err,
+            });
+        }
+    };
     let text_len = match std::str::from_utf8(&bytes) {
         Ok(_) => bytes.len(),
         Err(err) => err.valid_up_to(),
@@ -155,7 +166,12 @@ fn binary(name: &str, text_before: &[u8], byte: u8) -> SpecError {
             .rposition(|b| *b == b'\n')
             .map_or(0, |i| i + 1)
         + 1;
+    whole_file(name, format!("{name} is not a lab file: it holds binary data (byte 0x{byte:02x} at line {line}, column {col}), not YAML text"))
+}
+
+/// The single diagnostic for a file rejected as a whole, without a snippet.
+fn whole_file(name: &str, message: String) -> SpecError {
     let mut d = Diags::new(name, Arc::from(""));
-    d.error("", Span::at(0), format!("{name} is not a lab file: it holds binary data (byte 0x{byte:02x} at line {line}, column {col}), not YAML text"));
+    d.error("", Span::at(0), message);
     d.finish().expect_err("one diagnostic was added")
 }

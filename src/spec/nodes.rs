@@ -46,7 +46,7 @@ pub(super) fn nodes(
             .and_then(|ip| address(ip, &join(&field, "ip"), network, d));
         if let (Some(ip), Some(raw_ip)) = (ip, &node.ip) {
             if let Some(first) = seen_ips.get(&ip) {
-                let (line, _) = d.line_col(first.span.start);
+                let line = d.line(first.span.start);
                 d.error(
                     &join(&field, "ip"),
                     raw_ip.span,

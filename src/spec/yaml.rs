@@ -2,14 +2,14 @@
 //! byte spans. Uses the `granit-parser` event parser (re-exported by
 //! serde-saphyr) so that types, unknown keys and duplicates can be checked
 //! afterwards, all at once, instead of stopping at the first serde error.
-//! Syntax errors, tabs, empty files and several documents are reported here.
+//! Syntax errors, tabs, empty files and several documents are reported
+//! here, and so is a file over the budget of `bounds` (depth, values after
+//! alias expansion, scalar length); `builder` turns the events into the tree.
 
-use std::collections::HashMap;
+use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScanError};
 
-use serde_saphyr::granit_parser::{
-    ErrorKind, Event, Parser, ScalarStyle, ScanError, StructureStyle,
-};
-
+use super::bounds;
+use super::builder::Builder;
 use super::diag::Diags;
 
 /// A byte range in the source.
@@ -97,10 +97,10 @@ impl Node {
 /// Parses `src` into one document tree; problems go to `d`. `None` when the
 /// file holds no usable document (the reason was reported).
 pub(crate) fn parse(src: &str, d: &mut Diags) -> Option<Node> {
-    let mut builder = Builder::default();
+    let mut builder = Builder::new(src);
     let mut documents = 0;
     let mut root = None;
-    for item in Parser::new_from_str(src) {
+    for item in Parser::new_from_str_with_options(src, bounds::parser_options()) {
         let (event, span) = match item {
             Ok(ok) => ok,
             Err(err) => {
@@ -119,8 +119,15 @@ pub(crate) fn parse(src: &str, d: &mut Diags) -> Option<Node> {
                 return None;
             }
         }
-        if let Some(node) = builder.event(event, span) {
-            root = Some(node);
+        match builder.event(event, span) {
+            Ok(Some(node)) => root = Some(node),
+            Ok(None) => {}
+            Err(refusal) => {
+                d.error("", refusal.span, refusal.message)
+                    .label("here")
+                    .help(refusal.help);
+                return None;
+            }
         }
     }
     if root.is_none() {
@@ -147,6 +154,13 @@ fn byte(src: &str, marker: &serde_saphyr::granit_parser::Marker) -> usize {
 
 fn syntax_error(src: &str, err: &ScanError, d: &mut Diags) {
     let at = byte(src, err.marker());
+    if *err.kind() == ErrorKind::RecursionLimitExceeded {
+        let refusal = bounds::too_deep(Span::at(at));
+        d.error("", refusal.span, refusal.message)
+            .label("here")
+            .help(refusal.help);
+        return;
+    }
     let is_tab = matches!(
         err.kind(),
         ErrorKind::TabNotAllowed
@@ -199,97 +213,4 @@ fn tab_indented_lines(src: &str) -> Vec<Span> {
         offset += line.len();
     }
     out
-}
-
-#[derive(Default)]
-struct Builder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
-}
-
-struct Frame {
-    start: usize,
-    flow: bool,
-    anchor: usize,
-    items: Vec<Node>,
-    is_map: bool,
-}
-
-impl Builder {
-    /// Feeds one event; returns the root node once it is complete.
-    fn event(&mut self, event: Event<'_>, span: Span) -> Option<Node> {
-        let node = match event {
-            Event::Scalar(text, style, anchor, tag) => {
-                let is_str = tag.is_some_and(|t| t.is_yaml_core_schema_tag("str"));
-                let plain = style == ScalarStyle::Plain && !is_str;
-                self.anchored(
-                    anchor,
-                    Node {
-                        span,
-                        kind: Kind::Scalar {
-                            text: text.into_owned(),
-                            plain,
-                        },
-                    },
-                )
-            }
-            Event::Alias(id) => {
-                let mut node = self.anchors.get(&id).cloned()?;
-                node.span = span;
-                node
-            }
-            Event::SequenceStart(style, anchor, _) | Event::MappingStart(style, anchor, _) => {
-                let is_map = matches!(event, Event::MappingStart(..));
-                let flow = style == StructureStyle::Flow;
-                self.stack.push(Frame {
-                    start: span.start,
-                    flow,
-                    anchor,
-                    items: Vec::new(),
-                    is_map,
-                });
-                return None;
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let frame = self.stack.pop()?;
-                let end = match frame.items.last() {
-                    _ if frame.flow => span.end,
-                    Some(last) => last.span.end,
-                    None => frame.start,
-                };
-                let kind = if frame.is_map {
-                    let mut entries = Vec::with_capacity(frame.items.len() / 2);
-                    let mut it = frame.items.into_iter();
-                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                        entries.push((k, v));
-                    }
-                    Kind::Map(entries)
-                } else {
-                    Kind::Seq(frame.items)
-                };
-                self.anchored(
-                    frame.anchor,
-                    Node {
-                        span: Span::new(frame.start, end),
-                        kind,
-                    },
-                )
-            }
-            _ => return None,
-        };
-        match self.stack.last_mut() {
-            Some(frame) => {
-                frame.items.push(node);
-                None
-            }
-            None => Some(node),
-        }
-    }
-
-    fn anchored(&mut self, anchor: usize, node: Node) -> Node {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
-        node
-    }
 }

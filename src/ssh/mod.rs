@@ -4,7 +4,6 @@
 //! in [`openssh`]. `ssh2` calls block, so async
 //! callers run them in `spawn_blocking`, one session per VM.
 
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -139,12 +138,13 @@ pub fn connect(t: &Target, timeout: Duration) -> Result<ssh2::Session> {
     Ok(sess)
 }
 
-/// Run a command in an authenticated session: (exit status, stdout).
+/// Run a command in an authenticated session: (exit status, the first
+/// [`crate::limits::MAX_LINE_BYTES`] of stdout; the rest is read and
+/// dropped).
 pub fn exec_on(sess: &ssh2::Session, command: &str) -> Result<(i32, String)> {
     let mut ch = sess.channel_session()?;
     ch.exec(command)?;
-    let mut out = String::new();
-    ch.read_to_string(&mut out)?;
+    let out = crate::limits::read_capped(&mut ch, crate::limits::MAX_LINE_BYTES)?;
     ch.wait_close()?;
     Ok((ch.exit_status()?, out))
 }

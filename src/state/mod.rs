@@ -245,11 +245,11 @@ impl StateDir {
     /// [`State::format`]); one of a newer format is an error.
     pub fn load(&self) -> Result<State> {
         let path = self.file(STATE_FILE);
-        let st: State = match std::fs::read_to_string(&path) {
+        let st: State = match crate::limits::read_to_string(&path, crate::limits::OWN_JSON_FILE) {
             Ok(text) => serde_json::from_str(&text)
                 .with_context(|| format!("{} is damaged; remove it only after `virsh list --all` shows nothing of this lab", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Err(e) if e.is_not_found() => return Ok(State::default()),
+            Err(e) => return Err(e.into()),
         };
         if st.format > STATE_FORMAT {
             bail!(
@@ -355,5 +355,26 @@ mod tests {
         sd.create().unwrap();
         std::fs::write(sd.file(STATE_FILE), "{not json").unwrap();
         assert!(sd.load().unwrap_err().to_string().contains("damaged"));
+    }
+
+    #[test]
+    fn oversized_or_deep_state_is_refused_with_a_sentence() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        sd.create().unwrap();
+        let path = sd.file(STATE_FILE);
+        std::fs::write(&path, format!("{{\"lab\": \"{}\"}}", "x".repeat(2 << 20))).unwrap();
+        let msg = format!("{:#}", sd.load().unwrap_err());
+        assert!(msg.starts_with(&format!("{} is 2097163 bytes, more than the 1 MiB", path.display())), "{msg}");
+        assert!(msg.contains("move it away"), "{msg}");
+        std::fs::write(&path, format!("{{\"x\": {}", "[".repeat(100_000))).unwrap();
+        let msg = format!("{:#}", sd.load().unwrap_err());
+        assert!(msg.contains("is damaged; remove it only after"), "{msg}");
+        assert!(msg.contains("EOF while parsing a list at line 1 column 100006"), "{msg}");
+        // Deep values under keys lab does not know are skipped without
+        // recursion (serde_json's IgnoredAny): the next problem is found.
+        std::fs::write(&path, format!("{{\"x\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000))).unwrap();
+        let msg = format!("{:#}", sd.load().unwrap_err());
+        assert!(msg.contains("missing field `lab` at line 1 column 200007"), "{msg}");
     }
 }

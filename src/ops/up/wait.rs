@@ -135,15 +135,21 @@ fn wait_node(
     }
 }
 
-/// The last `n` lines of a console log, control sequences removed.
+/// The last `n` lines of a console log, control sequences removed, each
+/// cut at 300 characters; only the log's last
+/// [`crate::limits::LOG_TAIL_BYTES`] are read (a console log grows
+/// without bound while the VM runs).
 pub fn console_tail(path: &std::path::Path, n: usize) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
+    let bytes = crate::limits::read_tail(path, crate::limits::LOG_TAIL_BYTES).unwrap_or_default();
     let text = strip_control(&String::from_utf8_lossy(&bytes));
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(n);
     lines[start..]
         .iter()
-        .map(|l| format!("  | {l}"))
+        .map(|l| match l.char_indices().nth(300) {
+            Some((cut, _)) => format!("  | {}...", &l[..cut]),
+            None => format!("  | {l}"),
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -193,5 +199,9 @@ mod tests {
         std::fs::write(&p, "a\nb\n\nc\nd\n").unwrap();
         assert_eq!(console_tail(&p, 2), "  | c\n  | d");
         assert_eq!(console_tail(&dir.path().join("missing"), 3), "");
+        // Only the end is read, and long lines are cut.
+        let long = "y".repeat(1000);
+        std::fs::write(&p, format!("{}\n{long}\nlast\n", "x".repeat(10 << 20))).unwrap();
+        assert_eq!(console_tail(&p, 3), format!("  | {}...\n  | last", &long[..300]));
     }
 }

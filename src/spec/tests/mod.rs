@@ -1,5 +1,6 @@
 //! Unit tests of the lab file rules: helpers here, one file per area.
 
+mod bounds;
 mod extras;
 mod files;
 mod links;
@@ -154,7 +155,24 @@ fn unreadable_file_is_a_plain_error_naming_the_path() {
     let err = load_with(std::path::Path::new("/nonexistent/lab.yaml"), &ctx()).unwrap_err();
     assert!(matches!(err, SpecError::Read { .. }));
     assert!(err.to_string().contains("/nonexistent/lab.yaml"), "{err}");
+    assert!(std::error::Error::source(&err).is_none(), "the reason is said once");
     assert!(err.diagnostics().is_empty());
+}
+
+#[test]
+fn oversized_file_is_one_diagnostic_naming_size_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(&path, format!("name: t\n# {}\n", "x".repeat(1 << 20))).unwrap();
+    let err = load_with(&path, &ctx()).unwrap_err();
+    let [diag] = err.diagnostics() else { panic!("{}", err.render(false)) };
+    assert_eq!(
+        diag.message(),
+        format!(
+            "{} is 1048587 bytes, more than the 1 MiB lab reads for lab files; check that -f names a lab file",
+            path.display()
+        )
+    );
 }
 
 #[test]

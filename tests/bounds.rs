@@ -1,0 +1,344 @@
+//! Inputs past `lab`'s bounds, through the real binary: each is refused
+//! (or cut) with its sentence within 5 s and under 200 MB of memory.
+//!
+//! Every run is watched: the child's peak resident memory is polled from
+//! /proc while it runs (it is killed past the limit or the time) and read
+//! exactly from `wait4` once it ends; an address-space limit of 4 GiB is a
+//! last safety net. So a broken bound fails the test instead of hanging
+//! it or eating the machine.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TIME_LIMIT: Duration = Duration::from_secs(5);
+const MEMORY_LIMIT_KIB: u64 = 200 * 1024;
+
+/// How a watched run of `lab` ended.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// Peak resident memory, KiB.
+    peak_kib: u64,
+}
+
+/// Runs `lab ARGS` in `dir` with `env`, killed past the time or memory
+/// limit (which fails the test).
+fn lab(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("lab"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("LAB_FILE")
+        .env_remove("LAB_LOG")
+        .env("LAB_LIBVIRT_URI", "test:///default")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs here.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 4 << 30,
+                rlim_max: 4 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    // Reaped by wait4 below, which also gives its peak memory.
+    #[allow(clippy::zombie_processes)]
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            pipe.read_to_end(&mut out).unwrap();
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut killed = None;
+    loop {
+        // SAFETY: pid is our child; status and usage outlive the call.
+        let got = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if got == pid {
+            break;
+        }
+        assert_eq!(got, 0, "wait4 failed");
+        let peak = peak_kib(pid);
+        let over = if start.elapsed() > TIME_LIMIT {
+            Some(format!("did not finish within {TIME_LIMIT:?}"))
+        } else if peak > MEMORY_LIMIT_KIB {
+            Some(format!("used {peak} KiB of memory"))
+        } else {
+            None
+        };
+        if let Some(why) = over.filter(|_| killed.is_none()) {
+            // SAFETY: plain signal to our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = Some(why);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    if let Some(why) = killed {
+        panic!(
+            "lab {args:?} {why}; killed\nstderr: {}",
+            &stderr[..stderr.len().min(2000)]
+        );
+    }
+    let peak_kib = usage.ru_maxrss as u64;
+    assert!(
+        peak_kib <= MEMORY_LIMIT_KIB,
+        "lab {args:?} peaked at {peak_kib} KiB, over {MEMORY_LIMIT_KIB} KiB"
+    );
+    Run {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout,
+        stderr,
+        peak_kib,
+    }
+}
+
+/// VmHWM (peak resident memory) of a running process, KiB; 0 once gone.
+fn peak_kib(pid: libc::pid_t) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// A temp dir with hermetic box lookup (only `debian-12` exists).
+struct Env {
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    recipes: PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let recipes = dir.path().join("recipes");
+    std::fs::create_dir_all(recipes.join("debian-12")).unwrap();
+    std::fs::write(recipes.join("debian-12/box.yaml"), "# test recipe\n").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    Env { dir, home, recipes }
+}
+
+impl Env {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn lab(&self, args: &[&str]) -> Run {
+        lab(
+            self.path(),
+            args,
+            &[("LAB_HOME", &self.home), ("LAB_BOXES_PATH", &self.recipes)],
+        )
+    }
+
+    /// A valid lab file (the smoke lab) in the temp dir.
+    fn smoke(&self) {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/smoke/lab.yaml");
+        std::fs::copy(src, self.path().join("lab.yaml")).unwrap();
+    }
+}
+
+/// Asserts `run` failed with `code` and `sentence` on stderr.
+fn refused(run: &Run, code: i32, sentence: &str) {
+    assert_eq!(run.code, Some(code), "exit status; stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(sentence),
+        "expected {sentence:?} in:\n{}",
+        &run.stderr[..run.stderr.len().min(3000)]
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+/// Ten lines, each a list of nine aliases of the line before.
+fn alias_bomb(first_key: &str) -> String {
+    let mut src = format!("{first_key}: &a [{}]\n", ["\"x\""; 9].join(","));
+    for (prev, next) in ('a'..='i').zip('b'..='j') {
+        src.push_str(&format!(
+            "{next}: &{next} [{}]\n",
+            vec![format!("*{prev}"); 9].join(",")
+        ));
+    }
+    src
+}
+
+#[test]
+fn an_alias_bomb_is_refused_at_the_alias() {
+    let e = env();
+    e.write("bomb.yaml", alias_bomb("a"));
+    let run = e.lab(&["validate", "-f", "bomb.yaml"]);
+    refused(&run, 2, "alias *e would expand the file past 100000 values");
+    assert!(run.stderr.contains("[bomb.yaml:6:8]"), "{}", run.stderr);
+}
+
+#[test]
+fn deep_nesting_is_refused_where_it_passes_64_levels() {
+    let e = env();
+    e.write("deep.yaml", "[".repeat(100_000));
+    let run = e.lab(&["validate", "-f", "deep.yaml"]);
+    refused(
+        &run,
+        2,
+        "lists and mappings nest more than 64 levels deep here",
+    );
+    assert!(run.stderr.contains("[deep.yaml:1:65]"), "{}", run.stderr);
+    assert!(
+        run.stderr.len() < 5000,
+        "the 100000-byte line is cut: {} bytes",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn a_huge_scalar_is_refused_and_not_printed_whole() {
+    let e = env();
+    e.write(
+        "long.yaml",
+        format!("name: t\nbox: {}\n", "x".repeat(900_000)),
+    );
+    let run = e.lab(&["validate", "-f", "long.yaml"]);
+    refused(
+        &run,
+        2,
+        "this value is 900000 bytes long; values in a lab file may be at most 64 KiB",
+    );
+    assert!(run.stderr.contains("[long.yaml:2:6]"), "{}", run.stderr);
+    assert!(
+        run.stderr.len() < 5000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn an_oversized_lab_file_is_refused_unread() {
+    let e = env();
+    e.write("big.yaml", format!("name: t\n#{}\n", " ".repeat(2 << 20)));
+    let run = e.lab(&["validate", "-f", "big.yaml"]);
+    refused(
+        &run,
+        2,
+        "big.yaml is 2097162 bytes, more than the 1 MiB lab reads for lab files",
+    );
+}
+
+#[test]
+fn thousands_of_problems_show_fifty() {
+    let e = env();
+    let keys: String = (0..5000).map(|i| format!("x{i}: 1\n")).collect();
+    e.write("many.yaml", keys);
+    let run = e.lab(&["validate", "-f", "many.yaml"]);
+    refused(&run, 2, "more errors, not shown; fix these first");
+    assert!(
+        run.stderr.len() < 100_000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn box_build_refuses_a_bomb_recipe_before_building() {
+    let e = env();
+    e.write(
+        "recipes/bomb/box.yaml",
+        format!("version: '1'\n{}", alias_bomb("packages")),
+    );
+    let big = "x".repeat(60_000);
+    let aliases = vec!["*s"; 200].join(",");
+    e.write(
+        "recipes/text/box.yaml",
+        format!("version: '1'\npackages: [&s {big}]\ncustomize: [{aliases}]\n"),
+    );
+    let run = e.lab(&["box", "build", "bomb"]);
+    // The recipe's types stop it at the first key a recipe does not have.
+    refused(&run, 1, "box.yaml:3:1:");
+    assert!(run.stderr.contains("unknown field `b`"), "{}", run.stderr);
+    let run = e.lab(&["box", "build", "text"]);
+    refused(
+        &run,
+        1,
+        "text/box.yaml:3:427: the recipe holds more than 8 MiB of text by here",
+    );
+}
+
+#[test]
+fn huge_or_damaged_state_files_are_refused_with_a_sentence() {
+    let e = env();
+    e.smoke();
+    let huge = format!("{{\"lab\": \"{}\"}}", "x".repeat(2 << 20));
+    e.write(".lab/state.json", &huge);
+    let run = e.lab(&["status"]);
+    refused(
+        &run,
+        1,
+        "state.json is 2097163 bytes, more than the 1 MiB lab reads for the files it writes itself",
+    );
+    e.write(
+        ".lab/state.json",
+        format!("{{\"x\": {}", "[".repeat(1_000_000)),
+    );
+    for cmd in ["status", "ssh-config"] {
+        let run = e.lab(&[cmd]);
+        refused(
+            &run,
+            1,
+            "state.json is damaged; remove it only after `virsh list --all` shows nothing of this lab",
+        );
+    }
+    e.write(".lab/secrets.json", &huge);
+    let run = e.lab(&["secrets"]);
+    refused(
+        &run,
+        1,
+        "secrets.json is 2097163 bytes, more than the 1 MiB",
+    );
+    e.write("home/boxes/big/box.json", &huge);
+    let run = e.lab(&["box", "list"]);
+    refused(&run, 1, "box.json is 2097163 bytes, more than the 1 MiB");
+}
+
+#[test]
+fn a_console_log_with_a_huge_line_is_cut() {
+    let e = env();
+    e.smoke();
+    let mut log = vec![b'x'; 20 << 20];
+    log.extend_from_slice(b"\nlast line\n");
+    e.write(".lab/console/node1.log", log);
+    let run = e.lab(&["console", "node1", "-n", "2"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].ends_with("x [line cut at 64 KiB]"));
+    assert_eq!(lines[1], "last line");
+    assert!(run.peak_kib < 50 * 1024, "{} KiB", run.peak_kib);
+}
