@@ -41,7 +41,11 @@ mod tests {
             ms * 2
         });
         assert_eq!(out, vec![60, 20, 40]);
-        assert!(start.elapsed() < Duration::from_millis(290), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_millis(290),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
@@ -57,7 +61,10 @@ mod tests {
             })
         }));
         let payload = caught.unwrap_err();
-        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("worker 0 failed"));
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("worker 0 failed")
+        );
         assert_eq!(finished.load(Ordering::SeqCst), 2);
     }
 }

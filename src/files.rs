@@ -31,14 +31,21 @@ pub struct FileError {
 }
 
 fn err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> FileError + 'a {
-    move |source| FileError { action, path: path.to_owned(), source }
+    move |source| FileError {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Create `dir` and its missing parents, each with exactly `mode`;
 /// directories that exist are left as they are.
 pub fn create_dir(dir: &Path, mode: u32) -> Result<(), FileError> {
     use std::os::unix::fs::DirBuilderExt;
-    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).collect();
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .collect();
     for d in missing.iter().rev() {
         match std::fs::DirBuilder::new().mode(mode).create(d) {
             Ok(()) => set_mode(d, mode)?,
@@ -96,7 +103,9 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), FileError
         std::process::id()
     ));
     let mut f = open(&tmp, mode, Content::Truncate)?;
-    f.write_all(data).and_then(|()| f.sync_all()).map_err(err("cannot write", &tmp))?;
+    f.write_all(data)
+        .and_then(|()| f.sync_all())
+        .map_err(err("cannot write", &tmp))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(err("cannot replace", path))
 }
@@ -130,7 +139,11 @@ pub fn check_key(path: &Path, loose: u32, what: &str) -> anyhow::Result<()> {
     }
     let mode = meta.mode() & 0o777;
     if mode & loose != 0 {
-        let who = if loose & 0o044 != 0 { "read" } else { "changed" };
+        let who = if loose & 0o044 != 0 {
+            "read"
+        } else {
+            "changed"
+        };
         anyhow::bail!(
             "{what} {} can be {who} by other users (mode {mode:04o}), so lab will not use it; if nobody else could have {who} it, run `chmod {:o} {}`, otherwise remove the lab with `lab destroy` and bring it up again (lab makes a new key)",
             path.display(),

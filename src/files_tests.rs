@@ -28,7 +28,10 @@ fn open_and_write_atomic_give_found_files_the_mode() {
 
     chmod(&p, 0o666);
     write_atomic(&p, b"new", PUBLIC_FILE).unwrap();
-    assert_eq!((mode(&p), std::fs::read_to_string(&p).unwrap().as_str()), (0o644, "new"));
+    assert_eq!(
+        (mode(&p), std::fs::read_to_string(&p).unwrap().as_str()),
+        (0o644, "new")
+    );
 }
 
 #[test]
@@ -44,7 +47,11 @@ fn dirs_get_the_mode_when_made_and_private_ones_also_when_found() {
     assert_eq!(mode(&deep), 0o777, "an existing directory is left alone");
     private_dir(&deep).unwrap();
     assert_eq!(mode(&deep), 0o700);
-    assert_eq!(mode(&tmp.path().join("a/b")), 0o755, "existing parents are left alone");
+    assert_eq!(
+        mode(&tmp.path().join("a/b")),
+        0o755,
+        "existing parents are left alone"
+    );
 }
 
 #[test]
@@ -59,7 +66,9 @@ fn a_key_of_another_user_is_refused() {
         return;
     }
     std::os::unix::fs::chown(&key, Some(65534), None).unwrap();
-    let msg = check_key(&key, 0o077, "the SSH key").unwrap_err().to_string();
+    let msg = check_key(&key, 0o077, "the SSH key")
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         msg,
         format!(
@@ -71,6 +80,8 @@ fn a_key_of_another_user_is_refused() {
 
 #[test]
 fn errors_name_the_action_and_path() {
-    let msg = open(Path::new("/nonexistent/dir/f"), PRIVATE_FILE, Content::Keep).unwrap_err().to_string();
+    let msg = open(Path::new("/nonexistent/dir/f"), PRIVATE_FILE, Content::Keep)
+        .unwrap_err()
+        .to_string();
     assert!(msg.starts_with("cannot open /nonexistent/dir/f: "), "{msg}");
 }

@@ -147,8 +147,12 @@ pub fn spawn(
     record: impl FnOnce(u32) -> Result<()>,
 ) -> Result<u32, StartError> {
     let other = |what: &str, e: &dyn fmt::Display| StartError::Other(format!("{what}: {e}"));
-    let log_file = crate::files::open(log, crate::files::PRIVATE_FILE, crate::files::Content::Append)
-        .map_err(|e| StartError::Other(e.to_string()))?;
+    let log_file = crate::files::open(
+        log,
+        crate::files::PRIVATE_FILE,
+        crate::files::Content::Append,
+    )
+    .map_err(|e| StartError::Other(e.to_string()))?;
     let mut cmd = Command::new(program);
     cmd.arg(SUBCOMMAND)
         .args([

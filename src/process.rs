@@ -88,7 +88,8 @@ impl Cmd {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -180,7 +181,11 @@ impl Cmd {
         if let Some(log) = &self.log {
             let open = || {
                 use std::os::unix::fs::OpenOptionsExt;
-                File::options().create(true).append(true).mode(0o600).open(log)
+                File::options()
+                    .create(true)
+                    .append(true)
+                    .mode(0o600)
+                    .open(log)
             };
             let out = open().map_err(|e| self.spawn_error(e))?;
             let err = out.try_clone().map_err(|e| self.spawn_error(e))?;
@@ -200,10 +205,7 @@ impl Cmd {
                 stderr: String::new(),
             });
         }
-        let out = self
-            .command()
-            .output()
-            .map_err(|e| self.spawn_error(e))?;
+        let out = self.command().output().map_err(|e| self.spawn_error(e))?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         if !out.status.success() {
@@ -227,8 +229,14 @@ impl Cmd {
             .map_err(|e| self.spawn_error(e))?;
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let readers: Vec<_> = [
-            child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -268,7 +276,9 @@ impl Cmd {
         let mut cmd = self.command();
         cmd.stdin(Stdio::inherit());
         let status = cmd.status().map_err(|e| self.spawn_error(e))?;
-        Ok(status.code().unwrap_or(128 + signal_of(status).unwrap_or(0)))
+        Ok(status
+            .code()
+            .unwrap_or(128 + signal_of(status).unwrap_or(0)))
     }
 
     /// Replace the current process (Unix `exec`): used by `lab ssh` so the
@@ -359,7 +369,10 @@ mod tests {
     fn missing_program_names_it_and_hints() {
         let err = Cmd::new("lab-no-such-program").run().unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("could not start `lab-no-such-program`"), "{msg}");
+        assert!(
+            msg.contains("could not start `lab-no-such-program`"),
+            "{msg}"
+        );
         assert!(msg.contains("setup-host"), "{msg}");
     }
 
@@ -391,7 +404,10 @@ mod tests {
             .stream(&mut |_| {})
             .unwrap_err()
             .to_string();
-        assert!(err.contains("exit status 4") && err.contains("why"), "{err}");
+        assert!(
+            err.contains("exit status 4") && err.contains("why"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -399,11 +415,17 @@ mod tests {
         // 10 MB without a newline, then a short line.
         let mut lines = Vec::new();
         Cmd::new("sh")
-            .args(["-c", "head -c 10000000 /dev/zero | tr '\\0' x; echo; echo after"])
+            .args([
+                "-c",
+                "head -c 10000000 /dev/zero | tr '\\0' x; echo; echo after",
+            ])
             .stream(&mut |l| lines.push(l.to_string()))
             .unwrap();
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].len(), crate::limits::MAX_LINE_BYTES + " [line cut at 64 KiB]".len());
+        assert_eq!(
+            lines[0].len(),
+            crate::limits::MAX_LINE_BYTES + " [line cut at 64 KiB]".len()
+        );
         assert_eq!(lines[1], "after");
     }
 
@@ -419,7 +441,11 @@ mod tests {
             .run()
             .unwrap_err()
             .to_string();
-        assert!(err.contains(":\nthe end\nfull log: "), "{}", &err[..err.len().min(300)]);
+        assert!(
+            err.contains(":\nthe end\nfull log: "),
+            "{}",
+            &err[..err.len().min(300)]
+        );
         assert!(err.len() < STDERR_TAIL + 500, "{} bytes", err.len());
     }
 
@@ -439,9 +465,17 @@ mod tests {
 
     #[test]
     fn umask_applies_to_the_program_only() {
-        let out = Cmd::new("sh").args(["-c", "umask"]).umask(0o022).run().unwrap();
+        let out = Cmd::new("sh")
+            .args(["-c", "umask"])
+            .umask(0o022)
+            .run()
+            .unwrap();
         assert_eq!(out.stdout.trim(), "0022");
-        let out = Cmd::new("sh").args(["-c", "umask"]).umask(0o077).run().unwrap();
+        let out = Cmd::new("sh")
+            .args(["-c", "umask"])
+            .umask(0o077)
+            .run()
+            .unwrap();
         assert_eq!(out.stdout.trim(), "0077");
     }
 

@@ -24,7 +24,9 @@ const TEST_URI: &str = "test:///default";
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn hv() -> Libvirt {
@@ -62,7 +64,11 @@ fn tag(lab: &str, node: Option<&str>) -> LabTag {
 
 /// The names of `lab`'s domains.
 fn lab_domains(hv: &Libvirt, lab: &str) -> Vec<String> {
-    hv.list_lab_domains(lab).unwrap().into_iter().map(|(n, _)| n).collect()
+    hv.list_lab_domains(lab)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
 }
 
 fn dom_spec(lab: &str, node: &str, dir: &Path) -> DomainSpec {
@@ -108,11 +114,21 @@ fn domain_lifecycle() {
         Some(DomainState::ShutOff)
     );
     // The driver's own domain `test` has no metadata and is not listed.
-    assert_eq!(lab_domains(&hv, "smoke"), vec!["lab-smoke-node1", "lab-smoke-node2"]);
+    assert_eq!(
+        lab_domains(&hv, "smoke"),
+        vec!["lab-smoke-node1", "lab-smoke-node2"]
+    );
     assert_eq!(lab_domains(&hv, "other"), vec!["lab-other-node1"]);
     // The mark comes back as written, XML escaping and all.
-    assert_eq!(hv.domain_maker(&n1.name).unwrap(), Some(Maker::Lab(tag("smoke", Some("node1")))));
-    assert_eq!(hv.domain_maker("test").unwrap(), Some(Maker::Unknown), "the driver's own domain");
+    assert_eq!(
+        hv.domain_maker(&n1.name).unwrap(),
+        Some(Maker::Lab(tag("smoke", Some("node1"))))
+    );
+    assert_eq!(
+        hv.domain_maker("test").unwrap(),
+        Some(Maker::Unknown),
+        "the driver's own domain"
+    );
     assert_eq!(hv.domain_maker("nope").unwrap(), None);
 
     hv.start_domain(&n1.name).unwrap();

@@ -56,8 +56,14 @@ impl Env {
     /// stdout, stderr (temp paths replaced by `[TMP]`) and the exit code.
     fn run(&self, cmd: &mut Command) -> (String, String, i32) {
         let out = cmd.write_stdin("").output().unwrap();
-        let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&self.root().display().to_string(), "[TMP]");
-        (clean(&out.stdout), clean(&out.stderr), out.status.code().unwrap_or(-1))
+        let clean = |b: &[u8]| {
+            String::from_utf8_lossy(b).replace(&self.root().display().to_string(), "[TMP]")
+        };
+        (
+            clean(&out.stdout),
+            clean(&out.stderr),
+            out.status.code().unwrap_or(-1),
+        )
     }
 }
 
@@ -66,15 +72,24 @@ fn status_from_a_subdirectory_uses_the_lab_file_above() {
     let env = Env::new();
     let (out, err, code) = env.run(&mut env.lab("mylab/scripts", &["status"]));
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
-    assert!(out.starts_with("lab smoke: network lab-smoke not created\n"), "{out}");
+    assert!(
+        out.starts_with("lab smoke: network lab-smoke not created\n"),
+        "{out}"
+    );
     // Found in a parent, the file is named by its absolute path; the state
     // directory is beside it, and `lab ssh` from here needs no -f.
     let (out, _, code) = env.run(&mut env.lab("mylab/scripts", &["validate"]));
     assert_eq!(code, 0);
-    assert_eq!(out, "[TMP]/mylab/lab.yaml: lab \"smoke\" is valid (2 nodes, subnet 10.77.10.0/24, box debian-12)\n");
+    assert_eq!(
+        out,
+        "[TMP]/mylab/lab.yaml: lab \"smoke\" is valid (2 nodes, subnet 10.77.10.0/24, box debian-12)\n"
+    );
     let (out, _, code) = env.run(&mut env.lab("mylab/scripts", &["info"]));
     assert_eq!(code, 0);
-    assert!(out.contains("  ssh: lab ssh node1   (nodes: node1, node2)\n"), "{out}");
+    assert!(
+        out.contains("  ssh: lab ssh node1   (nodes: node1, node2)\n"),
+        "{out}"
+    );
     assert!(out.contains("  state: [TMP]/mylab/.lab\n"), "{out}");
     // In the lab's own directory it is plain `lab.yaml`.
     let (out, _, _) = env.run(&mut env.lab("mylab", &["validate"]));
@@ -85,7 +100,11 @@ fn status_from_a_subdirectory_uses_the_lab_file_above() {
 fn the_nearest_lab_file_wins_and_f_is_used_exactly() {
     let env = Env::new();
     let text = std::fs::read_to_string(env.path("mylab/lab.yaml")).unwrap();
-    std::fs::write(env.path("mylab/scripts/lab.yaml"), text.replace("name: smoke", "name: inner")).unwrap();
+    std::fs::write(
+        env.path("mylab/scripts/lab.yaml"),
+        text.replace("name: smoke", "name: inner"),
+    )
+    .unwrap();
     let (out, _, _) = env.run(&mut env.lab("mylab/scripts", &["validate"]));
     assert!(out.starts_with("lab.yaml: lab \"inner\""), "{out}");
     let (out, _, _) = env.run(&mut env.lab("mylab/scripts", &["validate", "-f", "../lab.yaml"]));

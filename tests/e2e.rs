@@ -31,8 +31,14 @@ fn lab_dir() -> tempfile::TempDir {
     let text = text
         .replace("name: smoke", &format!("name: {LAB}"))
         .replace("10.77.10.", "10.77.99.");
-    assert!(text.contains(LAB) && text.contains("10.77.99.21"), "smoke lab changed shape:\n{text}");
-    let dir = tempfile::Builder::new().prefix(ODD_PREFIX).tempdir().unwrap();
+    assert!(
+        text.contains(LAB) && text.contains("10.77.99.21"),
+        "smoke lab changed shape:\n{text}"
+    );
+    let dir = tempfile::Builder::new()
+        .prefix(ODD_PREFIX)
+        .tempdir()
+        .unwrap();
     std::fs::write(dir.path().join("lab.yaml"), text).unwrap();
     dir
 }
@@ -81,7 +87,11 @@ fn virsh(args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("virsh");
-    assert!(out.status.success(), "virsh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "virsh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -109,12 +119,21 @@ fn assert_private(dir: &Path) {
         let path = entry.path();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         let mode = meta.permissions().mode() & 0o777;
-        assert_eq!(mode & 0o022, 0, "{} is {mode:o} under umask 000", path.display());
+        assert_eq!(
+            mode & 0o022,
+            0,
+            "{} is {mode:o} under umask 000",
+            path.display()
+        );
         let name = entry.file_name().to_string_lossy().into_owned();
         if meta.is_dir() {
             assert_eq!(mode, 0o700, "{}", path.display());
             assert_private(&path);
-        } else if name.ends_with("ed25519") || name.starts_with("secrets") || name == "state.json" || name == "lock" {
+        } else if name.ends_with("ed25519")
+            || name.starts_with("secrets")
+            || name == "state.json"
+            || name == "lock"
+        {
             assert_eq!(mode, 0o600, "{}", path.display());
         }
     }
@@ -135,7 +154,11 @@ fn smoke_lab_lifecycle_on_real_vms() {
     let dir = tmp.path();
     // Leftovers of an earlier failed run of this test.
     let _ = lab(dir, &["destroy", "-f"]);
-    assert!(lab_domains().is_empty(), "leftover domains: {:?}", lab_domains());
+    assert!(
+        lab_domains().is_empty(),
+        "leftover domains: {:?}",
+        lab_domains()
+    );
 
     // 1. `lab up`, killed with SIGKILL once both VMs are booting, while a
     //    second concurrent `lab up` is refused.
@@ -148,7 +171,10 @@ fn smoke_lab_lifecycle_on_real_vms() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
     while running_domains() < 2 {
-        assert!(first.try_wait().unwrap().is_none(), "lab up exited before both VMs were started");
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "lab up exited before both VMs were started"
+        );
         assert!(Instant::now() < deadline, "VMs never started");
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -158,7 +184,10 @@ fn smoke_lab_lifecycle_on_real_vms() {
     assert!(stderr.contains(&format!("lab {LAB} is busy")), "{stderr}");
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
-    eprintln!("killed lab up after {:.1}s with both VMs booting", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "killed lab up after {:.1}s with both VMs booting",
+        t0.elapsed().as_secs_f64()
+    );
 
     // 2. Resume: exactly the two domains, both ready.
     let t1 = Instant::now();
@@ -167,12 +196,18 @@ fn smoke_lab_lifecycle_on_real_vms() {
     let mut doms = lab_domains();
     doms.sort();
     assert_eq!(doms, vec![format!("{LAB}.node1"), format!("{LAB}.node2")]);
-    assert!(table.contains("10.77.99.21") && table.contains("10.77.99.22"), "{table}");
+    assert!(
+        table.contains("10.77.99.21") && table.contains("10.77.99.22"),
+        "{table}"
+    );
 
     // 3. SSH with the generated key, by name, exit status passed through.
     ok(dir, &["ssh", "node1", "--", "ping", "-c1", "-W5", "node2"]);
     assert_eq!(ok(dir, &["ssh", "node2", "--", "hostname"]).trim(), "node2");
-    assert_eq!(lab(dir, &["ssh", "node1", "--", "exit", "7"]).status.code(), Some(7));
+    assert_eq!(
+        lab(dir, &["ssh", "node1", "--", "exit", "7"]).status.code(),
+        Some(7)
+    );
     let hosts = std::fs::read_to_string(dir.join(".lab/known_hosts")).unwrap();
     assert_eq!(hosts.lines().count(), 2, "both host keys pinned:\n{hosts}");
 
@@ -199,27 +234,59 @@ fn smoke_lab_lifecycle_on_real_vms() {
 
     // 5c. The same lab name in another directory: refused, shown nothing
     //     of this lab's VMs, and its destroy leaves them alone.
-    let other = tempfile::Builder::new().prefix(ODD_PREFIX).tempdir().unwrap();
-    let text = std::fs::read_to_string(dir.join("lab.yaml")).unwrap().replace("10.77.99.", "10.77.98.");
+    let other = tempfile::Builder::new()
+        .prefix(ODD_PREFIX)
+        .tempdir()
+        .unwrap();
+    let text = std::fs::read_to_string(dir.join("lab.yaml"))
+        .unwrap()
+        .replace("10.77.99.", "10.77.98.");
     std::fs::write(other.path().join("lab.yaml"), text).unwrap();
     let refused = lab(other.path(), &["up"]);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains(&format!("lab `{LAB}` already exists")) && stderr.contains(&dir.join("lab.yaml").display().to_string()), "{stderr}");
-    assert!(!other.path().join(".lab").exists(), "the refused up made no state dir");
-    let json: serde_json::Value = serde_json::from_str(&ok(other.path(), &["status", "--json"])).unwrap();
-    assert!(json["nodes"].as_array().unwrap().iter().all(|n| n["state"] == "not created"), "{json}");
+    assert!(
+        stderr.contains(&format!("lab `{LAB}` already exists"))
+            && stderr.contains(&dir.join("lab.yaml").display().to_string()),
+        "{stderr}"
+    );
+    assert!(
+        !other.path().join(".lab").exists(),
+        "the refused up made no state dir"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(other.path(), &["status", "--json"])).unwrap();
+    assert!(
+        json["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["state"] == "not created"),
+        "{json}"
+    );
     assert_eq!(json["not_ours"].as_array().unwrap().len(), 3, "{json}");
     let out = ok(other.path(), &["destroy", "-f"]);
-    assert!(out.contains("0 VM(s), 0 volume(s)") && out.contains("left alone"), "{out}");
+    assert!(
+        out.contains("0 VM(s), 0 volume(s)") && out.contains("left alone"),
+        "{out}"
+    );
     assert_eq!(running_domains(), 2, "the first lab's VMs still run");
     ok(dir, &["ssh", "node1", "--", "true"]);
 
     // 6. ssh-config works with plain `ssh -F`.
     let cfg = dir.join("ssh_config");
     std::fs::write(&cfg, ok(dir, &["ssh-config"])).unwrap();
-    let out = Command::new("ssh").arg("-F").arg(&cfg).args(["node2", "hostname"]).output().unwrap();
-    assert!(out.status.success(), "ssh -F: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ssh")
+        .arg("-F")
+        .arg(&cfg)
+        .args(["node2", "hostname"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ssh -F: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "node2");
 
     // 7. Halt shuts both down (gracefully within the timeout).
@@ -229,13 +296,27 @@ fn smoke_lab_lifecycle_on_real_vms() {
     assert!(out.contains("halted 2 node(s)"), "{out}");
     assert_eq!(running_domains(), 0);
     let json: serde_json::Value = serde_json::from_str(&ok(dir, &["status", "--json"])).unwrap();
-    assert!(json["nodes"].as_array().unwrap().iter().all(|n| n["state"] == "shut off"), "{json}");
+    assert!(
+        json["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["state"] == "shut off"),
+        "{json}"
+    );
 
     // 8. Destroy leaves nothing of the lab in libvirt or on disk.
     ok(dir, &["destroy", "-f"]);
-    assert!(lab_domains().is_empty(), "domains left: {:?}", lab_domains());
+    assert!(
+        lab_domains().is_empty(),
+        "domains left: {:?}",
+        lab_domains()
+    );
     let nets = virsh(&["net-list", "--all", "--name"]);
-    assert!(!nets.lines().any(|l| l == format!("lab-{LAB}")), "network left:\n{nets}");
+    assert!(
+        !nets.lines().any(|l| l == format!("lab-{LAB}")),
+        "network left:\n{nets}"
+    );
     let vols = virsh(&["vol-list", "lab"]);
     assert!(!vols.contains(&format!("{LAB}.")), "volumes left:\n{vols}");
     assert!(!dir.join(".lab").exists(), "state dir left");

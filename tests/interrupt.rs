@@ -8,7 +8,15 @@ use std::time::{Duration, Instant};
 
 fn interrupted_with(signal: i32) -> (Option<i32>, String, Duration) {
     let child = Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(["__probe", "127.0.0.1", "127.0.0.2", "--key", "/nonexistent", "--timeout", "60"])
+        .args([
+            "__probe",
+            "127.0.0.1",
+            "127.0.0.2",
+            "--key",
+            "/nonexistent",
+            "--timeout",
+            "60",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -19,7 +27,11 @@ fn interrupted_with(signal: i32) -> (Option<i32>, String, Duration) {
     // SAFETY: kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), sent.elapsed())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        sent.elapsed(),
+    )
 }
 
 #[test]

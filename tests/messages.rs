@@ -54,7 +54,10 @@ fn libvirt_not_reachable() {
     let e = env();
     let (code, err) = e.fails(
         &["status"],
-        &[("LAB_LIBVIRT_URI", "qemu+unix:///system?socket=/nonexistent/lab.sock")],
+        &[(
+            "LAB_LIBVIRT_URI",
+            "qemu+unix:///system?socket=/nonexistent/lab.sock",
+        )],
     );
     assert_eq!(code, 1);
     insta::assert_snapshot!(err);
@@ -95,18 +98,29 @@ fn console_of_a_node_never_started() {
 #[test]
 fn invalid_lab_file_creates_nothing() {
     let e = env();
-    std::fs::write(e.dir.path().join("lab.yaml"), "name: Bad_Name\nbox: debian-12\n").unwrap();
+    std::fs::write(
+        e.dir.path().join("lab.yaml"),
+        "name: Bad_Name\nbox: debian-12\n",
+    )
+    .unwrap();
     let (code, err) = e.fails(&["up"], &[("LAB_LIBVIRT_URI", "test:///default")]);
     assert_eq!(code, 2);
     assert!(err.contains("lab.yaml:1:7"), "{err}");
-    assert!(!e.dir.path().join(".lab").exists(), "state dir created for an invalid lab");
+    assert!(
+        !e.dir.path().join(".lab").exists(),
+        "state dir created for an invalid lab"
+    );
 }
 
 #[test]
 fn unknown_box_is_refused_before_anything_is_created() {
     let e = env();
     let text = std::fs::read_to_string(e.dir.path().join("lab.yaml")).unwrap();
-    std::fs::write(e.dir.path().join("lab.yaml"), text.replace("box: debian-12", "box: nosuchbox")).unwrap();
+    std::fs::write(
+        e.dir.path().join("lab.yaml"),
+        text.replace("box: debian-12", "box: nosuchbox"),
+    )
+    .unwrap();
     let (code, err) = e.fails(&["up"], &[("LAB_LIBVIRT_URI", "test:///default")]);
     assert_eq!(code, 2);
     assert!(!e.dir.path().join(".lab").exists());
@@ -118,8 +132,22 @@ fn help_lists_every_command() {
     let e = env();
     let out = e.lab(&["--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["validate", "schema", "box", "up", "status", "ssh", "ssh-config", "console", "halt", "destroy"] {
-        assert!(help.contains(&format!("\n  {cmd} ")), "{cmd} missing from --help:\n{help}");
+    for cmd in [
+        "validate",
+        "schema",
+        "box",
+        "up",
+        "status",
+        "ssh",
+        "ssh-config",
+        "console",
+        "halt",
+        "destroy",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {cmd} ")),
+            "{cmd} missing from --help:\n{help}"
+        );
     }
     assert!(!help.contains("__probe"), "hidden command shown");
 }

@@ -59,8 +59,13 @@ impl Env {
     fn run(&self, cmd: &mut Command) -> (String, String, i32) {
         let out = cmd.write_stdin("").output().unwrap();
         let root = self.path("").display().to_string();
-        let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(root.trim_end_matches('/'), "[TMP]");
-        (clean(&out.stdout), clean(&out.stderr), out.status.code().unwrap_or(-1))
+        let clean =
+            |b: &[u8]| String::from_utf8_lossy(b).replace(root.trim_end_matches('/'), "[TMP]");
+        (
+            clean(&out.stdout),
+            clean(&out.stderr),
+            out.status.code().unwrap_or(-1),
+        )
     }
 }
 
@@ -87,7 +92,10 @@ fn a_missing_playbook_is_reported_and_up_creates_nothing() {
     let (_, up_err, code) = env.run(&mut env.lab(&["up"]));
     assert_eq!(code, 2);
     assert_eq!(up_err, err);
-    assert!(!env.path("lab/.lab").exists(), "lab up created its state dir");
+    assert!(
+        !env.path("lab/.lab").exists(),
+        "lab up created its state dir"
+    );
 }
 
 /// `lab ARGS` as a user whom file permissions stop: this user when not
@@ -98,10 +106,13 @@ fn unprivileged(env: &Env, args: &[&str]) -> Command {
     let mut cmd = if unsafe { libc::geteuid() } == 0 {
         let copy = env.path("lab-bin");
         if !copy.exists() {
-            std::fs::hard_link(&lab, &copy).or_else(|_| std::fs::copy(&lab, &copy).map(drop)).unwrap();
+            std::fs::hard_link(&lab, &copy)
+                .or_else(|_| std::fs::copy(&lab, &copy).map(drop))
+                .unwrap();
         }
         let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(copy);
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(copy);
         cmd
     } else {
         Command::new(lab)
@@ -119,7 +130,10 @@ fn unreadable_scripts_and_lab_directories_are_reported() {
     let yaml = format!(
         "{HEAD}provision:\n  type: shell\n  scripts:\n    - on: [node1]\n      script: scripts/setup.sh\n"
     );
-    let env = Env::new(&yaml, &["scripts/setup.sh", "private/notes.txt", ".git/config"]);
+    let env = Env::new(
+        &yaml,
+        &["scripts/setup.sh", "private/notes.txt", ".git/config"],
+    );
     for d in ["lab", "lab/scripts"] {
         chmod(&env.path(d), 0o755);
     }
@@ -158,8 +172,14 @@ fn managing_commands_work_when_the_script_and_the_box_are_gone() {
     // What creates or provisions refuses, naming both, before anything exists.
     let (_, err, code) = env.run(&mut env.lab(&["up"]));
     assert_eq!(code, 2);
-    assert!(err.contains("box: unknown box `mybox`") && err.contains("scripts/setup.sh does not exist"), "{err}");
-    assert!(!env.path("lab/.lab").exists(), "lab up created its state dir");
+    assert!(
+        err.contains("box: unknown box `mybox`") && err.contains("scripts/setup.sh does not exist"),
+        "{err}"
+    );
+    assert!(
+        !env.path("lab/.lab").exists(),
+        "lab up created its state dir"
+    );
     let (_, err, code) = env.run(&mut env.lab(&["provision"]));
     assert_eq!(code, 2, "{err}");
     // What manages existing VMs still works.
@@ -178,10 +198,20 @@ fn managing_commands_work_when_the_script_and_the_box_are_gone() {
     }
     let (out, err, code) = env.run(&mut env.lab(&["destroy", "-f"]));
     assert_eq!((code, err.as_str()), (0, ""));
-    assert_eq!(out, "destroyed lab refs: 0 VM(s), 0 volume(s), network (none); state removed\n");
+    assert_eq!(
+        out,
+        "destroyed lab refs: 0 VM(s), 0 volume(s), network (none); state removed\n"
+    );
     // Their lab file is still checked.
-    std::fs::write(env.path("lab/lab.yaml"), yaml.replace("10.77.10.21", "10.77.10.1")).unwrap();
+    std::fs::write(
+        env.path("lab/lab.yaml"),
+        yaml.replace("10.77.10.21", "10.77.10.1"),
+    )
+    .unwrap();
     let (_, err, code) = env.run(&mut env.lab(&["status"]));
     assert_eq!(code, 2);
-    assert!(err.contains("nodes.node1.ip: 10.77.10.1 is the gateway"), "{err}");
+    assert!(
+        err.contains("nodes.node1.ip: 10.77.10.1 is the gateway"),
+        "{err}"
+    );
 }

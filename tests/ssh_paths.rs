@@ -43,7 +43,11 @@ fn lab_in(sub: &str) -> Lab {
         .unwrap();
     assert!(keygen.success());
     std::fs::write(dir.join(".lab/known_hosts"), "").unwrap();
-    Lab { _tmp: tmp, home, dir }
+    Lab {
+        _tmp: tmp,
+        home,
+        dir,
+    }
 }
 
 impl Lab {
@@ -60,7 +64,12 @@ impl Lab {
     }
 
     fn state_file(&self, name: &str) -> String {
-        self.dir.join(".lab").join(name).to_str().unwrap().to_string()
+        self.dir
+            .join(".lab")
+            .join(name)
+            .to_str()
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -68,8 +77,16 @@ const ODD: &str = "x/my lab/it's \"#1\" %h ü";
 
 /// `ssh -G ARGS` → the value lines of `keyword`.
 fn ssh_g(args: &[String], keyword: &str) -> Vec<String> {
-    let out = std::process::Command::new("ssh").arg("-G").args(args).output().unwrap();
-    assert!(out.status.success(), "ssh -G {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("ssh")
+        .arg("-G")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ssh -G {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_prefix(&format!("{keyword} ")))
@@ -81,14 +98,28 @@ fn ssh_g(args: &[String], keyword: &str) -> Vec<String> {
 fn ssh_config_resolves_to_the_lab_key_and_known_hosts() {
     let lab = lab_in(ODD);
     let out = lab.lab(&["ssh-config"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cfg = lab.dir.join("ssh_config");
     std::fs::write(&cfg, &out.stdout).unwrap();
-    let args = ["-F".to_string(), cfg.to_str().unwrap().to_string(), "node1".to_string()];
+    let args = [
+        "-F".to_string(),
+        cfg.to_str().unwrap().to_string(),
+        "node1".to_string(),
+    ];
     assert_eq!(ssh_g(&args, "hostname"), ["10.77.10.21"]);
-    assert_eq!(ssh_g(&args, "userknownhostsfile"), [lab.state_file("known_hosts")]);
+    assert_eq!(
+        ssh_g(&args, "userknownhostsfile"),
+        [lab.state_file("known_hosts")]
+    );
     // Printed before `%` expansion, which turns `%%` into `%`.
-    assert_eq!(ssh_g(&args, "identityfile"), [lab.state_file("id_ed25519").replace('%', "%%")]);
+    assert_eq!(
+        ssh_g(&args, "identityfile"),
+        [lab.state_file("id_ed25519").replace('%', "%%")]
+    );
     assert_eq!(ssh_g(&args, "stricthostkeychecking"), ["true"]);
 }
 
@@ -102,21 +133,38 @@ fn ssh_hands_ssh_options_that_resolve_to_the_lab_key_and_known_hosts() {
     let record = lab.home.join("args");
     std::fs::write(
         bin.join("ssh"),
-        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n", record.display()),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
+            record.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = lab.lab(&["ssh", "node1", "--", "true"]).env("PATH", path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = lab
+        .lab(&["ssh", "node1", "--", "true"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recorded = std::fs::read_to_string(&record).unwrap();
     let mut args: Vec<String> = recorded.lines().map(str::to_string).collect();
     assert_eq!(args[args.len() - 3..], ["lab@10.77.10.21", "--", "true"]);
     args.truncate(args.len() - 2);
     args.insert(0, "/dev/null".into());
     args.insert(0, "-F".into());
-    assert_eq!(ssh_g(&args, "userknownhostsfile"), [lab.state_file("known_hosts")]);
-    assert_eq!(ssh_g(&args, "identityfile"), [lab.state_file("id_ed25519").replace('%', "%%")]);
+    assert_eq!(
+        ssh_g(&args, "userknownhostsfile"),
+        [lab.state_file("known_hosts")]
+    );
+    assert_eq!(
+        ssh_g(&args, "identityfile"),
+        [lab.state_file("id_ed25519").replace('%', "%%")]
+    );
     assert_eq!(ssh_g(&args, "stricthostkeychecking"), ["true"]);
 }
 

@@ -117,7 +117,10 @@ fn every_shipped_lab_is_valid() {
             .code(0)
             .stdout(predicate::str::contains("is valid"));
     }
-    assert!(seen >= 2, "expected labs/smoke and labs/django-ha, found {seen}");
+    assert!(
+        seen >= 2,
+        "expected labs/smoke and labs/django-ha, found {seen}"
+    );
 }
 
 #[test]
@@ -172,7 +175,11 @@ fn validate_json_describes_a_valid_lab() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["lab"], "shapes");
@@ -183,7 +190,12 @@ fn validate_json_describes_a_valid_lab() {
 fn validate_json_lists_every_error_with_line_column_and_field() {
     let env = env();
     let out = lab(&env)
-        .args(["validate", "--json", "-f", "tests/fixtures/invalid/multiple-errors.yaml"])
+        .args([
+            "validate",
+            "--json",
+            "-f",
+            "tests/fixtures/invalid/multiple-errors.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

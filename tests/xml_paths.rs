@@ -14,7 +14,9 @@ use virt::sys;
 /// XML's five entities and numeric references (libvirt writes non-ASCII in
 /// metadata as `&#xFC;`) decoded.
 fn attribute(xml: &str, tag: &str, attr: &str) -> String {
-    let start = xml.find(&format!("<{tag} ")).unwrap_or_else(|| panic!("no <{tag}> in {xml}"));
+    let start = xml
+        .find(&format!("<{tag} "))
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"));
     let rest = &xml[start..];
     let at = rest.find(&format!(" {attr}=")).unwrap() + attr.len() + 2;
     let quote = rest[at..].chars().next().unwrap();
@@ -63,7 +65,10 @@ fn odd_lab_paths_survive_libvirts_xml_parser() {
             target: "vdb".into(),
             readonly: true,
         }],
-        interfaces: vec![InterfaceSpec { network: "lab-odd".into(), mac: "52:54:00:00:00:01".into() }],
+        interfaces: vec![InterfaceSpec {
+            network: "lab-odd".into(),
+            mac: "52:54:00:00:00:01".into(),
+        }],
         console_log: dir.join("console/node1.log"),
     };
     let conn = Connect::open(Some("test:///default")).unwrap();
@@ -73,7 +78,14 @@ fn odd_lab_paths_survive_libvirts_xml_parser() {
     let back = dom.xml_desc(0).unwrap();
     let path = |p: &Path| p.to_str().unwrap().to_string();
     assert_eq!(attribute(&back, "log", "file"), path(&spec.console_log));
-    assert_eq!(attribute(&back, "source", "file"), path(&spec.disks[0].path));
-    assert_eq!(attribute(&back, "lab:lab", "file"), spec.tag.file, "the lab file in the metadata");
+    assert_eq!(
+        attribute(&back, "source", "file"),
+        path(&spec.disks[0].path)
+    );
+    assert_eq!(
+        attribute(&back, "lab:lab", "file"),
+        spec.tag.file,
+        "the lab file in the metadata"
+    );
     dom.undefine().unwrap();
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, LabTag, Maker, NetworkInfo,
-    NetworkSpec, Result, RunState,
+    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, LabTag, Maker,
+    NetworkInfo, NetworkSpec, Result, RunState,
 };
 
 /// A volume in a fake pool.
@@ -111,14 +111,16 @@ impl FakeHypervisor {
     /// lab would: without our metadata, as a user's `virsh define` does.
     pub fn define_foreign_domain(&self, spec: &DomainSpec) {
         let mut st = self.lock();
-        st.domains.insert(spec.name.clone(), (spec.clone(), DomainState::ShutOff));
+        st.domains
+            .insert(spec.name.clone(), (spec.clone(), DomainState::ShutOff));
         st.foreign.insert(format!("domain {}", spec.name));
     }
 
     /// [`Self::define_foreign_domain`] for a network.
     pub fn define_foreign_network(&self, spec: &NetworkSpec) {
         let mut st = self.lock();
-        st.networks.insert(spec.name.clone(), (spec.clone(), RunState::Inactive));
+        st.networks
+            .insert(spec.name.clone(), (spec.clone(), RunState::Inactive));
         st.foreign.insert(format!("network {}", spec.name));
     }
 
@@ -282,7 +284,9 @@ impl Hypervisor for FakeHypervisor {
         Ok(st
             .domains
             .values()
-            .filter(|(spec, _)| spec.tag.lab == lab && !st.foreign.contains(&format!("domain {}", spec.name)))
+            .filter(|(spec, _)| {
+                spec.tag.lab == lab && !st.foreign.contains(&format!("domain {}", spec.name))
+            })
             .map(|(spec, _)| (spec.name.clone(), spec.tag.clone()))
             .collect())
     }

@@ -33,7 +33,10 @@ fn lifecycle_and_call_log() {
         vec![(dom.name.clone(), dom.tag.clone())]
     );
     assert!(hv.list_lab_domains("other").unwrap().is_empty());
-    assert_eq!(hv.domain_maker(&dom.name).unwrap(), Some(Maker::Lab(dom.tag.clone())));
+    assert_eq!(
+        hv.domain_maker(&dom.name).unwrap(),
+        Some(Maker::Lab(dom.tag.clone()))
+    );
     hv.shutdown_domain(&dom.name).unwrap();
     assert_eq!(
         hv.domain_state(&dom.name).unwrap(),
@@ -68,12 +71,18 @@ fn foreign_objects_have_no_maker_until_lab_redefines_them() {
     assert!(hv.list_lab_domains("smoke").unwrap().is_empty());
     assert_eq!(hv.list_networks().unwrap()[0].maker, Maker::Unknown);
     hv.define_domain(&dom).unwrap();
-    assert_eq!(hv.domain_maker(&dom.name).unwrap(), Some(Maker::Lab(dom.tag.clone())));
+    assert_eq!(
+        hv.domain_maker(&dom.name).unwrap(),
+        Some(Maker::Lab(dom.tag.clone()))
+    );
     hv.undefine_domain(&dom.name).unwrap();
     hv.define_foreign_domain(&dom);
     hv.undefine_domain(&dom.name).unwrap();
     hv.define_domain(&dom).unwrap();
-    assert_eq!(hv.domain_maker(&dom.name).unwrap(), Some(Maker::Lab(dom.tag)));
+    assert_eq!(
+        hv.domain_maker(&dom.name).unwrap(),
+        Some(Maker::Lab(dom.tag))
+    );
 }
 
 #[test]

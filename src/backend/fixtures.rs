@@ -3,7 +3,9 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use super::{Accel, Boot, DiskFormat, DiskSpec, DomainSpec, HostEntry, InterfaceSpec, LabTag, NetworkSpec};
+use super::{
+    Accel, Boot, DiskFormat, DiskSpec, DomainSpec, HostEntry, InterfaceSpec, LabTag, NetworkSpec,
+};
 use crate::network;
 
 /// The mark of instance `i-LAB` of lab `lab` (on `node`'s domain).

@@ -204,8 +204,13 @@ mod tests {
                 "192.168.5.0/24".parse().unwrap()
             ]
         );
-        let Maker::Lab(tag) = info.maker else { panic!("{:?}", info.maker) };
-        assert_eq!((tag.lab.as_str(), tag.instance.as_str(), tag.node), ("smoke&co", "", None));
+        let Maker::Lab(tag) = info.maker else {
+            panic!("{:?}", info.maker)
+        };
+        assert_eq!(
+            (tag.lab.as_str(), tag.instance.as_str(), tag.node),
+            ("smoke&co", "", None)
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Accel, Boot, DiskFormat, DomainSpec, LabTag, METADATA_NS, METADATA_PREFIX, NetworkSpec};
+use super::{
+    Accel, Boot, DiskFormat, DomainSpec, LabTag, METADATA_NS, METADATA_PREFIX, NetworkSpec,
+};
 
 /// Escape text for use in XML element content or a quoted attribute.
 pub fn escape(s: &str) -> String {

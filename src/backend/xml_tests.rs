@@ -41,7 +41,9 @@ fn domain_escapes_user_values() {
     };
     let xml = domain_xml(&spec);
     assert!(
-        xml.contains("name='a&amp;b' instance='i-a&amp;b' file='/home/u/a&amp;b/lab.yaml' node='n&lt;1&gt;'"),
+        xml.contains(
+            "name='a&amp;b' instance='i-a&amp;b' file='/home/u/a&amp;b/lab.yaml' node='n&lt;1&gt;'"
+        ),
         "{xml}"
     );
     assert!(xml.contains("<kernel>/k&apos;q</kernel>"), "{xml}");

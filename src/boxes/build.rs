@@ -39,14 +39,20 @@ pub fn build(
 ) -> Result<Outcome> {
     if !force
         && let Some(existing) = store.get(&recipe.name)?
-            && existing.meta.recipe_hash == recipe.hash && existing.artifact().is_file() {
-                return Ok(Outcome::UpToDate(existing));
-            }
+        && existing.meta.recipe_hash == recipe.hash
+        && existing.artifact().is_file()
+    {
+        return Ok(Outcome::UpToDate(existing));
+    }
     check_tools()?;
     let started = Instant::now();
     let staging = store.stage(&recipe.name)?;
     start_log(log)?;
-    reporter.line(&format!("building box {} (log: {})", recipe.name, log.display()));
+    reporter.line(&format!(
+        "building box {} (log: {})",
+        recipe.name,
+        log.display()
+    ));
 
     let r = &recipe.recipe;
     let rootfs = staging.dir().join("rootfs");
@@ -60,7 +66,11 @@ pub fn build(
             .arg(format!("--include={}", r.packages.join(",")));
         if r.format == Format::Rootfs {
             // A container needs no documentation, manual pages or translations.
-            cmd = cmd.args(ROOTFS_DPKG_EXCLUDES.iter().map(|o| format!("--dpkgopt={o}")));
+            cmd = cmd.args(
+                ROOTFS_DPKG_EXCLUDES
+                    .iter()
+                    .map(|o| format!("--dpkgopt={o}")),
+            );
         }
         cmd.args([&r.suite, &rootfs.display().to_string(), &r.mirror])
             .args(&r.sources)
@@ -128,7 +138,11 @@ pub fn start_log(log: &Path) -> Result<()> {
     if let Some(parent) = log.parent() {
         crate::files::private_dir(parent)?;
     }
-    crate::files::open(log, crate::files::PRIVATE_FILE, crate::files::Content::Truncate)?;
+    crate::files::open(
+        log,
+        crate::files::PRIVATE_FILE,
+        crate::files::Content::Truncate,
+    )?;
     Ok(())
 }
 
@@ -206,7 +220,14 @@ fn make_disk(
 }
 
 /// The programs a box build runs.
-pub const BUILD_TOOLS: &[&str] = &["mmdebstrap", "mkfs.ext4", "qemu-img", "unshare", "chroot", "cp"];
+pub const BUILD_TOOLS: &[&str] = &[
+    "mmdebstrap",
+    "mkfs.ext4",
+    "qemu-img",
+    "unshare",
+    "chroot",
+    "cp",
+];
 
 /// Whether this process can build boxes: root, and every [`BUILD_TOOLS`]
 /// program on `PATH`. The error is a sentence with the fix.
@@ -225,7 +246,9 @@ pub fn check_tools() -> Result<()> {
 fn nix_is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     // The owner of our own /proc entry is our effective uid.
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// The newest `vmlinuz-*` and its matching `initrd.img-*` in `boot`.
@@ -272,12 +295,13 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     for line in mounts.lines() {
         if let Some(point) = line.split_whitespace().nth(1)
-            && Path::new(point).starts_with(&abs) {
-                bail!(
-                    "refusing to delete {}: {point} is still mounted (umount it first)",
-                    abs.display()
-                );
-            }
+            && Path::new(point).starts_with(&abs)
+        {
+            bail!(
+                "refusing to delete {}: {point} is still mounted (umount it first)",
+                abs.display()
+            );
+        }
     }
     std::fs::remove_dir_all(&abs).with_context(|| format!("cannot remove {}", abs.display()))
 }
@@ -313,7 +337,12 @@ mod tests {
     #[test]
     fn finds_newest_kernel_with_initrd() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["vmlinuz-6.1.0-1", "initrd.img-6.1.0-1", "vmlinuz-6.1.0-2", "initrd.img-6.1.0-2"] {
+        for f in [
+            "vmlinuz-6.1.0-1",
+            "initrd.img-6.1.0-1",
+            "vmlinuz-6.1.0-2",
+            "initrd.img-6.1.0-2",
+        ] {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
         let (k, i) = find_kernel(dir.path()).unwrap();

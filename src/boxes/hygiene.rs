@@ -42,7 +42,9 @@ datasource_list: [ NoCloud, None ]
 /// Apply the hygiene rules to an unpacked root filesystem.
 pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
     if !rootfs.join("usr/bin/cloud-init").exists() {
-        bail!("the box has no cloud-init: lab seeds every VM's first boot through cloud-init's NoCloud datasource, so add cloud-init to the recipe's packages");
+        bail!(
+            "the box has no cloud-init: lab seeds every VM's first boot through cloud-init's NoCloud datasource, so add cloud-init to the recipe's packages"
+        );
     }
     if !rootfs.join("usr/sbin/sshd").exists() {
         bail!("the box has no SSH server: add openssh-server to the recipe's packages");
@@ -53,7 +55,10 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
     write_guest_file(rootfs, "etc/machine-id", "", MACHINE_ID_MODE)?;
     remove_if_exists(&rootfs.join("var/lib/dbus/machine-id"))?;
     write("etc/hostname", "localhost\n")?;
-    write("etc/hosts", "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n")?;
+    write(
+        "etc/hosts",
+        "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n",
+    )?;
 
     // Host keys: none in the image, generated on first boot.
     let ssh_dir = rootfs.join("etc/ssh");
@@ -66,13 +71,19 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
         }
     }
     write("etc/systemd/system/lab-ssh-keygen.service", KEYGEN_UNIT)?;
-    write("etc/systemd/system/ssh.service.d/10-lab-keygen.conf", SSH_DROPIN)?;
+    write(
+        "etc/systemd/system/ssh.service.d/10-lab-keygen.conf",
+        SSH_DROPIN,
+    )?;
     write("etc/ssh/sshd_config.d/10-lab.conf", SSHD_CONFIG)?;
 
     // No password logins, root locked.
     lock_root(&rootfs.join("etc/shadow"))?;
 
-    write("etc/cloud/cloud.cfg.d/05-lab-datasource.cfg", CLOUD_DATASOURCE)?;
+    write(
+        "etc/cloud/cloud.cfg.d/05-lab-datasource.cfg",
+        CLOUD_DATASOURCE,
+    )?;
     write(
         "etc/fstab",
         &format!("LABEL={root_label} / ext4 rw,discard,errors=remount-ro 0 1\n"),
@@ -109,7 +120,10 @@ fn clear_apt(rootfs: &Path) -> Result<()> {
     for dir in ["var/lib/apt/lists", "var/cache/apt/archives"] {
         clear_files(&rootfs.join(dir))?;
     }
-    for bin in ["var/cache/apt/pkgcache.bin", "var/cache/apt/srcpkgcache.bin"] {
+    for bin in [
+        "var/cache/apt/pkgcache.bin",
+        "var/cache/apt/srcpkgcache.bin",
+    ] {
         remove_if_exists(&rootfs.join(bin))?;
     }
     Ok(())
@@ -162,7 +176,13 @@ mod tests {
     fn fake_rootfs() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
-        for d in ["usr/bin", "usr/sbin", "etc/ssh", "var/lib/dbus", "var/lib/apt/lists/partial"] {
+        for d in [
+            "usr/bin",
+            "usr/sbin",
+            "etc/ssh",
+            "var/lib/dbus",
+            "var/lib/apt/lists/partial",
+        ] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
         std::fs::write(r.join("usr/bin/cloud-init"), "").unwrap();
@@ -172,7 +192,11 @@ mod tests {
         std::fs::write(r.join("etc/ssh/ssh_host_ed25519_key"), "secret").unwrap();
         std::fs::write(r.join("etc/ssh/ssh_host_ed25519_key.pub"), "pub").unwrap();
         std::fs::write(r.join("etc/ssh/sshd_config"), "").unwrap();
-        std::fs::write(r.join("etc/shadow"), "root:$6$hash:19000:0:99999:7:::\nlab:!:19000::::::\n").unwrap();
+        std::fs::write(
+            r.join("etc/shadow"),
+            "root:$6$hash:19000:0:99999:7:::\nlab:!:19000::::::\n",
+        )
+        .unwrap();
         std::fs::write(r.join("var/lib/apt/lists/deb_Packages"), "x").unwrap();
         dir
     }
@@ -182,7 +206,10 @@ mod tests {
         let dir = fake_rootfs();
         let r = dir.path();
         apply(r, "labroot").unwrap();
-        assert_eq!(std::fs::read_to_string(r.join("etc/machine-id")).unwrap(), "");
+        assert_eq!(
+            std::fs::read_to_string(r.join("etc/machine-id")).unwrap(),
+            ""
+        );
         assert!(!r.join("var/lib/dbus/machine-id").exists());
         assert!(!r.join("etc/ssh/ssh_host_ed25519_key").exists());
         assert!(!r.join("etc/ssh/ssh_host_ed25519_key.pub").exists());
@@ -192,7 +219,11 @@ mod tests {
         assert!(shadow.contains("lab:!:"), "{shadow}");
         let sshd = std::fs::read_to_string(r.join("etc/ssh/sshd_config.d/10-lab.conf")).unwrap();
         assert!(sshd.contains("PasswordAuthentication no"));
-        assert!(std::fs::read_to_string(r.join("etc/fstab")).unwrap().contains("LABEL=labroot /"));
+        assert!(
+            std::fs::read_to_string(r.join("etc/fstab"))
+                .unwrap()
+                .contains("LABEL=labroot /")
+        );
         assert!(!r.join("var/lib/apt/lists/deb_Packages").exists());
         assert!(r.join("var/lib/apt/lists/partial").is_dir());
         assert!(r.join("etc/systemd/system/lab-ssh-keygen.service").exists());

@@ -19,7 +19,9 @@ use crate::ui::progress::Reporter;
 
 /// Where a box build writes the output of its tools.
 pub fn build_log(name: &str) -> PathBuf {
-    crate::paths::lab_home().join("logs").join(format!("box-{name}.log"))
+    crate::paths::lab_home()
+        .join("logs")
+        .join(format!("box-{name}.log"))
 }
 
 /// What a lab needs done for one box before it can use it.
@@ -93,7 +95,13 @@ pub fn realize(store: &Store, plan: BoxPlan, reporter: &dyn Reporter) -> Result<
 
 /// The box `name` for a lab in `lab_dir`, of format `want`: [`plan`], then
 /// built when it needs to be ([`realize`]).
-pub fn ensure(store: &Store, lab_dir: &Path, name: &str, want: Format, reporter: &dyn Reporter) -> Result<StoredBox> {
+pub fn ensure(
+    store: &Store,
+    lab_dir: &Path,
+    name: &str,
+    want: Format,
+    reporter: &dyn Reporter,
+) -> Result<StoredBox> {
     realize(store, plan(store, lab_dir, name, want)?, reporter)
 }
 
@@ -120,13 +128,35 @@ mod tests {
     fn ensure_refuses_a_box_of_the_other_format() {
         let quiet = crate::ui::progress::Silent;
         let (tmp, store) = stored(Format::Rootfs);
-        let msg = ensure(&store, tmp.path(), "only-stored", Format::Disk, &quiet).unwrap_err().to_string();
-        assert!(msg.contains("is a root filesystem for containers (format: rootfs), not a VM disk"), "{msg}");
-        assert_eq!(ensure(&store, tmp.path(), "only-stored", Format::Rootfs, &quiet).unwrap().meta.format, Format::Rootfs);
+        let msg = ensure(&store, tmp.path(), "only-stored", Format::Disk, &quiet)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("is a root filesystem for containers (format: rootfs), not a VM disk"),
+            "{msg}"
+        );
+        assert_eq!(
+            ensure(&store, tmp.path(), "only-stored", Format::Rootfs, &quiet)
+                .unwrap()
+                .meta
+                .format,
+            Format::Rootfs
+        );
 
         let (tmp, store) = stored(Format::Disk);
-        let msg = ensure(&store, tmp.path(), "only-stored", Format::Rootfs, &quiet).unwrap_err().to_string();
-        assert!(msg.contains("provision.images names `only-stored`, a disk box"), "{msg}");
-        assert_eq!(ensure(&store, tmp.path(), "only-stored", Format::Disk, &quiet).unwrap().meta.format, Format::Disk);
+        let msg = ensure(&store, tmp.path(), "only-stored", Format::Rootfs, &quiet)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("provision.images names `only-stored`, a disk box"),
+            "{msg}"
+        );
+        assert_eq!(
+            ensure(&store, tmp.path(), "only-stored", Format::Disk, &quiet)
+                .unwrap()
+                .meta
+                .format,
+            Format::Disk
+        );
     }
 }

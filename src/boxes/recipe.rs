@@ -118,9 +118,17 @@ const MAX_EXTENDS: usize = 4;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum RecipeError {
-    #[error("no recipe for box `{name}`: looked for {RECIPE_FILE} in {}", fmt_dirs(searched))]
-    #[diagnostic(help("box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"))]
-    NotFound { name: String, searched: Vec<PathBuf> },
+    #[error(
+        "no recipe for box `{name}`: looked for {RECIPE_FILE} in {}",
+        fmt_dirs(searched)
+    )]
+    #[diagnostic(help(
+        "box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"
+    ))]
+    NotFound {
+        name: String,
+        searched: Vec<PathBuf>,
+    },
     #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
@@ -185,7 +193,12 @@ pub fn load(name: &str, path: &Path) -> Result<RecipeSource, RecipeError> {
     load_at_depth(name, path, &[], 0)
 }
 
-fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
+fn load_at_depth(
+    name: &str,
+    path: &Path,
+    dirs: &[PathBuf],
+    depth: usize,
+) -> Result<RecipeSource, RecipeError> {
     let text = crate::limits::read_to_string(path, crate::limits::RECIPE_FILE)?;
     let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
@@ -201,7 +214,9 @@ fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Res
     let parent = match &raw.extends {
         None => None,
         Some(_) if depth >= MAX_EXTENDS => {
-            return Err(semantic(format!("`extends` chains deeper than {MAX_EXTENDS} recipes (a loop?)")));
+            return Err(semantic(format!(
+                "`extends` chains deeper than {MAX_EXTENDS} recipes (a loop?)"
+            )));
         }
         Some(p) => {
             let mut search = Vec::new();
@@ -214,7 +229,10 @@ fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Res
     };
     let recipe = resolve(raw, parent.as_ref().map(|p| &p.recipe)).map_err(semantic)?;
     check(&recipe).map_err(semantic)?;
-    let mut overlays = parent.as_ref().map(|p| p.overlays.clone()).unwrap_or_default();
+    let mut overlays = parent
+        .as_ref()
+        .map(|p| p.overlays.clone())
+        .unwrap_or_default();
     if own_files.is_dir() {
         overlays.push(own_files);
     }
@@ -233,9 +251,15 @@ fn load_at_depth(name: &str, path: &Path, dirs: &[PathBuf], depth: usize) -> Res
 
 /// Fill a raw recipe from its parent (if any); every field must end up set.
 fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, String> {
-    fn pick<T: Clone>(own: Option<T>, parent: Option<&Recipe>, f: impl Fn(&Recipe) -> T, field: &str) -> Result<T, String> {
-        own.or_else(|| parent.map(f))
-            .ok_or_else(|| format!("missing field `{field}` (and no `extends:` recipe provides it)"))
+    fn pick<T: Clone>(
+        own: Option<T>,
+        parent: Option<&Recipe>,
+        f: impl Fn(&Recipe) -> T,
+        field: &str,
+    ) -> Result<T, String> {
+        own.or_else(|| parent.map(f)).ok_or_else(|| {
+            format!("missing field `{field}` (and no `extends:` recipe provides it)")
+        })
     }
     let mut packages = parent.map(|p| p.packages.clone()).unwrap_or_default();
     packages.extend(raw.packages);
@@ -243,7 +267,10 @@ fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, String> {
     customize.extend(raw.customize);
     let mut sources = parent.map(|p| p.sources.clone()).unwrap_or_default();
     sources.extend(raw.sources);
-    let format = raw.format.or_else(|| parent.map(|p| p.format)).unwrap_or_default();
+    let format = raw
+        .format
+        .or_else(|| parent.map(|p| p.format))
+        .unwrap_or_default();
     // A rootfs never boots: disk size, kernel command line and login user
     // do not apply.
     let (disk_gib, cmdline, user) = match format {
@@ -262,19 +289,27 @@ fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, String> {
             .flatten()
             .next()
             {
-                return Err(format!("`{field}` does not apply to `format: rootfs` (it never boots); remove it"));
+                return Err(format!(
+                    "`{field}` does not apply to `format: rootfs` (it never boots); remove it"
+                ));
             }
             (0, String::new(), String::new())
         }
     };
     Ok(Recipe {
         format,
-        description: raw.description.or_else(|| parent.map(|p| p.description.clone())).unwrap_or_default(),
+        description: raw
+            .description
+            .or_else(|| parent.map(|p| p.description.clone()))
+            .unwrap_or_default(),
         version: raw.version,
         suite: pick(raw.suite, parent, |p| p.suite.clone(), "suite")?,
         mirror: pick(raw.mirror, parent, |p| p.mirror.clone(), "mirror")?,
         sources,
-        variant: raw.variant.or_else(|| parent.map(|p| p.variant.clone())).unwrap_or_else(default_variant),
+        variant: raw
+            .variant
+            .or_else(|| parent.map(|p| p.variant.clone()))
+            .unwrap_or_else(default_variant),
         packages,
         disk_gib,
         cmdline,
@@ -291,7 +326,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Recipe, RecipeError> {
         message,
     };
     if raw.extends.is_some() {
-        return Err(semantic("`extends` needs the recipe directories: use `find`".into()));
+        return Err(semantic(
+            "`extends` needs the recipe directories: use `find`".into(),
+        ));
     }
     let recipe = resolve(raw, None).map_err(semantic)?;
     check(&recipe).map_err(semantic)?;
@@ -318,7 +355,10 @@ pub fn parse_raw(text: &str, path: &Path) -> Result<RawRecipe, RecipeError> {
         // The bare message: Display adds "error: line L column C: ", which the
         // path:line:column prefix already says.
         let message = yaml_limits::breach(&e).unwrap_or_else(|| {
-            first_line(&serde_saphyr::MessageFormatter::format_message(&serde_saphyr::DefaultMessageFormatter, &e))
+            first_line(&serde_saphyr::MessageFormatter::format_message(
+                &serde_saphyr::DefaultMessageFormatter,
+                &e,
+            ))
         });
         match e.location() {
             Some(loc) => {
@@ -334,8 +374,14 @@ fn check(recipe: &Recipe) -> Result<(), String> {
     if recipe.packages.is_empty() {
         return Err("`packages` must name at least one package".into());
     }
-    if let Some(bad) = recipe.sources.iter().find(|s| !s.starts_with("deb ") || s.split_whitespace().count() < 4) {
-        return Err(format!("`sources` entry {bad:?} is not an apt source line like \"deb URL SUITE COMPONENT\""));
+    if let Some(bad) = recipe
+        .sources
+        .iter()
+        .find(|s| !s.starts_with("deb ") || s.split_whitespace().count() < 4)
+    {
+        return Err(format!(
+            "`sources` entry {bad:?} is not an apt source line like \"deb URL SUITE COMPONENT\""
+        ));
     }
     if recipe.format == Format::Rootfs {
         return Ok(());
@@ -426,7 +472,10 @@ mod tests {
         let err = parse(&text, Path::new("boxes/x/box.yaml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("boxes/x/box.yaml:8:1:"), "{msg}");
-        assert!(msg.contains("colour") && !msg.contains("error:") && !msg.contains("line 8"), "{msg}");
+        assert!(
+            msg.contains("colour") && !msg.contains("error:") && !msg.contains("line 8"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -439,11 +488,26 @@ mod tests {
     #[test]
     fn semantic_checks() {
         let bad_disk = GOOD.replace("disk_gib: 8", "disk_gib: 1");
-        assert!(parse(&bad_disk, Path::new("b")).unwrap_err().to_string().contains("disk_gib"));
+        assert!(
+            parse(&bad_disk, Path::new("b"))
+                .unwrap_err()
+                .to_string()
+                .contains("disk_gib")
+        );
         let root = GOOD.replace("user: lab", "user: root");
-        assert!(parse(&root, Path::new("b")).unwrap_err().to_string().contains("non-root"));
+        assert!(
+            parse(&root, Path::new("b"))
+                .unwrap_err()
+                .to_string()
+                .contains("non-root")
+        );
         let empty = GOOD.replace("[openssh-server]", "[]");
-        assert!(parse(&empty, Path::new("b")).unwrap_err().to_string().contains("packages"));
+        assert!(
+            parse(&empty, Path::new("b"))
+                .unwrap_err()
+                .to_string()
+                .contains("packages")
+        );
     }
 
     const ROOTFS: &str = "version: '1'\nformat: rootfs\nsuite: bookworm\nmirror: http://deb.debian.org/debian\nsources: ['deb http://deb.debian.org/debian bookworm-backports main']\npackages: [python3]\n";
@@ -452,14 +516,24 @@ mod tests {
     fn rootfs_recipe_needs_no_disk_fields_and_refuses_them() {
         let r = parse(ROOTFS, Path::new("b")).unwrap();
         assert_eq!(r.format, Format::Rootfs);
-        assert_eq!(r.sources, vec!["deb http://deb.debian.org/debian bookworm-backports main"]);
+        assert_eq!(
+            r.sources,
+            vec!["deb http://deb.debian.org/debian bookworm-backports main"]
+        );
         assert_eq!((r.disk_gib, r.user.as_str()), (0, ""));
-        let msg = parse(&format!("{ROOTFS}user: lab\n"), Path::new("b")).unwrap_err().to_string();
-        assert!(msg.contains("`user` does not apply to `format: rootfs`"), "{msg}");
+        let msg = parse(&format!("{ROOTFS}user: lab\n"), Path::new("b"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("`user` does not apply to `format: rootfs`"),
+            "{msg}"
+        );
         let bad = ROOTFS.replace("'deb http", "'http");
         let msg = parse(&bad, Path::new("b")).unwrap_err().to_string();
         assert!(msg.contains("not an apt source line"), "{msg}");
-        let msg = parse(&ROOTFS.replace("rootfs", "iso"), Path::new("b")).unwrap_err().to_string();
+        let msg = parse(&ROOTFS.replace("rootfs", "iso"), Path::new("b"))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("iso") || msg.contains("format"), "{msg}");
         assert_eq!(parse(GOOD, Path::new("b")).unwrap().format, Format::Disk);
     }
@@ -498,7 +572,13 @@ mod tests {
         assert_eq!(child.recipe.customize, vec!["echo child"]);
         assert_eq!(child.recipe.suite, "bookworm");
         assert_eq!(child.recipe.version, "2");
-        assert_eq!(child.overlays, vec![dir.path().join("base/files"), dir.path().join("child/files")]);
+        assert_eq!(
+            child.overlays,
+            vec![
+                dir.path().join("base/files"),
+                dir.path().join("child/files")
+            ]
+        );
         // A change in the parent changes the child's hash.
         let h = child.hash.clone();
         std::fs::write(dir.path().join("base/files/etc/motd"), "changed").unwrap();
@@ -511,13 +591,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (n, p) in [("a", "b"), ("b", "a")] {
             std::fs::create_dir_all(dir.path().join(n)).unwrap();
-            std::fs::write(dir.path().join(n).join("box.yaml"), format!("extends: {p}\nversion: '1'\n")).unwrap();
+            std::fs::write(
+                dir.path().join(n).join("box.yaml"),
+                format!("extends: {p}\nversion: '1'\n"),
+            )
+            .unwrap();
         }
         let dirs = vec![dir.path().to_owned()];
-        assert!(find("a", &dirs).unwrap_err().to_string().contains("deeper than"));
+        assert!(
+            find("a", &dirs)
+                .unwrap_err()
+                .to_string()
+                .contains("deeper than")
+        );
         std::fs::create_dir_all(dir.path().join("c")).unwrap();
-        std::fs::write(dir.path().join("c/box.yaml"), "extends: nope\nversion: '1'\n").unwrap();
-        assert!(find("c", &dirs).unwrap_err().to_string().contains("no recipe for box `nope`"));
+        std::fs::write(
+            dir.path().join("c/box.yaml"),
+            "extends: nope\nversion: '1'\n",
+        )
+        .unwrap();
+        assert!(
+            find("c", &dirs)
+                .unwrap_err()
+                .to_string()
+                .contains("no recipe for box `nope`")
+        );
     }
 
     #[test]
@@ -549,14 +647,24 @@ mod shipped {
         names.sort();
         assert!(names.len() >= 5, "{names:?}");
         for name in &names {
-            let src = find(name, std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let src =
+                find(name, std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{name}: {e}"));
             match src.recipe.format {
-                Format::Disk => assert!(src.recipe.disk_gib >= 2 && !src.recipe.user.is_empty(), "{name}"),
+                Format::Disk => assert!(
+                    src.recipe.disk_gib >= 2 && !src.recipe.user.is_empty(),
+                    "{name}"
+                ),
                 Format::Rootfs => assert_eq!(src.recipe.disk_gib, 0, "{name}"),
             }
         }
         let django = find("debian-12-django", &[dir]).unwrap();
         assert_eq!(django.recipe.format, Format::Rootfs);
-        assert!(django.recipe.packages.iter().any(|p| p.starts_with("python3-django/")));
+        assert!(
+            django
+                .recipe
+                .packages
+                .iter()
+                .any(|p| p.starts_with("python3-django/"))
+        );
     }
 }

@@ -198,7 +198,10 @@ impl Store {
         }
         // Rename first so a crash mid-delete never leaves a half box under
         // its real name.
-        let doomed = self.root.join(format!("{STAGING_PREFIX}{name}-removing-{}", std::process::id()));
+        let doomed = self.root.join(format!(
+            "{STAGING_PREFIX}{name}-removing-{}",
+            std::process::id()
+        ));
         std::fs::rename(&dir, &doomed).map_err(io("cannot move", &dir))?;
         std::fs::remove_dir_all(&doomed).map_err(io("cannot remove", &doomed))
     }
@@ -220,7 +223,9 @@ impl Store {
     pub fn stage(&self, name: &str) -> Result<Staging, StoreError> {
         let lock = self.lock(name)?;
         self.clean_stale();
-        let dir = self.root.join(format!("{STAGING_PREFIX}{name}-{}", std::process::id()));
+        let dir = self
+            .root
+            .join(format!("{STAGING_PREFIX}{name}-{}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io("cannot remove", &dir))?;
         }
@@ -273,7 +278,10 @@ impl Staging {
     /// made them used their umask), and move the box into the store,
     /// replacing an older build of the same name.
     pub fn commit(mut self, meta: &BoxMeta) -> Result<StoredBox, StoreError> {
-        for entry in std::fs::read_dir(&self.dir).map_err(io("cannot read", &self.dir))?.flatten() {
+        for entry in std::fs::read_dir(&self.dir)
+            .map_err(io("cannot read", &self.dir))?
+            .flatten()
+        {
             if entry.file_type().is_ok_and(|t| t.is_file()) {
                 files::set_mode(&entry.path(), files::PUBLIC_FILE)?;
             }
@@ -341,13 +349,28 @@ mod tests {
         let path = dir.path().join("b").join(META_FILE);
         std::fs::write(&path, format!("{{\"x\": {}", "[".repeat(100_000))).unwrap();
         let err = store.get("b").unwrap_err();
-        assert!(std::error::Error::source(&err).is_none(), "the message says it all");
+        assert!(
+            std::error::Error::source(&err).is_none(),
+            "the message says it all"
+        );
         let msg = err.to_string();
-        assert!(msg.starts_with(&format!("{} is not valid box metadata (EOF while parsing a list", path.display())), "{msg}");
-        assert!(msg.ends_with("remove the box with `lab box remove b` and build it again"), "{msg}");
+        assert!(
+            msg.starts_with(&format!(
+                "{} is not valid box metadata (EOF while parsing a list",
+                path.display()
+            )),
+            "{msg}"
+        );
+        assert!(
+            msg.ends_with("remove the box with `lab box remove b` and build it again"),
+            "{msg}"
+        );
         std::fs::write(&path, " ".repeat(2 << 20)).unwrap();
         let msg = store.list().unwrap_err().to_string();
-        assert!(msg.starts_with(&format!("{} is 2 MiB, more than the 1 MiB", path.display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!("{} is 2 MiB, more than the 1 MiB", path.display())),
+            "{msg}"
+        );
     }
 
     #[test]

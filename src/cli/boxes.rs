@@ -45,8 +45,13 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             let recipe = boxes::recipe::find(&name, &dirs)?;
             let log = boxes::build_log(&name);
             let reporter = progress::stderr_reporter();
-            let outcome = boxes::build(&store, &recipe, force, &log, reporter.as_ref())
-                .map_err(|e| e.context(format!("building box {name} failed (log: {})", log.display())))?;
+            let outcome =
+                boxes::build(&store, &recipe, force, &log, reporter.as_ref()).map_err(|e| {
+                    e.context(format!(
+                        "building box {name} failed (log: {})",
+                        log.display()
+                    ))
+                })?;
             drop(reporter);
             match outcome {
                 Outcome::UpToDate(b) => println!(
@@ -68,7 +73,10 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
         BoxCommand::List => {
             let boxes = store.list()?;
             if boxes.is_empty() {
-                println!("no boxes in {} (build one: lab box build debian-12)", store.root().display());
+                println!(
+                    "no boxes in {} (build one: lab box build debian-12)",
+                    store.root().display()
+                );
                 return Ok(());
             }
             let now = boxes::build::now_unix();
@@ -84,7 +92,10 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
                     ]
                 })
                 .collect();
-            print!("{}", table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows));
+            print!(
+                "{}",
+                table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows)
+            );
         }
         BoxCommand::Remove { name } => {
             store.remove(&name)?;
@@ -99,7 +110,11 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
 fn lab_dir() -> Option<PathBuf> {
     let file = match std::env::var_os("LAB_FILE").filter(|v| !v.is_empty()) {
         Some(file) => PathBuf::from(file),
-        None => crate::paths::find_lab_file(&std::env::current_dir().ok()?, crate::paths::home_dir().as_deref()).ok()?,
+        None => crate::paths::find_lab_file(
+            &std::env::current_dir().ok()?,
+            crate::paths::home_dir().as_deref(),
+        )
+        .ok()?,
     };
     Some(match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),

@@ -21,9 +21,15 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     let ctx = LabCtx::open_lenient(&global.file)?;
     if !args.force {
         if !std::io::stdin().is_terminal() {
-            bail!("lab destroy removes every VM and disk of lab {}; pass -f to confirm when not on a terminal", ctx.lab.name);
+            bail!(
+                "lab destroy removes every VM and disk of lab {}; pass -f to confirm when not on a terminal",
+                ctx.lab.name
+            );
         }
-        eprint!("Destroy lab {} (all its VMs and their disks; boxes are kept)? [y/N] ", ctx.lab.name);
+        eprint!(
+            "Destroy lab {} (all its VMs and their disks; boxes are kept)? [y/N] ",
+            ctx.lab.name
+        );
         std::io::stderr().flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;

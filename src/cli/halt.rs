@@ -21,12 +21,31 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let ctx = LabCtx::open_lenient(&global.file)?;
-    let names: Vec<String> = ctx.select_nodes(&args.nodes)?.into_iter().map(|n| n.name).collect();
+    let names: Vec<String> = ctx
+        .select_nodes(&args.nodes)?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
     let reporter = nodes::stderr_reporter(&names);
-    let out = halt::halt(&ctx, &args.nodes, Duration::from_secs(args.timeout), reporter.as_ref())?;
+    let out = halt::halt(
+        &ctx,
+        &args.nodes,
+        Duration::from_secs(args.timeout),
+        reporter.as_ref(),
+    )?;
     drop(reporter);
-    let forced = out.iter().filter(|(_, h)| *h == halt::Halted::Forced).count();
-    println!("halted {} node(s){}; `lab up` starts them again", out.len(),
-        if forced > 0 { format!(" ({forced} forced off)") } else { String::new() });
+    let forced = out
+        .iter()
+        .filter(|(_, h)| *h == halt::Halted::Forced)
+        .count();
+    println!(
+        "halted {} node(s){}; `lab up` starts them again",
+        out.len(),
+        if forced > 0 {
+            format!(" ({forced} forced off)")
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }

@@ -109,7 +109,9 @@ pub struct LabFileLong {
 /// one found from the current directory ([`crate::paths::find_lab_file`]).
 fn g(file: Option<&std::path::Path>) -> anyhow::Result<Global> {
     if let Some(file) = file {
-        return Ok(Global { file: file.to_path_buf() });
+        return Ok(Global {
+            file: file.to_path_buf(),
+        });
     }
     let cwd = std::env::current_dir().map_err(|e| {
         anyhow::anyhow!("the current directory cannot be read ({e}), so no lab.yaml can be searched for; pass -f PATH")
@@ -128,17 +130,25 @@ pub fn main() -> i32 {
         crate::interrupt::install();
     }
     let result = match cli.command {
-        Command::Validate(args) => g(args.lab.file.as_deref()).and_then(|g| validate::run(&g, args)),
+        Command::Validate(args) => {
+            g(args.lab.file.as_deref()).and_then(|g| validate::run(&g, args))
+        }
         Command::Schema(args) => schema::run(args),
         Command::Box(cmd) => boxes::run(cmd),
         Command::Up(args) => g(args.lab.file.as_deref()).and_then(|g| up::run(&g, args)),
         Command::Status(args) => g(args.lab.file.as_deref()).and_then(|g| status::run(&g, args)),
         Command::Ssh(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run(&g, args)),
-        Command::SshConfig(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run_config(&g, args)),
-        Command::Console(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run_console(&g, args)),
+        Command::SshConfig(args) => {
+            g(args.lab.file.as_deref()).and_then(|g| ssh::run_config(&g, args))
+        }
+        Command::Console(args) => {
+            g(args.lab.file.as_deref()).and_then(|g| ssh::run_console(&g, args))
+        }
         Command::Halt(args) => g(args.lab.file.as_deref()).and_then(|g| halt::run(&g, args)),
         Command::Destroy(args) => g(args.lab.file.as_deref()).and_then(|g| destroy::run(&g, args)),
-        Command::Provision(args) => g(args.lab.file.as_deref()).and_then(|g| provision::run(&g, args)),
+        Command::Provision(args) => {
+            g(args.lab.file.as_deref()).and_then(|g| provision::run(&g, args))
+        }
         Command::Verify(args) => g(args.lab.file.as_deref()).and_then(|g| verify::run(&g, args)),
         Command::Secrets(args) => g(args.lab.file.as_deref()).and_then(|g| secrets::run(&g, args)),
         Command::Info(args) => g(args.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
@@ -196,35 +206,67 @@ mod tests {
     fn a_cause_already_in_the_message_is_not_repeated() {
         let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
         let err = anyhow::Error::new(Both { source: io() });
-        assert_eq!(super::chain_lines(&err), ["error: cannot read x.yaml: entity not found"]);
+        assert_eq!(
+            super::chain_lines(&err),
+            ["error: cannot read x.yaml: entity not found"]
+        );
         let err = err.context("loading the lab failed");
         assert_eq!(
             super::chain_lines(&err),
-            ["error: loading the lab failed", "  caused by: cannot read x.yaml: entity not found"]
+            [
+                "error: loading the lab failed",
+                "  caused by: cannot read x.yaml: entity not found"
+            ]
         );
         let err = anyhow::Error::new(io()).context("starting ssh failed");
-        assert_eq!(super::chain_lines(&err), ["error: starting ssh failed", "  caused by: entity not found"]);
+        assert_eq!(
+            super::chain_lines(&err),
+            [
+                "error: starting ssh failed",
+                "  caused by: entity not found"
+            ]
+        );
     }
 
     #[test]
     fn no_error_type_of_lab_repeats_its_cause() {
         let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         let errors: Vec<Box<dyn std::error::Error>> = vec![
-            Box::new(crate::spec::SpecError::Read { path: "lab.yaml".into(), cause: io() }),
-            Box::new(crate::backend::BackendError::Io { path: "disk".into(), cause: io() }),
-            Box::new(crate::boxes::recipe::RecipeError::Read { path: "box.yaml".into(), cause: io() }),
-            Box::new(crate::boxes::store::StoreError::Io { action: "cannot read", path: "b".into(), cause: io() }),
+            Box::new(crate::spec::SpecError::Read {
+                path: "lab.yaml".into(),
+                cause: io(),
+            }),
+            Box::new(crate::backend::BackendError::Io {
+                path: "disk".into(),
+                cause: io(),
+            }),
+            Box::new(crate::boxes::recipe::RecipeError::Read {
+                path: "box.yaml".into(),
+                cause: io(),
+            }),
+            Box::new(crate::boxes::store::StoreError::Io {
+                action: "cannot read",
+                path: "b".into(),
+                cause: io(),
+            }),
             Box::new(crate::boxes::store::StoreError::BadMeta {
                 path: "box.json".into(),
                 name: "b".into(),
                 cause: serde_json::from_str::<u8>("permission denied").unwrap_err(),
             }),
-            Box::new(crate::process::ProcessError::Spawn { cmdline: "ssh".into(), hint: String::new(), cause: io() }),
+            Box::new(crate::process::ProcessError::Spawn {
+                cmdline: "ssh".into(),
+                hint: String::new(),
+                cause: io(),
+            }),
         ];
         for err in errors {
             let cause = ["permission denied", "expected value at line 1 column 1"];
             assert!(cause.iter().any(|c| err.to_string().contains(c)), "{err}");
-            assert!(err.source().is_none(), "{err}: the cause is in the message and again in source()");
+            assert!(
+                err.source().is_none(),
+                "{err}: the cause is in the message and again in source()"
+            );
         }
     }
 

@@ -27,7 +27,12 @@ pub fn run(args: Args) -> Result<()> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.timeout);
     let results = crate::fanout::each(&args.ips, |ip| {
-        let t = Target { ip: *ip, port: 22, user: args.user.clone(), key: args.key.clone() };
+        let t = Target {
+            ip: *ip,
+            port: 22,
+            user: args.user.clone(),
+            key: args.key.clone(),
+        };
         let r = ssh::wait_ready(&t, deadline, &ssh::probe, |_| {});
         let secs = start.elapsed().as_secs_f64();
         match r {

@@ -49,11 +49,14 @@ fn load(global: &Global) -> Result<(Lab, ClientOptions, State)> {
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let (lab, options, st) = load(global)?;
-    lab.node(&args.node).with_context(|| {
-        format!("lab {} has no node `{}`", lab.name, args.node)
-    })?;
+    lab.node(&args.node)
+        .with_context(|| format!("lab {} has no node `{}`", lab.name, args.node))?;
     let Some(ns) = st.nodes.get(&args.node).filter(|n| n.host_key.is_some()) else {
-        bail!("node {} has not been up yet (no pinned host key); run `lab up {}` first", args.node, args.node);
+        bail!(
+            "node {} has not been up yet (no pinned host key); run `lab up {}` first",
+            args.node,
+            args.node
+        );
     };
     let mut cmd = Cmd::new("ssh").args(options.args());
     if !args.command.is_empty() {
@@ -69,7 +72,9 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
 pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
     let (lab, options, st) = load(global)?;
     for node in &lab.nodes {
-        let Some(ns) = st.nodes.get(&node.name) else { continue };
+        let Some(ns) = st.nodes.get(&node.name) else {
+            continue;
+        };
         print!("{}", options.host_block(&node.name, &ns.ip, &ns.user));
     }
     Ok(())
@@ -77,11 +82,18 @@ pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
 
 pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
     let ctx_lab = crate::spec::load_reported_lenient(&global.file)?;
-    ctx_lab.node(&args.node).with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
+    ctx_lab
+        .node(&args.node)
+        .with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
     let sd = StateDir::for_lab_dir(ctx_lab.dir());
     let path = sd.console_log(&args.node);
-    let file = std::fs::File::open(&path)
-        .with_context(|| format!("no console log for {} at {} (has it been started?)", args.node, path.display()))?;
+    let file = std::fs::File::open(&path).with_context(|| {
+        format!(
+            "no console log for {} at {} (has it been started?)",
+            args.node,
+            path.display()
+        )
+    })?;
     // Line by line: the log grows as long as the VM runs. Lines over
     // MAX_LINE_BYTES are cut; `-n N` keeps only N of them at a time.
     let mut reader = std::io::BufReader::new(file);

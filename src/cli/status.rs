@@ -22,18 +22,34 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&st)?);
         return Ok(());
     }
-    println!("lab {}: network {} {}", st.lab, st.network, st.network_state);
+    println!(
+        "lab {}: network {} {}",
+        st.lab, st.network, st.network_state
+    );
     let rows: Vec<Vec<String>> = st
         .nodes
         .iter()
         .map(|n| {
             let running = n.state == status::VmState::Domain(crate::backend::DomainState::Running);
-            let state = if running && !n.ready { "running (not ready)".into() } else { n.state.to_string() };
+            let state = if running && !n.ready {
+                "running (not ready)".into()
+            } else {
+                n.state.to_string()
+            };
             let accel = n.accel.map_or_else(|| "-".into(), |a| a.to_string());
-            vec![n.node.clone(), state, n.ip.clone(), n.box_name.clone(), accel]
+            vec![
+                n.node.clone(),
+                state,
+                n.ip.clone(),
+                n.box_name.clone(),
+                accel,
+            ]
         })
         .collect();
-    print!("{}", table::render(&["NODE", "STATE", "IP", "BOX", "ACCEL"], &rows));
+    print!(
+        "{}",
+        table::render(&["NODE", "STATE", "IP", "BOX", "ACCEL"], &rows)
+    );
     for what in &st.not_ours {
         println!("not this lab's (left alone): {what}");
     }

@@ -61,13 +61,16 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     crate::interrupt::set_message(up::INTERRUPTED);
     let start = Instant::now();
     let ctx = LabCtx::open(&global.file)?;
-    let names: Vec<String> = ctx.select_nodes(&args.nodes)?.into_iter().map(|n| n.name).collect();
+    let names: Vec<String> = ctx
+        .select_nodes(&args.nodes)?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
     let reporter: Arc<dyn nodes::NodeReporter> = Arc::from(nodes::stderr_reporter(&names));
     let mut opts = up::UpOptions::new(args.nodes, Duration::from_secs(args.timeout));
     opts.provision = !args.no_provision;
     opts.forwarder = Some(
-        std::env::current_exe()
-            .context("cannot find the lab executable to run the forwarders")?,
+        std::env::current_exe().context("cannot find the lab executable to run the forwarders")?,
     );
     let report = up::up(&ctx, &opts, Arc::clone(&reporter))?;
     drop(reporter);
@@ -90,7 +93,10 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     if report.noop {
         println!("lab {} is up; nothing to do", ctx.lab.name);
     }
-    let secs = |s: Option<f64>| s.map(|s| fmt_duration(Duration::from_secs_f64(s))).unwrap_or_else(|| "-".into());
+    let secs = |s: Option<f64>| {
+        s.map(|s| fmt_duration(Duration::from_secs_f64(s)))
+            .unwrap_or_else(|| "-".into())
+    };
     let rows: Vec<Vec<String>> = report
         .nodes
         .iter()
@@ -98,16 +104,30 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
             vec![
                 n.name.clone(),
                 n.ip.clone(),
-                if n.was_up { "already up".into() } else { secs(n.boot_seconds) },
-                if n.was_up { "-".into() } else { secs(n.ready_seconds) },
+                if n.was_up {
+                    "already up".into()
+                } else {
+                    secs(n.boot_seconds)
+                },
+                if n.was_up {
+                    "-".into()
+                } else {
+                    secs(n.ready_seconds)
+                },
             ]
         })
         .collect();
-    print!("{}", table::render(&["NODE", "IP", "BOOT", "SSH READY"], &rows));
+    print!(
+        "{}",
+        table::render(&["NODE", "IP", "BOOT", "SSH READY"], &rows)
+    );
     if !report.noop {
         println!("accel: {} ({})", report.accel, report.accel_reason);
         if let Some(first) = report.nodes.first() {
-            println!("next: lab ssh {}   |   lab status   |   lab destroy", first.name);
+            println!(
+                "next: lab ssh {}   |   lab status   |   lab destroy",
+                first.name
+            );
         }
     }
     print!("{}", super::info::render(&info));

@@ -29,7 +29,9 @@ pub struct DestroyReport {
 }
 
 pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
-    crate::interrupt::set_message("interrupted: run `lab destroy` again to finish removing the lab");
+    crate::interrupt::set_message(
+        "interrupted: run `lab destroy` again to finish removing the lab",
+    );
     let lab = &ctx.lab;
     let lock = ctx.state_dir.lock(&lab.name)?;
     let mut st = ctx.state()?;
@@ -41,7 +43,12 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
 
     let mut domains: BTreeSet<String> = st.nodes.values().map(|n| n.domain.clone()).collect();
     domains.extend(lab.nodes.iter().map(|n| names::domain(&lab.name, &n.name)));
-    domains.extend(ctx.hv.list_lab_domains(&lab.name)?.into_iter().map(|(name, _)| name));
+    domains.extend(
+        ctx.hv
+            .list_lab_domains(&lab.name)?
+            .into_iter()
+            .map(|(name, _)| name),
+    );
     for dom in domains {
         match ctx.domain_owner(&st, &dom)? {
             Owner::Missing => {}
@@ -54,7 +61,12 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
             // Another lab's domain: only worth a word when it has one of
             // our names (not when it merely shares the lab name).
             Owner::Other(who) => {
-                if st.nodes.values().any(|n| n.domain == dom) || lab.nodes.iter().any(|n| names::domain(&lab.name, &n.name) == dom) {
+                if st.nodes.values().any(|n| n.domain == dom)
+                    || lab
+                        .nodes
+                        .iter()
+                        .any(|n| names::domain(&lab.name, &n.name) == dom)
+                {
                     report.left_alone.push(format!("domain `{dom}`: {who}"));
                 }
             }
@@ -76,7 +88,10 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
         }
     }
 
-    let net = st.network.clone().unwrap_or_else(|| names::network(&lab.name));
+    let net = st
+        .network
+        .clone()
+        .unwrap_or_else(|| names::network(&lab.name));
     match ctx.network_owner(&st, &net)? {
         Owner::Missing => {}
         Owner::Ours => {

@@ -32,10 +32,10 @@ pub fn halt(
     let mut out = Vec::new();
     let mut pending = Vec::new();
     for node in &selected {
-        let dom = st
-            .nodes
-            .get(&node.name)
-            .map_or_else(|| names::domain(&lab.name, &node.name), |n| n.domain.clone());
+        let dom = st.nodes.get(&node.name).map_or_else(
+            || names::domain(&lab.name, &node.name),
+            |n| n.domain.clone(),
+        );
         // Only this lab's own domain; another lab's of the same name stays.
         let ours = ctx.domain_owner(&st, &dom)? == Owner::Ours;
         if ours && ctx.hv.domain_state(&dom)? == Some(DomainState::Running) {

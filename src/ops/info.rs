@@ -76,7 +76,9 @@ pub fn gather(lab: &Lab, sd: &StateDir, st: &State, when: &WhenRunner) -> Info {
     let ready = |node: &str| st.nodes.get(node).is_some_and(|n| n.ready);
     let links = crate::fanout::each(&lab.links, |link| {
         let verdict = match (&link.on, &link.when) {
-            (Some(on), Some(_)) if !ready(on) => Err(format!("{on} is not up (`lab up` starts it)")),
+            (Some(on), Some(_)) if !ready(on) => {
+                Err(format!("{on} is not up (`lab up` starts it)"))
+            }
             (Some(on), Some(_)) => when(link, on),
             _ => Ok(()),
         };
@@ -99,9 +101,9 @@ pub fn gather(lab: &Lab, sd: &StateDir, st: &State, when: &WhenRunner) -> Info {
         .collect();
     let nodes: Vec<String> = lab.nodes.iter().map(|n| n.name.clone()).collect();
     // No `-f` when the same command run here finds the same file itself.
-    let found = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| crate::paths::find_lab_file(&cwd, crate::paths::home_dir().as_deref()).ok());
+    let found = std::env::current_dir().ok().and_then(|cwd| {
+        crate::paths::find_lab_file(&cwd, crate::paths::home_dir().as_deref()).ok()
+    });
     let file = if found.as_deref() == Some(lab.path.as_path()) {
         String::new()
     } else {

@@ -15,11 +15,11 @@ pub mod status;
 pub mod up;
 
 #[cfg(test)]
+mod modes_tests;
+#[cfg(test)]
 mod owner_tests;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod modes_tests;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -60,11 +60,21 @@ impl LabCtx {
     fn connect(lab: Lab) -> Result<Self> {
         let uri = resolve_uri(lab.libvirt_uri.as_deref());
         let hv = Libvirt::connect(&uri)?;
-        Ok(Self::with_hypervisor(lab, Arc::new(hv), uri, crate::boxes::Store::default_location()))
+        Ok(Self::with_hypervisor(
+            lab,
+            Arc::new(hv),
+            uri,
+            crate::boxes::Store::default_location(),
+        ))
     }
 
     /// For tests: a lab on any hypervisor (e.g. the fake).
-    pub fn with_hypervisor(lab: Lab, hv: Arc<dyn Hypervisor>, uri: String, store: crate::boxes::Store) -> Self {
+    pub fn with_hypervisor(
+        lab: Lab,
+        hv: Arc<dyn Hypervisor>,
+        uri: String,
+        store: crate::boxes::Store,
+    ) -> Self {
         let state_dir = StateDir::for_lab_dir(lab.dir());
         LabCtx {
             lab,
@@ -91,7 +101,11 @@ impl LabCtx {
             .map(|n| {
                 self.lab.node(n).cloned().with_context(|| {
                     let all: Vec<&str> = self.lab.nodes.iter().map(|n| n.name.as_str()).collect();
-                    format!("lab {} has no node `{n}` (nodes: {})", self.lab.name, all.join(", "))
+                    format!(
+                        "lab {} has no node `{n}` (nodes: {})",
+                        self.lab.name,
+                        all.join(", ")
+                    )
                 })
             })
             .collect()

@@ -18,7 +18,8 @@ use crate::ui::nodes::Silent;
 
 /// Set in the child: the directory to create everything in.
 const CHILD_ROOT: &str = "LAB_TEST_MODES_ROOT";
-const THIS_TEST: &str = "ops::modes_tests::everything_lab_creates_has_an_explicit_mode_under_umask_000";
+const THIS_TEST: &str =
+    "ops::modes_tests::everything_lab_creates_has_an_explicit_mode_under_umask_000";
 
 const LAB: &str = "name: md\nbox: testbox\nnetwork:\n  subnet: 10.88.3.0/24\nnodes:\n  node1: {ip: 10.88.3.21, roles: [app]}\nprovision:\n  type: ansible\n  controller: host\n  playbook: site.yml\n";
 
@@ -37,14 +38,25 @@ fn make_everything(root: &Path) {
     )
     .unwrap();
     std::fs::set_permissions(&ansible, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let popts = Options { host_ansible: ansible, ..Default::default() };
-    super::provision::provision(&ctx, &popts, &Silent).unwrap().unwrap();
+    let popts = Options {
+        host_ansible: ansible,
+        ..Default::default()
+    };
+    super::provision::provision(&ctx, &popts, &Silent)
+        .unwrap()
+        .unwrap();
 
     let sd = &ctx.state_dir;
     crate::ssh::ensure_keypair(&sd.file(INTERNAL_KEY_FILE), "lab-internal@md").unwrap();
     // The forwarder cannot start (no such program), after opening its log.
     let addr = |s: &str| s.parse().unwrap();
-    let started = crate::forward::spawn(Path::new("/nonexistent/lab"), addr("127.0.0.1:1"), addr("127.0.0.1:2"), &sd.file(FORWARDS_LOG), |_| Ok(()));
+    let started = crate::forward::spawn(
+        Path::new("/nonexistent/lab"),
+        addr("127.0.0.1:1"),
+        addr("127.0.0.1:2"),
+        &sd.file(FORWARDS_LOG),
+        |_| Ok(()),
+    );
     assert!(started.is_err());
     crate::boxes::build::start_log(&crate::boxes::build_log("testbox")).unwrap();
 
@@ -88,20 +100,45 @@ fn everything_lab_creates_has_an_explicit_mode_under_umask_000() {
         .env("LAB_HOME", root.join("home"))
         .output()
         .unwrap();
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && said.contains("1 passed"), "the child under umask 000 failed:\n{said}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.contains("1 passed"),
+        "the child under umask 000 failed:\n{said}"
+    );
 
     let state = root.join("lab/.lab");
     let expected = [
-        "lock", "state.json", "id_ed25519", "id_ed25519.pub", "known_hosts", "console", "seeds",
-        "seeds/node1.img", "secrets.json", "provision.log", "ansible", "ansible/inventory.yml",
-        "ansible/secrets.json", "ansible/vars.json", "internal_ed25519", "internal_ed25519.pub",
+        "lock",
+        "state.json",
+        "id_ed25519",
+        "id_ed25519.pub",
+        "known_hosts",
+        "console",
+        "seeds",
+        "seeds/node1.img",
+        "secrets.json",
+        "provision.log",
+        "ansible",
+        "ansible/inventory.yml",
+        "ansible/secrets.json",
+        "ansible/vars.json",
+        "internal_ed25519",
+        "internal_ed25519.pub",
         "forwards.log",
     ];
     for f in expected {
         assert!(state.join(f).exists(), "{f} was not made");
     }
-    for f in ["boxes/.testbox.lock", "boxes/testbox/box.json", "boxes/testbox/disk.qcow2", "home/logs/box-testbox.log"] {
+    for f in [
+        "boxes/.testbox.lock",
+        "boxes/testbox/box.json",
+        "boxes/testbox/disk.qcow2",
+        "home/logs/box-testbox.log",
+    ] {
         assert!(root.join(f).exists(), "{f} was not made");
     }
     let mut paths = Vec::new();
@@ -119,7 +156,11 @@ fn everything_lab_creates_has_an_explicit_mode_under_umask_000() {
             0o600
         };
         if mode(p) != want {
-            wrong.push(format!("{:04o} (want {want:04o}) {}", mode(p), p.strip_prefix(root).unwrap().display()));
+            wrong.push(format!(
+                "{:04o} (want {want:04o}) {}",
+                mode(p),
+                p.strip_prefix(root).unwrap().display()
+            ));
         }
     }
     assert!(wrong.is_empty(), "wrong modes:\n{}", wrong.join("\n"));

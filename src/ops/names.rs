@@ -49,7 +49,11 @@ pub fn seed_volume(lab: &str, instance: &str, node: &str) -> String {
 /// is part of the name, so a rebuilt box never replaces the backing file of
 /// a running lab.
 pub fn box_volumes(b: &StoredBox) -> (String, String, String) {
-    let id = format!("box.{}.{}", b.meta.name, &b.meta.disk_sha256[..12.min(b.meta.disk_sha256.len())]);
+    let id = format!(
+        "box.{}.{}",
+        b.meta.name,
+        &b.meta.disk_sha256[..12.min(b.meta.disk_sha256.len())]
+    );
     (
         format!("{id}.qcow2"),
         format!("{id}.vmlinuz"),
@@ -65,9 +69,18 @@ mod tests {
     fn names_are_stable_and_scoped_by_lab() {
         assert_eq!(network("smoke"), "lab-smoke");
         assert_eq!(domain("smoke", "node1"), "smoke.node1");
-        assert_eq!(overlay_volume("smoke", "0a1b2c", "node1"), "smoke.0a1b2c.node1.qcow2");
-        assert_eq!(seed_volume("smoke", "0a1b2c", "node1"), "smoke.0a1b2c.node1.seed.img");
-        assert!(overlay_volume("smoke", "0a1b2c", "node1").starts_with(&volume_prefix("smoke", "0a1b2c")));
+        assert_eq!(
+            overlay_volume("smoke", "0a1b2c", "node1"),
+            "smoke.0a1b2c.node1.qcow2"
+        );
+        assert_eq!(
+            seed_volume("smoke", "0a1b2c", "node1"),
+            "smoke.0a1b2c.node1.seed.img"
+        );
+        assert!(
+            overlay_volume("smoke", "0a1b2c", "node1")
+                .starts_with(&volume_prefix("smoke", "0a1b2c"))
+        );
         assert_ne!(domain("a", "b-c"), domain("a-b", "c"));
     }
 }

@@ -35,10 +35,14 @@ pub enum Owner {
 pub fn classify(maker: Option<Maker>, lab: &str, st: &State, recorded: bool) -> Owner {
     match maker {
         None => Owner::Missing,
-        Some(Maker::Lab(tag)) if tag.lab == lab && !st.instance.is_empty() && tag.instance == st.instance => {
+        Some(Maker::Lab(tag))
+            if tag.lab == lab && !st.instance.is_empty() && tag.instance == st.instance =>
+        {
             Owner::Ours
         }
-        Some(Maker::Lab(tag)) if tag.lab == lab && tag.instance.is_empty() && recorded => Owner::Ours,
+        Some(Maker::Lab(tag)) if tag.lab == lab && tag.instance.is_empty() && recorded => {
+            Owner::Ours
+        }
         Some(Maker::Lab(tag)) => Owner::Other(made_by(&tag)),
         Some(Maker::Unknown) => Owner::Other("not made by lab (it has no lab metadata)".into()),
     }
@@ -67,7 +71,12 @@ impl LabCtx {
     /// Whose domain `name` is.
     pub fn domain_owner(&self, st: &State, name: &str) -> Result<Owner> {
         let recorded = st.nodes.values().any(|n| n.domain == name);
-        Ok(classify(self.hv.domain_maker(name)?, &self.lab.name, st, recorded))
+        Ok(classify(
+            self.hv.domain_maker(name)?,
+            &self.lab.name,
+            st,
+            recorded,
+        ))
     }
 
     /// Whose network `name` is.
@@ -142,25 +151,51 @@ mod tests {
     use super::*;
 
     fn tag(lab: &str, instance: &str) -> Maker {
-        Maker::Lab(LabTag { lab: lab.into(), instance: instance.into(), file: "/a/lab.yaml".into(), node: None })
+        Maker::Lab(LabTag {
+            lab: lab.into(),
+            instance: instance.into(),
+            file: "/a/lab.yaml".into(),
+            node: None,
+        })
     }
 
     #[test]
     fn only_this_instance_or_a_recorded_legacy_object_is_ours() {
-        let st = State { instance: "aaaa".into(), ..State::default() };
+        let st = State {
+            instance: "aaaa".into(),
+            ..State::default()
+        };
         assert_eq!(classify(None, "bugs", &st, false), Owner::Missing);
-        assert_eq!(classify(Some(tag("bugs", "aaaa")), "bugs", &st, false), Owner::Ours);
+        assert_eq!(
+            classify(Some(tag("bugs", "aaaa")), "bugs", &st, false),
+            Owner::Ours
+        );
         assert_eq!(
             classify(Some(tag("bugs", "bbbb")), "bugs", &st, true),
             Owner::Other("lab `bugs` made from /a/lab.yaml".into())
         );
-        assert_eq!(classify(Some(tag("bugs", "")), "bugs", &st, true), Owner::Ours);
-        assert!(matches!(classify(Some(tag("bugs", "")), "bugs", &st, false), Owner::Other(_)));
-        assert!(matches!(classify(Some(tag("other", "aaaa")), "bugs", &st, true), Owner::Other(_)));
+        assert_eq!(
+            classify(Some(tag("bugs", "")), "bugs", &st, true),
+            Owner::Ours
+        );
+        assert!(matches!(
+            classify(Some(tag("bugs", "")), "bugs", &st, false),
+            Owner::Other(_)
+        ));
+        assert!(matches!(
+            classify(Some(tag("other", "aaaa")), "bugs", &st, true),
+            Owner::Other(_)
+        ));
         let msg = classify(Some(Maker::Unknown), "bugs", &st, true);
-        assert_eq!(msg, Owner::Other("not made by lab (it has no lab metadata)".into()));
+        assert_eq!(
+            msg,
+            Owner::Other("not made by lab (it has no lab metadata)".into())
+        );
         // A state without an instance owns nothing but recorded legacy objects.
         let fresh = State::default();
-        assert!(matches!(classify(Some(tag("bugs", "")), "bugs", &fresh, false), Owner::Other(_)));
+        assert!(matches!(
+            classify(Some(tag("bugs", "")), "bugs", &fresh, false),
+            Owner::Other(_)
+        ));
     }
 }

@@ -32,34 +32,73 @@ fn a_second_lab_of_the_same_name_is_refused_shown_nothing_and_never_destroyed() 
     let err = format!("{:#}", up::up(&b, &ready_probe(), rep()).unwrap_err());
     let a_file = a.file().display().to_string();
     assert!(err.contains(&format!("lab `wf` already exists: libvirt network `lab-wf` belongs to lab `wf` made from {a_file}")), "{err}");
-    assert!(err.contains("rename this lab (`name:` in") && err.contains("or destroy that one"), "{err}");
+    assert!(
+        err.contains("rename this lab (`name:` in") && err.contains("or destroy that one"),
+        "{err}"
+    );
     let calls = fake.calls()[before..].to_vec();
-    assert!(calls.iter().all(|c| !["define", "create", "upload", "start", "ensure_pool"].iter().any(|p| c.starts_with(p))), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| !["define", "create", "upload", "start", "ensure_pool"]
+                .iter()
+                .any(|p| c.starts_with(p))),
+        "{calls:?}"
+    );
     assert!(!b.state_dir.path().exists(), "b made no state dir");
 
     let st = status::status(&b).unwrap();
     assert_eq!(st.network_state, status::NetState::NotCreated);
-    assert!(st.nodes.iter().all(|n| n.state == status::VmState::NotCreated && !n.ready && n.boot_seconds.is_none()), "{st:?}");
+    assert!(
+        st.nodes
+            .iter()
+            .all(|n| n.state == status::VmState::NotCreated
+                && !n.ready
+                && n.boot_seconds.is_none()),
+        "{st:?}"
+    );
     assert_eq!(st.not_ours.len(), 3, "{:?}", st.not_ours);
     assert!(st.not_ours[0].contains(&a_file), "{:?}", st.not_ours);
 
     let report = destroy::destroy(&b, &Silent).unwrap();
-    assert!(report.domains.is_empty() && report.volumes.is_empty() && report.network.is_none(), "{report:?}");
+    assert!(
+        report.domains.is_empty() && report.volumes.is_empty() && report.network.is_none(),
+        "{report:?}"
+    );
     assert_eq!(report.left_alone.len(), 3, "{report:?}");
-    assert!(report.left_alone.iter().any(|l| l.starts_with("domain `wf.node1`: lab `wf` made from")), "{report:?}");
+    assert!(
+        report
+            .left_alone
+            .iter()
+            .any(|l| l.starts_with("domain `wf.node1`: lab `wf` made from")),
+        "{report:?}"
+    );
     for n in ["node1", "node2"] {
-        assert!(running(fake.as_ref(), &names::domain("wf", n)), "a's {n} still runs");
+        assert!(
+            running(fake.as_ref(), &names::domain("wf", n)),
+            "a's {n} still runs"
+        );
     }
     let a_state = a.state_dir.load().unwrap();
     for ns in a_state.nodes.values() {
         for v in &ns.volumes {
-            assert!(fake.volume(names::POOL, v).is_some(), "a's volume {v} is kept");
+            assert!(
+                fake.volume(names::POOL, v).is_some(),
+                "a's volume {v} is kept"
+            );
         }
     }
     // a itself is unharmed: a no-op up, then a full destroy.
     assert!(up::up(&a, &ready_probe(), rep()).unwrap().noop);
     let gone = destroy::destroy(&a, &Silent).unwrap();
-    assert_eq!((gone.domains.len(), gone.volumes.len(), gone.left_alone.len()), (2, 4, 0));
+    assert_eq!(
+        (
+            gone.domains.len(),
+            gone.volumes.len(),
+            gone.left_alone.len()
+        ),
+        (2, 4, 0)
+    );
     // Now b can be made.
     up::up(&b, &ready_probe(), rep()).unwrap();
 }
@@ -73,13 +112,22 @@ fn objects_made_by_hand_are_refused_and_left_alone() {
     hand.name = names::domain("wf", "node2");
     fake.define_foreign_domain(&hand);
     let err = up::up(&a, &ready_probe(), rep()).unwrap_err().to_string();
-    assert!(err.contains("a libvirt domain named `wf.node2` exists and was not made by lab"), "{err}");
+    assert!(
+        err.contains("a libvirt domain named `wf.node2` exists and was not made by lab"),
+        "{err}"
+    );
     assert!(err.contains("virsh undefine wf.node2"), "{err}");
     assert!(fake.network_spec("lab-wf").is_none(), "nothing created");
 
     let report = destroy::destroy(&a, &Silent).unwrap();
-    assert_eq!(report.left_alone, vec!["domain `wf.node2`: not made by lab (it has no lab metadata)".to_string()]);
-    assert!(fake.domain_spec("wf.node2").is_some(), "the hand-made domain stays");
+    assert_eq!(
+        report.left_alone,
+        vec!["domain `wf.node2`: not made by lab (it has no lab metadata)".to_string()]
+    );
+    assert!(
+        fake.domain_spec("wf.node2").is_some(),
+        "the hand-made domain stays"
+    );
 }
 
 #[test]
@@ -92,7 +140,10 @@ fn a_copied_state_dir_is_refused_a_moved_one_follows_its_lab() {
     let b = lab_in(tmp.path(), "b", LAB, &fake);
     copy_dir(a.state_dir.path(), b.state_dir.path());
     let msg = format!("{:#}", status::status(&b).unwrap_err());
-    assert!(msg.contains("is a copy of") && msg.contains("remove"), "{msg}");
+    assert!(
+        msg.contains("is a copy of") && msg.contains("remove"),
+        "{msg}"
+    );
     assert!(destroy::destroy(&b, &Silent).is_err());
     assert!(running(fake.as_ref(), "wf.node1"));
     // `mv a c`: the state follows.
@@ -119,18 +170,33 @@ fn a_state_of_the_older_format_keeps_its_recorded_objects() {
     a.state_dir.save(&st).unwrap();
     for n in ["node1", "node2"] {
         let mut spec = fake.domain_spec(&names::domain("wf", n)).unwrap();
-        spec.tag = LabTag { lab: "wf".into(), node: Some(n.into()), ..Default::default() };
+        spec.tag = LabTag {
+            lab: "wf".into(),
+            node: Some(n.into()),
+            ..Default::default()
+        };
         fake.define_domain(&spec).unwrap();
     }
     let mut net = fake.network_spec("lab-wf").unwrap();
-    net.tag = LabTag { lab: "wf".into(), ..Default::default() };
+    net.tag = LabTag {
+        lab: "wf".into(),
+        ..Default::default()
+    };
     fake.define_network(&net).unwrap();
     let st = a.state().unwrap();
     assert_eq!(st.format, crate::state::STATE_FORMAT);
-    assert_eq!(a.domain_owner(&st, "wf.node1").unwrap(), Owner::Ours, "recorded: ours");
+    assert_eq!(
+        a.domain_owner(&st, "wf.node1").unwrap(),
+        Owner::Ours,
+        "recorded: ours"
+    );
     assert!(instance.len() == 12);
     let report = destroy::destroy(&a, &Silent).unwrap();
-    assert_eq!((report.domains.len(), report.volumes.len()), (2, 4), "{report:?}");
+    assert_eq!(
+        (report.domains.len(), report.volumes.len()),
+        (2, 4),
+        "{report:?}"
+    );
     assert_eq!(report.network.as_deref(), Some("lab-wf"));
     assert!(fake.domain_spec("wf.node1").is_none());
 }

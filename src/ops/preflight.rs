@@ -91,11 +91,12 @@ fn parse_mem_available(text: &str) -> Option<u64> {
 /// Refuse to start VMs needing more memory than is available.
 pub fn check_memory(needed_mib: u64, vms: usize, available_mib: Option<u64>) -> Result<()> {
     if let Some(avail) = available_mib
-        && needed_mib > avail {
-            bail!(
-                "not enough free memory: starting {vms} VM(s) needs {needed_mib} MiB but only {avail} MiB is available; lower `memory` in the lab file or stop other VMs"
-            );
-        }
+        && needed_mib > avail
+    {
+        bail!(
+            "not enough free memory: starting {vms} VM(s) needs {needed_mib} MiB but only {avail} MiB is available; lower `memory` in the lab file or stop other VMs"
+        );
+    }
     Ok(())
 }
 
@@ -113,14 +114,15 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
 /// Refuse when the pool's filesystem has less than `needed` bytes free.
 pub fn check_disk(dir: &Path, needed: u64, free: Option<u64>) -> Result<()> {
     if let Some(free) = free
-        && needed > free {
-            bail!(
-                "not enough free disk in {}: the lab needs about {} MiB, {} MiB is free",
-                dir.display(),
-                needed / (1 << 20),
-                free / (1 << 20)
-            );
-        }
+        && needed > free
+    {
+        bail!(
+            "not enough free disk in {}: the lab needs about {} MiB, {} MiB is free",
+            dir.display(),
+            needed / (1 << 20),
+            free / (1 << 20)
+        );
+    }
     Ok(())
 }
 
@@ -136,12 +138,29 @@ mod tests {
     #[test]
     fn overlapping_libvirt_network_is_refused_but_own_is_fine() {
         let nets = vec![
-            NetworkInfo { name: "lab-smoke".into(), bridge: None, subnets: vec![net("10.77.10.0/24")], maker: crate::backend::Maker::Unknown, state: RunState::Active },
-            NetworkInfo { name: "default".into(), bridge: None, subnets: vec![net("192.168.122.0/24")], maker: crate::backend::Maker::Unknown, state: RunState::Active },
+            NetworkInfo {
+                name: "lab-smoke".into(),
+                bridge: None,
+                subnets: vec![net("10.77.10.0/24")],
+                maker: crate::backend::Maker::Unknown,
+                state: RunState::Active,
+            },
+            NetworkInfo {
+                name: "default".into(),
+                bridge: None,
+                subnets: vec![net("192.168.122.0/24")],
+                maker: crate::backend::Maker::Unknown,
+                state: RunState::Active,
+            },
         ];
         check_networks(net("10.77.10.0/24"), "lab-smoke", &nets).unwrap();
-        let msg = check_networks(net("192.168.0.0/16"), "lab-x", &nets).unwrap_err().to_string();
-        assert!(msg.contains("`default`") && msg.contains("192.168.122.0/24"), "{msg}");
+        let msg = check_networks(net("192.168.0.0/16"), "lab-x", &nets)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("`default`") && msg.contains("192.168.122.0/24"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -155,19 +174,29 @@ mod tests {
         assert_eq!(routes[1].net, net("192.168.0.0/24"));
         assert_eq!(routes[2].net, net("10.77.10.0/24"));
         check_routes(net("10.77.10.0/24"), "labbr", &routes).unwrap();
-        let msg = check_routes(net("192.168.0.0/16"), "labbr", &routes).unwrap_err().to_string();
+        let msg = check_routes(net("192.168.0.0/16"), "labbr", &routes)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("host route 192.168.0.0/24 on eth0"), "{msg}");
         check_routes(net("10.1.0.0/16"), "labbr", &routes).unwrap();
     }
 
     #[test]
     fn memory_and_disk_checks() {
-        assert_eq!(parse_mem_available("MemTotal: 100 kB\nMemAvailable:   2097152 kB\n"), Some(2048));
+        assert_eq!(
+            parse_mem_available("MemTotal: 100 kB\nMemAvailable:   2097152 kB\n"),
+            Some(2048)
+        );
         check_memory(1024, 1, Some(2048)).unwrap();
         let msg = check_memory(4096, 4, Some(2048)).unwrap_err().to_string();
-        assert!(msg.contains("needs 4096 MiB") && msg.contains("2048 MiB"), "{msg}");
+        assert!(
+            msg.contains("needs 4096 MiB") && msg.contains("2048 MiB"),
+            "{msg}"
+        );
         check_memory(4096, 4, None).unwrap();
-        let msg = check_disk(Path::new("/x"), 10 << 30, Some(1 << 30)).unwrap_err().to_string();
+        let msg = check_disk(Path::new("/x"), 10 << 30, Some(1 << 30))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("not enough free disk"), "{msg}");
         assert!(free_bytes(Path::new("/tmp/does/not/exist")).is_some());
     }

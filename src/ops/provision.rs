@@ -85,7 +85,12 @@ pub struct AfterUp {
 /// reporting through `rep`. Skipped when some node of the lab is not up;
 /// when only some nodes were selected, limited to them. Fails when the
 /// provisioner or a check fails.
-pub fn after_up(ctx: &LabCtx, st: &State, selected: &[Node], rep: &dyn NodeReporter) -> Result<AfterUp> {
+pub fn after_up(
+    ctx: &LabCtx,
+    st: &State,
+    selected: &[Node],
+    rep: &dyn NodeReporter,
+) -> Result<AfterUp> {
     let lab = &ctx.lab;
     if lab.provision.is_none() && lab.checks.is_empty() {
         return Ok(AfterUp::default());

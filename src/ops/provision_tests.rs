@@ -103,10 +103,10 @@ fn host_controller_runs_ansible_with_inventory_secrets_and_vars() {
             && inv.contains("\"db\":\n      hosts:\n        \"node2\": {}\n"),
         "{inv}"
     );
-    assert!(inv.contains(&format!(
-        "IdentityFile=\\\"{}\\\"",
-        sd.ssh_key().display()
-    )), "{inv}");
+    assert!(
+        inv.contains(&format!("IdentityFile=\\\"{}\\\"", sd.ssh_key().display())),
+        "{inv}"
+    );
     let secrets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("secrets.json")).unwrap()).unwrap();
     assert_eq!(

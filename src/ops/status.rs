@@ -86,7 +86,10 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
     let lab = &ctx.lab;
     let st = ctx.state()?;
     let mut not_ours = Vec::new();
-    let net = st.network.clone().unwrap_or_else(|| names::network(&lab.name));
+    let net = st
+        .network
+        .clone()
+        .unwrap_or_else(|| names::network(&lab.name));
     let network_state = match ctx.network_owner(&st, &net)? {
         Owner::Ours => match ctx.hv.network_state(&net)? {
             Some(RunState::Active) => NetState::Active,
@@ -102,9 +105,15 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
     let mut nodes = Vec::new();
     for node in &lab.nodes {
         let ns = st.nodes.get(&node.name);
-        let dom = ns.map_or_else(|| names::domain(&lab.name, &node.name), |n| n.domain.clone());
+        let dom = ns.map_or_else(
+            || names::domain(&lab.name, &node.name),
+            |n| n.domain.clone(),
+        );
         let state = match ctx.domain_owner(&st, &dom)? {
-            Owner::Ours => ctx.hv.domain_state(&dom)?.map_or(VmState::NotCreated, VmState::Domain),
+            Owner::Ours => ctx
+                .hv
+                .domain_state(&dom)?
+                .map_or(VmState::NotCreated, VmState::Domain),
             Owner::Missing => VmState::NotCreated,
             Owner::Other(who) => {
                 not_ours.push(format!("domain `{dom}`: {who}"));

@@ -28,7 +28,11 @@ pub(super) fn fixture(src: &str) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let fake = Arc::new(FakeHypervisor::new());
     let ctx = lab_in(tmp.path(), "lab", src, &fake);
-    Fixture { _tmp: tmp, fake, ctx }
+    Fixture {
+        _tmp: tmp,
+        fake,
+        ctx,
+    }
 }
 
 /// [`fixture`] in `root`, which the caller keeps.
@@ -79,7 +83,10 @@ pub(super) fn ready_probe() -> up::UpOptions {
     let mut opts = up::UpOptions::new(vec![], Duration::from_secs(5));
     opts.probe = Arc::new(|_t, _rem, progress| {
         progress(&ProbeState::CloudInitRunning);
-        ProbeState::Ready(HostKey { key_type: "ssh-ed25519".into(), base64: "AAAA".into() })
+        ProbeState::Ready(HostKey {
+            key_type: "ssh-ed25519".into(),
+            base64: "AAAA".into(),
+        })
     });
     opts
 }
@@ -99,7 +106,10 @@ fn up_creates_everything_once_and_second_run_is_a_noop() {
     assert!(!report.noop);
     assert_eq!(report.nodes.len(), 2);
     for n in ["node1", "node2"] {
-        assert_eq!(f.ctx.hv.domain_state(&names::domain("wf", n)).unwrap(), Some(DomainState::Running));
+        assert_eq!(
+            f.ctx.hv.domain_state(&names::domain("wf", n)).unwrap(),
+            Some(DomainState::Running)
+        );
         let spec = f.fake.domain_spec(&names::domain("wf", n)).unwrap();
         assert_eq!(spec.disks.len(), 2, "overlay + seed");
     }
@@ -107,7 +117,10 @@ fn up_creates_everything_once_and_second_run_is_a_noop() {
     assert_eq!(net.hosts.len(), 2);
     assert_eq!(net.domain.as_deref(), Some("wf.lab"));
     let known = std::fs::read_to_string(f.ctx.state_dir.known_hosts()).unwrap();
-    assert!(known.contains("10.88.1.21,node1,node1.wf.lab ssh-ed25519 AAAA"), "{known}");
+    assert!(
+        known.contains("10.88.1.21,node1,node1.wf.lab ssh-ed25519 AAAA"),
+        "{known}"
+    );
     let key = std::fs::metadata(f.ctx.state_dir.ssh_key()).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
@@ -116,7 +129,13 @@ fn up_creates_everything_once_and_second_run_is_a_noop() {
     let again = up::up(&f.ctx, &ready_probe(), rep()).unwrap();
     assert!(again.noop);
     let new_calls: Vec<String> = f.fake.calls()[before..].to_vec();
-    assert!(new_calls.iter().all(|c| !c.starts_with("define") && !c.starts_with("start") && !c.starts_with("create") && !c.starts_with("upload")), "{new_calls:?}");
+    assert!(
+        new_calls.iter().all(|c| !c.starts_with("define")
+            && !c.starts_with("start")
+            && !c.starts_with("create")
+            && !c.starts_with("upload")),
+        "{new_calls:?}"
+    );
 }
 
 #[test]
@@ -127,15 +146,30 @@ fn resume_after_a_lost_node_recreates_only_that_node() {
     f.ctx.hv.destroy_domain("wf.node2").unwrap();
     f.ctx.hv.undefine_domain("wf.node2").unwrap();
     let instance = f.ctx.state_dir.load().unwrap().instance;
-    f.ctx.hv.delete_volume(names::POOL, &names::overlay_volume("wf", &instance, "node2")).unwrap();
+    f.ctx
+        .hv
+        .delete_volume(
+            names::POOL,
+            &names::overlay_volume("wf", &instance, "node2"),
+        )
+        .unwrap();
     let before = f.fake.calls().len();
     let report = up::up(&f.ctx, &ready_probe(), rep()).unwrap();
     assert!(!report.noop);
     let calls = f.fake.calls()[before..].to_vec();
     assert_eq!(count(&calls, "define_domain"), 1, "{calls:?}");
-    assert!(calls.iter().any(|c| c.contains("define_domain") && c.contains("wf.node2")), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("define_domain") && c.contains("wf.node2")),
+        "{calls:?}"
+    );
     assert_eq!(count(&calls, "create_overlay"), 1, "{calls:?}");
-    assert_eq!(count(&calls, "upload_volume"), 0, "box and seeds reused: {calls:?}");
+    assert_eq!(
+        count(&calls, "upload_volume"),
+        0,
+        "box and seeds reused: {calls:?}"
+    );
     assert_eq!(count(&calls, "start_domain"), 1, "{calls:?}");
     assert_eq!(f.ctx.hv.list_lab_domains("wf").unwrap().len(), 2);
 }
@@ -148,7 +182,10 @@ fn colliding_subnet_is_refused_before_anything_is_created() {
         .define_network(&NetworkSpec {
             name: "other".into(),
             bridge: "other0".into(),
-            tag: crate::backend::LabTag { lab: "other".into(), ..Default::default() },
+            tag: crate::backend::LabTag {
+                lab: "other".into(),
+                ..Default::default()
+            },
             subnet: "10.88.0.0/16".parse().unwrap(),
             gateway: "10.88.0.1".parse().unwrap(),
             domain: None,
@@ -157,10 +194,21 @@ fn colliding_subnet_is_refused_before_anything_is_created() {
         })
         .unwrap();
     let before = f.fake.calls().len();
-    let err = up::up(&f.ctx, &ready_probe(), rep()).unwrap_err().to_string();
-    assert!(err.contains("collides with libvirt network `other`"), "{err}");
+    let err = up::up(&f.ctx, &ready_probe(), rep())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("collides with libvirt network `other`"),
+        "{err}"
+    );
     let calls = f.fake.calls()[before..].to_vec();
-    assert!(calls.iter().all(|c| !c.starts_with("define") && !c.starts_with("create") && !c.starts_with("upload") && !c.starts_with("ensure_pool")), "{calls:?}");
+    assert!(
+        calls.iter().all(|c| !c.starts_with("define")
+            && !c.starts_with("create")
+            && !c.starts_with("upload")
+            && !c.starts_with("ensure_pool")),
+        "{calls:?}"
+    );
     assert!(!f.ctx.state_dir.exists(), "no state recorded");
 }
 
@@ -202,16 +250,35 @@ fn cheap_checks_refuse_before_any_box_build() {
         hosts: vec![],
     });
     let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());
-    assert!(err.contains("collides with libvirt network `default`"), "{err}");
+    assert!(
+        err.contains("collides with libvirt network `default`"),
+        "{err}"
+    );
     assert_no_build(&f);
     // More memory than any host has.
-    let big = LAB.replace("    ip: 10.88.1.22\n", "    ip: 10.88.1.22\n    memory: 65536\n").replace("    ip: 10.88.1.21\n", "    ip: 10.88.1.21\n    memory: 65536\n");
+    let big = LAB
+        .replace(
+            "    ip: 10.88.1.22\n",
+            "    ip: 10.88.1.22\n    memory: 65536\n",
+        )
+        .replace(
+            "    ip: 10.88.1.21\n",
+            "    ip: 10.88.1.21\n    memory: 65536\n",
+        );
     let f = lab_with_unbuilt_box(&big);
     let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());
-    assert!(err.contains("not enough free memory: starting 2 VM(s) needs 131072 MiB"), "{err}");
+    assert!(
+        err.contains("not enough free memory: starting 2 VM(s) needs 131072 MiB"),
+        "{err}"
+    );
     assert_no_build(&f);
     let calls = f.fake.calls();
-    assert!(calls.iter().all(|c| !c.starts_with("define") && !c.starts_with("upload") && !c.starts_with("ensure_pool")), "{calls:?}");
+    assert!(
+        calls.iter().all(|c| !c.starts_with("define")
+            && !c.starts_with("upload")
+            && !c.starts_with("ensure_pool")),
+        "{calls:?}"
+    );
 }
 
 #[test]
@@ -223,9 +290,19 @@ fn rootfs_box_as_a_node_box_is_refused_before_anything_is_created() {
     std::fs::write(&meta_path, serde_json::to_string(&meta).unwrap()).unwrap();
     std::fs::write(f.ctx.store.root().join("testbox/rootfs.tar.gz"), "x").unwrap();
     let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());
-    assert!(err.contains("box `testbox` is a root filesystem for containers (format: rootfs), not a VM disk"), "{err}");
+    assert!(
+        err.contains(
+            "box `testbox` is a root filesystem for containers (format: rootfs), not a VM disk"
+        ),
+        "{err}"
+    );
     let calls = f.fake.calls();
-    assert!(calls.iter().all(|c| !c.starts_with("define") && !c.starts_with("create") && !c.starts_with("upload")), "{calls:?}");
+    assert!(
+        calls.iter().all(|c| !c.starts_with("define")
+            && !c.starts_with("create")
+            && !c.starts_with("upload")),
+        "{calls:?}"
+    );
 }
 
 #[test]
@@ -239,7 +316,14 @@ fn node_that_never_gets_ready_fails_with_console_hint() {
     assert!(err.contains("console/node1.log"), "{err}");
     assert!(err.contains("lab console node1"), "{err}");
     // Only the selected node was created.
-    let doms: Vec<String> = f.ctx.hv.list_lab_domains("wf").unwrap().into_iter().map(|d| d.0).collect();
+    let doms: Vec<String> = f
+        .ctx
+        .hv
+        .list_lab_domains("wf")
+        .unwrap()
+        .into_iter()
+        .map(|d| d.0)
+        .collect();
     assert_eq!(doms, vec!["wf.node1".to_string()]);
 }
 
@@ -250,7 +334,12 @@ fn halt_status_and_destroy_leave_only_the_box() {
     let halted = halt::halt(&f.ctx, &[], Duration::from_secs(1), &Silent).unwrap();
     assert_eq!(halted.len(), 2);
     let st = status::status(&f.ctx).unwrap();
-    assert!(st.nodes.iter().all(|n| n.state == status::VmState::Domain(DomainState::ShutOff) && !n.ready), "{st:?}");
+    assert!(
+        st.nodes
+            .iter()
+            .all(|n| n.state == status::VmState::Domain(DomainState::ShutOff) && !n.ready),
+        "{st:?}"
+    );
     // `up` after halt starts them again without redefining.
     let before = f.fake.calls().len();
     up::up(&f.ctx, &ready_probe(), rep()).unwrap();
@@ -264,7 +353,10 @@ fn halt_status_and_destroy_leave_only_the_box() {
     assert_eq!(report.network.as_deref(), Some("lab-wf"));
     assert!(f.ctx.hv.list_lab_domains("wf").unwrap().is_empty());
     let vols = f.ctx.hv.list_volumes(names::POOL).unwrap();
-    assert!(vols.iter().all(|v| v.starts_with("box.")), "only the box is kept: {vols:?}");
+    assert!(
+        vols.iter().all(|v| v.starts_with("box.")),
+        "only the box is kept: {vols:?}"
+    );
     assert!(!Path::new(f.ctx.state_dir.path()).exists());
     // Destroying again is harmless.
     let again = destroy::destroy(&f.ctx, &Silent).unwrap();
@@ -278,7 +370,13 @@ fn a_lab_path_no_program_can_take_is_refused_before_anything_is_created() {
     let ctx = lab_in(tmp.path(), "my\nlab", LAB, &fake);
     let err = up::up(&ctx, &ready_probe(), rep()).unwrap_err().to_string();
     assert!(err.contains("contains a newline (U+000A)"), "{err}");
-    assert!(fake.calls().iter().all(|c| !c.starts_with("define") && !c.starts_with("ensure_pool")), "{:?}", fake.calls());
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| !c.starts_with("define") && !c.starts_with("ensure_pool")),
+        "{:?}",
+        fake.calls()
+    );
     assert!(!ctx.state_dir.path().exists());
     // Spaces, quotes, `#`, `%` and non-ASCII are fine.
     let ctx = lab_in(tmp.path(), "my lab/it's \"#1\" %h ü", LAB, &fake);

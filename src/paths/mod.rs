@@ -22,12 +22,16 @@ pub fn lab_home() -> PathBuf {
     if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(data).join("lab");
     }
-    home_dir().unwrap_or_else(|| "/".into()).join(".local/share/lab")
+    home_dir()
+        .unwrap_or_else(|| "/".into())
+        .join(".local/share/lab")
 }
 
 /// `$HOME`, when set and not empty.
 pub fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The box store: `$LAB_HOME/boxes`.
@@ -48,9 +52,10 @@ impl fmt::Display for LabFileNotFound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let start = self.start.display();
         match &self.stopped_at_home {
-            Some(home) if *home == self.start => {
-                write!(f, "no {LAB_FILE_NAME} in {start} (the search does not go above $HOME)")?
-            }
+            Some(home) if *home == self.start => write!(
+                f,
+                "no {LAB_FILE_NAME} in {start} (the search does not go above $HOME)"
+            )?,
             Some(home) => write!(
                 f,
                 "no {LAB_FILE_NAME} in {start} or any parent directory up to $HOME ({})",
@@ -58,7 +63,10 @@ impl fmt::Display for LabFileNotFound {
             )?,
             None => write!(f, "no {LAB_FILE_NAME} in {start} or any parent directory")?,
         }
-        write!(f, "; create one (`lab schema` lists its keys) or pass -f PATH")
+        write!(
+            f,
+            "; create one (`lab schema` lists its keys) or pass -f PATH"
+        )
     }
 }
 
@@ -77,7 +85,11 @@ pub fn find_lab_file(cwd: &Path, home: Option<&Path>) -> Result<PathBuf, LabFile
     for dir in cwd.ancestors() {
         let file = dir.join(LAB_FILE_NAME);
         if file.is_file() {
-            return Ok(if dir == cwd { PathBuf::from(LAB_FILE_NAME) } else { file });
+            return Ok(if dir == cwd {
+                PathBuf::from(LAB_FILE_NAME)
+            } else {
+                file
+            });
         }
         if home == Some(dir) {
             break;
@@ -170,8 +182,14 @@ mod tests {
         let root = tmp.path().canonicalize().unwrap();
         mkdirs(&root, &["mylab/scripts/deep", "other"]);
         touch(&root.join("mylab/lab.yaml"));
-        assert_eq!(find_lab_file(&root.join("mylab"), None).unwrap(), Path::new("lab.yaml"));
-        assert_eq!(find_lab_file(&root.join("mylab/scripts/deep"), None).unwrap(), root.join("mylab/lab.yaml"));
+        assert_eq!(
+            find_lab_file(&root.join("mylab"), None).unwrap(),
+            Path::new("lab.yaml")
+        );
+        assert_eq!(
+            find_lab_file(&root.join("mylab/scripts/deep"), None).unwrap(),
+            root.join("mylab/lab.yaml")
+        );
         // The nearest wins.
         touch(&root.join("mylab/scripts/lab.yaml"));
         assert_eq!(
@@ -200,16 +218,34 @@ mod tests {
         let home = root.join("home/u");
         let err = find_lab_file(&home.join("proj/sub"), Some(&home)).unwrap_err();
         assert_eq!(err.stopped_at_home.as_deref(), Some(home.as_path()));
-        assert!(err.to_string().contains("or any parent directory up to $HOME ("), "{err}");
-        assert!(find_lab_file(&home, Some(&home)).unwrap_err().to_string().contains("does not go above $HOME"));
+        assert!(
+            err.to_string()
+                .contains("or any parent directory up to $HOME ("),
+            "{err}"
+        );
+        assert!(
+            find_lab_file(&home, Some(&home))
+                .unwrap_err()
+                .to_string()
+                .contains("does not go above $HOME")
+        );
         // $HOME itself is searched.
         touch(&home.join("lab.yaml"));
-        assert_eq!(find_lab_file(&home.join("proj/sub"), Some(&home)).unwrap(), home.join("lab.yaml"));
+        assert_eq!(
+            find_lab_file(&home.join("proj/sub"), Some(&home)).unwrap(),
+            home.join("lab.yaml")
+        );
         // Outside $HOME (or with HOME=/) the search goes up to the root.
         let elsewhere = root.join("home/u2");
         mkdirs(&root, &["home/u2"]);
-        assert_eq!(find_lab_file(&elsewhere, Some(&home)).unwrap(), root.join("home/lab.yaml"));
-        assert_eq!(find_lab_file(&elsewhere, Some(Path::new("/"))).unwrap(), root.join("home/lab.yaml"));
+        assert_eq!(
+            find_lab_file(&elsewhere, Some(&home)).unwrap(),
+            root.join("home/lab.yaml")
+        );
+        assert_eq!(
+            find_lab_file(&elsewhere, Some(Path::new("/"))).unwrap(),
+            root.join("home/lab.yaml")
+        );
     }
 
     fn search(root: &Path) -> RecipeSearch {
@@ -229,15 +265,29 @@ mod tests {
         mkdirs(
             &root,
             &[
-                "extra1", "extra2", "labs/x/boxes", "labs/boxes", "work/sub/boxes", "work/boxes", "home/recipes",
-                "repo/boxes", "repo/target/debug",
+                "extra1",
+                "extra2",
+                "labs/x/boxes",
+                "labs/boxes",
+                "work/sub/boxes",
+                "work/boxes",
+                "home/recipes",
+                "repo/boxes",
+                "repo/target/debug",
             ],
         );
         let mut s = search(&root);
-        s.boxes_path = Some(std::env::join_paths([root.join("extra1"), root.join("extra2")]).unwrap());
+        s.boxes_path =
+            Some(std::env::join_paths([root.join("extra1"), root.join("extra2")]).unwrap());
         s.lab_dir = Some(root.join("labs/x"));
         let want: Vec<PathBuf> = [
-            "extra1", "extra2", "labs/x/boxes", "labs/boxes", "work/sub/boxes", "work/boxes", "home/recipes",
+            "extra1",
+            "extra2",
+            "labs/x/boxes",
+            "labs/boxes",
+            "work/sub/boxes",
+            "work/boxes",
+            "home/recipes",
             "repo/boxes",
         ]
         .iter()
@@ -250,14 +300,23 @@ mod tests {
     fn recipe_dirs_resolve_a_relative_lab_dir_from_the_current_one_and_list_each_once() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
-        mkdirs(&root, &["work/sub/boxes", "work/boxes", "repo/target/debug"]);
+        mkdirs(
+            &root,
+            &["work/sub/boxes", "work/boxes", "repo/target/debug"],
+        );
         let mut s = search(&root);
         // The lab file in the current directory (`lab.yaml`, dir `.`).
         s.lab_dir = Some(PathBuf::from("."));
-        assert_eq!(s.dirs(), [root.join("work/sub/boxes"), root.join("work/boxes")]);
+        assert_eq!(
+            s.dirs(),
+            [root.join("work/sub/boxes"), root.join("work/boxes")]
+        );
         // `..` is the parent of the current directory.
         s.lab_dir = Some(PathBuf::from(".."));
-        assert_eq!(s.dirs(), [root.join("work/boxes"), root.join("work/sub/boxes")]);
+        assert_eq!(
+            s.dirs(),
+            [root.join("work/boxes"), root.join("work/sub/boxes")]
+        );
         // Missing directories are left out; an empty path entry too.
         s.boxes_path = Some(OsString::from(format!(":{}", root.join("nope").display())));
         s.lab_dir = None;

@@ -69,20 +69,32 @@ mod tests {
 
     #[test]
     fn paths_no_program_can_take_are_refused_naming_path_and_character() {
-        let msg = check_lab_path(Path::new("/tmp/a\nb")).unwrap_err().to_string();
+        let msg = check_lab_path(Path::new("/tmp/a\nb"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             msg,
             "the lab directory \"/tmp/a\\nb\" contains a newline (U+000A), which OpenSSH's config lines and libvirt's XML cannot carry; rename or move it"
         );
-        let msg = check_lab_path(Path::new("/tmp/a\u{1b}b")).unwrap_err().to_string();
-        assert!(msg.contains("contains the control character U+001B, which"), "{msg}");
-        let msg = check_lab_path(Path::new("/tmp/${HOME}")).unwrap_err().to_string();
+        let msg = check_lab_path(Path::new("/tmp/a\u{1b}b"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("contains the control character U+001B, which"),
+            "{msg}"
+        );
+        let msg = check_lab_path(Path::new("/tmp/${HOME}"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             msg,
             "the lab directory /tmp/${HOME} contains `${`, which OpenSSH reads as an environment variable in key and known_hosts paths (it has no escape for it); rename or move it"
         );
         let bad = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9"));
         let msg = check_lab_path(bad).unwrap_err().to_string();
-        assert!(msg.starts_with("the lab directory /tmp/caf\u{fffd} is not valid UTF-8"), "{msg}");
+        assert!(
+            msg.starts_with("the lab directory /tmp/caf\u{fffd} is not valid UTF-8"),
+            "{msg}"
+        );
     }
 }

@@ -27,8 +27,8 @@ use anyhow::{Context, Result, bail};
 use super::images;
 use super::inventory::{self, CONTROLLER_KEY, CONTROLLER_KNOWN_HOSTS};
 use super::recap::{Event, HostRecap, Parser};
-use super::timing::RoleTime;
 use super::remote::{self, Remote};
+use super::timing::RoleTime;
 use super::upload::{self, Extra};
 use super::{Options, Run, clip, guest_lab_dir, secrets};
 use crate::process::{Cmd, ProcessError, shell_quote};
@@ -119,7 +119,8 @@ fn on_node(
     let extras = [
         Extra {
             path: INVENTORY_ON_NODE.into(),
-            data: inventory::inventory(lab, run.st, &inventory::controller_access(&home)?).into_bytes(),
+            data: inventory::inventory(lab, run.st, &inventory::controller_access(&home)?)
+                .into_bytes(),
             mode: 0o644,
         },
         Extra {
@@ -142,7 +143,12 @@ fn on_node(
         0o644,
     )?;
     let known_hosts = crate::ssh::openssh::known_hosts(run.st, lab.network.domain.as_deref());
-    remote::write_file(&sess, &format!("{home}/{CONTROLLER_KNOWN_HOSTS}"), known_hosts.as_bytes(), 0o644)?;
+    remote::write_file(
+        &sess,
+        &format!("{home}/{CONTROLLER_KNOWN_HOSTS}"),
+        known_hosts.as_bytes(),
+        0o644,
+    )?;
     ensure_ansible(run, &ctrl, &sess)?;
 
     let env: Vec<String> = ENV.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -210,7 +216,10 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Ve
     let images = images::on_host(&images::build(run, &a.images)?);
     let access = crate::ssh::openssh::ClientOptions::for_lab(run.sd)?;
     let files = [
-        (INVENTORY_ON_HOST, inventory::inventory(lab, run.st, &access)),
+        (
+            INVENTORY_ON_HOST,
+            inventory::inventory(lab, run.st, &access),
+        ),
         ("secrets.json", secrets::ensure(run.sd)?.ansible_vars()),
         (
             "vars.json",

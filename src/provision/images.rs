@@ -36,7 +36,15 @@ pub fn build(run: &Run, names: &[String]) -> Result<Vec<StoredBox>> {
     let store = Store::default_location();
     names
         .iter()
-        .map(|name| boxes::ensure(&store, run.lab.dir(), name, Format::Rootfs, &crate::ui::nodes::Notes(run.rep)))
+        .map(|name| {
+            boxes::ensure(
+                &store,
+                run.lab.dir(),
+                name,
+                Format::Rootfs,
+                &crate::ui::nodes::Notes(run.rep),
+            )
+        })
         .collect()
 }
 
@@ -60,23 +68,43 @@ pub fn remote_name(b: &StoredBox) -> String {
 }
 
 /// Upload what the controller node lacks; remove its older copies.
-pub fn upload(run: &Run, ctrl: &Remote, sess: &ssh2::Session, built: &[StoredBox]) -> Result<Vec<Image>> {
+pub fn upload(
+    run: &Run,
+    ctrl: &Remote,
+    sess: &ssh2::Session,
+    built: &[StoredBox],
+) -> Result<Vec<Image>> {
     let dir = format!("{}/{REMOTE_DIR}", ctrl.home());
     let mut images = Vec::new();
     for b in built {
         let file = remote_name(b);
         let path = format!("{dir}/{file}");
-        let present = remote::exec_lines(sess, &format!("test -s {}", shell_quote(&path)), &[], &mut |_| {})?;
+        let present = remote::exec_lines(
+            sess,
+            &format!("test -s {}", shell_quote(&path)),
+            &[],
+            &mut |_| {},
+        )?;
         if present.success() {
-            run.rep.note(&format!("image {}: already on {} ({path})", b.meta.name, ctrl.name));
+            run.rep.note(&format!(
+                "image {}: already on {} ({path})",
+                b.meta.name, ctrl.name
+            ));
         } else {
             let local = b.artifact();
             let size = std::fs::metadata(&local).map(|m| m.len()).unwrap_or(0);
-            run.rep.phase(&ctrl.name, &format!("uploading image {} ({})", b.meta.name, fmt_bytes(size)));
-            let mut f = File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
+            run.rep.phase(
+                &ctrl.name,
+                &format!("uploading image {} ({})", b.meta.name, fmt_bytes(size)),
+            );
+            let mut f =
+                File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
             remote::write_file_from(sess, &path, &mut f, 0o644)
                 .with_context(|| format!("cannot upload image {} to {}", b.meta.name, ctrl.name))?;
-            run.rep.note(&format!("image {}: uploaded to {} ({path})", b.meta.name, ctrl.name));
+            run.rep.note(&format!(
+                "image {}: uploaded to {} ({path})",
+                b.meta.name, ctrl.name
+            ));
         }
         let stale = format!(
             "find {} -maxdepth 1 -name {} ! -name {} -delete",
@@ -116,14 +144,20 @@ mod tests {
             "packages": ["python3"], "installed_packages": 90
         }))
         .unwrap();
-        StoredBox { meta, dir: format!("/store/{name}").into() }
+        StoredBox {
+            meta,
+            dir: format!("/store/{name}").into(),
+        }
     }
 
     #[test]
     fn remote_name_follows_content() {
         let a = stored("django-base", "0123456789abcdef0123");
         assert_eq!(remote_name(&a), "django-base-0123456789ab.tar.gz");
-        assert_ne!(remote_name(&a), remote_name(&stored("django-base", "ffff456789abcdef0123")));
+        assert_ne!(
+            remote_name(&a),
+            remote_name(&stored("django-base", "ffff456789abcdef0123"))
+        );
     }
 
     #[test]

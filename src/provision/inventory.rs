@@ -38,7 +38,11 @@ pub fn controller_access(home: &str) -> Result<ClientOptions> {
 /// `ansible_ssh_common_args`: the options as one string the connection
 /// plugin's `shlex.split` turns back into the same arguments.
 pub fn ssh_common_args(ssh: &ClientOptions) -> String {
-    ssh.args().iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+    ssh.args()
+        .iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The login user of the nodes (the box's user), `lab` when unknown.

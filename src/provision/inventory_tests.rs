@@ -30,7 +30,12 @@ fn state(users: &[(&str, &str)]) -> State {
 
 #[test]
 fn inventory_has_hosts_groups_per_role_and_a_pinned_login() {
-    let st = state(&[("control1", "lab"), ("node1", "lab"), ("node2", "lab"), ("spare", "lab")]);
+    let st = state(&[
+        ("control1", "lab"),
+        ("node1", "lab"),
+        ("node2", "lab"),
+        ("spare", "lab"),
+    ]);
     let inv = inventory(&lab(), &st, &controller_access("/home/lab").unwrap());
     assert_eq!(
         inv,
@@ -77,13 +82,19 @@ fn odd_users_are_per_host() {
         !inv.contains("\"10.77.30.30\"\n      ansible_user"),
         "unknown user means lab, the common one: {inv}"
     );
-    assert!(inv.contains("  vars:\n    ansible_user: !unsafe \"lab\"\n"), "{inv}");
+    assert!(
+        inv.contains("  vars:\n    ansible_user: !unsafe \"lab\"\n"),
+        "{inv}"
+    );
 }
 
 /// A string `ansible-inventory --list` printed: plain, or wrapped as
 /// `{"__ansible_unsafe": ...}` (how it shows `!unsafe` values).
 fn text(v: &serde_json::Value) -> &str {
-    v.get("__ansible_unsafe").unwrap_or(v).as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+    v.get("__ansible_unsafe")
+        .unwrap_or(v)
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
 }
 
 /// The values of `keyword` in `ssh -G` output.
@@ -102,16 +113,31 @@ fn ansible_reads_the_host_inventory_back_and_its_ssh_args_reach_the_exact_paths(
     std::fs::create_dir_all(sd.path()).unwrap();
     let st = state(&[("control1", "lab"), ("node1", "lab"), ("node2", "debian")]);
     let inv_path = sd.path().join("inventory.yml");
-    std::fs::write(&inv_path, inventory(&lab(), &st, &ClientOptions::for_lab(&sd).unwrap())).unwrap();
+    std::fs::write(
+        &inv_path,
+        inventory(&lab(), &st, &ClientOptions::for_lab(&sd).unwrap()),
+    )
+    .unwrap();
 
-    let out = Command::new("ansible-inventory").arg("-i").arg(&inv_path).arg("--list").output().unwrap();
+    let out = Command::new("ansible-inventory")
+        .arg("-i")
+        .arg(&inv_path)
+        .arg("--list")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && !stderr.contains("WARNING"), "{stderr}");
+    assert!(
+        out.status.success() && !stderr.contains("WARNING"),
+        "{stderr}"
+    );
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let node2 = &list["_meta"]["hostvars"]["node2"];
     assert_eq!(text(&node2["ansible_host"]), "10.77.30.22");
     assert_eq!(text(&node2["ansible_user"]), "debian");
-    assert_eq!(text(&list["_meta"]["hostvars"]["node1"]["ansible_user"]), "lab");
+    assert_eq!(
+        text(&list["_meta"]["hostvars"]["node1"]["ansible_user"]),
+        "lab"
+    );
     assert_eq!(list["db"]["hosts"], serde_json::json!(["node1", "node2"]));
     let args = text(&node2["ansible_ssh_common_args"]);
     assert_eq!(args, ssh_common_args(&ClientOptions::for_lab(&sd).unwrap()));
@@ -122,7 +148,14 @@ fn ansible_reads_the_host_inventory_back_and_its_ssh_args_reach_the_exact_paths(
     let bin = tmp.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let record = tmp.path().join("ssh-args");
-    std::fs::write(bin.join("ssh"), format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexit 255\n", record.display())).unwrap();
+    std::fs::write(
+        bin.join("ssh"),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexit 255\n",
+            record.display()
+        ),
+    )
+    .unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -133,20 +166,41 @@ fn ansible_reads_the_host_inventory_back_and_its_ssh_args_reach_the_exact_paths(
         .args(["node2", "-m", "ping"])
         .current_dir(tmp.path())
         .env("HOME", tmp.path())
-        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
         .output()
         .unwrap();
-    let recorded = std::fs::read_to_string(&record)
-        .unwrap_or_else(|_| panic!("ansible ran no ssh: {}", String::from_utf8_lossy(&ping.stdout)));
+    let recorded = std::fs::read_to_string(&record).unwrap_or_else(|_| {
+        panic!(
+            "ansible ran no ssh: {}",
+            String::from_utf8_lossy(&ping.stdout)
+        )
+    });
     let mut words: Vec<&str> = recorded.lines().collect();
-    let host = words.iter().position(|w| *w == "10.77.30.22").expect("the node's address");
+    let host = words
+        .iter()
+        .position(|w| *w == "10.77.30.22")
+        .expect("the node's address");
     words.truncate(host);
-    let g = Command::new("ssh").args(["-G", "-F", "/dev/null"]).args(&words).arg("10.77.30.22").output().unwrap();
+    let g = Command::new("ssh")
+        .args(["-G", "-F", "/dev/null"])
+        .args(&words)
+        .arg("10.77.30.22")
+        .output()
+        .unwrap();
     assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
     let g = String::from_utf8(g.stdout).unwrap();
     let path = |p: &Path| p.to_str().unwrap().to_string();
-    assert_eq!(resolved(&g, "userknownhostsfile"), [path(&sd.known_hosts())]);
-    assert_eq!(resolved(&g, "identityfile"), [path(&sd.ssh_key()).replace('%', "%%")]);
+    assert_eq!(
+        resolved(&g, "userknownhostsfile"),
+        [path(&sd.known_hosts())]
+    );
+    assert_eq!(
+        resolved(&g, "identityfile"),
+        [path(&sd.ssh_key()).replace('%', "%%")]
+    );
     assert_eq!(resolved(&g, "stricthostkeychecking"), ["true"]);
 }
 
@@ -172,5 +226,8 @@ fn vars_hold_lab_facts_over_extra_vars() {
     };
     let v: serde_json::Value = serde_json::from_str(&vars(&lab(), None, &[image])).unwrap();
     assert_eq!(v["lab_proxy_url"], "");
-    assert_eq!(v["lab_images"]["base"]["path"], "/home/lab/.cache/lab-images/base-0123.tar.gz");
+    assert_eq!(
+        v["lab_images"]["base"]["path"],
+        "/home/lab/.cache/lab-images/base-0123.tar.gz"
+    );
 }

@@ -142,7 +142,11 @@ pub fn run(
                     lab.name
                 );
             }
-            (crate::spec::ProvisionerKind::Shell, shell::run(&run, shell, &opts.nodes)?, Vec::new())
+            (
+                crate::spec::ProvisionerKind::Shell,
+                shell::run(&run, shell, &opts.nodes)?,
+                Vec::new(),
+            )
         }
         Provision::Ansible(a) => {
             let (hosts, roles) = ansible::run(&run, a, opts)?;

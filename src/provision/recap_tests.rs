@@ -179,5 +179,8 @@ fn role_times_follow_the_task_headers() {
         .iter()
         .map(|r| (r.role.as_str(), r.seconds))
         .collect();
-    assert_eq!(got, [("(no role)", 1.0), ("common", 11.0), ("haproxy", 3.0)]);
+    assert_eq!(
+        got,
+        [("(no role)", 1.0), ("common", 11.0), ("haproxy", 3.0)]
+    );
 }

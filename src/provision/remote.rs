@@ -160,7 +160,11 @@ pub fn exec_ok(sess: &ssh2::Session, command: &str, stdin: &[u8]) -> Result<Stri
 }
 
 /// [`exec_ok`] with stdin streamed from a reader.
-pub fn exec_ok_from(sess: &ssh2::Session, command: &str, stdin: &mut dyn std::io::Read) -> Result<String> {
+pub fn exec_ok_from(
+    sess: &ssh2::Session,
+    command: &str,
+    stdin: &mut dyn std::io::Read,
+) -> Result<String> {
     let mut last = Vec::new();
     let exit = exec_lines_from(sess, command, stdin, &mut |l| push_tail(&mut last, l))?;
     let out = last.join("\n");
@@ -189,7 +193,12 @@ pub fn write_file(sess: &ssh2::Session, path: &str, data: &[u8], mode: u32) -> R
 }
 
 /// [`write_file`] with the content streamed from a reader.
-pub fn write_file_from(sess: &ssh2::Session, path: &str, data: &mut dyn std::io::Read, mode: u32) -> Result<()> {
+pub fn write_file_from(
+    sess: &ssh2::Session,
+    path: &str,
+    data: &mut dyn std::io::Read,
+    mode: u32,
+) -> Result<()> {
     let dir = match path.rsplit_once('/') {
         Some((dir, _)) if !dir.is_empty() => dir,
         _ => ".",

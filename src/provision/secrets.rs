@@ -179,7 +179,13 @@ mod tests {
         let path = sd.file(SECRETS_FILE);
         std::fs::write(&path, format!("{{\"a\": \"{}\"}}", "x".repeat(2 << 20))).unwrap();
         let msg = format!("{:#}", load(&sd).unwrap_err());
-        assert!(msg.starts_with(&format!("{} is 2097161 bytes, more than the 1 MiB", path.display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!(
+                "{} is 2097161 bytes, more than the 1 MiB",
+                path.display()
+            )),
+            "{msg}"
+        );
     }
 
     #[test]

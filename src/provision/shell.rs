@@ -151,7 +151,8 @@ pub fn run(run: &Run, shell: &Shell, limit: &[String]) -> Result<Vec<HostRecap>>
             let cmd = command(lab, step, &r.name, &r.home(), proxy.as_deref());
             let start = Instant::now();
             run.rep.phase(&r.name, &format!("{label}: running"));
-            run.log.line(&r.name, &format!("=== {label}: {}", describe(step)));
+            run.log
+                .line(&r.name, &format!("=== {label}: {}", describe(step)));
             let mut last: Vec<String> = Vec::new();
             let exit = remote::exec_lines(sess, &cmd, &[], &mut |l| {
                 run.log.line(&r.name, l);
@@ -165,7 +166,8 @@ pub fn run(run: &Run, shell: &Shell, limit: &[String]) -> Result<Vec<HostRecap>>
                 Err(e) => format!("{e:#}"),
             };
             let took = fmt_duration(start.elapsed());
-            run.log.line(&r.name, &format!("=== {label}: {status} after {took}"));
+            run.log
+                .line(&r.name, &format!("=== {label}: {status} after {took}"));
             (r.name.clone(), exit, last)
         });
         let mut failures = Vec::new();
@@ -270,7 +272,9 @@ mod tests {
             command(&lab, &s.scripts[0], "node1", "/home/lab", None),
             "cd /home/lab/lab && sudo -n env LAB_NAME=t LAB_NODE=node1 LAB_GATEWAY=10.77.30.1 LAB_PROXY_URL='' bash -- 'provision/it'\\''s \"q\" $HOME ü.sh'"
         );
-        assert!(command(&lab, &s.scripts[1], "node1", "/home/lab", None).ends_with(" bash -- -dash.sh"));
+        assert!(
+            command(&lab, &s.scripts[1], "node1", "/home/lab", None).ends_with(" bash -- -dash.sh")
+        );
     }
 
     #[test]
@@ -285,18 +289,36 @@ mod tests {
         let copy = std::path::PathBuf::from(guest_lab_dir(home.to_str().unwrap()));
         std::fs::create_dir_all(copy.join("provision")).unwrap();
         for (i, step) in s.scripts.iter().enumerate() {
-            let ScriptSource::File(p) = &step.source else { panic!() };
-            std::fs::write(copy.join(p), format!("echo \"step {i} on $LAB_NODE in $(pwd)\"\n")).unwrap();
+            let ScriptSource::File(p) = &step.source else {
+                panic!()
+            };
+            std::fs::write(
+                copy.join(p),
+                format!("echo \"step {i} on $LAB_NODE in $(pwd)\"\n"),
+            )
+            .unwrap();
         }
         let bin = tmp.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        std::fs::write(bin.join("sudo"), "#!/bin/sh\n[ \"$1\" = -n ] && shift\nexec \"$@\"\n").unwrap();
+        std::fs::write(
+            bin.join("sudo"),
+            "#!/bin/sh\n[ \"$1\" = -n ] && shift\nexec \"$@\"\n",
+        )
+        .unwrap();
         std::fs::set_permissions(bin.join("sudo"), std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
         for (i, step) in s.scripts.iter().enumerate() {
             let cmd = command(&lab, step, "node1", home.to_str().unwrap(), None);
-            let out = crate::process::Cmd::new("sh").args(["-c", &cmd]).env("PATH", &path).run().unwrap();
-            assert_eq!(out.stdout, format!("step {i} on node1 in {}\n", copy.display()), "{cmd}");
+            let out = crate::process::Cmd::new("sh")
+                .args(["-c", &cmd])
+                .env("PATH", &path)
+                .run()
+                .unwrap();
+            assert_eq!(
+                out.stdout,
+                format!("step {i} on node1 in {}\n", copy.display()),
+                "{cmd}"
+            );
         }
     }
 }

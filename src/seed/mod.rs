@@ -87,7 +87,10 @@ pub fn write_seed(path: &Path, cfg: &SeedConfig) -> Result<()> {
     let fs = fatfs::FileSystem::new(&mut file, fatfs::FsOptions::new())
         .with_context(|| format!("cannot open seed {}", path.display()))?;
     let root = fs.root_dir();
-    for (name, text) in [("meta-data", cfg.meta_data()), ("user-data", cfg.user_data())] {
+    for (name, text) in [
+        ("meta-data", cfg.meta_data()),
+        ("user-data", cfg.user_data()),
+    ] {
         let mut f = root
             .create_file(name)
             .with_context(|| format!("cannot write {name} into {}", path.display()))?;
@@ -130,7 +133,10 @@ mod tests {
         assert_eq!(doc["hostname"], "node1");
         assert_eq!(doc["fqdn"], "node1.smoke.lab");
         assert_eq!(doc["users"][0]["name"], "lab");
-        assert_eq!(doc["users"][0]["ssh_authorized_keys"][0], "ssh-ed25519 AAAAC3Nza test@lab");
+        assert_eq!(
+            doc["users"][0]["ssh_authorized_keys"][0],
+            "ssh-ed25519 AAAAC3Nza test@lab"
+        );
         assert_eq!(doc["ssh_pwauth"], false);
         let proxy = doc["write_files"][0]["content"].as_str().unwrap();
         assert_eq!(proxy, "Acquire::http::Proxy \"http://10.77.10.1:8888\";\n");
@@ -162,7 +168,10 @@ mod tests {
             .unwrap()
             .read_to_string(&mut text)
             .unwrap();
-        assert!(text.contains("\"instance-id\": \"lab-smoke-node1-1\""), "{text}");
+        assert!(
+            text.contains("\"instance-id\": \"lab-smoke-node1-1\""),
+            "{text}"
+        );
         let mut ud = String::new();
         fs.root_dir()
             .open_file("user-data")

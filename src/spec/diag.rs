@@ -269,9 +269,10 @@ fn first_line(text: &str, span: Span) -> Span {
         _ => span,
     };
     match text.get(span.start..span.end) {
-        Some(s) if s.len() > SNIPPET_CONTEXT => {
-            Span::new(span.start, span.start + s.floor_char_boundary(SNIPPET_CONTEXT))
-        }
+        Some(s) if s.len() > SNIPPET_CONTEXT => Span::new(
+            span.start,
+            span.start + s.floor_char_boundary(SNIPPET_CONTEXT),
+        ),
         _ => span,
     }
 }

@@ -44,7 +44,11 @@ pub(crate) fn referenced(path: &Sp<String>, r: Ref<'_>, ctx: &Context, d: &mut D
     };
     if r.copied && leaves(Path::new(rel)) {
         return err(
-            format!("{rel} is outside {}; only that directory is copied to the nodes, so {} would not be there", lab_dir(dir), r.what),
+            format!(
+                "{rel} is outside {}; only that directory is copied to the nodes, so {} would not be there",
+                lab_dir(dir),
+                r.what
+            ),
             format!("move {} into the lab directory", r.what),
         );
     }
@@ -64,7 +68,10 @@ pub(crate) fn referenced(path: &Sp<String>, r: Ref<'_>, ctx: &Context, d: &mut D
         Err(e) => return unreadable(&shown, e.kind(), &mut err),
     };
     if meta.is_dir() {
-        return err(format!("{shown} is a directory, not a file"), format!("name {} file itself", r.what));
+        return err(
+            format!("{shown} is a directory, not a file"),
+            format!("name {} file itself", r.what),
+        );
     }
     if !meta.is_file() {
         return err(
@@ -80,7 +87,11 @@ pub(crate) fn referenced(path: &Sp<String>, r: Ref<'_>, ctx: &Context, d: &mut D
         && !real.starts_with(&root)
     {
         return err(
-            format!("{shown} is a symbolic link to {}, outside {}; the nodes get a copy of the directory, where the link points nowhere", real.display(), lab_dir(dir)),
+            format!(
+                "{shown} is a symbolic link to {}, outside {}; the nodes get a copy of the directory, where the link points nowhere",
+                real.display(),
+                lab_dir(dir)
+            ),
             "copy the file into the lab directory instead of linking to it".into(),
         );
     }
@@ -130,7 +141,11 @@ struct Unreadable {
 fn walk(dir: &Path) -> Result<(), Unreadable> {
     let fail = |path: &Path, is_dir| {
         let path = path.to_owned();
-        move |e: std::io::Error| Unreadable { path, kind: e.kind(), is_dir }
+        move |e: std::io::Error| Unreadable {
+            path,
+            kind: e.kind(),
+            is_dir,
+        }
     };
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(fail(dir, true))?
@@ -171,7 +186,13 @@ fn near(dir: &Path, rel: &str) -> Option<String> {
         .filter_map(Result::ok)
         .filter(|e| e.path().is_file())
         .filter_map(|e| e.file_name().into_string().ok())
-        .map(|name| if parent.is_empty() { name } else { format!("{parent}/{name}") })
+        .map(|name| {
+            if parent.is_empty() {
+                name
+            } else {
+                format!("{parent}/{name}")
+            }
+        })
         .collect();
     closest(rel, candidates.iter().map(String::as_str)).map(str::to_owned)
 }

@@ -39,8 +39,8 @@ pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
 pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
 pub use files::NOT_COPIED;
 pub use model::{
-    GUEST_PROXY_ENV, Accel, Ansible, Check, Controller, Forward, Lab, Link, Network, Node, Provision, ProvisionerKind, Proxy, ProxyHost,
-    ScriptSource, ScriptStep, Shell,
+    Accel, Ansible, Check, Controller, Forward, GUEST_PROXY_ENV, Lab, Link, Network, Node,
+    Provision, ProvisionerKind, Proxy, ProxyHost, ScriptSource, ScriptStep, Shell,
 };
 pub use raw::json_schema;
 pub use validate::{DEFAULT_CPUS, DEFAULT_DISK_GIB, DEFAULT_MEMORY_MIB};
@@ -166,7 +166,12 @@ fn binary(name: &str, text_before: &[u8], byte: u8) -> SpecError {
             .rposition(|b| *b == b'\n')
             .map_or(0, |i| i + 1)
         + 1;
-    whole_file(name, format!("{name} is not a lab file: it holds binary data (byte 0x{byte:02x} at line {line}, column {col}), not YAML text"))
+    whole_file(
+        name,
+        format!(
+            "{name} is not a lab file: it holds binary data (byte 0x{byte:02x} at line {line}, column {col}), not YAML text"
+        ),
+    )
 }
 
 /// The single diagnostic for a file rejected as a whole, without a snippet.

@@ -42,7 +42,9 @@ impl Lab {
     pub fn guest_proxy(&self) -> Option<String> {
         let gw = self.network.gateway;
         match std::env::var(GUEST_PROXY_ENV) {
-            Ok(v) if !v.trim().is_empty() => Some(v.trim().replace("//gateway:", &format!("//{gw}:"))),
+            Ok(v) if !v.trim().is_empty() => {
+                Some(v.trim().replace("//gateway:", &format!("//{gw}:")))
+            }
             _ => self.proxy.as_ref().map(|p| p.url_for(gw)),
         }
     }

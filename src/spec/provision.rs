@@ -7,14 +7,14 @@
 use std::collections::BTreeSet;
 
 use super::context::Context;
-use super::{check, files};
-use super::validate::known_box;
 use super::decode::MapReader;
 use super::diag::{Diags, closest, one_of};
 use super::model::{Ansible, Controller, Provision, ScriptSource, ScriptStep, Shell};
 use super::raw::{RawAnsible, RawNode, RawProvision, RawShell, RawStep, Sp, keys};
+use super::validate::known_box;
 use super::values::{Decode, join};
 use super::yaml::{Node, Span};
+use super::{check, files};
 
 const TYPES: [&str; 2] = ["ansible", "shell"];
 const DEFAULT_CONTROLLER: &str = "control1";
@@ -169,7 +169,9 @@ pub(crate) fn validate(
     };
     let copied_by = match &raw.value {
         RawProvision::Shell(_) => Some("shell provisioning"),
-        RawProvision::Ansible(a) if !on_host(a) => Some("Ansible provisioning on a controller node"),
+        RawProvision::Ansible(a) if !on_host(a) => {
+            Some("Ansible provisioning on a controller node")
+        }
         RawProvision::Ansible(_) => None,
     };
     if let Some(how) = copied_by {
@@ -184,7 +186,13 @@ fn on_host(a: &RawAnsible) -> bool {
     a.controller.as_ref().is_some_and(|c| c.value == "host")
 }
 
-fn ansible(raw: &RawAnsible, span: Span, names: Option<&Names>, ctx: &Context, d: &mut Diags) -> Option<Ansible> {
+fn ansible(
+    raw: &RawAnsible,
+    span: Span,
+    names: Option<&Names>,
+    ctx: &Context,
+    d: &mut Diags,
+) -> Option<Ansible> {
     let controller = match (&raw.controller, names) {
         (Some(c), _) if c.value == "host" => Some(Controller::Host),
         (Some(c), Some(names)) if !names.nodes.contains(&c.value) => {
@@ -232,7 +240,11 @@ fn ansible(raw: &RawAnsible, span: Span, names: Option<&Names>, ctx: &Context, d
         if !known_box(image, &field, ctx, d) {
             images_ok = false;
         } else if images.contains(&image.value) {
-            d.error(&field, image.span, format!("`{}` is listed twice", image.value));
+            d.error(
+                &field,
+                image.span,
+                format!("`{}` is listed twice", image.value),
+            );
             images_ok = false;
         } else {
             images.push(image.value.clone());

@@ -230,7 +230,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("id_ed25519");
         ensure_keypair(&key, "lab@test").unwrap();
-        let chmod = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        let chmod = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
         chmod(&key, 0o640);
         let msg = format!("{:#}", ensure_keypair(&key, "lab@test").unwrap_err());
         assert_eq!(
@@ -240,12 +242,22 @@ mod tests {
                 key.display()
             )
         );
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o640, "left as found");
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o640,
+            "left as found"
+        );
         chmod(&key, 0o600);
         chmod(&pub_key_path(&key), 0o666);
         let msg = format!("{:#}", ensure_keypair(&key, "lab@test").unwrap_err());
-        assert!(msg.contains("can be changed by other users (mode 0666)"), "{msg}");
-        assert!(msg.contains(&format!("run `chmod 644 {}.pub`", key.display())), "{msg}");
+        assert!(
+            msg.contains("can be changed by other users (mode 0666)"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!("run `chmod 644 {}.pub`", key.display())),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -259,6 +271,9 @@ mod tests {
             user: "lab".into(),
             key: "/nonexistent".into(),
         };
-        assert!(matches!(probe(&t, Duration::from_secs(1), &mut |_| {}), ProbeState::NoConnection(_)));
+        assert!(matches!(
+            probe(&t, Duration::from_secs(1), &mut |_| {}),
+            ProbeState::NoConnection(_)
+        ));
     }
 }

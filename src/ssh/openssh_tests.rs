@@ -24,7 +24,10 @@ fn odd_dir() -> (tempfile::TempDir, PathBuf, PathBuf) {
 
 /// `ssh ARGS` → (success, stdout, stderr).
 fn ssh(args: &[String]) -> (bool, String, String) {
-    let out = Command::new("ssh").args(args).output().expect("ssh is installed");
+    let out = Command::new("ssh")
+        .args(args)
+        .output()
+        .expect("ssh is installed");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
@@ -44,7 +47,18 @@ fn ssh_to_loopback(args: &[String], dest: &str) -> String {
     let port = listener.local_addr().unwrap().port();
     let accept = std::thread::spawn(move || drop(listener.accept()));
     let mut all: Vec<String> = args.to_vec();
-    all.extend(["-v", "-p", &port.to_string(), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"].map(String::from));
+    all.extend(
+        [
+            "-v",
+            "-p",
+            &port.to_string(),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+        ]
+        .map(String::from),
+    );
     all.extend([dest.to_string(), "true".to_string()]);
     let (_, _, stderr) = ssh(&all);
     accept.join().unwrap();
@@ -71,16 +85,24 @@ fn as_logged(p: &Path) -> String {
 
 #[test]
 fn paths_are_double_quoted_with_escapes_and_percent_doubled() {
-    assert_eq!(quote_path("/a b/it's \"#1\" %h \\ ü"), r##""/a b/it's \"#1\" %%h \\ ü""##);
+    assert_eq!(
+        quote_path("/a b/it's \"#1\" %h \\ ü"),
+        r##""/a b/it's \"#1\" %%h \\ ü""##
+    );
     let o = ClientOptions::new(Path::new("/l/%k"), Path::new("/l/kh")).unwrap();
     assert_eq!(
         o.args(),
         [
-            "-o", "IdentityFile=\"/l/%%k\"",
-            "-o", "UserKnownHostsFile=\"/l/kh\"",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "IdentitiesOnly=yes",
-            "-o", "LogLevel=ERROR",
+            "-o",
+            "IdentityFile=\"/l/%%k\"",
+            "-o",
+            "UserKnownHostsFile=\"/l/kh\"",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "LogLevel=ERROR",
         ]
     );
     assert_eq!(
@@ -91,10 +113,20 @@ fn paths_are_double_quoted_with_escapes_and_percent_doubled() {
 
 #[test]
 fn paths_ssh_cannot_take_are_refused() {
-    let msg = ClientOptions::new(Path::new("/a/${HOME}/k"), Path::new("/kh")).unwrap_err().to_string();
-    assert!(msg.starts_with("the SSH key path /a/${HOME}/k contains `${`"), "{msg}");
-    let msg = ClientOptions::new(Path::new("/k"), Path::new("/a\nb/kh")).unwrap_err().to_string();
-    assert!(msg.starts_with("the known_hosts path \"/a\\nb/kh\" contains a newline"), "{msg}");
+    let msg = ClientOptions::new(Path::new("/a/${HOME}/k"), Path::new("/kh"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with("the SSH key path /a/${HOME}/k contains `${`"),
+        "{msg}"
+    );
+    let msg = ClientOptions::new(Path::new("/k"), Path::new("/a\nb/kh"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with("the known_hosts path \"/a\\nb/kh\" contains a newline"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -111,7 +143,10 @@ fn command_line_options_resolve_to_the_exact_paths() {
     assert_eq!(resolved(&out, "identitiesonly"), ["yes"]);
     // -G prints IdentityFile before `%` expansion; the key ssh then loads
     // is the file itself (type 3: ed25519).
-    assert_eq!(resolved(&out, "identityfile"), [path_str(&key).replace('%', "%%")]);
+    assert_eq!(
+        resolved(&out, "identityfile"),
+        [path_str(&key).replace('%', "%%")]
+    );
     let mut args: Vec<String> = vec!["-F".into(), "/dev/null".into()];
     args.extend(o.args());
     let verbose = ssh_to_loopback(&args, "lab@127.0.0.1");
@@ -133,7 +168,10 @@ fn ssh_config_block_resolves_to_the_exact_paths() {
     assert_eq!(resolved(&out, "hostname"), ["127.0.0.1"]);
     assert_eq!(resolved(&out, "user"), ["lab"]);
     assert_eq!(resolved(&out, "userknownhostsfile"), [path_str(&kh)]);
-    assert_eq!(resolved(&out, "identityfile"), [path_str(&key).replace('%', "%%")]);
+    assert_eq!(
+        resolved(&out, "identityfile"),
+        [path_str(&key).replace('%', "%%")]
+    );
     let verbose = ssh_to_loopback(&["-F".into(), cfg_arg], "node1");
     assert!(
         verbose.contains(&format!("identity file {} type 3", as_logged(&key))),
@@ -144,17 +182,28 @@ fn ssh_config_block_resolves_to_the_exact_paths() {
 #[test]
 fn known_hosts_pin_each_key_under_address_name_and_domain_name() {
     let mut st = State::default();
-    for (name, ip, key) in [("node2", "10.0.0.3", Some("ssh-ed25519 BBBB")), ("node1", "10.0.0.2", Some("ssh-ed25519 AAAA")), ("spare", "10.0.0.4", None)] {
+    for (name, ip, key) in [
+        ("node2", "10.0.0.3", Some("ssh-ed25519 BBBB")),
+        ("node1", "10.0.0.2", Some("ssh-ed25519 AAAA")),
+        ("spare", "10.0.0.4", None),
+    ] {
         st.nodes.insert(
             name.into(),
-            NodeState { ip: ip.into(), host_key: key.map(str::to_string), ..Default::default() },
+            NodeState {
+                ip: ip.into(),
+                host_key: key.map(str::to_string),
+                ..Default::default()
+            },
         );
     }
     assert_eq!(
         known_hosts(&st, Some("ha.lab")),
         "10.0.0.2,node1,node1.ha.lab ssh-ed25519 AAAA\n10.0.0.3,node2,node2.ha.lab ssh-ed25519 BBBB\n"
     );
-    assert_eq!(known_hosts(&st, None), "10.0.0.2,node1 ssh-ed25519 AAAA\n10.0.0.3,node2 ssh-ed25519 BBBB\n");
+    assert_eq!(
+        known_hosts(&st, None),
+        "10.0.0.2,node1 ssh-ed25519 AAAA\n10.0.0.3,node2 ssh-ed25519 BBBB\n"
+    );
 }
 
 /// Every file under `dir`, recursively.
@@ -190,7 +239,9 @@ fn host_key_checking_is_never_turned_off() {
     }
     let mut found = Vec::new();
     for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         let flat: String = text
             .to_lowercase()
             .chars()
@@ -198,9 +249,15 @@ fn host_key_checking_is_never_turned_off() {
             .collect();
         for f in &forbidden {
             if flat.contains(f.as_str()) {
-                found.push(format!("{}: {f}", file.strip_prefix(root).unwrap().display()));
+                found.push(format!(
+                    "{}: {f}",
+                    file.strip_prefix(root).unwrap().display()
+                ));
             }
         }
     }
-    assert!(found.is_empty(), "host key checking turned off in: {found:#?}");
+    assert!(
+        found.is_empty(),
+        "host key checking turned off in: {found:#?}"
+    );
 }

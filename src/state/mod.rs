@@ -194,7 +194,11 @@ impl StateDir {
     /// each, whatever the umask: it holds keys and secrets).
     pub fn create(&self) -> Result<()> {
         // virtlogd writes console logs in console/; QEMU never opens it.
-        for d in [self.dir.clone(), self.dir.join(CONSOLE_DIR), self.dir.join(SEED_DIR)] {
+        for d in [
+            self.dir.clone(),
+            self.dir.join(CONSOLE_DIR),
+            self.dir.join(SEED_DIR),
+        ] {
             crate::files::private_dir(&d)?;
         }
         Ok(())
@@ -204,7 +208,11 @@ impl StateDir {
     pub fn lock(&self, lab: &str) -> Result<LabLock> {
         self.create()?;
         let path = self.file(LOCK_FILE);
-        let mut file = crate::files::open(&path, crate::files::PRIVATE_FILE, crate::files::Content::Keep)?;
+        let mut file = crate::files::open(
+            &path,
+            crate::files::PRIVATE_FILE,
+            crate::files::Content::Keep,
+        )?;
         // A lock just released can still be held for a moment by a child
         // process forked elsewhere in this process (it inherits the open
         // file until it execs): retry briefly before calling the lab busy.
@@ -298,10 +306,19 @@ mod tests {
             lab: "smoke".into(),
             ..Default::default()
         };
-        st.nodes.insert("node1".into(), NodeState { domain: "lab-smoke-node1".into(), ..Default::default() });
+        st.nodes.insert(
+            "node1".into(),
+            NodeState {
+                domain: "lab-smoke-node1".into(),
+                ..Default::default()
+            },
+        );
         sd.save(&st).unwrap();
         assert_eq!(sd.load().unwrap(), st);
-        let mode = std::fs::metadata(sd.file(STATE_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(sd.file(STATE_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let dmode = std::fs::metadata(sd.path()).unwrap().permissions().mode();
         assert_eq!(dmode & 0o777, 0o700);
@@ -314,7 +331,10 @@ mod tests {
         let _held = sd.lock("smoke").unwrap();
         let msg = sd.lock("smoke").unwrap_err().to_string();
         assert!(msg.contains("lab smoke is busy"), "{msg}");
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -332,10 +352,16 @@ mod tests {
         sd.create().unwrap();
         std::fs::write(sd.file(STATE_FILE), r#"{"lab":"x","uri":"u","pool":"p","network":null,"accel":"tcg","accel_reason":null,"nodes":{}}"#).unwrap();
         let st = sd.load().unwrap();
-        assert_eq!((st.format, st.instance.as_str(), st.accel), (1, "", Some(crate::backend::Accel::Tcg)));
+        assert_eq!(
+            (st.format, st.instance.as_str(), st.accel),
+            (1, "", Some(crate::backend::Accel::Tcg))
+        );
         std::fs::write(sd.file(STATE_FILE), r#"{"format":3,"lab":"x","uri":"u","pool":"p","network":null,"accel":null,"accel_reason":null,"nodes":{}}"#).unwrap();
         let msg = sd.load().unwrap_err().to_string();
-        assert!(msg.contains("written by a newer lab (state format 3; this lab reads formats up to 2)"), "{msg}");
+        assert!(
+            msg.contains("written by a newer lab (state format 3; this lab reads formats up to 2)"),
+            "{msg}"
+        );
         std::fs::write(sd.file(STATE_FILE), r#"{"lab":"x","uri":"u","pool":"p","network":null,"accel":"arm","accel_reason":null,"nodes":{}}"#).unwrap();
         assert!(sd.load().unwrap_err().to_string().contains("damaged"));
     }
@@ -365,16 +391,32 @@ mod tests {
         let path = sd.file(STATE_FILE);
         std::fs::write(&path, format!("{{\"lab\": \"{}\"}}", "x".repeat(2 << 20))).unwrap();
         let msg = format!("{:#}", sd.load().unwrap_err());
-        assert!(msg.starts_with(&format!("{} is 2097163 bytes, more than the 1 MiB", path.display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!(
+                "{} is 2097163 bytes, more than the 1 MiB",
+                path.display()
+            )),
+            "{msg}"
+        );
         assert!(msg.contains("move it away"), "{msg}");
         std::fs::write(&path, format!("{{\"x\": {}", "[".repeat(100_000))).unwrap();
         let msg = format!("{:#}", sd.load().unwrap_err());
         assert!(msg.contains("is damaged; remove it only after"), "{msg}");
-        assert!(msg.contains("EOF while parsing a list at line 1 column 100006"), "{msg}");
+        assert!(
+            msg.contains("EOF while parsing a list at line 1 column 100006"),
+            "{msg}"
+        );
         // Deep values under keys lab does not know are skipped without
         // recursion (serde_json's IgnoredAny): the next problem is found.
-        std::fs::write(&path, format!("{{\"x\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000))).unwrap();
+        std::fs::write(
+            &path,
+            format!("{{\"x\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000)),
+        )
+        .unwrap();
         let msg = format!("{:#}", sd.load().unwrap_err());
-        assert!(msg.contains("missing field `lab` at line 1 column 200007"), "{msg}");
+        assert!(
+            msg.contains("missing field `lab` at line 1 column 200007"),
+            "{msg}"
+        );
     }
 }

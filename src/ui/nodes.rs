@@ -33,7 +33,8 @@ impl Reporter for Notes<'_> {
         self.0.note(&format!("box: {name} ..."));
     }
     fn phase_done(&self, name: &str, elapsed: std::time::Duration) {
-        self.0.note(&format!("box: {name} done ({})", fmt_duration(elapsed)));
+        self.0
+            .note(&format!("box: {name} done ({})", fmt_duration(elapsed)));
     }
     fn line(&self, text: &str) {
         self.0.note(text);
@@ -66,11 +67,17 @@ pub struct Lines {
 
 impl Lines {
     pub fn new() -> Self {
-        Lines { start: Instant::now() }
+        Lines {
+            start: Instant::now(),
+        }
     }
 
     fn emit(&self, text: &str) {
-        eprintln!("{} [{:>6.1}s] {text}", clock(), self.start.elapsed().as_secs_f64());
+        eprintln!(
+            "{} [{:>6.1}s] {text}",
+            clock(),
+            self.start.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -86,7 +93,12 @@ fn clock() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("{:02}:{:02}:{:02}", secs / 3600 % 24, secs / 60 % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 impl NodeReporter for Lines {

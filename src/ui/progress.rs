@@ -22,7 +22,9 @@ pub fn stderr_reporter() -> Box<dyn Reporter> {
     if std::io::stderr().is_terminal() {
         Box::new(Spinner::new())
     } else {
-        Box::new(Lines { start: Instant::now() })
+        Box::new(Lines {
+            start: Instant::now(),
+        })
     }
 }
 
@@ -67,8 +69,7 @@ impl Spinner {
     fn new() -> Self {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                .expect("valid template"),
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         Spinner { bar }

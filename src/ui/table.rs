@@ -58,7 +58,10 @@ mod tests {
     fn aligns_columns() {
         let out = render(
             &["NAME", "SIZE"],
-            &[vec!["debian-12".into(), "1 GiB".into()], vec!["x".into(), "2".into()]],
+            &[
+                vec!["debian-12".into(), "1 GiB".into()],
+                vec!["x".into(), "2".into()],
+            ],
         );
         assert_eq!(out, "NAME       SIZE\ndebian-12  1 GiB\nx          2\n");
     }

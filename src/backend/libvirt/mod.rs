@@ -15,8 +15,8 @@ use virt::network::Network;
 use virt::sys;
 
 use super::{
-    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, LabTag, Maker, NetworkInfo,
-    NetworkSpec, Result, RunState, parse, xml,
+    BackendError, DiskFormat, DomainSpec, DomainState, Hypervisor, Kind, LabTag, Maker,
+    NetworkInfo, NetworkSpec, Result, RunState, parse, xml,
 };
 
 mod storage;
@@ -319,9 +319,11 @@ impl Hypervisor for Libvirt {
         let Some(dom) = self.domain(name)? else {
             return Ok(None);
         };
-        let xml = dom
-            .xml_desc(0)
-            .map_err(self.err(&format!("read domain `{name}`"), Kind::Domain, name))?;
+        let xml = dom.xml_desc(0).map_err(self.err(
+            &format!("read domain `{name}`"),
+            Kind::Domain,
+            name,
+        ))?;
         Ok(Some(parse::maker(&xml)))
     }
 

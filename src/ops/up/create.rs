@@ -58,7 +58,11 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
 
 /// Build the boxes that need it (minutes each) and copy every box into the
 /// pool once; by box name.
-pub fn boxes(ctx: &LabCtx, plan: &Plan, rep: &dyn NodeReporter) -> Result<BTreeMap<String, ReadyBox>> {
+pub fn boxes(
+    ctx: &LabCtx,
+    plan: &Plan,
+    rep: &dyn NodeReporter,
+) -> Result<BTreeMap<String, ReadyBox>> {
     let mut out = BTreeMap::new();
     for bp in &plan.boxes {
         let stored = boxes::realize(&ctx.store, bp.clone(), &Notes(rep))?;
@@ -67,14 +71,26 @@ pub fn boxes(ctx: &LabCtx, plan: &Plan, rep: &dyn NodeReporter) -> Result<BTreeM
             if let Some(p) = ctx.hv.volume_path(POOL, vol)? {
                 return Ok(p);
             }
-            rep.note(&format!("box {}: copying {} into pool {POOL}", stored.meta.name, src.display()));
+            rep.note(&format!(
+                "box {}: copying {} into pool {POOL}",
+                stored.meta.name,
+                src.display()
+            ));
             Ok(ctx.hv.upload_volume(POOL, vol, &src, format)?)
         };
         let kernel = get(&kernel, stored.kernel(), DiskFormat::Raw)?;
         let initrd = get(&initrd, stored.initrd(), DiskFormat::Raw)?;
         // Last: its presence means the box is fully in the pool.
         let disk = get(&disk, stored.disk(), DiskFormat::Qcow2)?;
-        out.insert(bp.name().to_string(), ReadyBox { stored, disk, kernel, initrd });
+        out.insert(
+            bp.name().to_string(),
+            ReadyBox {
+                stored,
+                disk,
+                kernel,
+                initrd,
+            },
+        );
     }
     Ok(out)
 }
@@ -85,7 +101,10 @@ pub fn network(ctx: &LabCtx, st: &State, plan: &Plan, rep: &dyn NodeReporter) ->
     let name = &plan.network;
     let state = ctx.hv.network_state(name)?;
     if state.is_none() {
-        rep.note(&format!("network {name}: defining {} on bridge {}", lab.network.subnet, plan.bridge));
+        rep.note(&format!(
+            "network {name}: defining {} on bridge {}",
+            lab.network.subnet, plan.bridge
+        ));
         ctx.hv.define_network(&NetworkSpec {
             name: name.clone(),
             bridge: plan.bridge.clone(),
@@ -112,14 +131,22 @@ pub fn network(ctx: &LabCtx, st: &State, plan: &Plan, rep: &dyn NodeReporter) ->
 }
 
 /// The node's overlay, seed and domain, each made when missing.
-pub fn node(ctx: &LabCtx, st: &mut State, np: &NodePlan, b: &ReadyBox, env: &NodeEnv, rep: &dyn NodeReporter) -> Result<()> {
+pub fn node(
+    ctx: &LabCtx,
+    st: &mut State,
+    np: &NodePlan,
+    b: &ReadyBox,
+    env: &NodeEnv,
+    rep: &dyn NodeReporter,
+) -> Result<()> {
     let lab = &ctx.lab;
     let name = &np.node.name;
     let overlay_path = match ctx.hv.volume_path(POOL, &np.overlay)? {
         Some(p) => p,
         None => {
             rep.phase(name, "creating disk");
-            ctx.hv.create_overlay(POOL, &np.overlay, &b.disk, np.node.disk_gib)?
+            ctx.hv
+                .create_overlay(POOL, &np.overlay, &b.disk, np.node.disk_gib)?
         }
     };
     let seed_path = match ctx.hv.volume_path(POOL, &np.seed)? {
@@ -138,7 +165,8 @@ pub fn node(ctx: &LabCtx, st: &mut State, np: &NodePlan, b: &ReadyBox, env: &Nod
                     apt_proxy: env.proxy.clone(),
                 },
             )?;
-            ctx.hv.upload_volume(POOL, &np.seed, &local, DiskFormat::Raw)?
+            ctx.hv
+                .upload_volume(POOL, &np.seed, &local, DiskFormat::Raw)?
         }
     };
     if ctx.hv.domain_state(&np.domain)?.is_none() {
@@ -155,10 +183,23 @@ pub fn node(ctx: &LabCtx, st: &mut State, np: &NodePlan, b: &ReadyBox, env: &Nod
                 cmdline: b.stored.meta.cmdline.clone(),
             },
             disks: vec![
-                DiskSpec { path: overlay_path, format: DiskFormat::Qcow2, target: "vda".into(), readonly: false },
-                DiskSpec { path: seed_path, format: DiskFormat::Raw, target: "vdb".into(), readonly: true },
+                DiskSpec {
+                    path: overlay_path,
+                    format: DiskFormat::Qcow2,
+                    target: "vda".into(),
+                    readonly: false,
+                },
+                DiskSpec {
+                    path: seed_path,
+                    format: DiskFormat::Raw,
+                    target: "vdb".into(),
+                    readonly: true,
+                },
             ],
-            interfaces: vec![InterfaceSpec { network: env.network.clone(), mac: np.mac.clone() }],
+            interfaces: vec![InterfaceSpec {
+                network: env.network.clone(),
+                mac: np.mac.clone(),
+            }],
             console_log: ctx.state_dir.console_log(name),
         })?;
     }

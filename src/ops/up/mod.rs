@@ -169,7 +169,12 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
 }
 
 /// The last step of a successful `lab up`: the lab's forwarders.
-fn start_forwards(ctx: &LabCtx, st: &mut State, opts: &UpOptions, rep: &dyn NodeReporter) -> Result<()> {
+fn start_forwards(
+    ctx: &LabCtx,
+    st: &mut State,
+    opts: &UpOptions,
+    rep: &dyn NodeReporter,
+) -> Result<()> {
     match &opts.forwarder {
         Some(program) => super::forwards::ensure(ctx, st, program, rep),
         None => Ok(()),
@@ -224,7 +229,9 @@ pub fn pick_accel(wanted: spec::Accel) -> Result<(Accel, String)> {
         spec::Accel::Kvm => {
             let (got, why) = accel::detect();
             if got != Accel::Kvm {
-                bail!("the lab file asks for accel: kvm, but KVM is not usable here: {why}; use accel: auto or tcg");
+                bail!(
+                    "the lab file asks for accel: kvm, but KVM is not usable here: {why}; use accel: auto or tcg"
+                );
             }
             Ok((got, "accel: kvm in the lab file".into()))
         }

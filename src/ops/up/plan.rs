@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use super::super::owner::Owner;
 use super::super::names::{self, POOL};
+use super::super::owner::Owner;
 use super::super::{LabCtx, preflight};
 use crate::backend::{Accel, DomainState};
 use crate::boxes::{self, BoxPlan, Format};
@@ -68,13 +68,23 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     let lab = &ctx.lab;
     // Paths under the lab dir and the pool go to ssh, libvirt and Ansible.
     crate::paths::check_lab_path(lab.dir())?;
-    crate::paths::check_for_programs("the storage pool directory ($LAB_POOL_DIR)", &names::pool_dir())?;
+    crate::paths::check_for_programs(
+        "the storage pool directory ($LAB_POOL_DIR)",
+        &names::pool_dir(),
+    )?;
     let (accel, accel_reason) = super::pick_accel(lab.accel)?;
-    let network = st.network.clone().unwrap_or_else(|| names::network(&lab.name));
+    let network = st
+        .network
+        .clone()
+        .unwrap_or_else(|| names::network(&lab.name));
     refuse_other(ctx, "network", &network, ctx.network_owner(st, &network)?)?;
 
     let mut boxes = Vec::new();
-    for name in selected.iter().map(|n| n.box_name.as_str()).collect::<BTreeSet<_>>() {
+    for name in selected
+        .iter()
+        .map(|n| n.box_name.as_str())
+        .collect::<BTreeSet<_>>()
+    {
         boxes.push(boxes::plan(&ctx.store, lab.dir(), name, Format::Disk)?);
     }
     let mut nodes = Vec::new();
@@ -124,7 +134,10 @@ fn refuse_other(ctx: &LabCtx, kind: &str, name: &str, owner: Owner) -> Result<()
 fn node_plan(ctx: &LabCtx, st: &State, node: &Node, boxes: &[BoxPlan]) -> Result<NodePlan> {
     let lab = &ctx.lab;
     let recorded = st.nodes.get(&node.name);
-    let b = boxes.iter().find(|b| b.name() == node.box_name).expect("planned above");
+    let b = boxes
+        .iter()
+        .find(|b| b.name() == node.box_name)
+        .expect("planned above");
     let (box_disk, user) = match b {
         BoxPlan::Ready(b) => (b.meta.disk_gib, b.meta.user.clone()),
         BoxPlan::Build(r) => (r.recipe.disk_gib, r.recipe.user.clone()),
@@ -132,10 +145,15 @@ fn node_plan(ctx: &LabCtx, st: &State, node: &Node, boxes: &[BoxPlan]) -> Result
     if node.disk_gib < box_disk {
         bail!(
             "node {}: disk {} GiB is smaller than box {}'s {box_disk} GiB; set `disk: {box_disk}` or more",
-            node.name, node.disk_gib, node.box_name
+            node.name,
+            node.disk_gib,
+            node.box_name
         );
     }
-    let domain = recorded.map_or_else(|| names::domain(&lab.name, &node.name), |n| n.domain.clone());
+    let domain = recorded.map_or_else(
+        || names::domain(&lab.name, &node.name),
+        |n| n.domain.clone(),
+    );
     let (overlay, seed) = match recorded.map(|n| n.volumes.as_slice()) {
         Some([overlay, seed, ..]) => (overlay.clone(), seed.clone()),
         _ => (

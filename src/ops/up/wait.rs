@@ -51,14 +51,24 @@ pub fn boot_and_wait(
             key: ctx.state_dir.ssh_key(),
         };
         let console = ctx.state_dir.console_log(&np.node.name);
-        wait_node(&np.node.name, &target, opts.timeout, opts.probe.as_ref(), &console, rep)
+        wait_node(
+            &np.node.name,
+            &target,
+            opts.timeout,
+            opts.probe.as_ref(),
+            &console,
+            rep,
+        )
     });
     crate::interrupt::set_message(super::INTERRUPTED);
 
     let mut failures = Vec::new();
     let mut reports = Vec::new();
     for (np, result) in plan.nodes.iter().zip(results) {
-        let ns = st.nodes.get_mut(&np.node.name).expect("recorded in phase 2");
+        let ns = st
+            .nodes
+            .get_mut(&np.node.name)
+            .expect("recorded in phase 2");
         match result {
             Ok(w) => {
                 ns.ready = true;
@@ -120,7 +130,9 @@ fn wait_node(
         Err(last) => {
             let why = match last {
                 ProbeState::NoConnection(e) => format!("SSH never answered ({e})"),
-                ProbeState::AuthRefused => "SSH refused the lab key (cloud-init did not install it)".into(),
+                ProbeState::AuthRefused => {
+                    "SSH refused the lab key (cloud-init did not install it)".into()
+                }
                 ProbeState::CloudInitRunning => "cloud-init did not finish".into(),
                 ProbeState::Ready(_) => unreachable!("ready is success"),
             };
@@ -189,7 +201,10 @@ mod tests {
 
     #[test]
     fn control_sequences_are_stripped() {
-        assert_eq!(strip_control("\u{1b}[0;32m  OK  \u{1b}[0m] Reached\r"), "  OK  ] Reached");
+        assert_eq!(
+            strip_control("\u{1b}[0;32m  OK  \u{1b}[0m] Reached\r"),
+            "  OK  ] Reached"
+        );
     }
 
     #[test]
@@ -202,6 +217,9 @@ mod tests {
         // Only the end is read, and long lines are cut.
         let long = "y".repeat(1000);
         std::fs::write(&p, format!("{}\n{long}\nlast\n", "x".repeat(10 << 20))).unwrap();
-        assert_eq!(console_tail(&p, 3), format!("  | {}...\n  | last", &long[..300]));
+        assert_eq!(
+            console_tail(&p, 3),
+            format!("  | {}...\n  | last", &long[..300])
+        );
     }
 }

@@ -27,7 +27,10 @@ fn in_dir(dir: &Path) -> Context {
 }
 
 fn shell(steps: &str) -> String {
-    lab_src(&format!("provision:\n  type: shell\n  scripts:\n{steps}"), NODES)
+    lab_src(
+        &format!("provision:\n  type: shell\n  scripts:\n{steps}"),
+        NODES,
+    )
 }
 
 fn ansible(rest: &str) -> String {
@@ -44,9 +47,16 @@ fn errors_in(dir: &Path, src: &str) -> Vec<SpecDiagnostic> {
 #[test]
 fn existing_scripts_and_playbook_pass() {
     let dir = lab_dir(&["scripts/setup.sh", "site.yml"]);
-    let src = shell("    - on: [node1]\n      script: scripts/setup.sh\n    - on: [node1]\n      inline: 'true'\n");
+    let src = shell(
+        "    - on: [node1]\n      script: scripts/setup.sh\n    - on: [node1]\n      inline: 'true'\n",
+    );
     parse_str(&src, "lab.yaml", &in_dir(dir.path())).unwrap();
-    parse_str(&ansible("  playbook: site.yml\n"), "lab.yaml", &in_dir(dir.path())).unwrap();
+    parse_str(
+        &ansible("  playbook: site.yml\n"),
+        "lab.yaml",
+        &in_dir(dir.path()),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -60,11 +70,27 @@ fn every_missing_script_is_reported_at_once_with_its_field() {
     );
     assert_eq!(errs.len(), 2, "{errs:#?}");
     let shown = dir.path().join("scripts/setpu.sh").display().to_string();
-    let e = find(&errs, "provision.scripts[0].script", &format!("{shown} does not exist"));
+    let e = find(
+        &errs,
+        "provision.scripts[0].script",
+        &format!("{shown} does not exist"),
+    );
     assert_eq!(e.line_col(), (9, 15));
-    assert!(e.hint().unwrap().starts_with("did you mean `scripts/setup.sh`?"), "{e:?}");
-    let e = find(&errs, "provision.scripts[2].script", "nothere/db.sh does not exist");
-    assert_eq!(e.hint(), Some("paths are relative to the lab directory, the one holding the lab file"));
+    assert!(
+        e.hint()
+            .unwrap()
+            .starts_with("did you mean `scripts/setup.sh`?"),
+        "{e:?}"
+    );
+    let e = find(
+        &errs,
+        "provision.scripts[2].script",
+        "nothere/db.sh does not exist",
+    );
+    assert_eq!(
+        e.hint(),
+        Some("paths are relative to the lab directory, the one holding the lab file")
+    );
 }
 
 #[test]
@@ -72,17 +98,36 @@ fn a_missing_playbook_is_reported() {
     let dir = lab_dir(&["provision/site.yml"]);
     let errs = errors_in(dir.path(), &ansible("  playbook: provision/sit.yml\n"));
     assert_eq!(errs.len(), 1, "{errs:#?}");
-    let e = find(&errs, "provision.playbook", "provision/sit.yml does not exist");
-    assert!(e.hint().unwrap().starts_with("did you mean `provision/site.yml`?"));
+    let e = find(
+        &errs,
+        "provision.playbook",
+        "provision/sit.yml does not exist",
+    );
+    assert!(
+        e.hint()
+            .unwrap()
+            .starts_with("did you mean `provision/site.yml`?")
+    );
 }
 
 #[test]
 fn a_directory_is_not_a_file() {
     let dir = lab_dir(&["scripts/", "provision/"]);
-    let errs = errors_in(dir.path(), &shell("    - on: [node1]\n      script: scripts\n"));
-    find(&errs, "provision.scripts[0].script", "scripts is a directory, not a file");
+    let errs = errors_in(
+        dir.path(),
+        &shell("    - on: [node1]\n      script: scripts\n"),
+    );
+    find(
+        &errs,
+        "provision.scripts[0].script",
+        "scripts is a directory, not a file",
+    );
     let errs = errors_in(dir.path(), &ansible("  playbook: provision\n"));
-    find(&errs, "provision.playbook", "provision is a directory, not a file");
+    find(
+        &errs,
+        "provision.playbook",
+        "provision is a directory, not a file",
+    );
 }
 
 #[test]
@@ -91,30 +136,59 @@ fn paths_leaving_the_copied_lab_directory_are_refused() {
     let dir = outer.path().join("lab");
     let errs = errors_in(
         &dir,
-        &shell("    - on: [node1]\n      script: ../outside.sh\n    - on: [node1]\n      script: sub/../inside.sh\n"),
+        &shell(
+            "    - on: [node1]\n      script: ../outside.sh\n    - on: [node1]\n      script: sub/../inside.sh\n",
+        ),
     );
     assert_eq!(errs.len(), 1, "{errs:#?}");
-    let e = find(&errs, "provision.scripts[0].script", "../outside.sh is outside the lab directory");
-    assert!(e.message().contains("only that directory is copied to the nodes"), "{e:?}");
+    let e = find(
+        &errs,
+        "provision.scripts[0].script",
+        "../outside.sh is outside the lab directory",
+    );
+    assert!(
+        e.message()
+            .contains("only that directory is copied to the nodes"),
+        "{e:?}"
+    );
     // Ansible on a controller node runs in a copy too ...
     std::fs::write(outer.path().join("site.yml"), "").unwrap();
-    find(&errors_in(&dir, &ansible("  playbook: ../site.yml\n")), "provision.playbook", "is outside the lab directory");
+    find(
+        &errors_in(&dir, &ansible("  playbook: ../site.yml\n")),
+        "provision.playbook",
+        "is outside the lab directory",
+    );
     // ... but `controller: host` runs in the lab directory itself.
-    parse_str(&ansible("  controller: host\n  playbook: ../site.yml\n"), "lab.yaml", &in_dir(&dir)).unwrap();
+    parse_str(
+        &ansible("  controller: host\n  playbook: ../site.yml\n"),
+        "lab.yaml",
+        &in_dir(&dir),
+    )
+    .unwrap();
 }
 
 #[test]
 fn a_symbolic_link_out_of_the_copied_lab_directory_is_refused() {
     let outer = lab_dir(&["elsewhere/setup.sh", "lab/real.sh"]);
     let dir = outer.path().join("lab");
-    std::os::unix::fs::symlink(outer.path().join("elsewhere/setup.sh"), dir.join("setup.sh")).unwrap();
+    std::os::unix::fs::symlink(
+        outer.path().join("elsewhere/setup.sh"),
+        dir.join("setup.sh"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("real.sh", dir.join("inner.sh")).unwrap();
     let errs = errors_in(
         &dir,
-        &shell("    - on: [node1]\n      script: setup.sh\n    - on: [node1]\n      script: inner.sh\n"),
+        &shell(
+            "    - on: [node1]\n      script: setup.sh\n    - on: [node1]\n      script: inner.sh\n",
+        ),
     );
     assert_eq!(errs.len(), 1, "{errs:#?}");
-    find(&errs, "provision.scripts[0].script", "is a symbolic link to");
+    find(
+        &errs,
+        "provision.scripts[0].script",
+        "is a symbolic link to",
+    );
 }
 
 #[test]
@@ -135,8 +209,14 @@ fn the_real_context_checks_files_beside_the_lab_file() {
     let dir = lab_dir(&[]);
     let file = dir.path().join("lab.yaml");
     std::fs::write(&file, shell("    - on: [node1]\n      script: setup.sh\n")).unwrap();
-    assert_eq!(Context::for_lab_file(&file).files, LabFiles::In(dir.path().to_owned()));
-    assert_eq!(Context::for_lab_file(Path::new("lab.yaml")).files, LabFiles::In(".".into()));
+    assert_eq!(
+        Context::for_lab_file(&file).files,
+        LabFiles::In(dir.path().to_owned())
+    );
+    assert_eq!(
+        Context::for_lab_file(Path::new("lab.yaml")).files,
+        LabFiles::In(".".into())
+    );
 }
 
 #[test]

@@ -155,7 +155,10 @@ fn unreadable_file_is_a_plain_error_naming_the_path() {
     let err = load_with(std::path::Path::new("/nonexistent/lab.yaml"), &ctx()).unwrap_err();
     assert!(matches!(err, SpecError::Read { .. }));
     assert!(err.to_string().contains("/nonexistent/lab.yaml"), "{err}");
-    assert!(std::error::Error::source(&err).is_none(), "the reason is said once");
+    assert!(
+        std::error::Error::source(&err).is_none(),
+        "the reason is said once"
+    );
     assert!(err.diagnostics().is_empty());
 }
 
@@ -165,7 +168,9 @@ fn oversized_file_is_one_diagnostic_naming_size_and_limit() {
     let path = dir.path().join("lab.yaml");
     std::fs::write(&path, format!("name: t\n# {}\n", "x".repeat(1 << 20))).unwrap();
     let err = load_with(&path, &ctx()).unwrap_err();
-    let [diag] = err.diagnostics() else { panic!("{}", err.render(false)) };
+    let [diag] = err.diagnostics() else {
+        panic!("{}", err.render(false))
+    };
     assert_eq!(
         diag.message(),
         format!(
@@ -227,8 +232,14 @@ fn schema_lists_the_keys_the_decoder_accepts() {
     assert_eq!(props(&defs["Forward"]), sorted(raw::keys::FORWARD));
     assert_eq!(props(&defs["Link"]), sorted(raw::keys::LINK));
     assert_eq!(defs["Link"]["required"], serde_json::json!(["name", "url"]));
-    assert_eq!(defs["Check"]["required"], serde_json::json!(["name", "on", "run"]));
-    assert_eq!(defs["Forward"]["required"], serde_json::json!(["node", "guest", "host"]));
+    assert_eq!(
+        defs["Check"]["required"],
+        serde_json::json!(["name", "on", "run"])
+    );
+    assert_eq!(
+        defs["Forward"]["required"],
+        serde_json::json!(["node", "guest", "host"])
+    );
     let variants = defs["Provision"]["oneOf"].as_array().unwrap();
     let mut ansible = raw::keys::ANSIBLE.to_vec();
     ansible.push("type");
