@@ -2,6 +2,7 @@
 //! store under `$LAB_HOME/boxes`.
 
 pub mod build;
+pub mod hash;
 pub mod hygiene;
 pub mod recipe;
 pub mod store;

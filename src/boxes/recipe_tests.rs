@@ -1,0 +1,216 @@
+//! Tests of recipe parsing, inheritance and hashing; `shipped` loads
+//! every recipe of the repository's boxes/.
+
+use super::*;
+
+const GOOD: &str = "version: '1'\nsuite: bookworm\nmirror: http://deb.debian.org/debian\npackages: [openssh-server]\ndisk_gib: 8\ncmdline: root=/dev/vda rw\nuser: lab\n";
+
+#[test]
+fn parses_a_good_recipe_with_defaults() {
+    let r = parse(GOOD, Path::new("box.yaml")).unwrap();
+    assert_eq!(r.suite, "bookworm");
+    assert_eq!(r.variant, "apt");
+    assert_eq!(r.packages, vec!["openssh-server"]);
+    assert!(r.customize.is_empty());
+}
+
+#[test]
+fn unknown_key_names_line_and_column() {
+    let text = format!("{GOOD}colour: blue\n");
+    let err = parse(&text, Path::new("boxes/x/box.yaml")).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("boxes/x/box.yaml:8:1:"), "{msg}");
+    assert!(
+        msg.contains("colour") && !msg.contains("error:") && !msg.contains("line 8"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_field_is_reported() {
+    let text = GOOD.replace("user: lab\n", "");
+    let msg = parse(&text, Path::new("b.yaml")).unwrap_err().to_string();
+    assert!(msg.contains("user"), "{msg}");
+}
+
+#[test]
+fn semantic_checks() {
+    let bad_disk = GOOD.replace("disk_gib: 8", "disk_gib: 1");
+    assert!(
+        parse(&bad_disk, Path::new("b"))
+            .unwrap_err()
+            .to_string()
+            .contains("disk_gib")
+    );
+    let root = GOOD.replace("user: lab", "user: root");
+    assert!(
+        parse(&root, Path::new("b"))
+            .unwrap_err()
+            .to_string()
+            .contains("non-root")
+    );
+    let empty = GOOD.replace("[openssh-server]", "[]");
+    assert!(
+        parse(&empty, Path::new("b"))
+            .unwrap_err()
+            .to_string()
+            .contains("packages")
+    );
+}
+
+const ROOTFS: &str = "version: '1'\nformat: rootfs\nsuite: bookworm\nmirror: http://deb.debian.org/debian\nsources: ['deb http://deb.debian.org/debian bookworm-backports main']\npackages: [python3]\n";
+
+#[test]
+fn rootfs_recipe_needs_no_disk_fields_and_refuses_them() {
+    let r = parse(ROOTFS, Path::new("b")).unwrap();
+    assert_eq!(r.format, Format::Rootfs);
+    assert_eq!(
+        r.sources,
+        vec!["deb http://deb.debian.org/debian bookworm-backports main"]
+    );
+    assert_eq!((r.disk_gib, r.user.as_str()), (0, ""));
+    let msg = parse(&format!("{ROOTFS}user: lab\n"), Path::new("b"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("`user` does not apply to `format: rootfs`"),
+        "{msg}"
+    );
+    let bad = ROOTFS.replace("'deb http", "'http");
+    let msg = parse(&bad, Path::new("b")).unwrap_err().to_string();
+    assert!(msg.contains("not an apt source line"), "{msg}");
+    let msg = parse(&ROOTFS.replace("rootfs", "iso"), Path::new("b"))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("iso") || msg.contains("format"), "{msg}");
+    assert_eq!(parse(GOOD, Path::new("b")).unwrap().format, Format::Disk);
+}
+
+#[test]
+fn hash_changes_with_recipe_and_overlay() {
+    let dir = tempfile::tempdir().unwrap();
+    let overlay = dir.path().join("files");
+    let h0 = hash_recipe(GOOD, &overlay).unwrap();
+    assert_eq!(h0, hash_recipe(GOOD, &overlay).unwrap(), "hash is stable");
+    assert_ne!(h0, hash_recipe(&format!("{GOOD}#\n"), &overlay).unwrap());
+    std::fs::create_dir_all(overlay.join("etc")).unwrap();
+    std::fs::write(overlay.join("etc/motd"), "hi").unwrap();
+    let h1 = hash_recipe(GOOD, &overlay).unwrap();
+    assert_ne!(h0, h1, "adding an overlay file changes the hash");
+    std::fs::write(overlay.join("etc/motd"), "ho").unwrap();
+    assert_ne!(h1, hash_recipe(GOOD, &overlay).unwrap(), "content matters");
+}
+
+#[test]
+fn extends_inherits_and_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("base/files/etc")).unwrap();
+    std::fs::write(dir.path().join("base/box.yaml"), GOOD).unwrap();
+    std::fs::write(dir.path().join("base/files/etc/motd"), "base").unwrap();
+    std::fs::create_dir_all(dir.path().join("child/files")).unwrap();
+    std::fs::write(
+        dir.path().join("child/box.yaml"),
+        "extends: base\nversion: '2'\npackages: [ansible]\ncustomize: [echo child]\n",
+    )
+    .unwrap();
+    let dirs = vec![dir.path().to_owned()];
+    let base = find("base", &dirs).unwrap();
+    let child = find("child", &dirs).unwrap();
+    assert_eq!(child.recipe.packages, vec!["openssh-server", "ansible"]);
+    assert_eq!(child.recipe.customize, vec!["echo child"]);
+    assert_eq!(child.recipe.suite, "bookworm");
+    assert_eq!(child.recipe.version, "2");
+    assert_eq!(
+        child.overlays,
+        vec![
+            dir.path().join("base/files"),
+            dir.path().join("child/files")
+        ]
+    );
+    // A change in the parent changes the child's hash.
+    let h = child.hash.clone();
+    std::fs::write(dir.path().join("base/files/etc/motd"), "changed").unwrap();
+    assert_ne!(find("child", &dirs).unwrap().hash, h);
+    assert_ne!(base.hash, h);
+}
+
+#[test]
+fn extends_loop_and_missing_parent_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, p) in [("a", "b"), ("b", "a")] {
+        std::fs::create_dir_all(dir.path().join(n)).unwrap();
+        std::fs::write(
+            dir.path().join(n).join("box.yaml"),
+            format!("extends: {p}\nversion: '1'\n"),
+        )
+        .unwrap();
+    }
+    let dirs = vec![dir.path().to_owned()];
+    assert!(
+        find("a", &dirs)
+            .unwrap_err()
+            .to_string()
+            .contains("deeper than")
+    );
+    std::fs::create_dir_all(dir.path().join("c")).unwrap();
+    std::fs::write(
+        dir.path().join("c/box.yaml"),
+        "extends: nope\nversion: '1'\n",
+    )
+    .unwrap();
+    assert!(
+        find("c", &dirs)
+            .unwrap_err()
+            .to_string()
+            .contains("no recipe for box `nope`")
+    );
+}
+
+#[test]
+fn find_reports_searched_dirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = find("nope", &[dir.path().to_owned()]).unwrap_err();
+    assert!(err.to_string().contains(&dir.path().display().to_string()));
+    std::fs::create_dir_all(dir.path().join("ok")).unwrap();
+    std::fs::write(dir.path().join("ok/box.yaml"), GOOD).unwrap();
+    let src = find("ok", &[dir.path().to_owned()]).unwrap();
+    assert_eq!(src.name, "ok");
+    assert_eq!(src.hash.len(), 64);
+}
+
+mod shipped {
+    use super::*;
+
+    /// Every recipe under the project's boxes/ loads (extends resolved);
+    /// the rootfs ones need no disk fields, the disk ones have them.
+    #[test]
+    fn every_shipped_recipe_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("boxes");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert!(names.len() >= 5, "{names:?}");
+        for name in &names {
+            let src =
+                find(name, std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            match src.recipe.format {
+                Format::Disk => assert!(
+                    src.recipe.disk_gib >= 2 && !src.recipe.user.is_empty(),
+                    "{name}"
+                ),
+                Format::Rootfs => assert_eq!(src.recipe.disk_gib, 0, "{name}"),
+            }
+        }
+        let django = find("debian-12-django", &[dir]).unwrap();
+        assert_eq!(django.recipe.format, Format::Rootfs);
+        assert!(
+            django
+                .recipe
+                .packages
+                .iter()
+                .any(|p| p.starts_with("python3-django/"))
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Tests of the box store: staging, commit, stale staging, metadata.
+
+use super::*;
+
+fn meta(name: &str, hash: &str) -> BoxMeta {
+    BoxMeta {
+        name: name.into(),
+        version: "1".into(),
+        format: Default::default(),
+        recipe_hash: hash.into(),
+        disk_sha256: "00".into(),
+        disk_gib: 8,
+        cmdline: "root=/dev/vda".into(),
+        user: "lab".into(),
+        built_at: 0,
+        build_seconds: 1,
+        suite: "bookworm".into(),
+        packages: vec![],
+        installed_packages: 0,
+    }
+}
+
+#[test]
+fn damaged_or_oversized_metadata_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    let path = dir.path().join("b").join(META_FILE);
+    std::fs::write(&path, format!("{{\"x\": {}", "[".repeat(100_000))).unwrap();
+    let err = store.get("b").unwrap_err();
+    assert!(
+        std::error::Error::source(&err).is_none(),
+        "the message says it all"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "{} is not valid box metadata (EOF while parsing a list",
+            path.display()
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("remove the box with `lab box remove b` and build it again"),
+        "{msg}"
+    );
+    std::fs::write(&path, " ".repeat(2 << 20)).unwrap();
+    let msg = store.list().unwrap_err().to_string();
+    assert!(
+        msg.starts_with(&format!("{} is 2 MiB, more than the 1 MiB", path.display())),
+        "{msg}"
+    );
+}
+
+#[test]
+fn uncommitted_staging_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    {
+        let s = store.stage("b").unwrap();
+        std::fs::write(s.dir().join(DISK_FILE), "half").unwrap();
+    }
+    assert!(store.get("b").unwrap().is_none());
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(LOCK_SUFFIX))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn commit_publishes_and_replaces() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    let s = store.stage("b").unwrap();
+    std::fs::write(s.dir().join(DISK_FILE), "one").unwrap();
+    s.commit(&meta("b", "h1")).unwrap();
+    let s = store.stage("b").unwrap();
+    std::fs::write(s.dir().join(DISK_FILE), "two").unwrap();
+    let b = s.commit(&meta("b", "h2")).unwrap();
+    assert_eq!(std::fs::read_to_string(b.disk()).unwrap(), "two");
+    assert_eq!(store.get("b").unwrap().unwrap().meta.recipe_hash, "h2");
+    assert_eq!(store.list().unwrap().len(), 1);
+}
+
+#[test]
+fn killed_build_is_cleaned_by_next_operation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    // A staging dir of a process that no longer exists (pid 0 never is ours).
+    let stale = tmp.path().join(format!("{STAGING_PREFIX}b-999999999"));
+    std::fs::create_dir_all(&stale).unwrap();
+    store.list().unwrap();
+    assert!(!stale.exists());
+}
+
+#[test]
+fn second_builder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    let _held = store.stage("b").unwrap();
+    let err = store.stage("b").unwrap_err();
+    assert!(matches!(err, StoreError::Busy(..)), "{err}");
+}
+
+#[test]
+fn remove_deletes_and_missing_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    let s = store.stage("b").unwrap();
+    s.commit(&meta("b", "h")).unwrap();
+    store.remove("b").unwrap();
+    assert!(store.get("b").unwrap().is_none());
+    assert!(matches!(store.remove("b"), Err(StoreError::NotFound(_))));
+}
