@@ -6,7 +6,6 @@ use anyhow::Result;
 
 use crate::cli::Global;
 use crate::ops::{LabCtx, halt};
-use crate::ui::nodes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,12 +20,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let ctx = LabCtx::open_lenient(&global.file)?;
-    let names: Vec<String> = ctx
-        .select_nodes(&args.nodes)?
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
-    let reporter = nodes::stderr_reporter(&names);
+    let reporter = super::node_reporter(&ctx, &args.nodes)?;
     let out = halt::halt(
         &ctx,
         &args.nodes,

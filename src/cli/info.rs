@@ -10,16 +10,13 @@ use crate::state::StateDir;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub lab: crate::cli::LabFile,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub json: bool,
+    pub out: crate::cli::LabJson,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let lab = crate::spec::load_reported_lenient(&global.file)?;
     let info = info::info(&lab, &StateDir::for_lab_dir(lab.dir()))?;
-    if args.json {
+    if args.out.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {
         print!("{}", render(&info));

@@ -96,6 +96,33 @@ pub struct LabFile {
     pub file: Option<PathBuf>,
 }
 
+/// `-f/--file PATH` and `--json`, for the commands whose `--json` prints
+/// the same thing as their table, as JSON on stdout.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabJson {
+    #[command(flatten)]
+    pub lab: LabFile,
+    /// Machine-readable output (JSON on stdout).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Per-node progress on stderr for the nodes `selected` of the lab (all
+/// when empty; unknown names are an error listing the lab's nodes).
+fn node_reporter(
+    ctx: &crate::ops::LabCtx,
+    selected: &[String],
+) -> anyhow::Result<std::sync::Arc<dyn crate::ui::nodes::NodeReporter>> {
+    let names: Vec<String> = ctx
+        .select_nodes(selected)?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    Ok(std::sync::Arc::from(crate::ui::nodes::stderr_reporter(
+        &names,
+    )))
+}
+
 /// `--file PATH` without the short form, for commands where `-f` means
 /// "force" (`lab destroy -f`).
 #[derive(Debug, Clone, clap::Args)]
@@ -136,7 +163,9 @@ pub fn main() -> i32 {
         Command::Schema(args) => schema::run(args),
         Command::Box(cmd) => boxes::run(cmd),
         Command::Up(args) => g(args.lab.file.as_deref()).and_then(|g| up::run(&g, args)),
-        Command::Status(args) => g(args.lab.file.as_deref()).and_then(|g| status::run(&g, args)),
+        Command::Status(args) => {
+            g(args.out.lab.file.as_deref()).and_then(|g| status::run(&g, args))
+        }
         Command::Ssh(args) => g(args.lab.file.as_deref()).and_then(|g| ssh::run(&g, args)),
         Command::SshConfig(args) => {
             g(args.lab.file.as_deref()).and_then(|g| ssh::run_config(&g, args))
@@ -149,9 +178,11 @@ pub fn main() -> i32 {
         Command::Provision(args) => {
             g(args.lab.file.as_deref()).and_then(|g| provision::run(&g, args))
         }
-        Command::Verify(args) => g(args.lab.file.as_deref()).and_then(|g| verify::run(&g, args)),
+        Command::Verify(args) => {
+            g(args.out.lab.file.as_deref()).and_then(|g| verify::run(&g, args))
+        }
         Command::Secrets(args) => g(args.lab.file.as_deref()).and_then(|g| secrets::run(&g, args)),
-        Command::Info(args) => g(args.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
+        Command::Info(args) => g(args.out.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
     };

@@ -1,15 +1,13 @@
 //! `lab provision [--only TAG] [NODE...] [--json]`: run the provisioner
 //! again on a running lab and print the per-host recap.
 
-use std::sync::Arc;
-
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::Global;
 use crate::ops::{LabCtx, provision};
 use crate::provision::{Options, Report};
-use crate::ui::{nodes, progress::fmt_duration, table};
+use crate::ui::{progress::fmt_duration, table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,12 +38,7 @@ pub struct ProvisionJson<'a> {
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let ctx = LabCtx::open(&global.file)?;
-    let names: Vec<String> = ctx
-        .select_nodes(&args.nodes)?
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
-    let reporter: Arc<dyn nodes::NodeReporter> = Arc::from(nodes::stderr_reporter(&names));
+    let reporter = super::node_reporter(&ctx, &args.nodes)?;
     let opts = Options {
         tags: args.only,
         nodes: args.nodes,

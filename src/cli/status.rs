@@ -9,16 +9,13 @@ use crate::ui::table;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub lab: crate::cli::LabFile,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub json: bool,
+    pub out: crate::cli::LabJson,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let ctx = LabCtx::open_lenient(&global.file)?;
     let st = status::status(&ctx)?;
-    if args.json {
+    if args.out.json {
         println!("{}", serde_json::to_string_pretty(&st)?);
         return Ok(());
     }

@@ -12,7 +12,7 @@ use crate::ops::info::Info;
 use crate::ops::{LabCtx, up};
 use crate::provision::Report;
 use crate::provision::verify::CheckResult;
-use crate::ui::{nodes, progress::fmt_duration, table};
+use crate::ui::{progress::fmt_duration, table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -61,12 +61,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     crate::interrupt::set_message(up::INTERRUPTED);
     let start = Instant::now();
     let ctx = LabCtx::open(&global.file)?;
-    let names: Vec<String> = ctx
-        .select_nodes(&args.nodes)?
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
-    let reporter: Arc<dyn nodes::NodeReporter> = Arc::from(nodes::stderr_reporter(&names));
+    let reporter = super::node_reporter(&ctx, &args.nodes)?;
     let mut opts = up::UpOptions::new(args.nodes, Duration::from_secs(args.timeout));
     opts.provision = !args.no_provision;
     opts.forwarder = Some(

@@ -13,16 +13,13 @@ use crate::ui::{nodes, table};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub lab: crate::cli::LabFile,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub json: bool,
+    pub out: crate::cli::LabJson,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
     let ctx = LabCtx::open_lenient(&global.file)?;
     if ctx.lab.checks.is_empty() {
-        if args.json {
+        if args.out.json {
             println!("[]");
         } else {
             println!("lab {} has no `checks:`; nothing to verify", ctx.lab.name);
@@ -34,7 +31,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     let results = provision::verify(&ctx, reporter.as_ref());
     drop(reporter);
     let results = results?;
-    if args.json {
+    if args.out.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         let rows: Vec<Vec<String>> = results

@@ -77,27 +77,38 @@ impl Libvirt {
         move |e| BackendError::from_virt(&uri, &op, kind, &name, &e)
     }
 
+    /// Look `name` (a `kind`) up with `find`; "does not exist" is `None`,
+    /// any other failure an error naming the lookup.
+    fn lookup<T>(
+        &self,
+        kind: Kind,
+        name: &str,
+        find: impl FnOnce() -> std::result::Result<T, VirtError>,
+    ) -> Result<Option<T>> {
+        not_found_is_none(find().map_err(self.err(&format!("look up {kind} `{name}`"), kind, name)))
+    }
+
     fn network(&self, name: &str) -> Result<Option<Network>> {
-        not_found_is_none(self.conn.lookup_network_by_name(name).map_err(self.err(
-            &format!("look up network `{name}`"),
-            Kind::Network,
-            name,
-        )))
+        self.lookup(Kind::Network, name, || {
+            self.conn.lookup_network_by_name(name)
+        })
     }
 
     fn domain(&self, name: &str) -> Result<Option<Domain>> {
-        not_found_is_none(self.conn.lookup_domain_by_name(name).map_err(self.err(
-            &format!("look up domain `{name}`"),
-            Kind::Domain,
-            name,
-        )))
+        self.lookup(Kind::Domain, name, || self.conn.lookup_domain_by_name(name))
     }
 
     fn existing_domain(&self, name: &str) -> Result<Domain> {
-        self.domain(name)?.ok_or_else(|| BackendError::NotFound {
-            kind: Kind::Domain,
-            name: name.to_string(),
-        })
+        self.domain(name)?
+            .ok_or_else(|| not_found(Kind::Domain, name))
+    }
+}
+
+/// The error for a `kind` named `name` that does not exist.
+fn not_found(kind: Kind, name: &str) -> BackendError {
+    BackendError::NotFound {
+        kind,
+        name: name.to_string(),
     }
 }
 
@@ -164,10 +175,9 @@ impl Hypervisor for Libvirt {
 
     fn start_network(&self, name: &str) -> Result<()> {
         let op = format!("start network `{name}`");
-        let net = self.network(name)?.ok_or_else(|| BackendError::NotFound {
-            kind: Kind::Network,
-            name: name.to_string(),
-        })?;
+        let net = self
+            .network(name)?
+            .ok_or_else(|| not_found(Kind::Network, name))?;
         if net
             .is_active()
             .map_err(self.err(&op, Kind::Network, name))?

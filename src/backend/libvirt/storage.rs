@@ -12,7 +12,7 @@ use virt::storage_vol::StorageVol;
 use virt::stream::Stream;
 use virt::sys;
 
-use super::{Libvirt, not_found_is_none};
+use super::{Libvirt, not_found};
 use crate::backend::{BackendError, DiskFormat, Kind, Result, parse, xml};
 
 /// Bytes sent per stream write when uploading a volume.
@@ -23,30 +23,18 @@ const QCOW2_MAGIC: &[u8; 4] = b"QFI\xfb";
 
 impl Libvirt {
     fn pool(&self, name: &str) -> Result<Option<StoragePool>> {
-        not_found_is_none(
-            self.conn
-                .lookup_storage_pool_by_name(name)
-                .map_err(self.err(
-                    &format!("look up storage pool `{name}`"),
-                    Kind::StoragePool,
-                    name,
-                )),
-        )
-    }
-
-    fn existing_pool(&self, name: &str) -> Result<StoragePool> {
-        self.pool(name)?.ok_or_else(|| BackendError::NotFound {
-            kind: Kind::StoragePool,
-            name: name.to_string(),
+        self.lookup(Kind::StoragePool, name, || {
+            self.conn.lookup_storage_pool_by_name(name)
         })
     }
 
+    fn existing_pool(&self, name: &str) -> Result<StoragePool> {
+        self.pool(name)?
+            .ok_or_else(|| not_found(Kind::StoragePool, name))
+    }
+
     fn volume(&self, pool: &StoragePool, name: &str) -> Result<Option<StorageVol>> {
-        not_found_is_none(pool.lookup_storage_vol_by_name(name).map_err(self.err(
-            &format!("look up volume `{name}`"),
-            Kind::Volume,
-            name,
-        )))
+        self.lookup(Kind::Volume, name, || pool.lookup_storage_vol_by_name(name))
     }
 
     fn vol_path(&self, vol: &StorageVol, name: &str) -> Result<PathBuf> {
