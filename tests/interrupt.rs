@@ -22,7 +22,7 @@ fn interrupted_with(signal: i32) -> (Option<i32>, String, Duration) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    wait_until_caught(child.id(), signal);
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
@@ -32,6 +32,26 @@ fn interrupted_with(signal: i32) -> (Option<i32>, String, Duration) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
         sent.elapsed(),
     )
+}
+
+/// Wait (up to 20 s) until process `pid` catches `signal`, as its
+/// `SigCgt` mask in /proc says: a signal sent earlier would meet the
+/// default action, not lab's handler, on a slow machine.
+fn wait_until_caught(pid: u32, signal: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signal - 1)) != 0);
+        if caught {
+            return;
+        }
+        assert!(Instant::now() < deadline, "lab never installed a handler for signal {signal}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

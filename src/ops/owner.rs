@@ -98,9 +98,9 @@ impl LabCtx {
     pub fn state(&self) -> Result<State> {
         let mut st = self.state_dir.load()?;
         if st.format < STATE_FORMAT {
-            tracing::info!(
-                "{} is of state format {}; it is upgraded to {STATE_FORMAT}",
-                self.state_dir.path().display(),
+            tracing::warn!(
+                "{} was written by an older lab (state format {}); it is read as is and written as format {STATE_FORMAT} from now on",
+                self.state_dir.file(crate::state::STATE_FILE).display(),
                 st.format
             );
             st.format = STATE_FORMAT;
