@@ -175,6 +175,22 @@ impl Cmd {
         }
     }
 
+    /// Start `cmd` in a process group of its own, which [`crate::interrupt`]
+    /// kills (SIGKILL to the group) when lab is interrupted: a program lab
+    /// runs never outlives it, whether the signal came from the terminal or
+    /// was sent to lab's pid alone. The group is tracked until the returned
+    /// guard is dropped (after the child was waited for).
+    fn spawn_tracked(
+        &self,
+        mut cmd: Command,
+    ) -> Result<(std::process::Child, Option<crate::interrupt::Tracked>), ProcessError> {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        let child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
+        let tracked = crate::interrupt::track(child.id());
+        Ok((child, tracked))
+    }
+
     /// Run to completion; succeed only on exit status 0.
     pub fn run(&self) -> Result<Output, ProcessError> {
         tracing::debug!(cmd = %self.cmdline(), "running");
@@ -189,12 +205,10 @@ impl Cmd {
             };
             let out = open().map_err(|e| self.spawn_error(e))?;
             let err = out.try_clone().map_err(|e| self.spawn_error(e))?;
-            let status = self
-                .command()
-                .stdout(out)
-                .stderr(err)
-                .status()
-                .map_err(|e| self.spawn_error(e))?;
+            let mut cmd = self.command();
+            cmd.stdout(out).stderr(err);
+            let (mut child, _tracked) = self.spawn_tracked(cmd)?;
+            let status = child.wait().map_err(|e| self.spawn_error(e))?;
             if !status.success() {
                 // The log can be long (a whole debootstrap): read its end.
                 let text = crate::limits::read_tail(log, STDERR_TAIL as u64).unwrap_or_default();
@@ -205,7 +219,10 @@ impl Cmd {
                 stderr: String::new(),
             });
         }
-        let out = self.command().output().map_err(|e| self.spawn_error(e))?;
+        let mut cmd = self.command();
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (child, _tracked) = self.spawn_tracked(cmd)?;
+        let out = child.wait_with_output().map_err(|e| self.spawn_error(e))?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         if !out.status.success() {
@@ -221,12 +238,9 @@ impl Cmd {
     pub fn stream(&self, on_line: &mut dyn FnMut(&str)) -> Result<(), ProcessError> {
         use std::io::BufReader;
         tracing::debug!(cmd = %self.cmdline(), "running, streaming output");
-        let mut child = self
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| self.spawn_error(e))?;
+        let mut cmd = self.command();
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (mut child, _tracked) = self.spawn_tracked(cmd)?;
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let readers: Vec<_> = [
             child

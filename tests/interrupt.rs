@@ -49,7 +49,10 @@ fn wait_until_caught(pid: u32, signal: i32) {
         if caught {
             return;
         }
-        assert!(Instant::now() < deadline, "lab never installed a handler for signal {signal}");
+        assert!(
+            Instant::now() < deadline,
+            "lab never installed a handler for signal {signal}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -67,4 +70,93 @@ fn sigterm_stops_with_exit_143() {
     let (code, stderr, _) = interrupted_with(libc::SIGTERM);
     assert_eq!(code, Some(143), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
+}
+
+/// The pids of the processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// Whether `pid` still runs (a zombie waiting for init counts as gone).
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+}
+
+/// A box build interrupted by a signal to lab's pid alone (not the terminal's
+/// process group) takes mmdebstrap and its apt with it. The mirror is a
+/// loopback listener that never answers, so the build hangs until killed.
+#[test]
+fn an_interrupted_build_leaves_no_program_running() {
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "box builds run as root (mmdebstrap, chroot): run the tests as root, as scripts/test does"
+    );
+    let mirror = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mirror.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in mirror.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("boxes/hang");
+    std::fs::create_dir_all(&recipe).unwrap();
+    std::fs::write(
+        recipe.join("box.yaml"),
+        format!("version: '1'\nsuite: bookworm\nmirror: http://127.0.0.1:{port}/debian\npackages: [openssh-server]\ndisk_gib: 2\ncmdline: root=/dev/vda\nuser: lab\n"),
+    )
+    .unwrap();
+    let mut lab = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["box", "build", "hang"])
+        .current_dir(tmp.path())
+        .env("LAB_HOME", tmp.path().join("home"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let builder = loop {
+        if let Some(&pid) = children_of(lab.id()).first() {
+            break pid;
+        }
+        assert!(
+            lab.try_wait().unwrap().is_none(),
+            "lab box build ended before it started mmdebstrap"
+        );
+        assert!(Instant::now() < deadline, "lab never started mmdebstrap");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Let mmdebstrap reach apt (more processes in its group).
+    std::thread::sleep(Duration::from_secs(2));
+    wait_until_caught(lab.id(), libc::SIGTERM);
+    // SAFETY: kill(2) on our own child, lab's pid only.
+    assert_eq!(unsafe { libc::kill(lab.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(lab.wait().unwrap().code(), Some(143));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(builder) {
+        assert!(
+            Instant::now() < deadline,
+            "mmdebstrap (pid {builder}) outlived lab"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
