@@ -112,6 +112,11 @@ fn the_nearest_lab_file_wins_and_f_is_used_exactly() {
     let mut cmd = env.lab("mylab/scripts", &["validate"]);
     let (out, _, _) = env.run(cmd.env("LAB_FILE", "../lab.yaml"));
     assert!(out.starts_with("../lab.yaml: lab \"smoke\""), "{out}");
+    // `LAB_FILE=` (empty) is not set: the search runs.
+    let mut cmd = env.lab("mylab/scripts", &["validate"]);
+    let (out, err, code) = env.run(cmd.env("LAB_FILE", ""));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("lab.yaml: lab \"inner\""), "{out}");
 }
 
 #[test]

@@ -192,10 +192,14 @@ fn managing_commands_work_when_the_script_and_the_box_are_gone() {
     let (out, err, code) = env.run(&mut env.lab(&["info"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("lab refs is not up"), "{out}");
-    for args in [&["ssh-config"][..], &["verify"], &["halt"]] {
+    for args in [&["verify"][..], &["halt"]] {
         let (_, err, code) = env.run(&mut env.lab(args));
         assert_eq!(code, 0, "lab {args:?}: {err}");
     }
+    // ssh-config runs, and says there is no node to log in to yet.
+    let (_, err, code) = env.run(&mut env.lab(&["ssh-config"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no node of lab refs has been up yet"), "{err}");
     let (out, err, code) = env.run(&mut env.lab(&["destroy", "-f"]));
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(

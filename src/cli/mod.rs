@@ -149,6 +149,13 @@ fn g(file: Option<&std::path::Path>) -> anyhow::Result<Global> {
 
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
+    // `LAB_FILE=` (set but empty) means "not set", as for LAB_HOME and the
+    // other variables; clap would call the empty value missing.
+    if std::env::var_os("LAB_FILE").is_some_and(|v| v.is_empty()) {
+        // SAFETY: the process has one thread yet; nothing reads the
+        // environment concurrently.
+        unsafe { std::env::remove_var("LAB_FILE") };
+    }
     let cli = Cli::parse();
     crate::ui::init_logging(cli.verbose);
     // `lab ssh` replaces itself with ssh, and a forwarder is stopped by signal:

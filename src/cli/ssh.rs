@@ -71,10 +71,19 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
 
 pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
     let (lab, options, st) = load(global)?;
-    for node in &lab.nodes {
-        let Some(ns) = st.nodes.get(&node.name) else {
-            continue;
-        };
+    // Only nodes with a pinned host key: ssh would refuse the others.
+    let up: Vec<_> = lab
+        .nodes
+        .iter()
+        .filter_map(|n| Some((n, st.nodes.get(&n.name).filter(|ns| ns.host_key.is_some())?)))
+        .collect();
+    if up.is_empty() {
+        bail!(
+            "no node of lab {} has been up yet (no pinned host key); run `lab up` first",
+            lab.name
+        );
+    }
+    for (node, ns) in up {
         print!("{}", options.host_block(&node.name, &ns.ip, &ns.user));
     }
     Ok(())

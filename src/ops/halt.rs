@@ -26,6 +26,18 @@ pub fn halt(
     rep: &dyn NodeReporter,
 ) -> Result<Vec<(String, Halted)>> {
     let lab = &ctx.lab;
+    if !ctx.state_dir.path().exists() {
+        // Never brought up here (or destroyed): nothing of ours can run,
+        // and no state dir is made just to say so.
+        let selected = ctx.select_nodes(nodes)?;
+        for n in &selected {
+            rep.done(&n.name, "not running");
+        }
+        return Ok(selected
+            .into_iter()
+            .map(|n| (n.name, Halted::WasNotRunning))
+            .collect());
+    }
     let _lock = ctx.state_dir.lock(&lab.name)?;
     let mut st = ctx.state()?;
     let selected = ctx.select_nodes(nodes)?;

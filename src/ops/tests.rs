@@ -358,9 +358,19 @@ fn halt_status_and_destroy_leave_only_the_box() {
         "only the box is kept: {vols:?}"
     );
     assert!(!Path::new(f.ctx.state_dir.path()).exists());
-    // Destroying again is harmless.
+    // Destroying again is harmless; halting a destroyed lab makes nothing.
     let again = destroy::destroy(&f.ctx, &Silent).unwrap();
     assert_eq!(again, destroy::DestroyReport::default());
+    let halted = halt::halt(&f.ctx, &[], Duration::from_secs(1), &Silent).unwrap();
+    assert!(
+        halted
+            .iter()
+            .all(|(_, h)| *h == halt::Halted::WasNotRunning)
+    );
+    assert!(
+        !Path::new(f.ctx.state_dir.path()).exists(),
+        "halt made no state dir"
+    );
 }
 
 #[test]
@@ -378,6 +388,26 @@ fn a_lab_path_no_program_can_take_is_refused_before_anything_is_created() {
         fake.calls()
     );
     assert!(!ctx.state_dir.path().exists());
+    // The lab file's own name counts too (it goes into libvirt's metadata).
+    let dir = tmp.path().join("ok");
+    std::fs::create_dir_all(&dir).unwrap();
+    let odd = dir.join("odd\u{1}name.yaml");
+    std::fs::write(&odd, LAB).unwrap();
+    let lab = crate::spec::load_with(&odd, &crate::spec::Context::any_box()).unwrap();
+    let hv: Arc<dyn Hypervisor> = fake.clone();
+    let ctx2 = LabCtx::with_hypervisor(lab, hv, "test:///fake".into(), ctx.store.clone());
+    let err = up::up(&ctx2, &ready_probe(), rep())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the lab file") && err.contains("U+0001"),
+        "{err}"
+    );
+    assert!(
+        fake.calls().iter().all(|c| !c.starts_with("define")),
+        "{:?}",
+        fake.calls()
+    );
     // Spaces, quotes, `#`, `%` and non-ASCII are fine.
     let ctx = lab_in(tmp.path(), "my lab/it's \"#1\" %h ü", LAB, &fake);
     up::up(&ctx, &ready_probe(), rep()).unwrap();

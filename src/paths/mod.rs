@@ -80,11 +80,19 @@ impl std::error::Error for LabFileNotFound {}
 /// created outside the user's home. Returns `lab.yaml` when the file is in
 /// `cwd`, else its absolute path, so that every path `lab` prints works
 /// from the current directory.
+///
+/// Anything named `lab.yaml` counts (a directory, a dangling link, a FIFO):
+/// it is reported when read, never skipped for a parent's lab file, which
+/// would be another lab. `$HOME` is compared by its real path, so a `$HOME`
+/// that is a symbolic link still stops the search.
 pub fn find_lab_file(cwd: &Path, home: Option<&Path>) -> Result<PathBuf, LabFileNotFound> {
-    let home = home.filter(|h| h.parent().is_some() && cwd.starts_with(h));
+    let real_home = home.map(|h| std::fs::canonicalize(h).unwrap_or_else(|_| h.to_owned()));
+    let home = real_home
+        .as_deref()
+        .filter(|h| h.parent().is_some() && cwd.starts_with(h));
     for dir in cwd.ancestors() {
         let file = dir.join(LAB_FILE_NAME);
-        if file.is_file() {
+        if std::fs::symlink_metadata(&file).is_ok() {
             return Ok(if dir == cwd {
                 PathBuf::from(LAB_FILE_NAME)
             } else {
@@ -196,8 +204,7 @@ mod tests {
             find_lab_file(&root.join("mylab/scripts/deep"), None).unwrap(),
             root.join("mylab/scripts/lab.yaml")
         );
-        // A directory called lab.yaml is not a lab file.
-        mkdirs(&root, &["other/lab.yaml"]);
+        // Nothing here or above.
         let err = find_lab_file(&root.join("other"), None).unwrap_err();
         assert_eq!(err.start, root.join("other"));
         assert_eq!(
@@ -206,6 +213,40 @@ mod tests {
                 "no lab.yaml in {} or any parent directory; create one (`lab schema` lists its keys) or pass -f PATH",
                 root.join("other").display()
             )
+        );
+    }
+
+    #[test]
+    fn a_lab_yaml_that_is_not_a_file_stops_the_search_instead_of_finding_the_parents_lab() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        mkdirs(&root, &["a/dir/lab.yaml", "a/link"]);
+        touch(&root.join("a/lab.yaml"));
+        std::os::unix::fs::symlink(root.join("gone"), root.join("a/link/lab.yaml")).unwrap();
+        // Reading them fails with a sentence; the parent's lab is not used.
+        assert_eq!(
+            find_lab_file(&root.join("a/dir"), None).unwrap(),
+            Path::new("lab.yaml")
+        );
+        assert_eq!(
+            find_lab_file(&root.join("a/link"), None).unwrap(),
+            Path::new("lab.yaml")
+        );
+    }
+
+    #[test]
+    fn a_home_that_is_a_symbolic_link_still_stops_the_search() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        mkdirs(&root, &["real/u/proj"]);
+        touch(&root.join("real/lab.yaml"));
+        std::os::unix::fs::symlink(root.join("real/u"), root.join("home-link")).unwrap();
+        // The current directory comes resolved (getcwd), $HOME as set.
+        let err =
+            find_lab_file(&root.join("real/u/proj"), Some(&root.join("home-link"))).unwrap_err();
+        assert_eq!(
+            err.stopped_at_home.as_deref(),
+            Some(root.join("real/u").as_path())
         );
     }
 

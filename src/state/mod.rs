@@ -204,9 +204,10 @@ impl StateDir {
         Ok(())
     }
 
-    /// Take the exclusive lock, or say who holds it.
+    /// Take the exclusive lock, or say who holds it. Makes the directory
+    /// itself when missing (not its subdirectories: [`Self::create`]).
     pub fn lock(&self, lab: &str) -> Result<LabLock> {
-        self.create()?;
+        crate::files::private_dir(&self.dir)?;
         let path = self.file(LOCK_FILE);
         let mut file = crate::files::open(
             &path,

@@ -68,6 +68,8 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     let lab = &ctx.lab;
     // Paths under the lab dir and the pool go to ssh, libvirt and Ansible.
     crate::paths::check_lab_path(lab.dir())?;
+    // Its own path goes into the libvirt metadata of what the lab defines.
+    crate::paths::check_for_programs("the lab file", &ctx.file())?;
     crate::paths::check_for_programs(
         "the storage pool directory ($LAB_POOL_DIR)",
         &names::pool_dir(),
