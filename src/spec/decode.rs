@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
-use super::diag::{Diags, closest, one_of};
+use super::diag::{Diags, one_of};
 use super::raw::{NodeMap, RawDefaults, RawLab, RawNetwork, RawNode, Sp, keys};
+use super::suggest::closest;
 use super::values::{Decode, join, mismatch};
 use super::yaml::{Kind, Node, Span};
 
@@ -135,20 +136,16 @@ impl<'n> MapReader<'n> {
             if known.contains(&key.value.as_str()) {
                 continue;
             }
-            let diag = d
-                .error(
-                    &join(&self.field, &key.value),
-                    key.span,
-                    format!("unknown key in {what}"),
-                )
-                .label("not a known key");
-            match closest(&key.value, known.iter().copied()) {
-                Some(near) => diag.help(format!(
-                    "did you mean `{near}`? {what} takes {}",
-                    one_of(known)
-                )),
-                None => diag.help(format!("{what} takes {}", one_of(known))),
-            };
+            d.error(
+                &join(&self.field, &key.value),
+                key.span,
+                format!("unknown key in {what}"),
+            )
+            .label("not a known key")
+            .help_with(|| match closest(&key.value, known.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`? {what} takes {}", one_of(known)),
+                None => format!("{what} takes {}", one_of(known)),
+            });
         }
     }
 

@@ -27,6 +27,8 @@ pub struct SpecDiagnostic {
     labels: Vec<LabeledSpan>,
     #[help]
     help: Option<String>,
+    /// Whether it is one of the diagnostics kept and shown (see [`Diags`]).
+    shown: bool,
 }
 
 impl SpecDiagnostic {
@@ -77,6 +79,17 @@ impl SpecDiagnostic {
 
     pub(crate) fn help(&mut self, text: impl Into<String>) -> &mut Self {
         self.help = Some(text.into());
+        self
+    }
+
+    /// Sets the hint made by `make`, which is called only when this
+    /// diagnostic is shown (one of the first [`MAX_DIAGNOSTICS`]): hints
+    /// that search ("did you mean", lists of names, directory listings)
+    /// cost nothing for the thousands of problems that are only counted.
+    pub(crate) fn help_with(&mut self, make: impl FnOnce() -> String) -> &mut Self {
+        if self.shown {
+            self.help = Some(make());
+        }
         self
     }
 }
@@ -200,15 +213,16 @@ impl Diags {
         span: Span,
         message: impl Into<String>,
     ) -> &mut SpecDiagnostic {
-        let span = first_line(self.source.inner().text(), span);
-        let (source, slot) = if self.list.len() < MAX_DIAGNOSTICS {
-            (self.source.clone(), None)
+        let shown = self.list.len() < MAX_DIAGNOSTICS;
+        let (source, slot, span) = if shown {
+            let span = first_line(self.source.inner().text(), span);
+            (self.source.clone(), None, span)
         } else {
             // Kept apart with an empty source, so that refining it costs
             // nothing: a file with thousands of problems stays fast.
             self.more += 1;
             let empty = NamedSource::new(self.source.name(), Clipped(Arc::from("")));
-            (empty, Some(&mut self.spare))
+            (empty, Some(&mut self.spare), span)
         };
         let diag = SpecDiagnostic {
             field: field.to_owned(),
@@ -217,6 +231,7 @@ impl Diags {
             source,
             labels: vec![LabeledSpan::new_primary_with_span(None, span)],
             help: None,
+            shown,
         };
         match slot {
             Some(spare) => spare.insert(diag),
@@ -336,36 +351,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
-}
-
-/// The candidate closest to `word` by edit distance, if it is close enough
-/// to be a plausible typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&word.to_lowercase(), c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// `a`, `a or b`, `a, b or c`, each in backticks.

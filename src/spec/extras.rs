@@ -8,10 +8,11 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::decode::MapReader;
-use super::diag::{Diags, closest};
+use super::diag::Diags;
 use super::model::{Check, Forward};
 use super::provision::Names;
 use super::raw::{RawCheck, RawForward, Sp, keys};
+use super::suggest::closest;
 use super::validate::{INTERVAL, PORT, RETRIES, in_range};
 use super::values::{Decode, join};
 use super::yaml::{Kind, Node, Span};
@@ -97,20 +98,14 @@ pub(super) fn is_node(
             r.span,
             format!("`{}` is a role, but {what} names one node", r.value),
         )
-        .help(format!(
-            "nodes: {}",
-            names.nodes().collect::<Vec<_>>().join(", ")
-        ));
+        .help_with(|| names.listed());
         return false;
     }
-    let diag = d.error(field, r.span, format!("`{}` is not a node", r.value));
-    match closest(&r.value, names.nodes()) {
-        Some(near) => diag.help(format!("did you mean `{near}`?")),
-        None => diag.help(format!(
-            "nodes: {}",
-            names.nodes().collect::<Vec<_>>().join(", ")
-        )),
-    };
+    d.error(field, r.span, format!("`{}` is not a node", r.value))
+        .help_with(|| match closest(&r.value, names.nodes()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => names.listed(),
+        });
     false
 }
 

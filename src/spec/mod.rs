@@ -9,7 +9,11 @@
 //! `forwards`, `links` the `links` section, `files` the files on disk the
 //! lab refers to). Problems become [`SpecDiagnostic`]s with
 //! the field path and a labelled source snippet, returned together as a
-//! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
+//! [`SpecError`]; `suggest` finds their "did you mean" names. Work grows
+//! with the size of the file, never with the product of two of its lists:
+//! lookups go through sets and maps, and hints that search are made only
+//! for the diagnostics shown. `raw` also yields the JSON schema
+//! ([`json_schema`]).
 
 mod bounds;
 mod builder;
@@ -24,6 +28,7 @@ mod model;
 mod nodes;
 mod provision;
 mod raw;
+mod suggest;
 mod validate;
 mod values;
 mod yaml;

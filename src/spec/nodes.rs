@@ -1,7 +1,7 @@
 //! The `nodes` section, checked: node names, addresses (inside the subnet,
 //! not reserved, unique), sizes with defaults, boxes, and roles.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use super::check;
@@ -138,6 +138,7 @@ fn roles(
     d: &mut Diags,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(raw.len());
     for (i, role) in raw.iter().enumerate() {
         let field = format!("{field}[{i}]");
         if let Err(why) = check::role(&role.value) {
@@ -153,7 +154,7 @@ fn roles(
                 format!("role `{}` has the same name as a node", role.value),
             )
             .help("`on:` in provision takes node and role names, so they must differ");
-        } else if out.contains(&role.value) {
+        } else if !seen.insert(&role.value) {
             d.error(
                 &field,
                 role.span,

@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 
 use super::context::Context;
-use super::diag::{Diags, closest};
+use super::diag::Diags;
 use super::model::{Lab, Network};
 use super::provision::{self, Names};
 use super::raw::{RawDefaults, RawLab, RawNetwork, Sp};
+use super::suggest::closest;
 use super::{check, extras, links, nodes};
 
 /// Built-in node sizes: cpus, memory (MiB), disk (GiB).
@@ -173,15 +174,17 @@ pub(super) fn known_box(b: &Sp<String>, field: &str, ctx: &Context, d: &mut Diag
     if ctx.boxes.contains(&b.value) {
         return true;
     }
-    let known = ctx.boxes.names();
-    let diag = d
-        .error(field, b.span, format!("unknown box `{}`", b.value))
-        .label("no recipe or built box of this name");
     let how = "a box is known when its recipe boxes/NAME/box.yaml exists or it has been built (see `lab box list`)";
-    match closest(&b.value, known.iter().map(String::as_str)) {
-        Some(near) => diag.help(format!("did you mean `{near}`? {how}")),
-        None => diag.help(how),
-    };
+    d.error(field, b.span, format!("unknown box `{}`", b.value))
+        .label("no recipe or built box of this name")
+        .help_with(|| {
+            // Lists the recipe directories and the store: only when shown.
+            let known = ctx.boxes.names();
+            match closest(&b.value, known.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`? {how}"),
+                None => how.to_owned(),
+            }
+        });
     false
 }
 

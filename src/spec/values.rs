@@ -4,9 +4,10 @@
 //! found Y" at the value and returns `None`.
 
 use super::decode::entries;
-use super::diag::{Diags, closest, one_of};
+use super::diag::{Diags, one_of};
 use super::model::Accel;
 use super::raw::Sp;
+use super::suggest::closest;
 use super::yaml::{Kind, Node};
 
 /// Appends `key` to a field path.
