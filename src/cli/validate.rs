@@ -67,7 +67,9 @@ pub struct ForwardJson {
 /// One problem of an invalid file (what `lab validate` draws as a snippet).
 #[derive(Debug, Serialize)]
 pub struct Problem {
-    /// 1-based line and column (in characters).
+    /// 1-based line and column (in characters), the same as the human
+    /// output's `[FILE:LINE:COLUMN]`: lines end at `\n`, `\r\n` or a
+    /// lone `\r`.
     pub line: usize,
     pub column: usize,
     /// The field path, e.g. `nodes.node2.ip`; empty for the whole file.

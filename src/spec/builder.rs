@@ -164,8 +164,6 @@ impl<'s> Builder<'s> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::{Value, json};
 
     use super::super::diag::Diags;
@@ -184,7 +182,7 @@ mod tests {
                 ),
             }
         }
-        let mut d = Diags::new("t.yaml", Arc::from(src));
+        let mut d = Diags::new("t.yaml", src);
         let root = parse(src, &mut d).expect("a document");
         assert!(d.is_empty());
         json(&root)
@@ -219,7 +217,7 @@ h: [*item]
     #[test]
     fn an_alias_keeps_its_own_span() {
         let src = "a: &x [1]\nb: *x\n";
-        let mut d = Diags::new("t.yaml", Arc::from(src));
+        let mut d = Diags::new("t.yaml", src);
         let root = parse(src, &mut d).unwrap();
         let Kind::Map(entries) = &root.kind else {
             panic!()

@@ -5,14 +5,11 @@
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
-    MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use thiserror::Error;
 
+use super::source::{MAX_SNIPPET_BYTES, SNIPPET_CONTEXT, Source};
 use super::yaml::Span;
 
 /// One problem in a lab file, with where it is.
@@ -22,7 +19,7 @@ pub struct SpecDiagnostic {
     message: String,
     offset: usize,
     #[source_code]
-    source: NamedSource<Clipped>,
+    source: NamedSource<Source>,
     #[label(collection)]
     labels: Vec<LabeledSpan>,
     #[help]
@@ -47,9 +44,11 @@ impl SpecDiagnostic {
         self.help.as_deref()
     }
 
-    /// 1-based line and column (in characters) of the primary label.
+    /// 1-based line and column (in characters) of the primary label, as
+    /// the human output shows them: lines end at `\n`, `\r\n` or a lone
+    /// `\r`.
     pub fn line_col(&self) -> (usize, usize) {
-        line_col(self.source.inner().text(), self.offset)
+        self.source.inner().line_col(self.offset)
     }
 
     /// Sets the text of the primary label (the one at the reported location).
@@ -68,7 +67,7 @@ impl SpecDiagnostic {
             return self;
         }
         let (here, _) = self.line_col();
-        let (there, _) = line_col(self.source.inner().text(), span.start);
+        let (there, _) = self.source.inner().line_col(span.start);
         if there + 5 >= here {
             let span = first_line(self.source.inner().text(), span);
             self.labels
@@ -180,24 +179,24 @@ pub fn stderr_wants_color() -> bool {
 /// Collects diagnostics for one source file: the first
 /// [`MAX_DIAGNOSTICS`], and how many more there were.
 pub(crate) struct Diags {
-    source: NamedSource<Clipped>,
+    source: NamedSource<Source>,
     list: Vec<SpecDiagnostic>,
     /// Diagnostics past [`MAX_DIAGNOSTICS`], counted only.
     more: usize,
     /// Where a diagnostic past the limit is written, to be dropped.
     spare: Option<SpecDiagnostic>,
-    /// Byte offsets where lines 2, 3, ... start (built on first use).
-    line_starts: std::cell::OnceCell<Vec<usize>>,
+    /// The source of the diagnostics past the limit: none.
+    empty: NamedSource<Source>,
 }
 
 impl Diags {
-    pub(crate) fn new(name: &str, text: Arc<str>) -> Self {
+    pub(crate) fn new(name: &str, text: &str) -> Self {
         Diags {
-            source: NamedSource::new(name, Clipped(text)),
+            source: NamedSource::new(name, Source::new(text)),
             list: Vec::new(),
             more: 0,
             spare: None,
-            line_starts: std::cell::OnceCell::new(),
+            empty: NamedSource::new(name, Source::new("")),
         }
     }
 
@@ -221,8 +220,7 @@ impl Diags {
             // Kept apart with an empty source, so that refining it costs
             // nothing: a file with thousands of problems stays fast.
             self.more += 1;
-            let empty = NamedSource::new(self.source.name(), Clipped(Arc::from("")));
-            (empty, Some(&mut self.spare), span)
+            (self.empty.clone(), Some(&mut self.spare), span)
         };
         let diag = SpecDiagnostic {
             field: field.to_owned(),
@@ -242,19 +240,16 @@ impl Diags {
         }
     }
 
-    /// The source text, to point inside a scalar.
+    /// The source text (each lone `\r` read as `\n`), to point inside a
+    /// scalar.
     pub(crate) fn text(&self) -> &str {
         self.source.inner().text()
     }
 
-    /// 1-based line of a byte offset in this file, found in an index of
-    /// the line starts: files with many problems stay fast.
+    /// 1-based line of a byte offset in this file, counted as
+    /// [`SpecDiagnostic::line_col`] counts it.
     pub(crate) fn line(&self, offset: usize) -> usize {
-        let starts = self.line_starts.get_or_init(|| {
-            let text = self.source.inner().text();
-            text.match_indices('\n').map(|(i, _)| i + 1).collect()
-        });
-        starts.partition_point(|start| *start <= offset) + 1
+        self.source.inner().line_col(offset).0
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -279,7 +274,10 @@ impl Diags {
 /// or mapping reads worse than one under its first line), and to at most
 /// [`SNIPPET_CONTEXT`] bytes.
 fn first_line(text: &str, span: Span) -> Span {
-    let span = match text.get(span.start..span.end).and_then(|s| s.find('\n')) {
+    let span = match text
+        .get(span.start..span.end)
+        .and_then(|s| s.find(['\r', '\n']))
+    {
         Some(n) if n > 0 => Span::new(span.start, span.start + n),
         _ => span,
     };
@@ -295,63 +293,6 @@ fn first_line(text: &str, span: Span) -> Span {
 /// How many diagnostics of one file are kept and shown; the rest are
 /// counted ("and 120 more errors").
 pub const MAX_DIAGNOSTICS: usize = 50;
-
-/// Longest snippet (in bytes) shown whole under a diagnostic; a longer
-/// one is cut to its label's line, at most this many bytes either side.
-const MAX_SNIPPET_BYTES: usize = 2000;
-const SNIPPET_CONTEXT: usize = 80;
-
-/// A lab file's text as miette reads it, with long snippets cut: a file
-/// of one 1 MiB line would otherwise be printed whole under its error.
-#[derive(Debug, Clone)]
-pub(crate) struct Clipped(Arc<str>);
-
-impl Clipped {
-    fn text(&self) -> &str {
-        &self.0
-    }
-}
-
-impl SourceCode for Clipped {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let text = self.text();
-        let whole = text.read_span(span, before, after)?;
-        if whole.data().len() <= MAX_SNIPPET_BYTES {
-            return Ok(whole);
-        }
-        let start = text.floor_char_boundary(span.offset().min(text.len()));
-        let end = text.floor_char_boundary((start + span.len()).min(text.len()));
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
-        // The header asks with no context: start at the label itself so it
-        // names the label's column.
-        let from = match before {
-            0 => start,
-            _ => text.floor_char_boundary(start.saturating_sub(SNIPPET_CONTEXT).max(line_start)),
-        };
-        let to = text.ceil_char_boundary((end + SNIPPET_CONTEXT).min(line_end));
-        let (line, column) = line_col(text, from);
-        Ok(Box::new(MietteSpanContents::new(
-            &text.as_bytes()[from..to],
-            (from, to - from).into(),
-            line - 1,
-            column - 1,
-            1,
-        )))
-    }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..text.floor_char_boundary(offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
 
 /// `a`, `a or b`, `a, b or c`, each in backticks.
 pub(crate) fn one_of(items: &[&str]) -> String {

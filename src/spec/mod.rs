@@ -28,6 +28,7 @@ mod model;
 mod nodes;
 mod provision;
 mod raw;
+mod source;
 mod suggest;
 mod validate;
 mod values;
@@ -37,7 +38,6 @@ mod yaml;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub use context::{Context, KnownBoxes, LabFiles};
 pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
@@ -130,7 +130,7 @@ fn parse(src: &str, name: &str, path: PathBuf, ctx: &Context) -> Result<Lab, Spe
     if let Some(nul) = src.find('\0') {
         return Err(binary(name, &src.as_bytes()[..nul], 0));
     }
-    let mut d = Diags::new(name, Arc::from(src));
+    let mut d = Diags::new(name, src);
     let lab = yaml::parse(src, &mut d).and_then(|root| match &root.kind {
         Kind::Map(_) => {
             let raw = decode::lab(&root, &mut d);
@@ -164,13 +164,8 @@ fn parse(src: &str, name: &str, path: PathBuf, ctx: &Context) -> Result<Lab, Spe
 
 /// The single diagnostic for a file that is not text.
 fn binary(name: &str, text_before: &[u8], byte: u8) -> SpecError {
-    let line = text_before.iter().filter(|b| **b == b'\n').count() + 1;
-    let col = text_before.len()
-        - text_before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1)
-        + 1;
+    let text = std::str::from_utf8(text_before).expect("the text before the first bad byte");
+    let (line, col) = source::Source::new(text).line_col(text.len());
     whole_file(
         name,
         format!(
@@ -181,7 +176,7 @@ fn binary(name: &str, text_before: &[u8], byte: u8) -> SpecError {
 
 /// The single diagnostic for a file rejected as a whole, without a snippet.
 fn whole_file(name: &str, message: String) -> SpecError {
-    let mut d = Diags::new(name, Arc::from(""));
+    let mut d = Diags::new(name, "");
     d.error("", Span::at(0), message);
     d.finish().expect_err("one diagnostic was added")
 }

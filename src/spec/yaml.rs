@@ -173,7 +173,9 @@ fn syntax_error(src: &str, err: &ScanError, d: &mut Diags) {
     if is_tab || tab_lines.iter().any(|t| t.start <= at && at <= t.end + 1) {
         // One diagnostic per tab-indented line from the failure on, so the
         // user can fix them all in one go.
-        let line_start = src[..at.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = src[..at.min(src.len())]
+            .rfind(['\n', '\r'])
+            .map_or(0, |i| i + 1);
         for tab in tab_lines.into_iter().filter(|t| t.start >= line_start) {
             d.error(
                 "",
@@ -200,11 +202,12 @@ fn syntax_error(src: &str, err: &ScanError, d: &mut Diags) {
         );
 }
 
-/// The span of the tab characters in each line's leading whitespace.
+/// The span of the tab characters in each line's leading whitespace
+/// (lines end at `\n`, `\r\n` or a lone `\r`).
 fn tab_indented_lines(src: &str) -> Vec<Span> {
     let mut out = Vec::new();
     let mut offset = 0;
-    for line in src.split_inclusive('\n') {
+    for line in src.split_inclusive(['\n', '\r']) {
         let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
         let lead = &line[..indent];
         if let (Some(first), Some(last)) = (lead.find('\t'), lead.rfind('\t')) {

@@ -175,7 +175,7 @@ fn a_hint_lists_twenty_node_names_and_counts_the_rest() {
 
 #[test]
 fn hints_are_made_only_for_the_diagnostics_shown() {
-    let mut d = diag::Diags::new("t.yaml", std::sync::Arc::from("x"));
+    let mut d = diag::Diags::new("t.yaml", "x");
     for i in 0..diag::MAX_DIAGNOSTICS {
         d.error("", yaml::Span::at(0), "shown")
             .help_with(|| format!("hint {i}"));

@@ -26,6 +26,12 @@ fn every_tab_indented_line_is_reported() {
     assert!(errs.iter().all(|e| e.message().contains("tab")));
     assert_eq!(errs[0].line_col(), (3, 1));
     assert_eq!(errs[1].line_col(), (6, 1));
+    // Lines may end at a lone `\r` too.
+    let errs = errors("name: x\rnetwork:\r\tsubnet: 10.77.10.0/24\rnodes:\r\t\tnode1: {}\r");
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert!(errs.iter().all(|e| e.message().contains("tab")));
+    assert_eq!(errs[0].line_col(), (3, 1));
+    assert_eq!(errs[1].line_col(), (5, 1));
 }
 
 #[test]
