@@ -440,3 +440,16 @@ fn forty_thousand_unknown_keys_are_checked_in_time() {
     let src = many_nodes(1, "", &keys);
     invalid_in_time(&e, "keys.yaml", &src, 40_000, "unknown key in a lab file");
 }
+
+#[test]
+fn a_hundred_thousand_anchors_deep_down_are_refused_in_little_memory() {
+    let e = env();
+    // 99930 anchored values 63 levels deep (500 KB): 93 MB before anchors
+    // were bounded.
+    let items = vec!["&a x"; 99_930].join(",");
+    let src = format!("{}{items}{}\n", "[".repeat(63), "]".repeat(63));
+    e.write("anchors.yaml", src);
+    let run = e.lab(&["validate", "-f", "anchors.yaml"]);
+    refused(&run, 2, "the file defines more than 1000 anchors (`&name`) by here");
+    assert!(run.peak_kib < 40 * 1024, "{} KiB", run.peak_kib);
+}

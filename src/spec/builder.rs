@@ -2,7 +2,10 @@
 //! `bounds`. Every value is charged before it is built. An anchored value
 //! is not copied when it is defined: the builder remembers where it sits in
 //! the tree (and its size), and an alias copies it from there, charged by
-//! that size, so memory is the tree and nothing else.
+//! that size, so memory is the tree and nothing else. An alias that
+//! cannot be resolved (of the value it is inside of, or of no anchor)
+//! refuses the file: it is never dropped, which would shift the keys and
+//! values after it.
 
 use std::collections::HashMap;
 
@@ -46,6 +49,9 @@ impl<'s> Builder<'s> {
     /// the file is refused (see [`Budget`]).
     pub fn event(&mut self, event: Event<'_>, span: Span) -> Result<Option<Node>, Refusal> {
         let depth = self.stack.len();
+        if event.is_node() && event.anchor_id().is_some() {
+            self.budget.anchor(span)?;
+        }
         let (node, weight, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 if let Some(refusal) = bounds::scalar_length(text.len(), span) {
@@ -66,11 +72,14 @@ impl<'s> Builder<'s> {
                 (Node { span, kind }, weight, anchor)
             }
             Event::Alias(id) => {
-                // An alias of an unknown anchor is a parser error.
-                let Some((path, weight)) = self.anchors.get(&id) else {
-                    return Ok(None);
-                };
                 let name = self.src.get(span.start..span.end).unwrap_or("*").trim_end();
+                let Some((path, weight)) = self.anchors.get(&id) else {
+                    return Err(unresolved(
+                        name,
+                        span,
+                        self.stack.iter().any(|f| f.anchor == id),
+                    ));
+                };
                 self.budget
                     .charge(*weight, depth, Charge::Alias(name), span)?;
                 let weight = *weight;
@@ -120,6 +129,9 @@ impl<'s> Builder<'s> {
                 };
                 (node, frame.weight, frame.anchor)
             }
+            Event::UnresolvedAlias(name) => {
+                return Err(unresolved(&format!("*{name}"), span, false));
+            }
             _ => return Ok(None),
         };
         if anchor != 0 && !self.stack.is_empty() {
@@ -159,6 +171,26 @@ impl<'s> Builder<'s> {
             };
         }
         node
+    }
+}
+
+/// The refusal for the alias `name` (as written, `*n`) at `span` that
+/// names no complete value: one it is `inside` of, or none at all.
+fn unresolved(name: &str, span: Span, inside: bool) -> Refusal {
+    if inside {
+        Refusal {
+            span,
+            message: format!(
+                "alias {name} refers to the value it is inside of; an alias repeats a value that is complete"
+            ),
+            help: "a value cannot contain a copy of itself: write the part to repeat out",
+        }
+    } else {
+        Refusal {
+            span,
+            message: format!("alias {name} names no anchor defined before it"),
+            help: "define the anchor (`&name`) on a value above the alias, or write the value out",
+        }
     }
 }
 
