@@ -2,8 +2,9 @@
 //! `provision.scripts[].script`), checked on disk when the [`Context`] says
 //! where the lab directory is: each must be a readable file inside it, and
 //! the directory must be copyable when provisioning uploads it to the nodes
-//! (shell steps, Ansible on a controller node). Paths have already passed
-//! [`super::check::relative_path`].
+//! (shell steps, Ansible on a controller node); then a file the copy leaves
+//! out (in a [`NOT_COPIED`] directory, or a link into one) is refused too.
+//! Paths have already passed [`super::check::relative_path`].
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -121,6 +122,18 @@ fn problem(dir: &Path, rel: &str, r: Ref<'_>) -> Option<Problem> {
             format!("move {} into the lab directory", r.what),
         );
     }
+    if r.copied
+        && let Some(skipped) = not_copied_dir(Path::new(rel))
+    {
+        return other(
+            format!(
+                "{shown} is inside a {skipped}/ directory, which is not copied to the nodes (the copy leaves out every {}), so {} would not be there",
+                not_copied_list(),
+                r.what
+            ),
+            format!("move {} out of {skipped}/", r.what),
+        );
+    }
     let full = dir.join(rel);
     let meta = match std::fs::metadata(&full) {
         Ok(meta) => meta,
@@ -157,7 +170,39 @@ fn problem(dir: &Path, rel: &str, r: Ref<'_>) -> Option<Problem> {
             "copy the file into the lab directory instead of linking to it".into(),
         );
     }
+    if r.copied
+        && let (Ok(real), Ok(root)) = (full.canonicalize(), dir.canonicalize())
+        && let Ok(inner) = real.strip_prefix(&root)
+        && let Some(skipped) = not_copied_dir(inner)
+    {
+        return other(
+            format!(
+                "{shown} leads to {}, inside a {skipped}/ directory, which is not copied to the nodes (the copy leaves out every {}), so {} would not be there",
+                inner.display(),
+                not_copied_list(),
+                r.what
+            ),
+            format!("move {} out of {skipped}/", r.what),
+        );
+    }
     None
+}
+
+/// The first directory on `path` (its last component, the file, aside)
+/// that the copy to the nodes leaves out ([`NOT_COPIED`]).
+fn not_copied_dir(path: &Path) -> Option<&'static str> {
+    let mut components: Vec<Component<'_>> = path.components().collect();
+    components.pop();
+    components.into_iter().find_map(|c| match c {
+        Component::Normal(name) => NOT_COPIED.iter().find(|x| name == **x).copied(),
+        _ => None,
+    })
+}
+
+/// `.lab/ and .git/`.
+fn not_copied_list() -> String {
+    let dirs: Vec<String> = NOT_COPIED.iter().map(|d| format!("{d}/")).collect();
+    dirs.join(" and ")
 }
 
 /// Checks that the lab directory can be copied to the nodes: every
