@@ -14,6 +14,9 @@ use super::yaml::{Kind, Node, Span};
 
 /// The entries of a mapping with string keys, duplicates reported (as
 /// `what`, e.g. "key" or "node") at their second occurrence and dropped.
+/// A YAML merge key (a plain `<<`) is reported and dropped: lab files are
+/// YAML 1.2, which has none, and reading it as a key named `<<` would
+/// pass an `extra_vars` entry on under that name.
 pub(crate) fn entries<'n>(
     node: &'n Node,
     field: &str,
@@ -37,6 +40,16 @@ pub(crate) fn entries<'n>(
             );
             continue;
         };
+        if text == "<<" && matches!(key.kind, Kind::Scalar { plain: true, .. }) {
+            d.error(
+                &join(field, text),
+                key.span,
+                "YAML merge keys (`<<: *name`) are not supported",
+            )
+            .label("merge key")
+            .help("write the keys out in this mapping; an alias `*name` may still stand for a whole value");
+            continue;
+        }
         if let Some(&first_span) = seen.get(text) {
             let line = d.line(first_span.start);
             d.error(

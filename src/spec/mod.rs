@@ -66,7 +66,7 @@ pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
     let bytes = match crate::limits::read_bytes(path, crate::limits::LAB_FILE) {
         Ok(bytes) => bytes,
         Err(too_large @ ReadError::TooLarge { .. }) => {
-            return Err(whole_file(&name, too_large.to_string()));
+            return Err(whole_file(&name, too_large.to_string(), None));
         }
         Err(ReadError::Io { err, .. }) => {
             return Err(SpecError::Read {
@@ -79,13 +79,14 @@ pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
         Ok(_) => bytes.len(),
         Err(err) => err.valid_up_to(),
     };
-    let first_bad = bytes
-        .iter()
-        .position(|b| *b == 0)
-        .unwrap_or(text_len)
-        .min(text_len);
+    let nul = bytes.iter().position(|b| *b == 0);
+    let first_bad = nul.unwrap_or(text_len).min(text_len);
     if first_bad < bytes.len() {
-        return Err(binary(&name, &bytes[..first_bad], bytes[first_bad]));
+        let (before, byte) = (&bytes[..first_bad], bytes[first_bad]);
+        return Err(match nul {
+            Some(_) => binary(&name, before, byte),
+            None => not_utf8(&name, before, byte),
+        });
     }
     let text = String::from_utf8(bytes).expect("checked to be UTF-8 above");
     parse(&text, &name, path.to_owned(), ctx)
@@ -162,21 +163,46 @@ fn parse(src: &str, name: &str, path: PathBuf, ctx: &Context) -> Result<Lab, Spe
     lab.ok_or_else(|| unreachable!("finish() reports whenever the lab is missing"))
 }
 
-/// The single diagnostic for a file that is not text.
+/// The single diagnostic for a file that is not text (it holds a NUL).
 fn binary(name: &str, text_before: &[u8], byte: u8) -> SpecError {
-    let text = std::str::from_utf8(text_before).expect("the text before the first bad byte");
-    let (line, col) = source::Source::new(text).line_col(text.len());
+    let (line, col) = position_after(text_before);
     whole_file(
         name,
         format!(
             "{name} is not a lab file: it holds binary data (byte 0x{byte:02x} at line {line}, column {col}), not YAML text"
         ),
+        None,
     )
 }
 
+/// The single diagnostic for text in another encoding than UTF-8 (e.g.
+/// Latin-1: `é` is the byte 0xe9).
+fn not_utf8(name: &str, text_before: &[u8], byte: u8) -> SpecError {
+    let (line, col) = position_after(text_before);
+    whole_file(
+        name,
+        format!(
+            "{name} is not UTF-8 text: byte 0x{byte:02x} at line {line}, column {col} is not valid UTF-8; lab files are UTF-8"
+        ),
+        Some(format!(
+            "convert the file to UTF-8, e.g. from Latin-1 with `iconv -f latin1 -t utf-8 {name}`"
+        )),
+    )
+}
+
+/// Line and column just after `text` (valid UTF-8: what precedes the
+/// first bad byte), counted as diagnostics count them.
+fn position_after(text: &[u8]) -> (usize, usize) {
+    let text = std::str::from_utf8(text).expect("the text before the first bad byte");
+    source::Source::new(text).line_col(text.len())
+}
+
 /// The single diagnostic for a file rejected as a whole, without a snippet.
-fn whole_file(name: &str, message: String) -> SpecError {
+fn whole_file(name: &str, message: String, help: Option<String>) -> SpecError {
     let mut d = Diags::new(name, "");
-    d.error("", Span::at(0), message);
+    let diag = d.error("", Span::at(0), message);
+    if let Some(help) = help {
+        diag.help(help);
+    }
     d.finish().expect_err("one diagnostic was added")
 }
