@@ -255,3 +255,25 @@ fn human_and_json_outputs_agree_on_lines_and_columns() {
         assert_eq!(json, human, "{name}: --json");
     }
 }
+
+#[test]
+fn long_keys_are_quoted_clipped_in_both_outputs() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.yaml");
+    // Explicit keys (`? KEY`) may be longer than 1024 characters.
+    let keys: String = (0..15)
+        .map(|i| format!("? k{i}{}\n: 1\n", "x".repeat(65_000)))
+        .collect();
+    std::fs::write(&path, format!("name: t\n{keys}")).unwrap();
+    let file = path.to_str().unwrap();
+    let human = lab(&env).args(["validate", "-f", file]).output().unwrap();
+    let stderr = String::from_utf8(human.stderr).unwrap();
+    assert!(stderr.contains(&format!("k0{}…: unknown key", "x".repeat(58))));
+    assert!(stderr.len() < 20_000, "{} bytes", stderr.len());
+    let json = lab(&env)
+        .args(["validate", "--json", "-f", file])
+        .output()
+        .unwrap();
+    assert!(json.stdout.len() < 20_000, "{} bytes", json.stdout.len());
+}

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde_saphyr::granit_parser::{Event, ScalarStyle, StructureStyle};
 
 use super::bounds::{self, Budget, Charge, Refusal, Weight};
+use super::diag::clip;
 use super::yaml::{Kind, Node, Span};
 
 /// Builds one document's tree from its events.
@@ -73,6 +74,7 @@ impl<'s> Builder<'s> {
             }
             Event::Alias(id) => {
                 let name = self.src.get(span.start..span.end).unwrap_or("*").trim_end();
+                let name = &clip(name);
                 let Some((path, weight)) = self.anchors.get(&id) else {
                     return Err(unresolved(
                         name,
@@ -130,7 +132,7 @@ impl<'s> Builder<'s> {
                 (node, frame.weight, frame.anchor)
             }
             Event::UnresolvedAlias(name) => {
-                return Err(unresolved(&format!("*{name}"), span, false));
+                return Err(unresolved(&clip(&format!("*{name}")), span, false));
             }
             _ => return Ok(None),
         };

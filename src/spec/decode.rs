@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::diag::{Diags, one_of};
+use super::diag::{Diags, clip, one_of};
 use super::raw::{NodeMap, RawDefaults, RawLab, RawNetwork, RawNode, Sp, keys};
 use super::suggest::closest;
 use super::values::{Decode, join, mismatch};
@@ -55,7 +55,10 @@ pub(crate) fn entries<'n>(
             d.error(
                 &join(field, text),
                 key.span,
-                format!("{what} `{text}` is defined twice (first at line {line})"),
+                format!(
+                    "{what} `{}` is defined twice (first at line {line})",
+                    clip(text)
+                ),
             )
             .label("defined again here")
             .also(first_span, "first defined here")

@@ -2,6 +2,7 @@
 //! the field path, and labels pointing into the source), gathered by
 //! [`Diags`] while the file is checked, and handed out as a [`SpecError`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -293,6 +294,20 @@ fn first_line(text: &str, span: Span) -> Span {
 /// How many diagnostics of one file are kept and shown; the rest are
 /// counted ("and 120 more errors").
 pub const MAX_DIAGNOSTICS: usize = 50;
+
+/// Longest text from the lab file quoted whole in a diagnostic (a name, a
+/// value, a key in a field path), in characters.
+pub(crate) const MAX_QUOTED_CHARS: usize = 60;
+
+/// `text` as diagnostics quote it: its first [`MAX_QUOTED_CHARS`]
+/// characters and `…` when it is longer, so that a 64 KiB key or value
+/// is not echoed whole in each message about it.
+pub(crate) fn clip(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
+    }
+}
 
 /// `a`, `a or b`, `a, b or c`, each in backticks.
 pub(crate) fn one_of(items: &[&str]) -> String {

@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 
 use super::context::{Context, LabFiles};
-use super::diag::Diags;
+use super::diag::{Diags, clip};
 use super::raw::Sp;
 use super::suggest::closest;
 use super::yaml::Span;
@@ -115,7 +115,8 @@ fn problem(dir: &Path, rel: &str, r: Ref<'_>) -> Option<Problem> {
     if r.copied && leaves(Path::new(rel)) {
         return other(
             format!(
-                "{rel} is outside {}; only that directory is copied to the nodes, so {} would not be there",
+                "{} is outside {}; only that directory is copied to the nodes, so {} would not be there",
+                clip(rel),
                 lab_dir(dir),
                 r.what
             ),
@@ -308,12 +309,14 @@ fn lab_dir(dir: &Path) -> String {
     }
 }
 
-/// `rel` in `dir`, as a path that works from the current directory.
+/// `rel` in `dir`, as a path that works from the current directory, with
+/// `rel` [`clip`]ped.
 fn at(dir: &Path, rel: &str) -> String {
+    let rel = clip(rel);
     if is_here(dir) {
-        rel.to_owned()
+        rel.into_owned()
     } else {
-        dir.join(rel).display().to_string()
+        dir.join(&*rel).display().to_string()
     }
 }
 

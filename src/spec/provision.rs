@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::context::Context;
 use super::decode::MapReader;
-use super::diag::{Diags, one_of};
+use super::diag::{Diags, clip, one_of};
 use super::model::{Ansible, Controller, Provision, ScriptSource, ScriptStep, Shell};
 use super::raw::{RawAnsible, RawNode, RawProvision, RawShell, RawStep, Sp, keys};
 use super::suggest::closest;
@@ -36,7 +36,11 @@ pub(crate) fn decode(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Op
             let diag = d.error(
                 &join(field, "type"),
                 t.span,
-                format!("unknown provisioner {other:?}; use {}", one_of(&TYPES)),
+                format!(
+                    "unknown provisioner {:?}; use {}",
+                    clip(other),
+                    one_of(&TYPES)
+                ),
             );
             if let Some(near) = closest(other, TYPES) {
                 diag.help(format!("did you mean `{near}`?"));
@@ -159,7 +163,7 @@ impl Names {
 
     /// `nodes: a, b, c` for a hint; past [`LISTED`] names, how many more.
     pub(crate) fn listed(&self) -> String {
-        let shown: Vec<&str> = self.nodes().take(LISTED).collect();
+        let shown: Vec<_> = self.nodes().take(LISTED).map(clip).collect();
         match self.nodes.len() - shown.len() {
             0 => format!("nodes: {}", shown.join(", ")),
             more => format!("nodes: {} and {more} more", shown.join(", ")),
@@ -215,7 +219,7 @@ fn ansible(
             d.error(
                 "provision.controller",
                 c.span,
-                format!("`{}` is not a node", c.value),
+                format!("`{}` is not a node", clip(&c.value)),
             )
             .help_with(|| {
                 let how = "the controller is a node name or `host`";
@@ -258,7 +262,7 @@ fn ansible(
             d.error(
                 &field,
                 image.span,
-                format!("`{}` is listed twice", image.value),
+                format!("`{}` is listed twice", clip(&image.value)),
             );
             images_ok = false;
         } else {
@@ -281,7 +285,11 @@ fn relative(path: &Sp<String>, field: &str, d: &mut Diags) -> Option<String> {
     match check::relative_path(&path.value) {
         Ok(()) => Some(path.value.clone()),
         Err(why) => {
-            d.error(field, path.span, format!("the path {:?} {why}", path.value));
+            d.error(
+                field,
+                path.span,
+                format!("the path {:?} {why}", clip(&path.value)),
+            );
             None
         }
     }
@@ -322,7 +330,7 @@ fn shell(
                 d.error(
                     &format!("{field}.on[{j}]"),
                     target.span,
-                    format!("`{}` is neither a node nor a role", target.value),
+                    format!("`{}` is neither a node nor a role", clip(&target.value)),
                 )
                 .help_with(|| {
                     let known = names.nodes.iter().chain(&names.roles).map(String::as_str);

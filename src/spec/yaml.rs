@@ -10,7 +10,7 @@ use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScanError};
 
 use super::bounds;
 use super::builder::Builder;
-use super::diag::Diags;
+use super::diag::{Diags, clip};
 
 /// A byte range in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,12 +84,12 @@ impl Node {
             Kind::Map(_) => "a mapping".into(),
             _ if self.is_null() => "nothing".into(),
             Kind::Scalar { text, plain: true } if text.parse::<f64>().is_ok() => {
-                format!("the number {text}")
+                format!("the number {}", clip(text))
             }
             Kind::Scalar { text, plain: true } if matches!(text.as_str(), "true" | "false") => {
                 format!("the boolean {text}")
             }
-            Kind::Scalar { text, .. } => format!("the string {text:?}"),
+            Kind::Scalar { text, .. } => format!("the string {:?}", clip(text)),
         }
     }
 }
