@@ -450,6 +450,10 @@ fn a_hundred_thousand_anchors_deep_down_are_refused_in_little_memory() {
     let src = format!("{}{items}{}\n", "[".repeat(63), "]".repeat(63));
     e.write("anchors.yaml", src);
     let run = e.lab(&["validate", "-f", "anchors.yaml"]);
-    refused(&run, 2, "the file defines more than 1000 anchors (`&name`) by here");
+    refused(
+        &run,
+        2,
+        "the file defines more than 1000 anchors (`&name`) by here",
+    );
     assert!(run.peak_kib < 40 * 1024, "{} KiB", run.peak_kib);
 }
