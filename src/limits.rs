@@ -56,6 +56,11 @@ pub const YAML_MAX_DEPTH: usize = 64;
 /// after alias expansion; the flagship lab has about 200.
 pub const YAML_MAX_VALUES: usize = 100_000;
 
+/// Most anchors (`&name`) defined in a lab file, each definition counted
+/// (a name may be defined again); lab files need a handful. The builder
+/// remembers where each anchored value sits, so this bounds that memory.
+pub const YAML_MAX_ANCHORS: usize = 1000;
+
 /// Longest scalar in a YAML file, in bytes (64 KiB).
 pub const YAML_MAX_SCALAR_BYTES: usize = 64 << 10;
 

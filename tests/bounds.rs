@@ -342,3 +342,118 @@ fn a_console_log_with_a_huge_line_is_cut() {
     assert_eq!(lines[1], "last line");
     assert!(run.peak_kib < 50 * 1024, "{} KiB", run.peak_kib);
 }
+
+/// A lab file of `count` nodes `n0`, `n1`, ... (each `node` more keys)
+/// in 10.77.0.0/16, then `extra`.
+fn many_nodes(count: usize, node: &str, extra: &str) -> String {
+    let mut src = "name: t\nbox: debian-12\nnetwork: {subnet: 10.77.0.0/16}\nnodes:\n".to_owned();
+    for i in 0..count {
+        let ip = format!("10.77.{}.{}", i / 250 + 1, i % 250 + 2);
+        src.push_str(&format!("  n{i}: {{ip: {ip}{node}}}\n"));
+    }
+    src + extra
+}
+
+/// `[PREFIX0, PREFIX1, ...]`, `count` names.
+fn names(prefix: &str, count: usize) -> String {
+    let names: Vec<String> = (0..count).map(|i| format!("{prefix}{i}")).collect();
+    format!("[{}]", names.join(", "))
+}
+
+/// Validates `src` (written to `name`), which must fail with `count` errors.
+fn invalid_in_time(e: &Env, name: &str, src: &str, count: usize, sentence: &str) {
+    e.write(name, src);
+    let run = e.lab(&["validate", "-f", name]);
+    refused(&run, 2, sentence);
+    assert!(
+        run.stderr.contains(&format!("{name}: {count} errors")),
+        "{}",
+        &run.stderr[run.stderr.len().saturating_sub(300)..]
+    );
+}
+
+#[test]
+fn forty_thousand_roles_are_checked_in_time() {
+    let e = env();
+    let roles = format!(", roles: {}", names("r", 40_000));
+    e.write("roles.yaml", many_nodes(1, &roles, ""));
+    let run = e.lab(&["validate", "-f", "roles.yaml"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
+
+#[test]
+fn thousands_of_unknown_names_among_thousands_of_nodes_are_checked_in_time() {
+    let e = env();
+    let on = format!(
+        "provision:\n  type: shell\n  scripts:\n    - {{inline: 'true', on: {}}}\n",
+        names("zz", 2000)
+    );
+    let src = many_nodes(2000, "", &on);
+    invalid_in_time(
+        &e,
+        "on.yaml",
+        &src,
+        2000,
+        "`zz0` is neither a node nor a role",
+    );
+    let checks: String = (0..2000)
+        .map(|i| format!("  - {{name: c{i}, on: zz{i}, run: 'true'}}\n"))
+        .collect();
+    let src = many_nodes(2000, "", &format!("checks:\n{checks}"));
+    invalid_in_time(&e, "checks.yaml", &src, 2000, "`zz0` is not a node");
+    let forwards: String = (0..2000)
+        .map(|i| format!("  - {{node: zz{i}, guest: 80, host: {}}}\n", 1000 + i))
+        .collect();
+    let src = many_nodes(2000, "", &format!("forwards:\n{forwards}"));
+    invalid_in_time(&e, "forwards.yaml", &src, 2000, "`zz0` is not a node");
+    let src = many_nodes(10_000, ", box: nobox", "");
+    invalid_in_time(&e, "boxes.yaml", &src, 10_000, "unknown box `nobox`");
+}
+
+#[test]
+fn thousands_of_missing_scripts_beside_thousands_of_files_are_checked_in_time() {
+    let e = env();
+    for i in 0..2000 {
+        e.write(&format!("scripts/s{i}.sh"), "");
+    }
+    let steps: String = (0..2000)
+        .map(|i| format!("    - {{on: [n0], script: scripts/m{i}.sh}}\n"))
+        .collect();
+    let src = many_nodes(
+        1,
+        "",
+        &format!("provision:\n  type: shell\n  scripts:\n{steps}"),
+    );
+    invalid_in_time(
+        &e,
+        "scripts.yaml",
+        &src,
+        2000,
+        "scripts/m0.sh does not exist",
+    );
+}
+
+#[test]
+fn forty_thousand_unknown_keys_are_checked_in_time() {
+    let e = env();
+    let keys: String = (0..40_000).map(|i| format!("x{i}: 1\n")).collect();
+    let src = many_nodes(1, "", &keys);
+    invalid_in_time(&e, "keys.yaml", &src, 40_000, "unknown key in a lab file");
+}
+
+#[test]
+fn a_hundred_thousand_anchors_deep_down_are_refused_in_little_memory() {
+    let e = env();
+    // 99930 anchored values 63 levels deep (500 KB): 93 MB before anchors
+    // were bounded.
+    let items = vec!["&a x"; 99_930].join(",");
+    let src = format!("{}{items}{}\n", "[".repeat(63), "]".repeat(63));
+    e.write("anchors.yaml", src);
+    let run = e.lab(&["validate", "-f", "anchors.yaml"]);
+    refused(
+        &run,
+        2,
+        "the file defines more than 1000 anchors (`&name`) by here",
+    );
+    assert!(run.peak_kib < 40 * 1024, "{} KiB", run.peak_kib);
+}

@@ -208,3 +208,72 @@ fn validate_json_lists_every_error_with_line_column_and_field() {
     assert_eq!(v["valid"], false);
     insta::assert_snapshot!("json-invalid", stdout);
 }
+
+/// Every `[FILE:LINE:COLUMN]` header of the human output, in order.
+fn headers(stderr: &str, file: &str) -> Vec<(u64, u64)> {
+    let start = format!("[{file}:");
+    stderr
+        .lines()
+        .filter_map(|l| l.split_once(&start))
+        .map(|(_, rest)| {
+            let (line, col) = rest.trim_end_matches(']').split_once(':').unwrap();
+            (line.parse().unwrap(), col.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn human_and_json_outputs_agree_on_lines_and_columns() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    // `99` follows a two-byte character on its line: column 47, byte 48.
+    let lines = [
+        "name: t",
+        "box: debian-12",
+        "network: {subnet: 10.77.10.0/24}",
+        "nodes:",
+        "  node1: {ip: 10.77.10.21, box: débian, cpus: 99}",
+    ];
+    for (name, eol) in [("lf.yaml", "\n"), ("crlf.yaml", "\r\n"), ("cr.yaml", "\r")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, lines.join(eol) + eol).unwrap();
+        let file = path.to_str().unwrap();
+        let human = lab(&env).args(["validate", "-f", file]).output().unwrap();
+        let human = headers(&String::from_utf8(human.stderr).unwrap(), file);
+        let out = lab(&env)
+            .args(["validate", "--json", "-f", file])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let json: Vec<(u64, u64)> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["line"].as_u64().unwrap(), e["column"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(human, [(5, 33), (5, 47)], "{name}: the human output");
+        assert_eq!(json, human, "{name}: --json");
+    }
+}
+
+#[test]
+fn long_keys_are_quoted_clipped_in_both_outputs() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.yaml");
+    // Explicit keys (`? KEY`) may be longer than 1024 characters.
+    let keys: String = (0..15)
+        .map(|i| format!("? k{i}{}\n: 1\n", "x".repeat(65_000)))
+        .collect();
+    std::fs::write(&path, format!("name: t\n{keys}")).unwrap();
+    let file = path.to_str().unwrap();
+    let human = lab(&env).args(["validate", "-f", file]).output().unwrap();
+    let stderr = String::from_utf8(human.stderr).unwrap();
+    assert!(stderr.contains(&format!("k0{}…: unknown key", "x".repeat(58))));
+    assert!(stderr.len() < 20_000, "{} bytes", stderr.len());
+    let json = lab(&env)
+        .args(["validate", "--json", "-f", file])
+        .output()
+        .unwrap();
+    assert!(json.stdout.len() < 20_000, "{} bytes", json.stdout.len());
+}

@@ -164,9 +164,7 @@ pub fn main() -> i32 {
         crate::interrupt::install();
     }
     let result = match cli.command {
-        Command::Validate(args) => {
-            g(args.lab.file.as_deref()).and_then(|g| validate::run(&g, args))
-        }
+        Command::Validate(args) => validate::run(g(args.lab.file.as_deref()), args),
         Command::Schema(args) => schema::run(args),
         Command::Box(cmd) => boxes::run(cmd),
         Command::Up(args) => g(args.lab.file.as_deref()).and_then(|g| up::run(&g, args)),

@@ -19,14 +19,16 @@ pub struct Args {
     pub json: bool,
 }
 
-/// `lab validate --json`. On an invalid file `valid` is false, `errors`
-/// holds every problem and the fields describing the lab are null or empty.
-/// A file that cannot be read at all is an error on stderr (exit 1), not
-/// JSON.
+/// `lab validate --json`, printed whatever the outcome. On an invalid file
+/// `valid` is false, `errors` holds every problem (exit status 2) and the
+/// fields describing the lab are null or empty. So they are when no lab
+/// file is found or it cannot be read: then `errors` holds that one
+/// problem, without a line or column, and the exit status is 1.
 #[derive(Debug, Serialize)]
 pub struct Validation {
-    /// The lab file, as given (`-f`, `$LAB_FILE` or `lab.yaml`).
-    pub file: String,
+    /// The lab file, as given (`-f`, `$LAB_FILE`) or found; null when no
+    /// lab file was found.
+    pub file: Option<String>,
     pub valid: bool,
     /// `name:` of the lab.
     pub lab: Option<String>,
@@ -67,9 +69,11 @@ pub struct ForwardJson {
 /// One problem of an invalid file (what `lab validate` draws as a snippet).
 #[derive(Debug, Serialize)]
 pub struct Problem {
-    /// 1-based line and column (in characters).
-    pub line: usize,
-    pub column: usize,
+    /// 1-based line and column (in characters), the same as the human
+    /// output's `[FILE:LINE:COLUMN]`: lines end at `\n`, `\r\n` or a
+    /// lone `\r`. Null when the file was not found or could not be read.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
     /// The field path, e.g. `nodes.node2.ip`; empty for the whole file.
     pub field: String,
     pub message: String,
@@ -79,7 +83,7 @@ pub struct Problem {
 impl Validation {
     fn valid(file: String, lab: &Lab) -> Self {
         Validation {
-            file,
+            file: Some(file),
             valid: true,
             lab: Some(lab.name.clone()),
             box_name: Some(lab.box_name.clone()),
@@ -110,7 +114,7 @@ impl Validation {
         }
     }
 
-    fn invalid(file: String, err: &SpecError) -> Self {
+    fn invalid(file: Option<String>, errors: Vec<Problem>) -> Self {
         Validation {
             file,
             valid: false,
@@ -121,28 +125,42 @@ impl Validation {
             provisioner: None,
             checks: Vec::new(),
             forwards: Vec::new(),
-            errors: err
-                .diagnostics()
-                .iter()
-                .map(|d| {
-                    let (line, column) = d.line_col();
-                    Problem {
-                        line,
-                        column,
-                        field: d.field().to_string(),
-                        message: d.message().to_string(),
-                        hint: d.hint().map(str::to_string),
-                    }
-                })
-                .collect(),
+            errors,
         }
     }
 }
 
-pub fn run(global: &Global, args: Args) -> Result<()> {
-    if args.json {
-        return run_json(global);
+impl Problem {
+    fn of(d: &spec::SpecDiagnostic) -> Self {
+        let (line, column) = d.line_col();
+        Problem {
+            line: Some(line),
+            column: Some(column),
+            field: d.field().to_string(),
+            message: d.message().to_string(),
+            hint: d.hint().map(str::to_string),
+        }
     }
+
+    /// A problem with no place in the file: it was not found or not read.
+    fn whole(message: String) -> Self {
+        Problem {
+            line: None,
+            column: None,
+            field: String::new(),
+            message,
+            hint: None,
+        }
+    }
+}
+
+/// Runs `lab validate` on the lab file `found` (or why none was found:
+/// `--json` prints that as JSON too).
+pub fn run(found: Result<Global>, args: Args) -> Result<()> {
+    if args.json {
+        return run_json(found);
+    }
+    let global = found?;
     let lab = spec::load_reported(&global.file)?;
     let nodes = match lab.nodes.len() {
         1 => "1 node".to_owned(),
@@ -158,20 +176,34 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     Ok(())
 }
 
-fn run_json(global: &Global) -> Result<()> {
+fn run_json(found: Result<Global>) -> Result<()> {
+    let global = match found {
+        Ok(global) => global,
+        Err(err) => {
+            let json = Validation::invalid(None, vec![Problem::whole(err.to_string())]);
+            println!("{}", serde_json::to_string_pretty(&json)?);
+            return Err(err);
+        }
+    };
     let file = global.file.display().to_string();
-    let (json, invalid) = match spec::load(&global.file) {
+    let (json, failed) = match spec::load(&global.file) {
         Ok(lab) => (Validation::valid(file, &lab), None),
-        Err(err @ SpecError::Invalid { .. }) => (Validation::invalid(file, &err), Some(err)),
-        Err(err) => return Err(err.into()),
+        Err(err @ SpecError::Invalid { .. }) => {
+            let errors = err.diagnostics().iter().map(Problem::of).collect();
+            // The summary on stderr ("FILE: N errors"), exit status 2.
+            let invalid = InvalidInput {
+                summary: err.to_string(),
+            };
+            (
+                Validation::invalid(Some(file), errors),
+                Some(invalid.into()),
+            )
+        }
+        Err(err @ SpecError::Read { .. }) => {
+            let errors = vec![Problem::whole(err.to_string())];
+            (Validation::invalid(Some(file), errors), Some(err.into()))
+        }
     };
     println!("{}", serde_json::to_string_pretty(&json)?);
-    match invalid {
-        // The summary on stderr ("FILE: N errors"), exit status 2.
-        Some(err) => Err(InvalidInput {
-            summary: err.to_string(),
-        }
-        .into()),
-        None => Ok(()),
-    }
+    failed.map_or(Ok(()), Err)
 }

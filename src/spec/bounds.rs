@@ -1,11 +1,13 @@
 //! The YAML budget of a lab file ([`crate::limits`] gives the numbers):
-//! nesting depth, values and text after alias expansion, scalar length.
+//! nesting depth, values and text after alias expansion, scalar length,
+//! anchors defined.
 //! The tree builder (`builder`) charges every value BEFORE building it,
 //! an alias by the size of what it names, so an alias bomb is refused at
 //! the alias that crosses the limit, having built nothing big.
 
 use crate::limits::{
-    Bytes, YAML_MAX_DEPTH, YAML_MAX_SCALAR_BYTES, YAML_MAX_TEXT_BYTES, YAML_MAX_VALUES,
+    Bytes, YAML_MAX_ANCHORS, YAML_MAX_DEPTH, YAML_MAX_SCALAR_BYTES, YAML_MAX_TEXT_BYTES,
+    YAML_MAX_VALUES,
 };
 
 use serde_saphyr::granit_parser::Options;
@@ -44,9 +46,26 @@ pub(super) enum Charge<'a> {
 pub(super) struct Budget {
     values: usize,
     text: usize,
+    anchors: usize,
 }
 
 impl Budget {
+    /// Counts one anchor definition, at `span`; refused past
+    /// [`YAML_MAX_ANCHORS`].
+    pub fn anchor(&mut self, span: Span) -> Result<(), Refusal> {
+        self.anchors += 1;
+        if self.anchors <= YAML_MAX_ANCHORS {
+            return Ok(());
+        }
+        Err(Refusal {
+            span,
+            message: format!(
+                "the file defines more than {YAML_MAX_ANCHORS} anchors (`&name`) by here; lab files need a handful"
+            ),
+            help: "an anchor names a value to repeat with `*name`: define each shared value once",
+        })
+    }
+
     /// Charges `w` placed `depth` levels deep (0 for the top-level value).
     pub fn charge(
         &mut self,
@@ -117,11 +136,13 @@ pub(super) fn too_deep(span: Span) -> Refusal {
 
 /// Parser options whose nesting limits are [`YAML_MAX_DEPTH`]: the parser
 /// looks ahead, so without them it would stop at its own limit (255)
-/// before the builder sees the 65th level.
+/// before the builder sees the 65th level. An alias of no anchor comes as
+/// an event, which the builder refuses with the alias's name.
 pub(crate) fn parser_options() -> Options {
     let mut options = Options::default();
     options.flow_nesting_limit = YAML_MAX_DEPTH;
     options.block_nesting_limit = YAML_MAX_DEPTH;
+    options.emit_unresolved_aliases = true;
     options
 }
 

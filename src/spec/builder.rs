@@ -2,13 +2,17 @@
 //! `bounds`. Every value is charged before it is built. An anchored value
 //! is not copied when it is defined: the builder remembers where it sits in
 //! the tree (and its size), and an alias copies it from there, charged by
-//! that size, so memory is the tree and nothing else.
+//! that size, so memory is the tree and nothing else. An alias that
+//! cannot be resolved (of the value it is inside of, or of no anchor)
+//! refuses the file: it is never dropped, which would shift the keys and
+//! values after it.
 
 use std::collections::HashMap;
 
 use serde_saphyr::granit_parser::{Event, ScalarStyle, StructureStyle};
 
 use super::bounds::{self, Budget, Charge, Refusal, Weight};
+use super::diag::clip;
 use super::yaml::{Kind, Node, Span};
 
 /// Builds one document's tree from its events.
@@ -46,6 +50,9 @@ impl<'s> Builder<'s> {
     /// the file is refused (see [`Budget`]).
     pub fn event(&mut self, event: Event<'_>, span: Span) -> Result<Option<Node>, Refusal> {
         let depth = self.stack.len();
+        if event.is_node() && event.anchor_id().is_some() {
+            self.budget.anchor(span)?;
+        }
         let (node, weight, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 if let Some(refusal) = bounds::scalar_length(text.len(), span) {
@@ -66,11 +73,15 @@ impl<'s> Builder<'s> {
                 (Node { span, kind }, weight, anchor)
             }
             Event::Alias(id) => {
-                // An alias of an unknown anchor is a parser error.
-                let Some((path, weight)) = self.anchors.get(&id) else {
-                    return Ok(None);
-                };
                 let name = self.src.get(span.start..span.end).unwrap_or("*").trim_end();
+                let name = &clip(name);
+                let Some((path, weight)) = self.anchors.get(&id) else {
+                    return Err(unresolved(
+                        name,
+                        span,
+                        self.stack.iter().any(|f| f.anchor == id),
+                    ));
+                };
                 self.budget
                     .charge(*weight, depth, Charge::Alias(name), span)?;
                 let weight = *weight;
@@ -120,6 +131,9 @@ impl<'s> Builder<'s> {
                 };
                 (node, frame.weight, frame.anchor)
             }
+            Event::UnresolvedAlias(name) => {
+                return Err(unresolved(&clip(&format!("*{name}")), span, false));
+            }
             _ => return Ok(None),
         };
         if anchor != 0 && !self.stack.is_empty() {
@@ -162,10 +176,28 @@ impl<'s> Builder<'s> {
     }
 }
 
+/// The refusal for the alias `name` (as written, `*n`) at `span` that
+/// names no complete value: one it is `inside` of, or none at all.
+fn unresolved(name: &str, span: Span, inside: bool) -> Refusal {
+    if inside {
+        Refusal {
+            span,
+            message: format!(
+                "alias {name} refers to the value it is inside of; an alias repeats a value that is complete"
+            ),
+            help: "a value cannot contain a copy of itself: write the part to repeat out",
+        }
+    } else {
+        Refusal {
+            span,
+            message: format!("alias {name} names no anchor defined before it"),
+            help: "define the anchor (`&name`) on a value above the alias, or write the value out",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::{Value, json};
 
     use super::super::diag::Diags;
@@ -184,7 +216,7 @@ mod tests {
                 ),
             }
         }
-        let mut d = Diags::new("t.yaml", Arc::from(src));
+        let mut d = Diags::new("t.yaml", src);
         let root = parse(src, &mut d).expect("a document");
         assert!(d.is_empty());
         json(&root)
@@ -219,7 +251,7 @@ h: [*item]
     #[test]
     fn an_alias_keeps_its_own_span() {
         let src = "a: &x [1]\nb: *x\n";
-        let mut d = Diags::new("t.yaml", Arc::from(src));
+        let mut d = Diags::new("t.yaml", src);
         let root = parse(src, &mut d).unwrap();
         let Kind::Map(entries) = &root.kind else {
             panic!()

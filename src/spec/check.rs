@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::diag::clip;
 use super::model::{Proxy, ProxyHost};
 
 /// A DNS label: 1-63 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
@@ -44,7 +45,7 @@ pub(crate) fn domain(name: &str) -> Result<(), String> {
         ));
     }
     for label in name.split('.') {
-        dns_label(label).map_err(|why| format!("has a label {label:?} that {why}"))?;
+        dns_label(label).map_err(|why| format!("has a label {:?} that {why}", clip(label)))?;
     }
     Ok(())
 }
@@ -99,7 +100,8 @@ pub(crate) fn proxy(url: &str) -> Result<Proxy, String> {
         Ok(p) if p > 0 => p,
         _ => {
             return Err(format!(
-                "has port {port:?}; a port is a number from 1 to 65535"
+                "has port {:?}; a port is a number from 1 to 65535",
+                clip(port)
             ));
         }
     };
@@ -109,10 +111,11 @@ pub(crate) fn proxy(url: &str) -> Result<Proxy, String> {
         ProxyHost::Name(host.to_owned())
     } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return Err(format!(
-            "has host {host:?}, which is not a valid IPv4 address"
+            "has host {:?}, which is not a valid IPv4 address",
+            clip(host)
         ));
     } else {
-        domain(host).map_err(|why| format!("has host {host:?} that {why}"))?;
+        domain(host).map_err(|why| format!("has host {:?} that {why}", clip(host)))?;
         ProxyHost::Name(host.to_owned())
     };
     Ok(Proxy { host, port })

@@ -6,13 +6,17 @@
 
 use std::collections::HashMap;
 
-use super::diag::{Diags, closest, one_of};
+use super::diag::{Diags, clip, one_of};
 use super::raw::{NodeMap, RawDefaults, RawLab, RawNetwork, RawNode, Sp, keys};
+use super::suggest::closest;
 use super::values::{Decode, join, mismatch};
 use super::yaml::{Kind, Node, Span};
 
 /// The entries of a mapping with string keys, duplicates reported (as
 /// `what`, e.g. "key" or "node") at their second occurrence and dropped.
+/// A YAML merge key (a plain `<<`) is reported and dropped: lab files are
+/// YAML 1.2, which has none, and reading it as a key named `<<` would
+/// pass an `extra_vars` entry on under that name.
 pub(crate) fn entries<'n>(
     node: &'n Node,
     field: &str,
@@ -36,12 +40,25 @@ pub(crate) fn entries<'n>(
             );
             continue;
         };
+        if text == "<<" && matches!(key.kind, Kind::Scalar { plain: true, .. }) {
+            d.error(
+                &join(field, text),
+                key.span,
+                "YAML merge keys (`<<: *name`) are not supported",
+            )
+            .label("merge key")
+            .help("write the keys out in this mapping; an alias `*name` may still stand for a whole value");
+            continue;
+        }
         if let Some(&first_span) = seen.get(text) {
             let line = d.line(first_span.start);
             d.error(
                 &join(field, text),
                 key.span,
-                format!("{what} `{text}` is defined twice (first at line {line})"),
+                format!(
+                    "{what} `{}` is defined twice (first at line {line})",
+                    clip(text)
+                ),
             )
             .label("defined again here")
             .also(first_span, "first defined here")
@@ -135,20 +152,16 @@ impl<'n> MapReader<'n> {
             if known.contains(&key.value.as_str()) {
                 continue;
             }
-            let diag = d
-                .error(
-                    &join(&self.field, &key.value),
-                    key.span,
-                    format!("unknown key in {what}"),
-                )
-                .label("not a known key");
-            match closest(&key.value, known.iter().copied()) {
-                Some(near) => diag.help(format!(
-                    "did you mean `{near}`? {what} takes {}",
-                    one_of(known)
-                )),
-                None => diag.help(format!("{what} takes {}", one_of(known))),
-            };
+            d.error(
+                &join(&self.field, &key.value),
+                key.span,
+                format!("unknown key in {what}"),
+            )
+            .label("not a known key")
+            .help_with(|| match closest(&key.value, known.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`? {what} takes {}", one_of(known)),
+                None => format!("{what} takes {}", one_of(known)),
+            });
         }
     }
 

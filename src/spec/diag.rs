@@ -2,17 +2,15 @@
 //! the field path, and labels pointing into the source), gathered by
 //! [`Diags`] while the file is checked, and handed out as a [`SpecError`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
-    MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use thiserror::Error;
 
+use super::source::{MAX_SNIPPET_BYTES, SNIPPET_CONTEXT, Source};
 use super::yaml::Span;
 
 /// One problem in a lab file, with where it is.
@@ -22,11 +20,13 @@ pub struct SpecDiagnostic {
     message: String,
     offset: usize,
     #[source_code]
-    source: NamedSource<Clipped>,
+    source: NamedSource<Source>,
     #[label(collection)]
     labels: Vec<LabeledSpan>,
     #[help]
     help: Option<String>,
+    /// Whether it is one of the diagnostics kept and shown (see [`Diags`]).
+    shown: bool,
 }
 
 impl SpecDiagnostic {
@@ -45,9 +45,11 @@ impl SpecDiagnostic {
         self.help.as_deref()
     }
 
-    /// 1-based line and column (in characters) of the primary label.
+    /// 1-based line and column (in characters) of the primary label, as
+    /// the human output shows them: lines end at `\n`, `\r\n` or a lone
+    /// `\r`.
     pub fn line_col(&self) -> (usize, usize) {
-        line_col(self.source.inner().text(), self.offset)
+        self.source.inner().line_col(self.offset)
     }
 
     /// Sets the text of the primary label (the one at the reported location).
@@ -66,7 +68,7 @@ impl SpecDiagnostic {
             return self;
         }
         let (here, _) = self.line_col();
-        let (there, _) = line_col(self.source.inner().text(), span.start);
+        let (there, _) = self.source.inner().line_col(span.start);
         if there + 5 >= here {
             let span = first_line(self.source.inner().text(), span);
             self.labels
@@ -77,6 +79,17 @@ impl SpecDiagnostic {
 
     pub(crate) fn help(&mut self, text: impl Into<String>) -> &mut Self {
         self.help = Some(text.into());
+        self
+    }
+
+    /// Sets the hint made by `make`, which is called only when this
+    /// diagnostic is shown (one of the first [`MAX_DIAGNOSTICS`]): hints
+    /// that search ("did you mean", lists of names, directory listings)
+    /// cost nothing for the thousands of problems that are only counted.
+    pub(crate) fn help_with(&mut self, make: impl FnOnce() -> String) -> &mut Self {
+        if self.shown {
+            self.help = Some(make());
+        }
         self
     }
 }
@@ -167,24 +180,24 @@ pub fn stderr_wants_color() -> bool {
 /// Collects diagnostics for one source file: the first
 /// [`MAX_DIAGNOSTICS`], and how many more there were.
 pub(crate) struct Diags {
-    source: NamedSource<Clipped>,
+    source: NamedSource<Source>,
     list: Vec<SpecDiagnostic>,
     /// Diagnostics past [`MAX_DIAGNOSTICS`], counted only.
     more: usize,
     /// Where a diagnostic past the limit is written, to be dropped.
     spare: Option<SpecDiagnostic>,
-    /// Byte offsets where lines 2, 3, ... start (built on first use).
-    line_starts: std::cell::OnceCell<Vec<usize>>,
+    /// The source of the diagnostics past the limit: none.
+    empty: NamedSource<Source>,
 }
 
 impl Diags {
-    pub(crate) fn new(name: &str, text: Arc<str>) -> Self {
+    pub(crate) fn new(name: &str, text: &str) -> Self {
         Diags {
-            source: NamedSource::new(name, Clipped(text)),
+            source: NamedSource::new(name, Source::new(text)),
             list: Vec::new(),
             more: 0,
             spare: None,
-            line_starts: std::cell::OnceCell::new(),
+            empty: NamedSource::new(name, Source::new("")),
         }
     }
 
@@ -200,15 +213,15 @@ impl Diags {
         span: Span,
         message: impl Into<String>,
     ) -> &mut SpecDiagnostic {
-        let span = first_line(self.source.inner().text(), span);
-        let (source, slot) = if self.list.len() < MAX_DIAGNOSTICS {
-            (self.source.clone(), None)
+        let shown = self.list.len() < MAX_DIAGNOSTICS;
+        let (source, slot, span) = if shown {
+            let span = first_line(self.source.inner().text(), span);
+            (self.source.clone(), None, span)
         } else {
             // Kept apart with an empty source, so that refining it costs
             // nothing: a file with thousands of problems stays fast.
             self.more += 1;
-            let empty = NamedSource::new(self.source.name(), Clipped(Arc::from("")));
-            (empty, Some(&mut self.spare))
+            (self.empty.clone(), Some(&mut self.spare), span)
         };
         let diag = SpecDiagnostic {
             field: field.to_owned(),
@@ -217,6 +230,7 @@ impl Diags {
             source,
             labels: vec![LabeledSpan::new_primary_with_span(None, span)],
             help: None,
+            shown,
         };
         match slot {
             Some(spare) => spare.insert(diag),
@@ -227,19 +241,16 @@ impl Diags {
         }
     }
 
-    /// The source text, to point inside a scalar.
+    /// The source text (each lone `\r` read as `\n`), to point inside a
+    /// scalar.
     pub(crate) fn text(&self) -> &str {
         self.source.inner().text()
     }
 
-    /// 1-based line of a byte offset in this file, found in an index of
-    /// the line starts: files with many problems stay fast.
+    /// 1-based line of a byte offset in this file, counted as
+    /// [`SpecDiagnostic::line_col`] counts it.
     pub(crate) fn line(&self, offset: usize) -> usize {
-        let starts = self.line_starts.get_or_init(|| {
-            let text = self.source.inner().text();
-            text.match_indices('\n').map(|(i, _)| i + 1).collect()
-        });
-        starts.partition_point(|start| *start <= offset) + 1
+        self.source.inner().line_col(offset).0
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -264,7 +275,10 @@ impl Diags {
 /// or mapping reads worse than one under its first line), and to at most
 /// [`SNIPPET_CONTEXT`] bytes.
 fn first_line(text: &str, span: Span) -> Span {
-    let span = match text.get(span.start..span.end).and_then(|s| s.find('\n')) {
+    let span = match text
+        .get(span.start..span.end)
+        .and_then(|s| s.find(['\r', '\n']))
+    {
         Some(n) if n > 0 => Span::new(span.start, span.start + n),
         _ => span,
     };
@@ -281,91 +295,18 @@ fn first_line(text: &str, span: Span) -> Span {
 /// counted ("and 120 more errors").
 pub const MAX_DIAGNOSTICS: usize = 50;
 
-/// Longest snippet (in bytes) shown whole under a diagnostic; a longer
-/// one is cut to its label's line, at most this many bytes either side.
-const MAX_SNIPPET_BYTES: usize = 2000;
-const SNIPPET_CONTEXT: usize = 80;
+/// Longest text from the lab file quoted whole in a diagnostic (a name, a
+/// value, a key in a field path), in characters.
+pub(crate) const MAX_QUOTED_CHARS: usize = 60;
 
-/// A lab file's text as miette reads it, with long snippets cut: a file
-/// of one 1 MiB line would otherwise be printed whole under its error.
-#[derive(Debug, Clone)]
-pub(crate) struct Clipped(Arc<str>);
-
-impl Clipped {
-    fn text(&self) -> &str {
-        &self.0
+/// `text` as diagnostics quote it: its first [`MAX_QUOTED_CHARS`]
+/// characters and `…` when it is longer, so that a 64 KiB key or value
+/// is not echoed whole in each message about it.
+pub(crate) fn clip(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
     }
-}
-
-impl SourceCode for Clipped {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let text = self.text();
-        let whole = text.read_span(span, before, after)?;
-        if whole.data().len() <= MAX_SNIPPET_BYTES {
-            return Ok(whole);
-        }
-        let start = text.floor_char_boundary(span.offset().min(text.len()));
-        let end = text.floor_char_boundary((start + span.len()).min(text.len()));
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
-        // The header asks with no context: start at the label itself so it
-        // names the label's column.
-        let from = match before {
-            0 => start,
-            _ => text.floor_char_boundary(start.saturating_sub(SNIPPET_CONTEXT).max(line_start)),
-        };
-        let to = text.ceil_char_boundary((end + SNIPPET_CONTEXT).min(line_end));
-        let (line, column) = line_col(text, from);
-        Ok(Box::new(MietteSpanContents::new(
-            &text.as_bytes()[from..to],
-            (from, to - from).into(),
-            line - 1,
-            column - 1,
-            1,
-        )))
-    }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..text.floor_char_boundary(offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-/// The candidate closest to `word` by edit distance, if it is close enough
-/// to be a plausible typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&word.to_lowercase(), c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// `a`, `a or b`, `a, b or c`, each in backticks.

@@ -8,10 +8,11 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::decode::MapReader;
-use super::diag::{Diags, closest};
+use super::diag::{Diags, clip};
 use super::model::{Check, Forward};
 use super::provision::Names;
 use super::raw::{RawCheck, RawForward, Sp, keys};
+use super::suggest::closest;
 use super::validate::{INTERVAL, PORT, RETRIES, in_range};
 use super::values::{Decode, join};
 use super::yaml::{Kind, Node, Span};
@@ -95,22 +96,16 @@ pub(super) fn is_node(
         d.error(
             field,
             r.span,
-            format!("`{}` is a role, but {what} names one node", r.value),
+            format!("`{}` is a role, but {what} names one node", clip(&r.value)),
         )
-        .help(format!(
-            "nodes: {}",
-            names.nodes().collect::<Vec<_>>().join(", ")
-        ));
+        .help_with(|| names.listed());
         return false;
     }
-    let diag = d.error(field, r.span, format!("`{}` is not a node", r.value));
-    match closest(&r.value, names.nodes()) {
-        Some(near) => diag.help(format!("did you mean `{near}`?")),
-        None => diag.help(format!(
-            "nodes: {}",
-            names.nodes().collect::<Vec<_>>().join(", ")
-        )),
-    };
+    d.error(field, r.span, format!("`{}` is not a node", clip(&r.value)))
+        .help_with(|| match closest(&r.value, names.nodes()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => names.listed(),
+        });
     false
 }
 
@@ -144,7 +139,10 @@ pub(super) fn unique(
         d.error(
             field,
             span,
-            format!("{kind} `{name}` is defined twice (first at line {line})"),
+            format!(
+                "{kind} `{}` is defined twice (first at line {line})",
+                clip(name)
+            ),
         )
         .label("used again here")
         .also(*first, "first used here")
@@ -231,7 +229,7 @@ pub(crate) fn forwards(
                     d.error(
                         &join(&field, "address"),
                         a.span,
-                        format!("{:?} is not an IPv4 address", a.value),
+                        format!("{:?} is not an IPv4 address", clip(&a.value)),
                     )
                     .help("the host address to listen on, e.g. 127.0.0.1");
                     None

@@ -2,15 +2,18 @@
 //! `provision.scripts[].script`), checked on disk when the [`Context`] says
 //! where the lab directory is: each must be a readable file inside it, and
 //! the directory must be copyable when provisioning uploads it to the nodes
-//! (shell steps, Ansible on a controller node). Paths have already passed
-//! [`super::check::relative_path`].
+//! (shell steps, Ansible on a controller node); then a file the copy leaves
+//! out (in a [`NOT_COPIED`] directory, or a link into one) is refused too.
+//! Paths have already passed [`super::check::relative_path`].
 
+use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 
 use super::context::{Context, LabFiles};
-use super::diag::{Diags, closest};
+use super::diag::{Diags, clip};
 use super::raw::Sp;
+use super::suggest::closest;
 use super::yaml::Span;
 
 /// Directory names the upload to the nodes leaves out wherever they appear
@@ -29,64 +32,137 @@ pub(crate) struct Ref<'a> {
     pub copied: bool,
 }
 
-/// Checks that `path` names a readable file in the lab directory (and, when
-/// the directory is copied to the nodes, inside it). Reports one problem
-/// at the path's span; `true` when there was none or files are unchecked.
-pub(crate) fn referenced(path: &Sp<String>, r: Ref<'_>, ctx: &Context, d: &mut Diags) -> bool {
-    let LabFiles::In(dir) = &ctx.files else {
-        return true;
-    };
-    let rel = path.value.as_str();
+/// Checks the files one lab refers to. The directories that "did you
+/// mean" hints look in are listed once each, however many paths point
+/// into them.
+pub(crate) struct Files<'c> {
+    ctx: &'c Context,
+    /// The files in each directory listed so far, by its path relative to
+    /// the lab directory (`""` for the lab directory itself).
+    listings: HashMap<String, Vec<String>>,
+}
+
+impl<'c> Files<'c> {
+    pub(crate) fn new(ctx: &'c Context) -> Self {
+        Files {
+            ctx,
+            listings: HashMap::new(),
+        }
+    }
+
+    /// Checks that `path` names a readable file in the lab directory (and,
+    /// when the directory is copied to the nodes, inside it). Reports one
+    /// problem at the path's span; `true` when there was none or files are
+    /// unchecked.
+    pub(crate) fn referenced(&mut self, path: &Sp<String>, r: Ref<'_>, d: &mut Diags) -> bool {
+        let LabFiles::In(dir) = &self.ctx.files else {
+            return true;
+        };
+        let rel = path.value.as_str();
+        match problem(dir, rel, r) {
+            None => true,
+            Some(Problem::Missing) => {
+                let how = "paths are relative to the lab directory, the one holding the lab file";
+                d.error(
+                    r.field,
+                    path.span,
+                    format!("{} does not exist", at(dir, rel)),
+                )
+                .help_with(|| match self.near(dir, rel) {
+                    Some(near) => format!("did you mean `{near}`? {how}"),
+                    None => how.to_owned(),
+                });
+                false
+            }
+            Some(Problem::Other { message, help }) => {
+                d.error(r.field, path.span, message).help(help);
+                false
+            }
+        }
+    }
+
+    /// An existing file next to where `rel` points whose path is close to it.
+    fn near(&mut self, dir: &Path, rel: &str) -> Option<String> {
+        let (parent, _) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let files = self
+            .listings
+            .entry(parent.to_owned())
+            .or_insert_with(|| files_in(dir, parent));
+        closest(rel, files.iter().map(String::as_str)).map(str::to_owned)
+    }
+}
+
+/// What is wrong with a referenced path.
+enum Problem {
+    /// Nothing is there (the hint looks for a close name).
+    Missing,
+    Other {
+        message: String,
+        help: String,
+    },
+}
+
+/// What is wrong with the file `rel` in the lab directory `dir`, if anything.
+fn problem(dir: &Path, rel: &str, r: Ref<'_>) -> Option<Problem> {
     let shown = at(dir, rel);
-    let mut err = |message: String, help: String| {
-        d.error(r.field, path.span, message).help(help);
-        false
+    let other = |message: String, help: String| Some(Problem::Other { message, help });
+    let unreadable = |kind: ErrorKind| {
+        other(
+            format!("{shown} cannot be read: {kind}"),
+            "make it (and the directories above it) readable for the user running lab".into(),
+        )
     };
     if r.copied && leaves(Path::new(rel)) {
-        return err(
+        return other(
             format!(
-                "{rel} is outside {}; only that directory is copied to the nodes, so {} would not be there",
+                "{} is outside {}; only that directory is copied to the nodes, so {} would not be there",
+                clip(rel),
                 lab_dir(dir),
                 r.what
             ),
             format!("move {} into the lab directory", r.what),
         );
     }
+    if r.copied
+        && let Some(skipped) = not_copied_dir(Path::new(rel))
+    {
+        return other(
+            format!(
+                "{shown} is inside a {skipped}/ directory, which is not copied to the nodes (the copy leaves out every {}), so {} would not be there",
+                not_copied_list(),
+                r.what
+            ),
+            format!("move {} out of {skipped}/", r.what),
+        );
+    }
     let full = dir.join(rel);
     let meta = match std::fs::metadata(&full) {
         Ok(meta) => meta,
         Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-            let how = "paths are relative to the lab directory, the one holding the lab file";
-            return err(
-                format!("{shown} does not exist"),
-                match near(dir, rel) {
-                    Some(near) => format!("did you mean `{near}`? {how}"),
-                    None => how.to_owned(),
-                },
-            );
+            return Some(Problem::Missing);
         }
-        Err(e) => return unreadable(&shown, e.kind(), &mut err),
+        Err(e) => return unreadable(e.kind()),
     };
     if meta.is_dir() {
-        return err(
+        return other(
             format!("{shown} is a directory, not a file"),
             format!("name {} file itself", r.what),
         );
     }
     if !meta.is_file() {
-        return err(
+        return other(
             format!("{shown} is not a regular file (a FIFO, socket or device)"),
             format!("{} must be a regular file", r.what),
         );
     }
     if let Err(e) = std::fs::File::open(&full) {
-        return unreadable(&shown, e.kind(), &mut err);
+        return unreadable(e.kind());
     }
     if r.copied
         && let (Ok(real), Ok(root)) = (full.canonicalize(), dir.canonicalize())
         && !real.starts_with(&root)
     {
-        return err(
+        return other(
             format!(
                 "{shown} is a symbolic link to {}, outside {}; the nodes get a copy of the directory, where the link points nowhere",
                 real.display(),
@@ -95,14 +171,39 @@ pub(crate) fn referenced(path: &Sp<String>, r: Ref<'_>, ctx: &Context, d: &mut D
             "copy the file into the lab directory instead of linking to it".into(),
         );
     }
-    true
+    if r.copied
+        && let (Ok(real), Ok(root)) = (full.canonicalize(), dir.canonicalize())
+        && let Ok(inner) = real.strip_prefix(&root)
+        && let Some(skipped) = not_copied_dir(inner)
+    {
+        return other(
+            format!(
+                "{shown} leads to {}, inside a {skipped}/ directory, which is not copied to the nodes (the copy leaves out every {}), so {} would not be there",
+                inner.display(),
+                not_copied_list(),
+                r.what
+            ),
+            format!("move {} out of {skipped}/", r.what),
+        );
+    }
+    None
 }
 
-fn unreadable(shown: &str, kind: ErrorKind, err: &mut impl FnMut(String, String) -> bool) -> bool {
-    err(
-        format!("{shown} cannot be read: {kind}"),
-        "make it (and the directories above it) readable for the user running lab".into(),
-    )
+/// The first directory on `path` (its last component, the file, aside)
+/// that the copy to the nodes leaves out ([`NOT_COPIED`]).
+fn not_copied_dir(path: &Path) -> Option<&'static str> {
+    let mut components: Vec<Component<'_>> = path.components().collect();
+    components.pop();
+    components.into_iter().find_map(|c| match c {
+        Component::Normal(name) => NOT_COPIED.iter().find(|x| name == **x).copied(),
+        _ => None,
+    })
+}
+
+/// `.lab/ and .git/`.
+fn not_copied_list() -> String {
+    let dirs: Vec<String> = NOT_COPIED.iter().map(|d| format!("{d}/")).collect();
+    dirs.join(" and ")
 }
 
 /// Checks that the lab directory can be copied to the nodes: every
@@ -178,11 +279,13 @@ fn leaves(path: &Path) -> bool {
     false
 }
 
-/// An existing file next to where `rel` points whose path is close to it.
-fn near(dir: &Path, rel: &str) -> Option<String> {
-    let (parent, _) = rel.rsplit_once('/').unwrap_or(("", rel));
-    let candidates: Vec<String> = std::fs::read_dir(dir.join(parent))
-        .ok()?
+/// The files in the directory `parent` of the lab directory `dir`, as
+/// paths relative to `dir`; none when it cannot be listed.
+fn files_in(dir: &Path, parent: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join(parent)) else {
+        return Vec::new();
+    };
+    entries
         .filter_map(Result::ok)
         .filter(|e| e.path().is_file())
         .filter_map(|e| e.file_name().into_string().ok())
@@ -193,8 +296,7 @@ fn near(dir: &Path, rel: &str) -> Option<String> {
                 format!("{parent}/{name}")
             }
         })
-        .collect();
-    closest(rel, candidates.iter().map(String::as_str)).map(str::to_owned)
+        .collect()
 }
 
 /// `the lab directory DIR`, with DIR as the lab file's path gives it
@@ -207,12 +309,14 @@ fn lab_dir(dir: &Path) -> String {
     }
 }
 
-/// `rel` in `dir`, as a path that works from the current directory.
+/// `rel` in `dir`, as a path that works from the current directory, with
+/// `rel` [`clip`]ped.
 fn at(dir: &Path, rel: &str) -> String {
+    let rel = clip(rel);
     if is_here(dir) {
-        rel.to_owned()
+        rel.into_owned()
     } else {
-        dir.join(rel).display().to_string()
+        dir.join(&*rel).display().to_string()
     }
 }
 

@@ -91,7 +91,9 @@ pub fn expand(url: &str, ip_of: impl Fn(&str) -> Option<String>) -> String {
 
 /// Where `needle` (part of the value) is written inside the scalar at
 /// `within`, searching from `*from` (moved past it); the whole scalar when
-/// escapes or line folding hide it.
+/// escapes or line folding hide it, and for every later needle too (`*from`
+/// moves to the end: searching the rest again for each would take time
+/// growing with the square of the length).
 fn locate(d: &Diags, within: Span, needle: &str, from: &mut usize) -> Span {
     let src = d.text().get(within.start..within.end).unwrap_or("");
     match src.get(*from..).and_then(|s| s.find(needle)) {
@@ -100,7 +102,10 @@ fn locate(d: &Diags, within: Span, needle: &str, from: &mut usize) -> Span {
             *from += i + needle.len();
             Span::new(start, start + needle.len())
         }
-        None => within,
+        None => {
+            *from = src.len();
+            within
+        }
     }
 }
 

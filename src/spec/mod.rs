@@ -9,7 +9,11 @@
 //! `forwards`, `links` the `links` section, `files` the files on disk the
 //! lab refers to). Problems become [`SpecDiagnostic`]s with
 //! the field path and a labelled source snippet, returned together as a
-//! [`SpecError`]. `raw` also yields the JSON schema ([`json_schema`]).
+//! [`SpecError`]; `suggest` finds their "did you mean" names. Work grows
+//! with the size of the file, never with the product of two of its lists:
+//! lookups go through sets and maps, and hints that search are made only
+//! for the diagnostics shown. `raw` also yields the JSON schema
+//! ([`json_schema`]).
 
 mod bounds;
 mod builder;
@@ -24,6 +28,8 @@ mod model;
 mod nodes;
 mod provision;
 mod raw;
+mod source;
+mod suggest;
 mod validate;
 mod values;
 mod yaml;
@@ -32,7 +38,6 @@ mod yaml;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub use context::{Context, KnownBoxes, LabFiles};
 pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
@@ -61,7 +66,7 @@ pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
     let bytes = match crate::limits::read_bytes(path, crate::limits::LAB_FILE) {
         Ok(bytes) => bytes,
         Err(too_large @ ReadError::TooLarge { .. }) => {
-            return Err(whole_file(&name, too_large.to_string()));
+            return Err(whole_file(&name, too_large.to_string(), None));
         }
         Err(ReadError::Io { err, .. }) => {
             return Err(SpecError::Read {
@@ -74,13 +79,14 @@ pub fn load_with(path: &Path, ctx: &Context) -> Result<Lab, SpecError> {
         Ok(_) => bytes.len(),
         Err(err) => err.valid_up_to(),
     };
-    let first_bad = bytes
-        .iter()
-        .position(|b| *b == 0)
-        .unwrap_or(text_len)
-        .min(text_len);
+    let nul = bytes.iter().position(|b| *b == 0);
+    let first_bad = nul.unwrap_or(text_len).min(text_len);
     if first_bad < bytes.len() {
-        return Err(binary(&name, &bytes[..first_bad], bytes[first_bad]));
+        let (before, byte) = (&bytes[..first_bad], bytes[first_bad]);
+        return Err(match nul {
+            Some(_) => binary(&name, before, byte),
+            None => not_utf8(&name, before, byte),
+        });
     }
     let text = String::from_utf8(bytes).expect("checked to be UTF-8 above");
     parse(&text, &name, path.to_owned(), ctx)
@@ -125,7 +131,7 @@ fn parse(src: &str, name: &str, path: PathBuf, ctx: &Context) -> Result<Lab, Spe
     if let Some(nul) = src.find('\0') {
         return Err(binary(name, &src.as_bytes()[..nul], 0));
     }
-    let mut d = Diags::new(name, Arc::from(src));
+    let mut d = Diags::new(name, src);
     let lab = yaml::parse(src, &mut d).and_then(|root| match &root.kind {
         Kind::Map(_) => {
             let raw = decode::lab(&root, &mut d);
@@ -157,26 +163,46 @@ fn parse(src: &str, name: &str, path: PathBuf, ctx: &Context) -> Result<Lab, Spe
     lab.ok_or_else(|| unreachable!("finish() reports whenever the lab is missing"))
 }
 
-/// The single diagnostic for a file that is not text.
+/// The single diagnostic for a file that is not text (it holds a NUL).
 fn binary(name: &str, text_before: &[u8], byte: u8) -> SpecError {
-    let line = text_before.iter().filter(|b| **b == b'\n').count() + 1;
-    let col = text_before.len()
-        - text_before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1)
-        + 1;
+    let (line, col) = position_after(text_before);
     whole_file(
         name,
         format!(
             "{name} is not a lab file: it holds binary data (byte 0x{byte:02x} at line {line}, column {col}), not YAML text"
         ),
+        None,
     )
 }
 
+/// The single diagnostic for text in another encoding than UTF-8 (e.g.
+/// Latin-1: `é` is the byte 0xe9).
+fn not_utf8(name: &str, text_before: &[u8], byte: u8) -> SpecError {
+    let (line, col) = position_after(text_before);
+    whole_file(
+        name,
+        format!(
+            "{name} is not UTF-8 text: byte 0x{byte:02x} at line {line}, column {col} is not valid UTF-8; lab files are UTF-8"
+        ),
+        Some(format!(
+            "convert the file to UTF-8, e.g. from Latin-1 with `iconv -f latin1 -t utf-8 {name}`"
+        )),
+    )
+}
+
+/// Line and column just after `text` (valid UTF-8: what precedes the
+/// first bad byte), counted as diagnostics count them.
+fn position_after(text: &[u8]) -> (usize, usize) {
+    let text = std::str::from_utf8(text).expect("the text before the first bad byte");
+    source::Source::new(text).line_col(text.len())
+}
+
 /// The single diagnostic for a file rejected as a whole, without a snippet.
-fn whole_file(name: &str, message: String) -> SpecError {
-    let mut d = Diags::new(name, Arc::from(""));
-    d.error("", Span::at(0), message);
+fn whole_file(name: &str, message: String, help: Option<String>) -> SpecError {
+    let mut d = Diags::new(name, "");
+    let diag = d.error("", Span::at(0), message);
+    if let Some(help) = help {
+        diag.help(help);
+    }
     d.finish().expect_err("one diagnostic was added")
 }

@@ -1,12 +1,12 @@
 //! The `nodes` section, checked: node names, addresses (inside the subnet,
 //! not reserved, unique), sizes with defaults, boxes, and roles.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use super::check;
 use super::context::Context;
-use super::diag::Diags;
+use super::diag::{Diags, clip};
 use super::model::{Network, Node};
 use super::raw::{RawNode, Sp};
 use super::validate::{CPUS, DISK, MEMORY, Sizes, in_range, known_box};
@@ -29,7 +29,7 @@ pub(super) fn nodes(
             d.error(
                 &field,
                 name.span,
-                format!("the node name {:?} {why}", name.value),
+                format!("the node name {:?} {why}", clip(&name.value)),
             )
             .help("node names become host names, so they must be DNS labels such as `node1`");
         } else if name.value == "host" {
@@ -102,7 +102,7 @@ fn address(
         let diag = d.error(
             field,
             ip.span,
-            format!("{:?} is not an IPv4 address", ip.value),
+            format!("{:?} is not an IPv4 address", clip(&ip.value)),
         );
         if ip.value.contains('/') {
             diag.help("give the address alone, without a prefix length");
@@ -138,26 +138,27 @@ fn roles(
     d: &mut Diags,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(raw.len());
     for (i, role) in raw.iter().enumerate() {
         let field = format!("{field}[{i}]");
         if let Err(why) = check::role(&role.value) {
             d.error(
                 &field,
                 role.span,
-                format!("the role name {:?} {why}", role.value),
+                format!("the role name {:?} {why}", clip(&role.value)),
             );
         } else if node_names.contains(role.value.as_str()) {
             d.error(
                 &field,
                 role.span,
-                format!("role `{}` has the same name as a node", role.value),
+                format!("role `{}` has the same name as a node", clip(&role.value)),
             )
             .help("`on:` in provision takes node and role names, so they must differ");
-        } else if out.contains(&role.value) {
+        } else if !seen.insert(&role.value) {
             d.error(
                 &field,
                 role.span,
-                format!("role `{}` is listed twice", role.value),
+                format!("role `{}` is listed twice", clip(&role.value)),
             );
         } else {
             out.push(role.value.clone());

@@ -4,13 +4,14 @@
 //! files it names, and the lab directory it copies, are checked in
 //! [`super::files`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::context::Context;
 use super::decode::MapReader;
-use super::diag::{Diags, closest, one_of};
+use super::diag::{Diags, clip, one_of};
 use super::model::{Ansible, Controller, Provision, ScriptSource, ScriptStep, Shell};
 use super::raw::{RawAnsible, RawNode, RawProvision, RawShell, RawStep, Sp, keys};
+use super::suggest::closest;
 use super::validate::known_box;
 use super::values::{Decode, join};
 use super::yaml::{Node, Span};
@@ -18,6 +19,8 @@ use super::{check, files};
 
 const TYPES: [&str; 2] = ["ansible", "shell"];
 const DEFAULT_CONTROLLER: &str = "control1";
+/// Most node names a hint lists.
+const LISTED: usize = 20;
 
 /// Decodes `provision:`; `None` when its type is missing or unknown.
 pub(crate) fn decode(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Option<RawProvision> {
@@ -33,7 +36,11 @@ pub(crate) fn decode(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Op
             let diag = d.error(
                 &join(field, "type"),
                 t.span,
-                format!("unknown provisioner {other:?}; use {}", one_of(&TYPES)),
+                format!(
+                    "unknown provisioner {:?}; use {}",
+                    clip(other),
+                    one_of(&TYPES)
+                ),
             );
             if let Some(near) = closest(other, TYPES) {
                 diag.help(format!("did you mean `{near}`?"));
@@ -153,6 +160,15 @@ impl Names {
     pub(crate) fn nodes(&self) -> impl Iterator<Item = &str> + Clone {
         self.nodes.iter().map(String::as_str)
     }
+
+    /// `nodes: a, b, c` for a hint; past [`LISTED`] names, how many more.
+    pub(crate) fn listed(&self) -> String {
+        let shown: Vec<_> = self.nodes().take(LISTED).map(clip).collect();
+        match self.nodes.len() - shown.len() {
+            0 => format!("nodes: {}", shown.join(", ")),
+            more => format!("nodes: {} and {more} more", shown.join(", ")),
+        }
+    }
 }
 
 /// Checks a decoded provision; `names` is `None` when the nodes could not
@@ -163,9 +179,12 @@ pub(crate) fn validate(
     ctx: &Context,
     d: &mut Diags,
 ) -> Option<Provision> {
+    let mut files = files::Files::new(ctx);
     let provision = match &raw.value {
-        RawProvision::Ansible(a) => ansible(a, raw.span, names, ctx, d).map(Provision::Ansible),
-        RawProvision::Shell(s) => shell(s, names, ctx, d).map(Provision::Shell),
+        RawProvision::Ansible(a) => {
+            ansible(a, raw.span, names, ctx, &mut files, d).map(Provision::Ansible)
+        }
+        RawProvision::Shell(s) => shell(s, names, &mut files, d).map(Provision::Shell),
     };
     let copied_by = match &raw.value {
         RawProvision::Shell(_) => Some("shell provisioning"),
@@ -191,25 +210,24 @@ fn ansible(
     span: Span,
     names: Option<&Names>,
     ctx: &Context,
+    files: &mut files::Files<'_>,
     d: &mut Diags,
 ) -> Option<Ansible> {
     let controller = match (&raw.controller, names) {
         (Some(c), _) if c.value == "host" => Some(Controller::Host),
         (Some(c), Some(names)) if !names.nodes.contains(&c.value) => {
-            let diag = d.error(
+            d.error(
                 "provision.controller",
                 c.span,
-                format!("`{}` is not a node", c.value),
-            );
-            match closest(
-                &c.value,
-                names.nodes.iter().map(String::as_str).chain(["host"]),
-            ) {
-                Some(near) => diag.help(format!(
-                    "did you mean `{near}`? the controller is a node name or `host`"
-                )),
-                None => diag.help("the controller is a node name or `host`"),
-            };
+                format!("`{}` is not a node", clip(&c.value)),
+            )
+            .help_with(|| {
+                let how = "the controller is a node name or `host`";
+                match closest(&c.value, names.nodes().chain(["host"])) {
+                    Some(near) => format!("did you mean `{near}`? {how}"),
+                    None => how.to_owned(),
+                }
+            });
             None
         }
         (Some(c), _) => Some(Controller::Node(c.value.clone())),
@@ -231,19 +249,20 @@ fn ansible(
             what: "the playbook",
             copied: !on_host(raw),
         };
-        relative(p, r.field, d).filter(|_| files::referenced(p, r, ctx, d))
+        relative(p, r.field, d).filter(|_| files.referenced(p, r, d))
     });
     let mut images: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut images_ok = true;
     for (i, image) in raw.images.iter().flat_map(|l| l.value.iter()).enumerate() {
         let field = format!("provision.images[{i}]");
         if !known_box(image, &field, ctx, d) {
             images_ok = false;
-        } else if images.contains(&image.value) {
+        } else if !seen.insert(&image.value) {
             d.error(
                 &field,
                 image.span,
-                format!("`{}` is listed twice", image.value),
+                format!("`{}` is listed twice", clip(&image.value)),
             );
             images_ok = false;
         } else {
@@ -266,13 +285,22 @@ fn relative(path: &Sp<String>, field: &str, d: &mut Diags) -> Option<String> {
     match check::relative_path(&path.value) {
         Ok(()) => Some(path.value.clone()),
         Err(why) => {
-            d.error(field, path.span, format!("the path {:?} {why}", path.value));
+            d.error(
+                field,
+                path.span,
+                format!("the path {:?} {why}", clip(&path.value)),
+            );
             None
         }
     }
 }
 
-fn shell(raw: &RawShell, names: Option<&Names>, ctx: &Context, d: &mut Diags) -> Option<Shell> {
+fn shell(
+    raw: &RawShell,
+    names: Option<&Names>,
+    files: &mut files::Files<'_>,
+    d: &mut Diags,
+) -> Option<Shell> {
     let steps = raw.scripts.as_ref()?;
     if steps.value.is_empty() {
         d.error(
@@ -299,17 +327,19 @@ fn shell(raw: &RawShell, names: Option<&Names>, ctx: &Context, d: &mut Diags) ->
                 if names.nodes.contains(&target.value) || names.roles.contains(&target.value) {
                     continue;
                 }
-                let known = names.nodes.iter().chain(&names.roles).map(String::as_str);
-                let diag = d.error(
+                d.error(
                     &format!("{field}.on[{j}]"),
                     target.span,
-                    format!("`{}` is neither a node nor a role", target.value),
-                );
-                match closest(&target.value, known) {
-                    Some(near) => diag.help(format!("did you mean `{near}`?")),
-                    None => diag
-                        .help("`on:` takes node names and role names (from the nodes' `roles:`)"),
-                };
+                    format!("`{}` is neither a node nor a role", clip(&target.value)),
+                )
+                .help_with(|| {
+                    let known = names.nodes.iter().chain(&names.roles).map(String::as_str);
+                    match closest(&target.value, known) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => "`on:` takes node names and role names (from the nodes' `roles:`)"
+                            .to_owned(),
+                    }
+                });
             }
         }
         let source = match (&step.value.script, &step.value.inline) {
@@ -321,7 +351,7 @@ fn shell(raw: &RawShell, names: Option<&Names>, ctx: &Context, d: &mut Diags) ->
                     copied: true,
                 };
                 relative(script, &field, d)
-                    .filter(|_| files::referenced(script, r, ctx, d))
+                    .filter(|_| files.referenced(script, r, d))
                     .map(|p| ScriptSource::File(p.into()))
             }
             (None, Some(inline)) => Some(ScriptSource::Inline(inline.value.clone())),

@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 
 use super::context::Context;
-use super::diag::{Diags, closest};
+use super::diag::{Diags, clip};
 use super::model::{Lab, Network};
 use super::provision::{self, Names};
 use super::raw::{RawDefaults, RawLab, RawNetwork, Sp};
+use super::suggest::closest;
 use super::{check, extras, links, nodes};
 
 /// Built-in node sizes: cpus, memory (MiB), disk (GiB).
@@ -74,7 +75,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         d.error(
             "name",
             name.span,
-            format!("the lab name {:?} {why}", name.value),
+            format!("the lab name {:?} {why}", clip(&name.value)),
         )
         .help("the lab name is used in VM and network names; use something like `smoke`");
     }
@@ -88,7 +89,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         d.error(
             "libvirt_uri",
             uri.span,
-            format!("{:?} is not a libvirt URI", uri.value),
+            format!("{:?} is not a libvirt URI", clip(&uri.value)),
         )
         .help("libvirt URIs look like qemu:///system or qemu:///session");
     }
@@ -102,7 +103,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
                 d.error(
                     "proxy",
                     p.span,
-                    format!("the proxy URL {:?} {why}", p.value),
+                    format!("the proxy URL {:?} {why}", clip(&p.value)),
                 );
                 None
             }
@@ -167,21 +168,27 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
 /// Whether `b` names a box that exists; reports it when not.
 pub(super) fn known_box(b: &Sp<String>, field: &str, ctx: &Context, d: &mut Diags) -> bool {
     if let Err(why) = check::box_name(&b.value) {
-        d.error(field, b.span, format!("the box name {:?} {why}", b.value));
+        d.error(
+            field,
+            b.span,
+            format!("the box name {:?} {why}", clip(&b.value)),
+        );
         return false;
     }
     if ctx.boxes.contains(&b.value) {
         return true;
     }
-    let known = ctx.boxes.names();
-    let diag = d
-        .error(field, b.span, format!("unknown box `{}`", b.value))
-        .label("no recipe or built box of this name");
     let how = "a box is known when its recipe boxes/NAME/box.yaml exists or it has been built (see `lab box list`)";
-    match closest(&b.value, known.iter().map(String::as_str)) {
-        Some(near) => diag.help(format!("did you mean `{near}`? {how}")),
-        None => diag.help(how),
-    };
+    d.error(field, b.span, format!("unknown box `{}`", clip(&b.value)))
+        .label("no recipe or built box of this name")
+        .help_with(|| {
+            // Lists the recipe directories and the store: only when shown.
+            let known = ctx.boxes.names();
+            match closest(&b.value, known.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`? {how}"),
+                None => how.to_owned(),
+            }
+        });
     false
 }
 
@@ -192,7 +199,7 @@ fn network(raw: &Sp<RawNetwork>, d: &mut Diags) -> Option<Network> {
         d.error(
             "network.domain",
             domain.span,
-            format!("the domain {:?} {why}", domain.value),
+            format!("the domain {:?} {why}", clip(&domain.value)),
         );
     }
     let subnet = raw.value.subnet.as_ref()?;
@@ -204,12 +211,12 @@ fn network(raw: &Sp<RawNetwork>, d: &mut Diags) -> Option<Network> {
             let diag = d.error(
                 field,
                 subnet.span,
-                format!("{text:?} is not an IPv4 subnet in CIDR form"),
+                format!("{:?} is not an IPv4 subnet in CIDR form", clip(text)),
             );
             if text.contains(':') {
                 diag.help("the lab network is IPv4, e.g. 10.77.10.0/24");
             } else if text.parse::<Ipv4Addr>().is_ok() {
-                diag.help(format!("add the prefix length, e.g. {text}/24"));
+                diag.help(format!("add the prefix length, e.g. {}/24", clip(text)));
             } else {
                 diag.help("write it like 10.77.10.0/24");
             }

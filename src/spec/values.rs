@@ -4,15 +4,18 @@
 //! found Y" at the value and returns `None`.
 
 use super::decode::entries;
-use super::diag::{Diags, closest, one_of};
+use super::diag::{Diags, clip, one_of};
 use super::model::Accel;
 use super::raw::Sp;
+use super::suggest::closest;
 use super::yaml::{Kind, Node};
 
-/// Appends `key` to a field path.
+/// Appends `key` to a field path, [`clip`]ped: a field path quotes the
+/// keys and node names of the file.
 pub(crate) fn join(path: &str, key: &str) -> String {
+    let key = clip(key);
     if path.is_empty() {
-        key.to_owned()
+        key.into_owned()
     } else {
         format!("{path}.{key}")
     }
@@ -92,7 +95,8 @@ impl Decode for Accel {
                 field,
                 node.span,
                 format!(
-                    "unknown accelerator {text:?}; use {}",
+                    "unknown accelerator {:?}; use {}",
+                    clip(&text),
                     one_of(&Accel::NAMES)
                 ),
             );
@@ -127,7 +131,7 @@ impl<T: Decode> Decode for Vec<T> {
             Kind::Scalar { text, .. } if !node.is_null() => {
                 let found = node.describe();
                 d.error(field, node.span, format!("expected a list, found {found}"))
-                    .help(format!("write a one-element list as [{text}]"));
+                    .help(format!("write a one-element list as [{}]", clip(text)));
                 None
             }
             _ => {

@@ -10,7 +10,7 @@ use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScanError};
 
 use super::bounds;
 use super::builder::Builder;
-use super::diag::Diags;
+use super::diag::{Diags, clip};
 
 /// A byte range in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,12 +84,12 @@ impl Node {
             Kind::Map(_) => "a mapping".into(),
             _ if self.is_null() => "nothing".into(),
             Kind::Scalar { text, plain: true } if text.parse::<f64>().is_ok() => {
-                format!("the number {text}")
+                format!("the number {}", clip(text))
             }
             Kind::Scalar { text, plain: true } if matches!(text.as_str(), "true" | "false") => {
                 format!("the boolean {text}")
             }
-            Kind::Scalar { text, .. } => format!("the string {text:?}"),
+            Kind::Scalar { text, .. } => format!("the string {:?}", clip(text)),
         }
     }
 }
@@ -173,7 +173,9 @@ fn syntax_error(src: &str, err: &ScanError, d: &mut Diags) {
     if is_tab || tab_lines.iter().any(|t| t.start <= at && at <= t.end + 1) {
         // One diagnostic per tab-indented line from the failure on, so the
         // user can fix them all in one go.
-        let line_start = src[..at.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = src[..at.min(src.len())]
+            .rfind(['\n', '\r'])
+            .map_or(0, |i| i + 1);
         for tab in tab_lines.into_iter().filter(|t| t.start >= line_start) {
             d.error(
                 "",
@@ -200,11 +202,12 @@ fn syntax_error(src: &str, err: &ScanError, d: &mut Diags) {
         );
 }
 
-/// The span of the tab characters in each line's leading whitespace.
+/// The span of the tab characters in each line's leading whitespace
+/// (lines end at `\n`, `\r\n` or a lone `\r`).
 fn tab_indented_lines(src: &str) -> Vec<Span> {
     let mut out = Vec::new();
     let mut offset = 0;
-    for line in src.split_inclusive('\n') {
+    for line in src.split_inclusive(['\n', '\r']) {
         let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
         let lead = &line[..indent];
         if let (Some(first), Some(last)) = (lead.find('\t'), lead.rfind('\t')) {

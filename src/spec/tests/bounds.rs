@@ -70,6 +70,57 @@ fn an_alias_may_not_nest_past_the_limit_either() {
 }
 
 #[test]
+fn an_alias_inside_its_own_anchor_is_refused_not_dropped() {
+    let src = "network: &n\n  *n : subnet\n  10.77.10.0/24 : domain\n  evil.lab: ignored\n";
+    let (line, col, message) = refusal(src);
+    assert_eq!((line, col), (2, 3));
+    assert_eq!(
+        message,
+        "alias *n refers to the value it is inside of; an alias repeats a value that is complete"
+    );
+    let src = "name: t\nnodes:\n  node1: &m\n    ip: 10.77.10.21\n    roles: [*m]\n";
+    let (line, col, message) = refusal(src);
+    assert_eq!((line, col), (5, 13));
+    assert!(message.starts_with("alias *m refers to the value it is inside of"));
+    // Beside its anchor, the same alias is fine.
+    let src = "a: &m [x]\nb: [*m]\n";
+    assert!(errors(src).iter().all(|e| !e.message().contains("alias")));
+}
+
+#[test]
+fn an_alias_of_no_anchor_is_refused_with_its_name() {
+    for (src, at) in [
+        ("name: t\nbox: *nope\n", (2, 6)),
+        ("name: t\nbox: *later\nx: &later 1\n", (2, 6)),
+        ("nodes: {*k : x}\n", (1, 9)),
+    ] {
+        let (line, col, message) = refusal(src);
+        assert_eq!((line, col), at, "{src}");
+        assert!(
+            message.ends_with("names no anchor defined before it"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_thousand_anchors_pass_one_more_is_refused_at_its_value() {
+    let anchors = |n: usize| format!("x: [{}]\n", vec!["&a 1"; n].join(", "));
+    let errs = errors(&anchors(1000));
+    assert!(
+        errs.iter().all(|e| !e.message().contains("anchors")),
+        "{errs:#?}"
+    );
+    let (line, col, message) = refusal(&anchors(1001));
+    // At the value the 1001st `&a` names.
+    assert_eq!((line, col), (1, 5 + 6 * 1000 + 3));
+    assert_eq!(
+        message,
+        "the file defines more than 1000 anchors (`&name`) by here; lab files need a handful"
+    );
+}
+
+#[test]
 fn a_long_scalar_is_refused_where_it_starts() {
     let src = format!("name: t\nbox: '{}'\n", "x".repeat(64 << 10));
     assert!(

@@ -155,3 +155,34 @@ fn forwards_need_nodes_ports_and_unique_host_ports() {
     find(&errs, "forwards[3].host", "is missing");
     assert_eq!(errs.len(), 9, "{errs:#?}");
 }
+
+#[test]
+fn a_hint_lists_twenty_node_names_and_counts_the_rest() {
+    let nodes: String = (0..30)
+        .map(|i| format!("  n{i:02}: {{ip: 10.77.10.{}, roles: [r{i}]}}\n", i + 21))
+        .collect();
+    let errs = errors(&lab_src(
+        "checks:\n  - {name: a, on: r3, run: x}\n  - {name: b, on: zzzz, run: x}\n",
+        &nodes,
+    ));
+    let names: Vec<String> = (0..20).map(|i| format!("n{i:02}")).collect();
+    let listed = format!("nodes: {} and 10 more", names.join(", "));
+    let role = find(&errs, "checks[0].on", "`r3` is a role");
+    assert_eq!(role.hint(), Some(listed.as_str()));
+    let unknown = find(&errs, "checks[1].on", "`zzzz` is not a node");
+    assert_eq!(unknown.hint(), Some(listed.as_str()));
+}
+
+#[test]
+fn hints_are_made_only_for_the_diagnostics_shown() {
+    let mut d = diag::Diags::new("t.yaml", "x");
+    for i in 0..diag::MAX_DIAGNOSTICS {
+        d.error("", yaml::Span::at(0), "shown")
+            .help_with(|| format!("hint {i}"));
+    }
+    d.error("", yaml::Span::at(0), "counted only")
+        .help_with(|| panic!("a hint made for a diagnostic nobody sees"));
+    let err = d.finish().unwrap_err();
+    assert_eq!(err.diagnostics().len(), diag::MAX_DIAGNOSTICS);
+    assert_eq!(err.diagnostics()[7].hint(), Some("hint 7"));
+}

@@ -192,6 +192,59 @@ fn a_symbolic_link_out_of_the_copied_lab_directory_is_refused() {
 }
 
 #[test]
+fn files_in_directories_the_copy_leaves_out_are_refused() {
+    let dir = lab_dir(&[".lab/s.sh", ".git/x/s.sh", "sub/.git/s.sh", "real.sh"]);
+    let d = dir.path();
+    std::os::unix::fs::symlink(".git/x/s.sh", d.join("link.sh")).unwrap();
+    std::os::unix::fs::symlink("sub/.git", d.join("linkdir")).unwrap();
+    let steps: String = [
+        ".lab/s.sh",
+        ".git/x/s.sh",
+        "sub/.git/s.sh",
+        "./.git/x/../../real.sh",
+        "link.sh",
+        "linkdir/s.sh",
+        "real.sh",
+    ]
+    .iter()
+    .map(|s| format!("    - on: [node1]\n      script: {s}\n"))
+    .collect();
+    let errs = errors_in(d, &shell(&steps));
+    assert_eq!(errs.len(), 6, "{errs:#?}");
+    for (i, skipped) in [".lab", ".git", ".git", ".git"].iter().enumerate() {
+        let e = find(
+            &errs,
+            &format!("provision.scripts[{i}].script"),
+            &format!(
+                "inside a {skipped}/ directory, which is not copied to the nodes (the copy leaves out every .lab/ and .git/)"
+            ),
+        );
+        assert_eq!(
+            e.hint(),
+            Some(format!("move the script out of {skipped}/").as_str())
+        );
+    }
+    find(
+        &errs,
+        "provision.scripts[4].script",
+        "link.sh leads to .git/x/s.sh, inside a .git/ directory",
+    );
+    find(
+        &errs,
+        "provision.scripts[5].script",
+        "linkdir/s.sh leads to sub/.git/s.sh, inside a .git/ directory",
+    );
+    // The playbook on a controller node is copied too; on the host it is not.
+    find(
+        &errors_in(d, &ansible("  playbook: .git/x/s.sh\n")),
+        "provision.playbook",
+        "inside a .git/ directory",
+    );
+    let on_host = ansible("  controller: host\n  playbook: .git/x/s.sh\n");
+    parse_str(&on_host, "lab.yaml", &in_dir(d)).unwrap();
+}
+
+#[test]
 fn unchecked_files_are_not_looked_at() {
     let src = shell("    - on: [node1]\n      script: ../nowhere.sh\n");
     parse_str(&src, "lab.yaml", &ctx()).unwrap();

@@ -1,6 +1,7 @@
 //! Unit tests of the lab file rules: helpers here, one file per area.
 
 mod bounds;
+mod clipping;
 mod extras;
 mod files;
 mod links;

@@ -26,6 +26,12 @@ fn every_tab_indented_line_is_reported() {
     assert!(errs.iter().all(|e| e.message().contains("tab")));
     assert_eq!(errs[0].line_col(), (3, 1));
     assert_eq!(errs[1].line_col(), (6, 1));
+    // Lines may end at a lone `\r` too.
+    let errs = errors("name: x\rnetwork:\r\tsubnet: 10.77.10.0/24\rnodes:\r\t\tnode1: {}\r");
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert!(errs.iter().all(|e| e.message().contains("tab")));
+    assert_eq!(errs[0].line_col(), (3, 1));
+    assert_eq!(errs[1].line_col(), (5, 1));
 }
 
 #[test]
@@ -68,7 +74,7 @@ fn whole_file_problems_are_one_sentence_naming_the_file() {
 }
 
 #[test]
-fn non_utf8_file_is_binary_data() {
+fn a_file_with_nul_bytes_is_binary_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lab.yaml");
     std::fs::write(&path, b"name: x\n\xff\xfe\x00").unwrap();
@@ -78,6 +84,26 @@ fn non_utf8_file_is_binary_data() {
         e.message()
             .contains("binary data (byte 0xff at line 2, column 1)"),
         "{e}"
+    );
+}
+
+#[test]
+fn a_latin1_file_is_text_that_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(&path, b"name: t\r\n# r\xc3\xa9seau, caf\xe9\nbox: x\n").unwrap();
+    let err = load_with(&path, &ctx()).unwrap_err();
+    let e = only(err.diagnostics());
+    let shown = path.display();
+    assert_eq!(
+        e.message(),
+        format!(
+            "{shown} is not UTF-8 text: byte 0xe9 at line 2, column 14 is not valid UTF-8; lab files are UTF-8"
+        )
+    );
+    assert_eq!(
+        e.hint(),
+        Some(format!("convert the file to UTF-8, e.g. from Latin-1 with `iconv -f latin1 -t utf-8 {shown}`").as_str())
     );
 }
 
@@ -233,6 +259,25 @@ fn duplicate_keys_in_extra_vars_are_reported() {
         ONE_NODE,
     );
     find(&errors(&src), "provision.extra_vars.a", "defined twice");
+}
+
+#[test]
+fn merge_keys_are_refused_wherever_they_stand() {
+    let src = lab_src(
+        "defaults: &d {cpus: 2}\n<<: *d\nprovision:\n  type: ansible\n  controller: host\n  playbook: site.yml\n  extra_vars: {<<: {a: 1}, '<<': quoted}\n",
+        "  node1:\n    <<: *d\n    ip: 10.77.10.21\n",
+    );
+    let errs = errors(&src);
+    for field in ["<<", "provision.extra_vars.<<", "nodes.node1.<<"] {
+        let e = find(
+            &errs,
+            field,
+            "YAML merge keys (`<<: *name`) are not supported",
+        );
+        assert!(e.hint().unwrap().starts_with("write the keys out"), "{e:?}");
+    }
+    // No "unknown key" on top of them; a quoted `<<` is a key like others.
+    assert_eq!(errs.len(), 3, "{errs:#?}");
 }
 
 #[test]
