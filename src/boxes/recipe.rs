@@ -178,7 +178,9 @@ pub fn find(name: &str, dirs: &[PathBuf]) -> Result<RecipeSource, RecipeError> {
 fn find_at_depth(name: &str, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
     for dir in dirs {
         let path = dir.join(name).join(RECIPE_FILE);
-        if path.is_file() {
+        // Any kind of file: one that is not a regular file is refused
+        // when read, rather than passed over as "no recipe".
+        if std::fs::symlink_metadata(&path).is_ok() {
             return load_at_depth(name, &path, dirs, depth);
         }
     }
@@ -204,10 +206,7 @@ fn load_at_depth(
     let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let own_files = dir.join("files");
-    let own_hash = hash_recipe(&text, &own_files).map_err(|cause| RecipeError::Read {
-        path: own_files.clone(),
-        cause,
-    })?;
+    let own_hash = hash_recipe(&text, &own_files)?;
     let semantic = |message: String| RecipeError::Semantic {
         path: path.to_owned(),
         message,

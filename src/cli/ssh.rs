@@ -87,13 +87,17 @@ pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
         .with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
     let sd = StateDir::for_lab_dir(ctx_lab.dir());
     let path = sd.console_log(&args.node);
-    let file = std::fs::File::open(&path).with_context(|| {
-        format!(
-            "no console log for {} at {} (has it been started?)",
+    // One sentence either way: the cause is in it, not a second line.
+    let file = match crate::limits::open_regular(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "node {} has no console log yet ({} does not exist); it is written from the node's first start: run `lab up {}`",
             args.node,
-            path.display()
-        )
-    })?;
+            path.display(),
+            args.node
+        ),
+        Err(e) => bail!("cannot read the console log {}: {e}", path.display()),
+    };
     // Line by line: the log grows as long as the VM runs. Lines over
     // MAX_LINE_BYTES are cut; `-n N` keeps only N of them at a time.
     let mut reader = std::io::BufReader::new(file);

@@ -1,0 +1,179 @@
+//! Hostile files where `lab` keeps its state and boxes, through the real
+//! binary: FIFOs that would block a read forever, symbolic links planted
+//! where lab writes, values edited into `.lab/state.json`, box names that
+//! climb out of the store. Each is refused with one sentence, quickly
+//! (every run has a deadline, so a hang fails the test), and nothing
+//! outside the lab's own files is touched. No VM is booted; libvirt is its
+//! `test:///default` driver.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+/// A copy of labs/smoke in a temp dir, a private `LAB_HOME` and recipes.
+struct Env {
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    recipes: PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/smoke/lab.yaml");
+    std::fs::copy(src, dir.path().join("lab.yaml")).unwrap();
+    let home = dir.path().join("home");
+    let recipes = dir.path().join("recipes");
+    std::fs::create_dir_all(recipes.join("debian-12")).unwrap();
+    std::fs::write(recipes.join("debian-12/box.yaml"), "# test recipe\n").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    Env { dir, home, recipes }
+}
+
+/// How a run ended: exit code, stdout, stderr (temp paths replaced).
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Env {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `.lab/` made as `lab` makes it (0700).
+    fn state_dir(&self) -> PathBuf {
+        let sd = self.path().join(".lab");
+        std::fs::create_dir_all(&sd).unwrap();
+        std::fs::set_permissions(&sd, std::fs::Permissions::from_mode(0o700)).unwrap();
+        sd
+    }
+
+    /// `lab ARGS` in the lab directory; a run over 20 s fails the test.
+    fn lab(&self, args: &[&str]) -> Run {
+        let out = Command::cargo_bin("lab")
+            .unwrap()
+            .args(args)
+            .current_dir(self.path())
+            .env("LAB_HOME", &self.home)
+            .env("LAB_BOXES_PATH", &self.recipes)
+            .env("LAB_LIBVIRT_URI", "test:///default")
+            .env("NO_COLOR", "1")
+            .env_remove("LAB_FILE")
+            .env_remove("LAB_LOG")
+            .timeout(Duration::from_secs(20))
+            .write_stdin("")
+            .output()
+            .unwrap();
+        let clean = |b: &[u8]| {
+            String::from_utf8_lossy(b).replace(&self.path().display().to_string(), "[LAB_DIR]")
+        };
+        Run {
+            // A timeout kills the child: no exit code.
+            code: out.status.code().unwrap_or_else(|| {
+                panic!(
+                    "lab {args:?} did not finish within 20 s (blocked?); stderr: {}",
+                    clean(&out.stderr)
+                )
+            }),
+            stdout: clean(&out.stdout),
+            stderr: clean(&out.stderr),
+        }
+    }
+}
+
+/// Makes a FIFO (named pipe) at `path`.
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo(3) only creates a node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+const FIFO: &str = "it is a FIFO (named pipe), not a regular file; lab reads only regular files, so put the file itself there";
+
+#[test]
+fn a_fifo_as_lab_file_is_refused_without_blocking() {
+    let e = env();
+    mkfifo(&e.path().join("fifo.yaml"));
+    let run = e.lab(&["validate", "-f", "fifo.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!("error: cannot read the lab file fifo.yaml: {FIFO}\n")
+    );
+}
+
+#[test]
+fn a_fifo_as_state_or_secrets_is_refused_without_blocking() {
+    let e = env();
+    e.state_dir();
+    mkfifo(&e.path().join(".lab/state.json"));
+    for args in [&["status"][..], &["destroy", "-f"]] {
+        let run = e.lab(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("cannot read [LAB_DIR]/.lab/state.json: {FIFO}")),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    std::fs::remove_file(e.path().join(".lab/state.json")).unwrap();
+    mkfifo(&e.path().join(".lab/secrets.json"));
+    let run = e.lab(&["secrets"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("[LAB_DIR]/.lab/secrets.json")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("FIFO"), "{}", run.stderr);
+}
+
+#[test]
+fn a_fifo_in_the_box_store_or_a_recipe_is_refused_without_blocking() {
+    let e = env();
+    mkfifo(&e.home.join("boxes/piped/box.json"));
+    let run = e.lab(&["box", "list"]);
+    assert!(
+        run.stderr.contains("FIFO") || run.stdout.contains("FIFO"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+
+    mkfifo(&e.recipes.join("fifo/box.yaml"));
+    let run = e.lab(&["box", "build", "fifo"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains(FIFO), "{}", run.stderr);
+
+    let overlay = e.recipes.join("overlay");
+    std::fs::create_dir_all(overlay.join("files/etc")).unwrap();
+    std::fs::write(overlay.join("box.yaml"), "version: '1'\nsuite: bookworm\nmirror: http://deb.debian.org/debian\npackages: [x]\ndisk_gib: 8\ncmdline: x\nuser: lab\n").unwrap();
+    mkfifo(&overlay.join("files/etc/pipe"));
+    let run = e.lab(&["box", "build", "overlay"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains(&format!(
+            "cannot read [LAB_DIR]/recipes/overlay/files/etc/pipe: {FIFO}"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_fifo_as_console_log_is_refused_without_blocking() {
+    let e = env();
+    mkfifo(&e.path().join(".lab/console/node1.log"));
+    let run = e.lab(&["console", "node1"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!("error: cannot read the console log [LAB_DIR]/.lab/console/node1.log: {FIFO}\n")
+    );
+}
