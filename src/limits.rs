@@ -278,4 +278,4 @@ impl fmt::Display for Bytes {
 
 #[cfg(test)]
 #[path = "limits_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -177,3 +177,56 @@ fn a_fifo_as_console_log_is_refused_without_blocking() {
         format!("error: cannot read the console log [LAB_DIR]/.lab/console/node1.log: {FIFO}\n")
     );
 }
+
+#[test]
+fn a_link_planted_at_the_lock_never_has_its_target_overwritten() {
+    let e = env();
+    let sd = e.state_dir();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::symlink(&victim, sd.join("lock")).unwrap();
+    for args in [&["halt"][..], &["up"], &["destroy", "-f"], &["provision"]] {
+        let run = e.lab(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "[LAB_DIR]/.lab/lock is a symbolic link (to {}); lab never writes through a link",
+                victim.display()
+            )),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{args:?} changed the mode");
+    }
+}
+
+#[test]
+fn a_state_dir_linked_to_another_users_directory_is_refused() {
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot make a directory of another user; not exercised");
+        return;
+    }
+    let e = env();
+    let theirs = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(theirs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(theirs.path(), Some(65534), None).unwrap();
+    std::os::unix::fs::symlink(theirs.path(), e.path().join(".lab")).unwrap();
+    let run = e.lab(&["up"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("[LAB_DIR]/.lab (where the symbolic link points) is a directory of user id 65534, not yours (user id 0)"),
+        "{}",
+        run.stderr
+    );
+    let mode = std::fs::metadata(theirs.path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755, "left as found");
+    assert_eq!(std::fs::read_dir(theirs.path()).unwrap().count(), 0);
+}

@@ -231,7 +231,8 @@ impl StateDir {
                 Ok(LabLock { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                // From the file opened above, not by path again.
+                let holder = crate::limits::read_capped(&file, 64).unwrap_or_default();
                 let holder = holder.trim();
                 let who = if holder.is_empty() {
                     String::new()
