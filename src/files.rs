@@ -356,7 +356,7 @@ pub fn check_private(path: &Path, loose: u32, what: &str, otherwise: &str) -> an
     let kind = meta.file_type();
     if !kind.is_file() {
         anyhow::bail!(
-            "{what} {} is {}, not a regular file, so lab will not use it; {otherwise}",
+            "{what} {} is {}, not a regular file, so lab will not use it; put the file itself there",
             path.display(),
             kind_of(kind)
         );

@@ -315,7 +315,13 @@ fn huge_or_damaged_state_files_are_refused_with_a_sentence() {
             "state.json is damaged; remove it only after `virsh list --all` shows nothing of this lab",
         );
     }
-    e.write(".lab/secrets.json", &huge);
+    let secrets = e.write(".lab/secrets.json", &huge);
+    // 0600, as lab writes it: secrets others may read are refused first.
+    std::fs::set_permissions(
+        &secrets,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let run = e.lab(&["secrets"]);
     refused(
         &run,

@@ -51,6 +51,33 @@ impl Env {
         sd
     }
 
+    /// Writes `text` at `rel` (under the lab directory) with mode 0600.
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    /// A state for the smoke lab whose node1 has `user` (node up, host key
+    /// pinned), as `lab up` writes it but for that value.
+    fn state_with_user(&self, user: &str) {
+        self.state_dir();
+        let node = serde_json::json!({
+            "domain": "smoke.node1", "ip": "10.77.10.21", "mac": "52:54:00:12:34:56",
+            "user": user, "box_name": "debian-12", "volumes": [], "ready": true,
+            "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxh",
+            "boot_seconds": null, "ready_seconds": null
+        });
+        let st = serde_json::json!({
+            "format": 2, "lab": "smoke", "instance": "0a1b2c3d4e5f", "file": "",
+            "uri": "test:///default", "pool": "lab", "network": null, "accel": null,
+            "accel_reason": null, "nodes": {"node1": node}
+        });
+        self.write(".lab/state.json", &st.to_string());
+    }
+
     /// `lab ARGS` in the lab directory; a run over 20 s fails the test.
     fn lab(&self, args: &[&str]) -> Run {
         let out = Command::cargo_bin("lab")
@@ -117,7 +144,7 @@ fn a_fifo_as_state_or_secrets_is_refused_without_blocking() {
         assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
         assert!(
             run.stderr
-                .contains(&format!("cannot read [LAB_DIR]/.lab/state.json: {FIFO}")),
+                .contains("[LAB_DIR]/.lab/state.json is a FIFO (named pipe), not a regular file"),
             "{args:?}: {}",
             run.stderr
         );
@@ -229,4 +256,68 @@ fn a_state_dir_linked_to_another_users_directory_is_refused() {
         .mode();
     assert_eq!(mode & 0o777, 0o755, "left as found");
     assert_eq!(std::fs::read_dir(theirs.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_user_edited_into_the_state_never_reaches_ssh_as_an_option() {
+    let e = env();
+    let pwned = e.path().join("pwned");
+    e.state_with_user(&format!("-oProxyCommand=touch {}", pwned.display()));
+    let run = e.lab(&["ssh", "node1", "--", "echo", "hi"]);
+    assert!(!pwned.exists(), "ssh ran the ProxyCommand");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: [LAB_DIR]/.lab/state.json: `nodes.node1.user` is \"-oProxyCommand=touch [LAB_DIR]/pwned\", which starts with '-'; a login name starts with a lowercase letter or '_'; lab never writes such a value, so the file was changed by hand: put back the value lab wrote\n"
+    );
+
+    e.state_with_user("lab\nProxyCommand touch /tmp/lab-test-pwned");
+    let run = e.lab(&["ssh-config"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stdout.contains("ProxyCommand"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("`nodes.node1.user` is \"lab\\nProxyCommand touch /tmp/lab-test-pwned\", which contains '\\n'"),
+        "{}",
+        run.stderr
+    );
+
+    e.state_with_user("lab");
+    let run = e.lab(&["ssh-config"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Host node1\n  HostName 10.77.10.21\n  User lab\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn secrets_or_host_keys_others_could_change_are_refused() {
+    let e = env();
+    e.state_with_user("lab");
+    let secrets = e.write(".lab/secrets.json", r#"{"db_root_password": "x"}"#);
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = e.lab(&["secrets"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: the lab's secrets file [LAB_DIR]/.lab/secrets.json can be read or changed by other users (mode 0666), so lab will not use it; if nobody else could have read or changed it, run `chmod 600 [LAB_DIR]/.lab/secrets.json`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("\"x\""), "{}", run.stdout);
+    let mode = std::fs::metadata(&secrets).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o666, "left as found");
+
+    let kh = e.write(".lab/known_hosts", "10.77.10.21 ssh-ed25519 AAAA\n");
+    std::fs::set_permissions(&kh, std::fs::Permissions::from_mode(0o664)).unwrap();
+    for args in [&["ssh", "node1"][..], &["ssh-config"]] {
+        let run = e.lab(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("the pinned host keys [LAB_DIR]/.lab/known_hosts can be changed by other users (mode 0664), so lab will not use it"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
 }

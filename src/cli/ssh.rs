@@ -62,10 +62,9 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     if !args.command.is_empty() {
         cmd = cmd.arg("-T");
     }
-    cmd = cmd.arg(format!("{}@{}", ns.user, ns.ip));
-    if !args.command.is_empty() {
-        cmd = cmd.arg("--").args(&args.command);
-    }
+    cmd = cmd
+        .args(crate::ssh::openssh::login(&ns.user, &ns.ip))
+        .args(&args.command);
     Err(cmd.exec().into())
 }
 
@@ -75,7 +74,7 @@ pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
         let Some(ns) = st.nodes.get(&node.name) else {
             continue;
         };
-        print!("{}", options.host_block(&node.name, &ns.ip, &ns.user));
+        print!("{}", options.host_block(&node.name, &ns.ip, &ns.user)?);
     }
     Ok(())
 }
