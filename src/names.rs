@@ -101,6 +101,16 @@ pub fn login_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `value` for a message: quoted with Rust's escapes (a newline shows as
+/// `\n`), cut after 60 characters with `…`, so a hostile or huge value
+/// reads as one short word.
+pub fn quoted(value: &str) -> String {
+    match value.char_indices().nth(60) {
+        Some((at, _)) => format!("{:?}…", &value[..at]),
+        None => format!("{value:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

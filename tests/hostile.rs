@@ -321,3 +321,54 @@ fn secrets_or_host_keys_others_could_change_are_refused() {
         );
     }
 }
+
+#[test]
+fn box_names_never_lead_out_of_the_recipes_or_the_store() {
+    let e = env();
+    let victim = e.home.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("box.json"), "{}").unwrap();
+    std::fs::create_dir_all(e.path().join("x")).unwrap();
+    std::fs::write(e.path().join("x/box.yaml"), "version: '1'\n").unwrap();
+    let said = |name: &str| {
+        format!(
+            "error: box name {name:?} contains '/'; only lowercase letters, digits, '-', '.' and '_' are allowed\n"
+        )
+    };
+    let run = e.lab(&["box", "remove", "../victim"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (2, said("../victim").as_str())
+    );
+    assert!(
+        victim.join("box.json").exists(),
+        "removed outside the store"
+    );
+    for name in ["../x", "/abs/x"] {
+        let run = e.lab(&["box", "build", name]);
+        assert_eq!((run.code, run.stderr.as_str()), (2, said(name).as_str()));
+    }
+    let run = e.lab(&["box", "build", ".."]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("must start with a letter or digit"),
+        "{}",
+        run.stderr
+    );
+
+    // A recipe may not extend one outside the recipe directories.
+    std::fs::create_dir_all(e.recipes.join("child")).unwrap();
+    std::fs::write(
+        e.recipes.join("child/box.yaml"),
+        "extends: ../../x\nversion: '2'\n",
+    )
+    .unwrap();
+    let run = e.lab(&["box", "build", "child"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("`extends` names \"../../x\", which is not a box name: it contains '/'"),
+        "{}",
+        run.stderr
+    );
+}

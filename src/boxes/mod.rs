@@ -115,9 +115,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::new(tmp.path().join("boxes"));
         let staging = store.stage("only-stored").unwrap();
+        let user = if format == Format::Disk { "lab" } else { "" };
         let meta: BoxMeta = serde_json::from_value(serde_json::json!({
             "name": "only-stored", "version": "1", "format": format.as_str(), "recipe_hash": "h",
-            "disk_sha256": "00", "disk_gib": 8, "cmdline": "", "user": "lab",
+            "disk_sha256": "00", "disk_gib": 8, "cmdline": "", "user": user,
             "built_at": 0, "build_seconds": 1, "suite": "bookworm", "packages": [], "installed_packages": 1
         }))
         .unwrap();

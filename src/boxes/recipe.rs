@@ -136,6 +136,10 @@ pub enum RecipeError {
         /// In the message, not a `source()`: the chain would repeat it.
         cause: std::io::Error,
     },
+    /// Not a box name ([`crate::names::box_name`]): looked up as a
+    /// directory, it could lead anywhere (`../x`, `/abs`).
+    #[error("box name {} {why}", crate::names::quoted(name))]
+    BadName { name: String, why: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(Box<InvalidRecipe>),
@@ -176,6 +180,10 @@ pub fn find(name: &str, dirs: &[PathBuf]) -> Result<RecipeSource, RecipeError> {
 }
 
 fn find_at_depth(name: &str, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
+    crate::names::box_name(name).map_err(|why| RecipeError::BadName {
+        name: name.to_string(),
+        why,
+    })?;
     for dir in dirs {
         let path = dir.join(name).join(RECIPE_FILE);
         // Any kind of file: one that is not a regular file is refused
@@ -219,6 +227,12 @@ fn load_at_depth(
             )));
         }
         Some(p) => {
+            if let Err(why) = crate::names::box_name(p) {
+                return Err(semantic(format!(
+                    "`extends` names {}, which is not a box name: it {why}",
+                    crate::names::quoted(p)
+                )));
+            }
             let mut search = Vec::new();
             if let Some(up) = dir.parent() {
                 search.push(up.to_owned());
@@ -392,8 +406,11 @@ fn check(recipe: &Recipe) -> Result<(), String> {
             recipe.disk_gib
         ));
     }
-    if recipe.user.is_empty() || recipe.user == "root" {
-        return Err("`user` must name a non-root login user".into());
+    if let Err(why) = crate::names::login_name(&recipe.user) {
+        return Err(format!(
+            "`user` is {}, which {why}",
+            crate::names::quoted(&recipe.user)
+        ));
     }
     Ok(())
 }

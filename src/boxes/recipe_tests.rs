@@ -47,7 +47,7 @@ fn semantic_checks() {
         parse(&root, Path::new("b"))
             .unwrap_err()
             .to_string()
-            .contains("non-root")
+            .contains("`user` is \"root\", which is root; lab logs in as an ordinary user")
     );
     let empty = GOOD.replace("[openssh-server]", "[]");
     assert!(
@@ -212,5 +212,52 @@ mod shipped {
                 .iter()
                 .any(|p| p.starts_with("python3-django/"))
         );
+    }
+}
+
+#[test]
+fn names_that_leave_the_recipe_directories_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipes = dir.path().join("boxes");
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    std::fs::write(dir.path().join("outside/box.yaml"), GOOD).unwrap();
+    let dirs = vec![recipes.clone()];
+    assert_eq!(
+        find("../outside", &dirs).unwrap_err().to_string(),
+        "box name \"../outside\" contains '/'; only lowercase letters, digits, '-', '.' and '_' are allowed"
+    );
+    std::fs::create_dir_all(recipes.join("child")).unwrap();
+    for parent in ["../outside", "/abs/outside", "..", ".hidden"] {
+        std::fs::write(
+            recipes.join("child/box.yaml"),
+            format!("extends: {parent:?}\nversion: '2'\n"),
+        )
+        .unwrap();
+        let msg = find("child", &dirs).unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!(
+                "`extends` names {parent:?}, which is not a box name: it "
+            )),
+            "{parent}: {msg}"
+        );
+    }
+}
+
+#[test]
+fn the_login_user_must_be_a_login_name() {
+    for (user, said) in [
+        (
+            "'-oProxyCommand=touch /tmp/pwned'",
+            "`user` is \"-oProxyCommand=touch /tmp/pwned\", which starts with '-'",
+        ),
+        (
+            "\"lab\\nProxyCommand touch x\"",
+            "`user` is \"lab\\nProxyCommand touch x\", which contains '\\n'",
+        ),
+        ("Lab", "`user` is \"Lab\", which starts with 'L'"),
+    ] {
+        let text = GOOD.replace("user: lab", &format!("user: {user}"));
+        let msg = parse(&text, Path::new("b")).unwrap_err().to_string();
+        assert!(msg.contains(said), "{user}: {msg}");
     }
 }

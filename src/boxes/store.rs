@@ -96,6 +96,10 @@ impl StoredBox {
 pub enum StoreError {
     #[error("box `{0}` is not in the store")]
     NotFound(String),
+    /// Not a box name ([`crate::names::box_name`]): it could name a path
+    /// outside the store (`../x`).
+    #[error("box name {} {why}", crate::names::quoted(name))]
+    BadName { name: String, why: String },
     #[error("another `lab box build {0}` is running (lock held on {1})")]
     Busy(String, PathBuf),
     #[error("{action} {path}: {cause}")]
@@ -114,6 +118,16 @@ pub enum StoreError {
         name: String,
         /// In the message, not a `source()`: the chain would repeat it.
         cause: serde_json::Error,
+    },
+    /// box.json parses, but holds a value `lab` never writes there.
+    #[error(
+        "{}: {what}; lab never writes such a value, so the file was changed: remove the box with `lab box remove {name}` and build it again",
+        path.display()
+    )]
+    BadValue {
+        path: PathBuf,
+        name: String,
+        what: String,
     },
     #[error(transparent)]
     File(#[from] crate::files::FileError),
@@ -150,9 +164,20 @@ impl Store {
         &self.root
     }
 
-    /// The stored box, if present and complete.
+    /// `root/name`, for a box name only.
+    fn dir_of(&self, name: &str) -> Result<PathBuf, StoreError> {
+        crate::names::box_name(name).map_err(|why| StoreError::BadName {
+            name: name.to_string(),
+            why,
+        })?;
+        Ok(self.root.join(name))
+    }
+
+    /// The stored box, if present and complete. Its box.json is checked
+    /// like any input: it must name this box, and its login user and
+    /// checksum must be values `lab` writes ([`check_meta`]).
     pub fn get(&self, name: &str) -> Result<Option<StoredBox>, StoreError> {
-        let dir = self.root.join(name);
+        let dir = self.dir_of(name)?;
         let meta_path = dir.join(META_FILE);
         let text = match crate::limits::read_to_string(&meta_path, crate::limits::OWN_JSON_FILE) {
             Ok(t) => t,
@@ -163,6 +188,11 @@ impl Store {
             path: meta_path.clone(),
             name: name.to_string(),
             cause,
+        })?;
+        check_meta(name, &meta).map_err(|what| StoreError::BadValue {
+            path: meta_path,
+            name: name.to_string(),
+            what,
         })?;
         Ok(Some(StoredBox { meta, dir }))
     }
@@ -191,8 +221,8 @@ impl Store {
 
     /// Remove a stored box.
     pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let dir = self.dir_of(name)?;
         let _lock = self.lock(name)?;
-        let dir = self.root.join(name);
         if !dir.join(META_FILE).exists() {
             return Err(StoreError::NotFound(name.to_string()));
         }
@@ -208,6 +238,7 @@ impl Store {
 
     /// Take the per-box lock (held until the returned file is dropped).
     pub fn lock(&self, name: &str) -> Result<File, StoreError> {
+        self.dir_of(name)?;
         files::private_dir(&self.root)?;
         let path = self.root.join(format!(".{name}{LOCK_SUFFIX}"));
         let file = files::open(&path, files::PRIVATE_FILE, files::Content::Keep)?;
@@ -257,6 +288,39 @@ impl Store {
             }
         }
     }
+}
+
+/// Refuse box metadata `lab` never writes: `name` other than the box's
+/// directory, a login user that is not a login name (a disk box) or not
+/// empty (a rootfs), a checksum that is not hex. `Err` is a sentence
+/// fragment naming the field and the value.
+fn check_meta(name: &str, meta: &BoxMeta) -> Result<(), String> {
+    if meta.name != name {
+        return Err(format!(
+            "`name` is {}, not the box's own name `{name}`",
+            crate::names::quoted(&meta.name)
+        ));
+    }
+    let user = match meta.format {
+        crate::boxes::Format::Disk => {
+            crate::names::login_name(&meta.user).map_err(|why| format!("which {why}"))
+        }
+        crate::boxes::Format::Rootfs if meta.user.is_empty() => Ok(()),
+        crate::boxes::Format::Rootfs => Err("but a rootfs box has no login user".into()),
+    };
+    if let Err(why) = user {
+        return Err(format!(
+            "`user` is {}, {why}",
+            crate::names::quoted(&meta.user)
+        ));
+    }
+    if meta.disk_sha256.is_empty() || !meta.disk_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`disk_sha256` is {}, which is not a hex checksum",
+            crate::names::quoted(&meta.disk_sha256)
+        ));
+    }
+    Ok(())
 }
 
 /// A box being built. Dropping it without `commit` deletes the directory.

@@ -115,3 +115,69 @@ fn remove_deletes_and_missing_is_an_error() {
     assert!(store.get("b").unwrap().is_none());
     assert!(matches!(store.remove("b"), Err(StoreError::NotFound(_))));
 }
+
+#[test]
+fn a_name_that_leaves_the_store_is_refused_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path().join("boxes"));
+    let victim = tmp.path().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join(META_FILE), "{}").unwrap();
+    let said = "box name \"../victim\" contains '/'; only lowercase letters, digits, '-', '.' and '_' are allowed";
+    assert_eq!(store.remove("../victim").unwrap_err().to_string(), said);
+    assert_eq!(store.get("../victim").unwrap_err().to_string(), said);
+    assert_eq!(store.stage("../victim").unwrap_err().to_string(), said);
+    assert!(
+        victim.join(META_FILE).exists(),
+        "nothing outside the store removed"
+    );
+    assert!(store.lock("/abs").is_err());
+    assert!(store.get("..").is_err());
+}
+
+#[test]
+fn metadata_lab_never_writes_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    store.stage("b").unwrap().commit(&meta("b", "h")).unwrap();
+    let path = tmp.path().join("b").join(META_FILE);
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (field, value, said) in [
+        (
+            "user",
+            "-oProxyCommand=touch /tmp/x",
+            "`user` is \"-oProxyCommand=touch /tmp/x\", which starts with '-'",
+        ),
+        (
+            "user",
+            "lab\nProxyCommand x",
+            "`user` is \"lab\\nProxyCommand x\", which contains '\\n'",
+        ),
+        (
+            "name",
+            "other",
+            "`name` is \"other\", not the box's own name `b`",
+        ),
+        (
+            "disk_sha256",
+            "é",
+            "`disk_sha256` is \"é\", which is not a hex checksum",
+        ),
+    ] {
+        let mut bad = good.clone();
+        bad[field] = value.into();
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let msg = store.get("b").unwrap_err().to_string();
+        assert!(
+            msg.starts_with(&format!("{}: {said}", path.display())),
+            "{msg}"
+        );
+        assert!(
+            msg.ends_with(
+                "so the file was changed: remove the box with `lab box remove b` and build it again"
+            ),
+            "{msg}"
+        );
+    }
+}

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::boxes::{self, Outcome, Store};
+use crate::error::InvalidInput;
 use crate::ui::{progress, table};
 
 #[derive(Debug, clap::Subcommand)]
@@ -36,10 +37,23 @@ pub enum BoxCommand {
     },
 }
 
+/// Refuse a NAME argument that is not a box name (it names a directory
+/// under the recipe directories and the store: `../x` would lead out of
+/// them) as invalid input (exit status 2).
+fn box_name(name: &str) -> Result<()> {
+    crate::names::box_name(name).map_err(|why| {
+        InvalidInput {
+            summary: format!("box name {} {why}", crate::names::quoted(name)),
+        }
+        .into()
+    })
+}
+
 pub fn run(cmd: BoxCommand) -> Result<()> {
     let store = Store::default_location();
     match cmd {
         BoxCommand::Build { name, force } => {
+            box_name(&name)?;
             let start = Instant::now();
             let dirs = crate::paths::recipe_dirs(lab_dir().as_deref());
             let recipe = boxes::recipe::find(&name, &dirs)?;
@@ -98,6 +112,7 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             );
         }
         BoxCommand::Remove { name } => {
+            box_name(&name)?;
             store.remove(&name)?;
             println!("removed box {name}");
         }

@@ -15,7 +15,10 @@ use crate::names;
 /// contains '='; ...".
 pub(super) fn first_bad(st: &State) -> Option<String> {
     let bad = |field: String, value: &str, why: String| {
-        Some(format!("`{field}` is {}, which {why}", shown(value)))
+        Some(format!(
+            "`{field}` is {}, which {why}",
+            names::quoted(value)
+        ))
     };
     if !st.instance.is_empty()
         && let Err(why) = hex(&st.instance)
@@ -26,7 +29,7 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
         if let Err(why) = names::dns_label(name) {
             return Some(format!(
                 "`nodes` has a node named {}, which {why}",
-                shown(name)
+                names::quoted(name)
             ));
         }
         let field = |f: &str| format!("nodes.{name}.{f}");
@@ -63,15 +66,6 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
         }
     }
     None
-}
-
-/// `value` for a message: quoted with escapes (a newline shows as `\n`),
-/// cut after 60 characters.
-fn shown(value: &str) -> String {
-    match value.char_indices().nth(60) {
-        Some((at, _)) => format!("{:?}…", &value[..at]),
-        None => format!("{value:?}"),
-    }
 }
 
 /// A libvirt domain name `lab` makes: DNS labels joined by `.`
