@@ -154,7 +154,7 @@ fn a_fifo_as_state_or_secrets_is_refused_without_blocking() {
     let run = e.lab(&["secrets"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains(&format!("[LAB_DIR]/.lab/secrets.json")),
+        run.stderr.contains("[LAB_DIR]/.lab/secrets.json"),
         "{}",
         run.stderr
     );
@@ -364,11 +364,36 @@ fn box_names_never_lead_out_of_the_recipes_or_the_store() {
     )
     .unwrap();
     let run = e.lab(&["box", "build", "child"]);
-    assert_ne!(run.code, 0);
-    assert!(
-        run.stderr
-            .contains("`extends` names \"../../x\", which is not a box name: it contains '/'"),
-        "{}",
-        run.stderr
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: [LAB_DIR]/recipes/child/box.yaml:1:10: extends: \"../../x\" is not a box name: it contains '/'; only lowercase letters, digits, '-', '.' and '_' are allowed\n"
     );
+}
+
+#[test]
+fn an_invalid_recipe_is_invalid_input_with_its_position_and_field() {
+    let e = env();
+    let recipe = "version: '1'\nsuite: bookworm\nmirror: http://deb.debian.org/debian\npackages: [x]\ndisk_gib: 5000\ncmdline: x\nuser: lab\n";
+    std::fs::write(e.recipes.join("debian-12/box.yaml"), recipe).unwrap();
+    let said = "error: [LAB_DIR]/recipes/debian-12/box.yaml:5:11: disk_gib: 5000 GiB is out of range; a box's disk is 2 to 1024 GiB\n";
+    let run = e.lab(&["box", "build", "debian-12"]);
+    assert_eq!((run.code, run.stderr.as_str()), (2, said));
+    // `lab up` refuses it before anything is created, even with a stored
+    // copy of the box to fall back on.
+    let stored = e.home.join("boxes/debian-12");
+    std::fs::create_dir_all(&stored).unwrap();
+    for f in ["disk.qcow2", "vmlinuz", "initrd.img"] {
+        std::fs::write(stored.join(f), "x").unwrap();
+    }
+    let meta = serde_json::json!({
+        "name": "debian-12", "version": "1", "format": "disk", "recipe_hash": "old",
+        "disk_sha256": "00", "disk_gib": 8, "cmdline": "", "user": "lab",
+        "built_at": 0, "build_seconds": 1, "suite": "bookworm", "packages": [],
+        "installed_packages": 1
+    });
+    std::fs::write(stored.join("box.json"), meta.to_string()).unwrap();
+    let run = e.lab(&["up"]);
+    assert_eq!((run.code, run.stderr.as_str()), (2, said));
+    assert!(!e.path().join(".lab").exists(), "state created");
 }

@@ -5,6 +5,7 @@ pub mod build;
 pub mod hash;
 pub mod hygiene;
 pub mod recipe;
+mod recipe_diag;
 pub mod store;
 mod yaml_limits;
 
@@ -50,7 +51,8 @@ impl BoxPlan {
 /// `provision.images` take rootfs boxes). Recipes are searched as
 /// [`crate::paths::recipe_dirs`] says; with one, the store's copy
 /// is current when its recipe hash matches; without one, whatever the
-/// store holds is used.
+/// store holds is used. A recipe that is not valid is refused as invalid
+/// input (exit status 2), even when the store has a copy.
 pub fn plan(store: &Store, lab_dir: &Path, name: &str, want: Format) -> Result<BoxPlan> {
     let dirs = crate::paths::recipe_dirs(Some(lab_dir));
     let plan = match recipe::find(name, &dirs) {
@@ -59,9 +61,10 @@ pub fn plan(store: &Store, lab_dir: &Path, name: &str, want: Format) -> Result<B
             _ => BoxPlan::Build(recipe),
         },
         // No recipe: a box that is only in the store is fine.
-        Err(e) => BoxPlan::Ready(store.get(name)?.ok_or_else(|| {
+        Err(e @ recipe::RecipeError::NotFound { .. }) => BoxPlan::Ready(store.get(name)?.ok_or_else(|| {
             anyhow::anyhow!("box `{name}` is not in the store and has no recipe ({e}); build it with `lab box build {name}`")
         })?),
+        Err(e) => return Err(e.into_anyhow()),
     };
     let got = match &plan {
         BoxPlan::Ready(b) => b.meta.format,

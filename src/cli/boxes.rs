@@ -56,7 +56,8 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             box_name(&name)?;
             let start = Instant::now();
             let dirs = crate::paths::recipe_dirs(lab_dir().as_deref());
-            let recipe = boxes::recipe::find(&name, &dirs)?;
+            let recipe = boxes::recipe::find(&name, &dirs)
+                .map_err(boxes::recipe::RecipeError::into_anyhow)?;
             let log = boxes::build_log(&name);
             let reporter = progress::stderr_reporter();
             let outcome =

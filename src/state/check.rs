@@ -9,6 +9,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use super::State;
 use crate::names;
 
+/// A check of one value: `Err(why)`, a fragment to follow "which".
+type Check = fn(&str) -> Result<(), String>;
+
 /// The first value of `st` that `lab` would not have written, as a
 /// sentence fragment naming its field path, the value (quoted, clipped)
 /// and why it is refused: "`nodes.node1.user` is \"-o...\", which
@@ -33,7 +36,7 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
             ));
         }
         let field = |f: &str| format!("nodes.{name}.{f}");
-        let checks: [(&str, &str, fn(&str) -> Result<(), String>); 5] = [
+        let checks: [(&str, &str, Check); 5] = [
             ("domain", &ns.domain, domain),
             ("ip", &ns.ip, ipv4),
             ("mac", &ns.mac, mac),
