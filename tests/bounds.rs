@@ -329,7 +329,13 @@ fn huge_or_damaged_state_files_are_refused_with_a_sentence() {
     );
     e.write("home/boxes/big/box.json", &huge);
     let run = e.lab(&["box", "list"]);
-    refused(&run, 1, "box.json is 2097163 bytes, more than the 1 MiB");
+    // Listed, with why it cannot be used (other boxes are still shown).
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("box `big` is broken (box.json is 2097163 bytes, over the 1 MiB limit); remove it with `lab box remove big` and build it again"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

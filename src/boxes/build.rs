@@ -40,7 +40,7 @@ pub fn build(
     if !force
         && let Some(existing) = store.get(&recipe.name)?
         && existing.meta.recipe_hash == recipe.hash
-        && existing.artifact().is_file()
+        && existing.missing().is_none()
     {
         return Ok(Outcome::UpToDate(existing));
     }

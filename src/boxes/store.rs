@@ -15,6 +15,9 @@ use thiserror::Error;
 
 use crate::files;
 
+pub use super::store_check::Broken;
+use super::store_check::check_meta;
+
 /// Metadata file of a stored box.
 pub const META_FILE: &str = "box.json";
 /// Root disk (qcow2) of a stored box.
@@ -77,6 +80,17 @@ impl StoredBox {
     pub fn initrd(&self) -> PathBuf {
         self.dir.join(INITRD_FILE)
     }
+    /// The first file the box needs that is not a regular file in its
+    /// directory: disk, kernel and initrd for a disk box; the tarball for
+    /// a rootfs. `None` when it is complete.
+    pub fn missing(&self) -> Option<&'static str> {
+        let needed: &[&'static str] = match self.meta.format {
+            crate::boxes::Format::Disk => &[DISK_FILE, KERNEL_FILE, INITRD_FILE],
+            crate::boxes::Format::Rootfs => &[ROOTFS_FILE],
+        };
+        needed.iter().find(|f| !self.dir.join(f).is_file()).copied()
+    }
+
     /// Bytes on disk (all files of the box).
     pub fn size_bytes(&self) -> u64 {
         std::fs::read_dir(&self.dir)
@@ -119,6 +133,11 @@ pub enum StoreError {
         /// In the message, not a `source()`: the chain would repeat it.
         cause: serde_json::Error,
     },
+    /// box.json is there, a file the box needs is not.
+    #[error(
+        "box `{name}` in the store is incomplete (no {file}); remove it with `lab box remove {name}` and build it again"
+    )]
+    Incomplete { name: String, file: &'static str },
     /// box.json parses, but holds a value `lab` never writes there.
     #[error(
         "{}: {what}; lab never writes such a value, so the file was changed: remove the box with `lab box remove {name}` and build it again",
@@ -141,6 +160,13 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
         action,
         path: path.to_owned(),
         cause,
+    }
+}
+
+fn listed_name(b: &Result<StoredBox, Broken>) -> &str {
+    match b {
+        Ok(b) => &b.meta.name,
+        Err(b) => &b.name,
     }
 }
 
@@ -197,8 +223,11 @@ impl Store {
         Ok(Some(StoredBox { meta, dir }))
     }
 
-    /// Every complete box, sorted by name.
-    pub fn list(&self) -> Result<Vec<StoredBox>, StoreError> {
+    /// Every box in the store, sorted by name: each usable one, and each
+    /// one that is not ([`Broken`], with why: one bad box.json must not
+    /// hide the others). Directories without box.json (not boxes) are
+    /// left out.
+    pub fn list(&self) -> Result<Vec<Result<StoredBox, Broken>>, StoreError> {
         self.clean_stale();
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
@@ -211,11 +240,23 @@ impl Store {
             if name.starts_with('.') || !entry.path().is_dir() {
                 continue;
             }
-            if let Some(b) = self.get(&name)? {
-                boxes.push(b);
+            let found = self.get(&name).and_then(|b| match b {
+                Some(b) => match b.missing() {
+                    Some(file) => Err(StoreError::Incomplete {
+                        name: name.clone(),
+                        file,
+                    }),
+                    None => Ok(Some(b)),
+                },
+                None => Ok(None),
+            });
+            match found {
+                Ok(Some(b)) => boxes.push(Ok(b)),
+                Ok(None) => {}
+                Err(e) => boxes.push(Err(Broken::new(&name, entry.path(), &e))),
             }
         }
-        boxes.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        boxes.sort_by(|a, b| listed_name(a).cmp(listed_name(b)));
         Ok(boxes)
     }
 
@@ -288,39 +329,6 @@ impl Store {
             }
         }
     }
-}
-
-/// Refuse box metadata `lab` never writes: `name` other than the box's
-/// directory, a login user that is not a login name (a disk box) or not
-/// empty (a rootfs), a checksum that is not hex. `Err` is a sentence
-/// fragment naming the field and the value.
-fn check_meta(name: &str, meta: &BoxMeta) -> Result<(), String> {
-    if meta.name != name {
-        return Err(format!(
-            "`name` is {}, not the box's own name `{name}`",
-            crate::names::quoted(&meta.name)
-        ));
-    }
-    let user = match meta.format {
-        crate::boxes::Format::Disk => {
-            crate::names::login_name(&meta.user).map_err(|why| format!("which {why}"))
-        }
-        crate::boxes::Format::Rootfs if meta.user.is_empty() => Ok(()),
-        crate::boxes::Format::Rootfs => Err("but a rootfs box has no login user".into()),
-    };
-    if let Err(why) = user {
-        return Err(format!(
-            "`user` is {}, {why}",
-            crate::names::quoted(&meta.user)
-        ));
-    }
-    if meta.disk_sha256.is_empty() || !meta.disk_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "`disk_sha256` is {}, which is not a hex checksum",
-            crate::names::quoted(&meta.disk_sha256)
-        ));
-    }
-    Ok(())
 }
 
 /// A box being built. Dropping it without `commit` deletes the directory.

@@ -45,10 +45,47 @@ fn damaged_or_oversized_metadata_says_what_to_do() {
         "{msg}"
     );
     std::fs::write(&path, " ".repeat(2 << 20)).unwrap();
-    let msg = store.list().unwrap_err().to_string();
+    let msg = store.get("b").unwrap_err().to_string();
     assert!(
         msg.starts_with(&format!("{} is 2 MiB, more than the 1 MiB", path.display())),
         "{msg}"
+    );
+}
+
+#[test]
+fn one_broken_box_does_not_hide_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    for name in ["good", "big", "nokernel"] {
+        let s = store.stage(name).unwrap();
+        for f in [DISK_FILE, KERNEL_FILE, INITRD_FILE] {
+            std::fs::write(s.dir().join(f), "x").unwrap();
+        }
+        s.commit(&meta(name, "h")).unwrap();
+    }
+    std::fs::write(tmp.path().join("big").join(META_FILE), " ".repeat(2 << 20)).unwrap();
+    std::fs::remove_file(tmp.path().join("nokernel").join(KERNEL_FILE)).unwrap();
+    std::fs::create_dir_all(tmp.path().join("Not A Box")).unwrap();
+    std::fs::write(tmp.path().join("Not A Box").join(META_FILE), "{}").unwrap();
+    let listed = store.list().unwrap();
+    let shown: Vec<String> = listed
+        .iter()
+        .map(|b| match b {
+            Ok(b) => format!("{}: ok", b.meta.name),
+            Err(b) => format!("{}: {}; {}", b.name, b.reason, b.fix),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            format!(
+                "Not A Box: not a box name, so not a box lab made; remove the directory {}",
+                tmp.path().join("Not A Box").display()
+            ),
+            "big: box.json is 2 MiB, over the 1 MiB limit; remove it with `lab box remove big` and build it again".into(),
+            "good: ok".into(),
+            "nokernel: incomplete: no vmlinuz; remove it with `lab box remove nokernel` and build it again".into(),
+        ]
     );
 }
 

@@ -60,13 +60,8 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
                 .map_err(boxes::recipe::RecipeError::into_anyhow)?;
             let log = boxes::build_log(&name);
             let reporter = progress::stderr_reporter();
-            let outcome =
-                boxes::build(&store, &recipe, force, &log, reporter.as_ref()).map_err(|e| {
-                    e.context(format!(
-                        "building box {name} failed (log: {})",
-                        log.display()
-                    ))
-                })?;
+            let outcome = boxes::build(&store, &recipe, force, &log, reporter.as_ref())
+                .map_err(|e| boxes::build_failed(&name, &log, e))?;
             drop(reporter);
             match outcome {
                 Outcome::UpToDate(b) => println!(
@@ -97,20 +92,31 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             let now = boxes::build::now_unix();
             let rows: Vec<Vec<String>> = boxes
                 .iter()
-                .map(|b| {
-                    vec![
+                .map(|b| match b {
+                    Ok(b) => vec![
                         b.meta.name.clone(),
                         b.meta.version.clone(),
                         b.meta.format.as_str().to_string(),
                         table::fmt_bytes(b.size_bytes()),
                         table::fmt_age(now.saturating_sub(b.meta.built_at)),
-                    ]
+                    ],
+                    Err(broken) => {
+                        let mut row = vec![broken.name.clone()];
+                        row.extend(["-", "-", "-", "broken (below)"].map(String::from));
+                        row
+                    }
                 })
                 .collect();
             print!(
                 "{}",
                 table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows)
             );
+            for broken in boxes.iter().filter_map(|b| b.as_ref().err()) {
+                println!(
+                    "box `{}` is broken ({}); {}",
+                    broken.name, broken.reason, broken.fix
+                );
+            }
         }
         BoxCommand::Remove { name } => {
             box_name(&name)?;
