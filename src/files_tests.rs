@@ -72,7 +72,7 @@ fn a_key_of_another_user_is_refused() {
     assert_eq!(
         msg,
         format!(
-            "the SSH key {} belongs to user id 65534, not to you (user id 0), so lab will not use it; run lab as that user, or remove the lab with `lab destroy` as that user and bring it up again",
+            "the SSH key {} belongs to user id 65534, not to you (user id 0), so lab will not use it; run lab as that user, or remove the lab with `lab destroy` and bring it up again (lab makes a new key)",
             key.display()
         )
     );
@@ -84,4 +84,156 @@ fn errors_name_the_action_and_path() {
         .unwrap_err()
         .to_string();
     assert!(msg.starts_with("cannot open /nonexistent/dir/f: "), "{msg}");
+}
+
+/// A file outside the directory under test, and a link to it at `link`.
+fn victim_behind(link: &Path) -> (tempfile::TempDir, PathBuf) {
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    chmod(&victim, 0o644);
+    std::os::unix::fs::symlink(&victim, link).unwrap();
+    (outside, victim)
+}
+
+fn untouched(victim: &Path) {
+    assert_eq!(std::fs::read_to_string(victim).unwrap(), "precious");
+    assert_eq!(mode(victim), 0o644);
+}
+
+#[test]
+fn a_symbolic_link_is_never_written_through_or_chmodded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let link = tmp.path().join("lock");
+    let (_outside, victim) = victim_behind(&link);
+    let sentence = format!(
+        "{} is a symbolic link (to {}); lab never writes through a link, which would overwrite what it points to: remove the link and run the command again",
+        link.display(),
+        victim.display()
+    );
+    for content in [Content::Keep, Content::Truncate, Content::Append] {
+        let err = open(&link, PRIVATE_FILE, content).unwrap_err();
+        assert_eq!(err.to_string(), sentence);
+        untouched(&victim);
+    }
+    assert_eq!(
+        write_atomic(&link, b"new", PRIVATE_FILE)
+            .unwrap_err()
+            .to_string(),
+        sentence
+    );
+    untouched(&victim);
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+    assert_eq!(
+        set_mode(&link, PRIVATE_FILE).unwrap_err().to_string(),
+        sentence
+    );
+    untouched(&victim);
+    // A link that points nowhere is not created through either.
+    let dangling = tmp.path().join("state.json");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere"), &dangling).unwrap();
+    assert!(open(&dangling, PRIVATE_FILE, Content::Keep).is_err());
+    assert!(!tmp.path().join("nowhere").exists());
+}
+
+#[test]
+fn a_fifo_or_another_users_file_is_refused_not_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("forwards.log");
+    crate::limits::tests::mkfifo(&fifo);
+    let path = fifo.clone();
+    let err = crate::limits::tests::within_5s(move || {
+        open(&path, PRIVATE_FILE, Content::Append).map(drop)
+    })
+    .expect("opening a FIFO blocked")
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} is a FIFO (named pipe), not a regular file; lab keeps its own files only as regular files: remove it and run the command again",
+            fifo.display()
+        )
+    );
+    if euid() != 0 {
+        eprintln!("not root: cannot give a file to another user; ownership check not exercised");
+        return;
+    }
+    let theirs = tmp.path().join("lock");
+    std::fs::write(&theirs, "x").unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+    assert_eq!(
+        open(&theirs, PRIVATE_FILE, Content::Keep)
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{} belongs to user id 65534, not to you (user id 0), so lab will not use it; run lab as that user, or remove it",
+            theirs.display()
+        )
+    );
+}
+
+#[test]
+fn a_private_dir_may_be_a_link_only_between_dirs_of_this_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("elsewhere");
+    std::fs::create_dir(&mine).unwrap();
+    chmod(&mine, 0o755);
+    let link = tmp.path().join(".lab");
+    std::os::unix::fs::symlink(&mine, &link).unwrap();
+    private_dir(&link).unwrap();
+    assert_eq!(
+        mode(&mine),
+        0o700,
+        "the directory pointed to is made private"
+    );
+
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    assert!(
+        private_dir(&file)
+            .unwrap_err()
+            .to_string()
+            .ends_with("file is a regular file, not a directory; lab keeps its files there: remove it and run the command again")
+    );
+    if euid() != 0 {
+        eprintln!(
+            "not root: cannot give a directory to another user; ownership checks not exercised"
+        );
+        return;
+    }
+    let theirs = tmp.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    chmod(&theirs, 0o777);
+    std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+    assert_eq!(
+        private_dir(&theirs).unwrap_err().to_string(),
+        format!(
+            "{} is a directory of user id 65534, not yours (user id 0); lab keeps its keys and state only in a directory of its own: run lab as that user, or remove it",
+            theirs.display()
+        )
+    );
+    assert_eq!(mode(&theirs), 0o777, "left as found");
+    let to_theirs = tmp.path().join("state");
+    std::os::unix::fs::symlink(&theirs, &to_theirs).unwrap();
+    assert!(
+        private_dir(&to_theirs)
+            .unwrap_err()
+            .to_string()
+            .contains("state (where the symbolic link points) is a directory of user id 65534"),
+    );
+    let planted = tmp.path().join("planted");
+    std::os::unix::fs::symlink(&mine, &planted).unwrap();
+    std::os::unix::fs::lchown(&planted, Some(65534), None).unwrap();
+    assert_eq!(
+        private_dir(&planted).unwrap_err().to_string(),
+        format!(
+            "{} is a symbolic link to {} made by user id 65534, not by you (user id 0); lab keeps its keys and state only in a directory of its own: remove the link",
+            planted.display(),
+            mine.display()
+        )
+    );
 }

@@ -12,6 +12,7 @@ pub mod files;
 pub mod forward;
 pub mod interrupt;
 pub mod limits;
+pub mod names;
 pub mod network;
 pub mod ops;
 pub mod paths;

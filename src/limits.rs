@@ -4,7 +4,9 @@
 //! or a local program. Every limit is far above what `lab` itself writes or
 //! a real lab needs, and low enough that the worst input stays well under
 //! 100 MB of memory and a second of work. [`read_to_string`] and
-//! [`read_bytes`] refuse an oversized file before reading it.
+//! [`read_bytes`] refuse an oversized file before reading it, and, like
+//! every reader of input files, anything but a regular file without
+//! blocking on it ([`open_regular`]: a FIFO would hang a command forever).
 
 use std::fmt;
 use std::io::Read;
@@ -93,7 +95,7 @@ pub enum ReadError {
     TooLarge {
         path: PathBuf,
         /// The size found (at least `limit.bytes + 1` when the file grew
-        /// while it was read or has no size, like a pipe).
+        /// while it was read).
         size: u64,
         limit: FileLimit,
     },
@@ -106,7 +108,8 @@ impl ReadError {
     }
 }
 
-/// Reads the whole file at `path`, refusing one over `limit.bytes`.
+/// Reads the whole file at `path`, refusing one over `limit.bytes` and
+/// anything but a regular file ([`open_regular`]).
 pub fn read_bytes(path: &Path, limit: FileLimit) -> Result<Vec<u8>, ReadError> {
     let io = |err| ReadError::Io {
         path: path.to_owned(),
@@ -117,7 +120,7 @@ pub fn read_bytes(path: &Path, limit: FileLimit) -> Result<Vec<u8>, ReadError> {
         size,
         limit,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = open_regular(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
     if size > limit.bytes {
         return Err(too_large(size));
@@ -142,11 +145,48 @@ pub fn read_to_string(path: &Path, limit: FileLimit) -> Result<String, ReadError
     })
 }
 
+/// Opens `path` (a symbolic link is followed) for reading, refusing
+/// anything but a regular file without blocking: the open is non-blocking,
+/// so a FIFO without a writer or a device that waits cannot hang `lab`, and
+/// the opened file is checked with fstat(2). A refusal is an error of kind
+/// `InvalidInput` whose text is a sentence ("it is a FIFO (named pipe), not
+/// a regular file; ..."), to follow "cannot read PATH: ". `O_NONBLOCK`
+/// stays set; reads of a regular file never block anyway.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a file"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "it is {what}, not a regular file; lab reads only regular files, so put the file itself there"
+        ),
+    ))
+}
+
 /// The last `bytes` bytes of the file at `path` (all of a smaller file),
 /// starting at a line start unless the first line is longer than that.
+/// Only a regular file is read ([`open_regular`]).
 pub fn read_tail(path: &Path, bytes: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
+    let mut file = open_regular(path)?;
     let size = file.metadata()?.len();
     let start = size.saturating_sub(bytes);
     file.seek(SeekFrom::Start(start))?;
@@ -242,116 +282,5 @@ impl fmt::Display for Bytes {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SMALL: FileLimit = FileLimit {
-        bytes: 10,
-        what: "test files",
-        hint: "make it smaller",
-    };
-
-    #[test]
-    fn a_file_at_the_limit_is_read_one_byte_more_is_refused_with_a_sentence() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, "0123456789").unwrap();
-        assert_eq!(read_to_string(&path, SMALL).unwrap(), "0123456789");
-        std::fs::write(&path, "0123456789a").unwrap();
-        let err = read_to_string(&path, SMALL).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "{} is 11 bytes, more than the 10 bytes lab reads for test files; make it smaller",
-                path.display()
-            )
-        );
-    }
-
-    #[test]
-    fn a_file_without_a_size_is_cut_at_the_limit() {
-        // /dev/zero reports size 0 and never ends.
-        let err = read_bytes(Path::new("/dev/zero"), SMALL).unwrap_err();
-        assert!(
-            matches!(err, ReadError::TooLarge { size: 11, .. }),
-            "{err:?}"
-        );
-    }
-
-    #[test]
-    fn missing_and_binary_files_are_io_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = read_to_string(&dir.path().join("nope"), SMALL).unwrap_err();
-        assert!(err.is_not_found());
-        std::fs::write(dir.path().join("bin"), [0xff, 0xfe]).unwrap();
-        let err = read_to_string(&dir.path().join("bin"), SMALL).unwrap_err();
-        assert!(!err.is_not_found());
-        assert!(
-            err.to_string().ends_with("bin: it is not UTF-8 text"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn sizes_read_as_units() {
-        assert_eq!(Bytes(1 << 20).to_string(), "1 MiB");
-        assert_eq!(Bytes(64 << 10).to_string(), "64 KiB");
-        assert_eq!(Bytes((1 << 20) + 1).to_string(), "1048577 bytes");
-    }
-
-    #[test]
-    fn tail_starts_at_a_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        std::fs::write(&path, "first line\nsecond\nthird\n").unwrap();
-        assert_eq!(
-            read_tail(&path, 100).unwrap(),
-            b"first line\nsecond\nthird\n"
-        );
-        assert_eq!(read_tail(&path, 10).unwrap(), b"third\n");
-    }
-
-    #[test]
-    fn text_lines_say_where_they_were_cut() {
-        let text = format!("{}\nnext\n", "é".repeat(MAX_LINE_BYTES));
-        let mut reader = std::io::BufReader::new(text.as_bytes());
-        let first = read_text_line(&mut reader).unwrap().unwrap();
-        assert!(
-            first.ends_with("é [line cut at 64 KiB]"),
-            "{}",
-            &first[first.len() - 40..]
-        );
-        assert_eq!(first.len(), MAX_LINE_BYTES + " [line cut at 64 KiB]".len());
-        assert_eq!(
-            read_text_line(&mut reader).unwrap().as_deref(),
-            Some("next")
-        );
-        assert_eq!(read_text_line(&mut reader).unwrap(), None);
-    }
-
-    #[test]
-    fn capped_reads_keep_the_start_and_read_to_the_end() {
-        let mut input = std::io::Cursor::new(vec![b'a'; 100_000]);
-        assert_eq!(read_capped(&mut input, 10).unwrap(), "aaaaaaaaaa");
-        assert_eq!(input.position(), 100_000);
-    }
-
-    #[test]
-    fn long_lines_are_cut_and_the_rest_dropped() {
-        let text = format!("short\r\n{}\nlast", "x".repeat(100));
-        let mut reader = std::io::BufReader::with_capacity(7, text.as_bytes());
-        let mut buf = Vec::new();
-        let mut lines = Vec::new();
-        while let Some(cut) = read_line(&mut reader, &mut buf, 10).unwrap() {
-            lines.push((String::from_utf8(buf.clone()).unwrap(), cut));
-        }
-        assert_eq!(
-            lines,
-            [
-                ("short".to_string(), false),
-                ("x".repeat(10), true),
-                ("last".to_string(), false)
-            ]
-        );
-    }
-}
+#[path = "limits_tests.rs"]
+pub(crate) mod tests;

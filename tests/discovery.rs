@@ -150,7 +150,7 @@ fn box_build_finds_recipes_in_the_current_directory_and_beside_the_lab() {
     // boxes/ in the current directory (no lab file anywhere).
     broken_recipe(&env.path("plain/boxes/mybox"));
     let (_, err, code) = env.run(&mut env.lab("plain", &["box", "build", "mybox"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "an invalid recipe is invalid input");
     assert!(err.contains("[TMP]/plain/boxes/mybox/box.yaml"), "{err}");
     assert!(!err.contains("no recipe"), "{err}");
     // boxes/ in a parent of the current directory.

@@ -153,8 +153,12 @@ fn ssh_hands_ssh_options_that_resolve_to_the_lab_key_and_known_hosts() {
     );
     let recorded = std::fs::read_to_string(&record).unwrap();
     let mut args: Vec<String> = recorded.lines().map(str::to_string).collect();
-    assert_eq!(args[args.len() - 3..], ["lab@10.77.10.21", "--", "true"]);
-    args.truncate(args.len() - 2);
+    // The user as an argument of its own, `--` before the address.
+    assert_eq!(
+        args[args.len() - 5..],
+        ["-l", "lab", "--", "10.77.10.21", "true"]
+    );
+    args.truncate(args.len() - 1);
     args.insert(0, "/dev/null".into());
     args.insert(0, "-F".into());
     assert_eq!(
@@ -166,6 +170,8 @@ fn ssh_hands_ssh_options_that_resolve_to_the_lab_key_and_known_hosts() {
         [lab.state_file("id_ed25519").replace('%', "%%")]
     );
     assert_eq!(ssh_g(&args, "stricthostkeychecking"), ["true"]);
+    assert_eq!(ssh_g(&args, "user"), ["lab"]);
+    assert_eq!(ssh_g(&args, "hostname"), ["10.77.10.21"]);
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub fn build(
     if !force
         && let Some(existing) = store.get(&recipe.name)?
         && existing.meta.recipe_hash == recipe.hash
-        && existing.artifact().is_file()
+        && existing.missing().is_none()
     {
         return Ok(Outcome::UpToDate(existing));
     }
@@ -275,7 +275,18 @@ fn find_kernel(boot: &Path) -> Result<(PathBuf, PathBuf)> {
             boot.display()
         );
     }
-    Ok((boot.join(format!("vmlinuz-{version}")), initrd))
+    let kernel = boot.join(format!("vmlinuz-{version}"));
+    // Copied out of the image from the host: a link (an image's absolute
+    // link points into the host) is not followed.
+    for file in [&kernel, &initrd] {
+        if std::fs::symlink_metadata(file).is_ok_and(|m| !m.is_file()) {
+            bail!(
+                "{} in the image is not a regular file (a symbolic link?); lab copies the kernel and initrd out of the image only as regular files",
+                file.display()
+            );
+        }
+    }
+    Ok((kernel, initrd))
 }
 
 fn count_installed(rootfs: &Path) -> Result<usize> {
@@ -331,55 +342,5 @@ pub fn now_unix() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_newest_kernel_with_initrd() {
-        let dir = tempfile::tempdir().unwrap();
-        for f in [
-            "vmlinuz-6.1.0-1",
-            "initrd.img-6.1.0-1",
-            "vmlinuz-6.1.0-2",
-            "initrd.img-6.1.0-2",
-        ] {
-            std::fs::write(dir.path().join(f), "").unwrap();
-        }
-        let (k, i) = find_kernel(dir.path()).unwrap();
-        assert!(k.ends_with("vmlinuz-6.1.0-2"));
-        assert!(i.ends_with("initrd.img-6.1.0-2"));
-    }
-
-    #[test]
-    fn missing_kernel_or_initrd_is_explained() {
-        let dir = tempfile::tempdir().unwrap();
-        let msg = find_kernel(dir.path()).unwrap_err().to_string();
-        assert!(msg.contains("no kernel"), "{msg}");
-        std::fs::write(dir.path().join("vmlinuz-1"), "").unwrap();
-        let msg = find_kernel(dir.path()).unwrap_err().to_string();
-        assert!(msg.contains("no initrd"), "{msg}");
-    }
-
-    #[test]
-    fn sha256_of_known_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("x");
-        std::fs::write(&f, "abc").unwrap();
-        assert_eq!(
-            sha256_file(&f).unwrap(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-
-    #[test]
-    fn counts_installed_packages() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("var/lib/dpkg")).unwrap();
-        std::fs::write(
-            dir.path().join("var/lib/dpkg/status"),
-            "Package: a\nStatus: install ok installed\n\nPackage: b\nStatus: deinstall ok config-files\n\nPackage: c\nStatus: install ok installed\n",
-        )
-        .unwrap();
-        assert_eq!(count_installed(dir.path()).unwrap(), 2);
-    }
-}
+#[path = "build_tests.rs"]
+mod tests;

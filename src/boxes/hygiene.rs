@@ -4,7 +4,7 @@
 //! empty machine-id, no SSH host keys (generated at first boot), no password
 //! logins, cloud-init limited to the NoCloud datasource, root mounted by label.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -53,7 +53,7 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
 
     // Distinct identity per clone.
     write_guest_file(rootfs, "etc/machine-id", "", MACHINE_ID_MODE)?;
-    remove_if_exists(&rootfs.join("var/lib/dbus/machine-id"))?;
+    remove_if_exists(&guest_path(rootfs, "var/lib/dbus/machine-id")?)?;
     write("etc/hostname", "localhost\n")?;
     write(
         "etc/hosts",
@@ -61,7 +61,7 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
     )?;
 
     // Host keys: none in the image, generated on first boot.
-    let ssh_dir = rootfs.join("etc/ssh");
+    let ssh_dir = guest_dir(rootfs, "etc/ssh")?;
     for entry in std::fs::read_dir(&ssh_dir)
         .with_context(|| format!("cannot read {}", ssh_dir.display()))?
         .flatten()
@@ -78,7 +78,7 @@ pub fn apply(rootfs: &Path, root_label: &str) -> Result<()> {
     write("etc/ssh/sshd_config.d/10-lab.conf", SSHD_CONFIG)?;
 
     // No password logins, root locked.
-    lock_root(&rootfs.join("etc/shadow"))?;
+    lock_root(&guest_path(rootfs, "etc/shadow")?)?;
 
     write(
         "etc/cloud/cloud.cfg.d/05-lab-datasource.cfg",
@@ -108,23 +108,58 @@ const MACHINE_ID_MODE: u32 = 0o444;
 
 /// Write `rel` in the image with `mode` (its missing directories 0755).
 fn write_guest_file(rootfs: &Path, rel: &str, text: &str, mode: u32) -> Result<()> {
-    let path = rootfs.join(rel);
+    let path = guest_path(rootfs, rel)?;
     if let Some(parent) = path.parent() {
         crate::files::create_dir(parent, GUEST_DIR)?;
     }
     Ok(crate::files::write_atomic(&path, text.as_bytes(), mode)?)
 }
 
+/// `rootfs/rel`, refused when a directory on the way is a symbolic link:
+/// seen from the host, an image's absolute link (`etc/cloud -> /etc/cloud`)
+/// points into the host's own files, which `lab`, as root, must never
+/// write or delete. (A file itself is never written through a link either:
+/// see [`crate::files::write_atomic`]; removing a link removes only it.)
+fn guest_path(rootfs: &Path, rel: &str) -> Result<PathBuf> {
+    let mut path = rootfs.to_path_buf();
+    let mut parts = rel.split('/').peekable();
+    while let Some(part) = parts.next() {
+        path.push(part);
+        if parts.peek().is_some() {
+            refuse_link(&path, rel)?;
+        }
+    }
+    Ok(path)
+}
+
+/// [`guest_path`] of a directory `lab` lists or writes in: it must not be
+/// a symbolic link either.
+fn guest_dir(rootfs: &Path, rel: &str) -> Result<PathBuf> {
+    let path = guest_path(rootfs, rel)?;
+    refuse_link(&path, rel)?;
+    Ok(path)
+}
+
+fn refuse_link(path: &Path, rel: &str) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail!(
+            "{} in the image is a symbolic link; lab changes /{rel} only through real directories of the image (seen from the host, a link can lead to the host's own files): make it a directory in the recipe",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Package lists and caches are stale by first use; guests update anyway.
 fn clear_apt(rootfs: &Path) -> Result<()> {
     for dir in ["var/lib/apt/lists", "var/cache/apt/archives"] {
-        clear_files(&rootfs.join(dir))?;
+        clear_files(&guest_dir(rootfs, dir)?)?;
     }
     for bin in [
         "var/cache/apt/pkgcache.bin",
         "var/cache/apt/srcpkgcache.bin",
     ] {
-        remove_if_exists(&rootfs.join(bin))?;
+        remove_if_exists(&guest_path(rootfs, bin)?)?;
     }
     Ok(())
 }
@@ -137,9 +172,29 @@ fn remove_if_exists(path: &Path) -> Result<()> {
     }
 }
 
-/// Set root's password field to `*` (no password can match).
+/// Set root's password field to `*` (no password can match). The file is
+/// rewritten in place (its owner, group and mode stay), opened without
+/// following a link: an image's `etc/shadow -> /etc/shadow` would be the
+/// host's.
 fn lock_root(shadow: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(shadow)
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(shadow)
+        .with_context(|| {
+            format!(
+                "cannot open {} (it must be a regular file of the image)",
+                shadow.display()
+            )
+        })?;
+    if !file.metadata()?.is_file() {
+        bail!("{} in the image is not a regular file", shadow.display());
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
         .with_context(|| format!("cannot read {}", shadow.display()))?;
     let locked: Vec<String> = text
         .lines()
@@ -151,7 +206,10 @@ fn lock_root(shadow: &Path) -> Result<()> {
             fields.join(":")
         })
         .collect();
-    std::fs::write(shadow, locked.join("\n") + "\n")
+    let text = locked.join("\n") + "\n";
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(text.as_bytes()))
         .with_context(|| format!("cannot write {}", shadow.display()))
 }
 
@@ -227,6 +285,48 @@ mod tests {
         assert!(!r.join("var/lib/apt/lists/deb_Packages").exists());
         assert!(r.join("var/lib/apt/lists/partial").is_dir());
         assert!(r.join("etc/systemd/system/lab-ssh-keygen.service").exists());
+    }
+
+    #[test]
+    fn links_in_the_image_never_lead_lab_to_the_hosts_files() {
+        let host = tempfile::tempdir().unwrap();
+        let h = host.path();
+        std::fs::write(h.join("shadow"), "root:$6$host:1::::::\n").unwrap();
+        std::fs::create_dir_all(h.join("ssh")).unwrap();
+        std::fs::write(h.join("ssh/ssh_host_ed25519_key"), "host key").unwrap();
+        std::fs::create_dir_all(h.join("cloud")).unwrap();
+        let cases: [(&str, &Path, &str); 3] = [
+            (
+                "etc/shadow",
+                &h.join("shadow"),
+                "etc/shadow (it must be a regular file of the image)",
+            ),
+            (
+                "etc/ssh",
+                &h.join("ssh"),
+                "etc/ssh in the image is a symbolic link",
+            ),
+            (
+                "etc/cloud",
+                &h.join("cloud"),
+                "etc/cloud in the image is a symbolic link",
+            ),
+        ];
+        for (rel, target, said) in cases {
+            let dir = fake_rootfs();
+            let r = dir.path();
+            let _ = std::fs::remove_dir_all(r.join(rel));
+            let _ = std::fs::remove_file(r.join(rel));
+            std::os::unix::fs::symlink(target, r.join(rel)).unwrap();
+            let msg = format!("{:#}", apply(r, "labroot").unwrap_err());
+            assert!(msg.contains(said), "{rel}: {msg}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(h.join("shadow")).unwrap(),
+            "root:$6$host:1::::::\n"
+        );
+        assert!(h.join("ssh/ssh_host_ed25519_key").exists());
+        assert_eq!(std::fs::read_dir(h.join("cloud")).unwrap().count(), 0);
     }
 
     #[test]

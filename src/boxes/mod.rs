@@ -5,7 +5,9 @@ pub mod build;
 pub mod hash;
 pub mod hygiene;
 pub mod recipe;
+mod recipe_diag;
 pub mod store;
+mod store_check;
 mod yaml_limits;
 
 pub use build::{Outcome, build};
@@ -14,7 +16,7 @@ pub use store::{BoxMeta, Store, StoredBox};
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::ui::progress::Reporter;
 
@@ -23,6 +25,18 @@ pub fn build_log(name: &str) -> PathBuf {
     crate::paths::lab_home()
         .join("logs")
         .join(format!("box-{name}.log"))
+}
+
+/// `err` of building box `name` with context: "building box NAME
+/// failed", and where its log is, unless the error already says (a tool
+/// that failed names the log it wrote to).
+pub fn build_failed(name: &str, log: &Path, err: anyhow::Error) -> anyhow::Error {
+    let shown = log.display().to_string();
+    if err.chain().any(|e| e.to_string().contains(&shown)) {
+        err.context(format!("building box {name} failed"))
+    } else {
+        err.context(format!("building box {name} failed (log: {shown})"))
+    }
 }
 
 /// What a lab needs done for one box before it can use it.
@@ -50,18 +64,34 @@ impl BoxPlan {
 /// `provision.images` take rootfs boxes). Recipes are searched as
 /// [`crate::paths::recipe_dirs`] says; with one, the store's copy
 /// is current when its recipe hash matches; without one, whatever the
-/// store holds is used.
+/// store holds is used, once it is complete (disk, kernel and initrd, or
+/// the tarball: [`StoredBox::missing`]). A recipe that is not valid is
+/// refused as invalid input (exit status 2), even when the store has a copy.
 pub fn plan(store: &Store, lab_dir: &Path, name: &str, want: Format) -> Result<BoxPlan> {
     let dirs = crate::paths::recipe_dirs(Some(lab_dir));
     let plan = match recipe::find(name, &dirs) {
+        // A stored box built from this recipe and complete; else build.
         Ok(recipe) => match store.get(name)? {
-            Some(b) if b.meta.recipe_hash == recipe.hash && b.artifact().is_file() => BoxPlan::Ready(b),
+            Some(b) if b.meta.recipe_hash == recipe.hash && b.missing().is_none() => {
+                BoxPlan::Ready(b)
+            }
             _ => BoxPlan::Build(recipe),
         },
-        // No recipe: a box that is only in the store is fine.
-        Err(e) => BoxPlan::Ready(store.get(name)?.ok_or_else(|| {
-            anyhow::anyhow!("box `{name}` is not in the store and has no recipe ({e}); build it with `lab box build {name}`")
-        })?),
+        // No recipe: a box that is only in the store is fine, if complete.
+        Err(e @ recipe::RecipeError::NotFound { .. }) => {
+            let b = store.get(name)?.ok_or_else(|| {
+                anyhow::anyhow!("box `{name}` is not in the store and has no recipe ({e}); build it with `lab box build {name}`")
+            })?;
+            if let Some(file) = b.missing() {
+                return Err(store::StoreError::Incomplete {
+                    name: name.to_string(),
+                    file,
+                }
+                .into());
+            }
+            BoxPlan::Ready(b)
+        }
+        Err(e) => return Err(e.into_anyhow()),
     };
     let got = match &plan {
         BoxPlan::Ready(b) => b.meta.format,
@@ -86,7 +116,7 @@ pub fn realize(store: &Store, plan: BoxPlan, reporter: &dyn Reporter) -> Result<
             let name = recipe.name.clone();
             let log = build_log(&name);
             let outcome = build(store, &recipe, false, &log, reporter)
-                .with_context(|| format!("building box {name} failed (log: {})", log.display()))?;
+                .map_err(|e| build_failed(&name, &log, e))?;
             match outcome {
                 Outcome::UpToDate(b) | Outcome::Built(b) => Ok(b),
             }
@@ -115,9 +145,18 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::new(tmp.path().join("boxes"));
         let staging = store.stage("only-stored").unwrap();
+        for f in [
+            store::DISK_FILE,
+            store::KERNEL_FILE,
+            store::INITRD_FILE,
+            store::ROOTFS_FILE,
+        ] {
+            std::fs::write(staging.dir().join(f), "x").unwrap();
+        }
+        let user = if format == Format::Disk { "lab" } else { "" };
         let meta: BoxMeta = serde_json::from_value(serde_json::json!({
             "name": "only-stored", "version": "1", "format": format.as_str(), "recipe_hash": "h",
-            "disk_sha256": "00", "disk_gib": 8, "cmdline": "", "user": "lab",
+            "disk_sha256": "00", "disk_gib": 8, "cmdline": "", "user": user,
             "built_at": 0, "build_seconds": 1, "suite": "bookworm", "packages": [], "installed_packages": 1
         }))
         .unwrap();
@@ -159,5 +198,48 @@ mod tests {
                 .format,
             Format::Disk
         );
+    }
+
+    #[test]
+    fn a_failed_build_names_its_log_once() {
+        let log = Path::new("/x/logs/box-b.log");
+        let tool = crate::process::ProcessError::Failed {
+            cmdline: "mmdebstrap".into(),
+            status: "exit status 1".into(),
+            stderr: "E: no network".into(),
+            log: Some(log.to_owned()),
+        };
+        let err = build_failed("b", log, tool.into());
+        let text: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+        assert_eq!(text[0], "building box b failed");
+        assert_eq!(
+            text.join("\n").matches("/x/logs/box-b.log").count(),
+            1,
+            "{text:?}"
+        );
+        let err = build_failed("b", log, anyhow::anyhow!("the box has no cloud-init"));
+        assert_eq!(
+            err.to_string(),
+            "building box b failed (log: /x/logs/box-b.log)"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_stored_box_is_refused_before_use() {
+        let quiet = crate::ui::progress::Silent;
+        let (tmp, store) = stored(Format::Disk);
+        std::fs::remove_file(tmp.path().join("boxes/only-stored/vmlinuz")).unwrap();
+        assert_eq!(
+            plan(&store, tmp.path(), "only-stored", Format::Disk)
+                .unwrap_err()
+                .to_string(),
+            "box `only-stored` in the store is incomplete (no vmlinuz); remove it with `lab box remove only-stored` and build it again"
+        );
+        let (tmp, store) = stored(Format::Rootfs);
+        std::fs::remove_file(tmp.path().join("boxes/only-stored/rootfs.tar.gz")).unwrap();
+        let msg = ensure(&store, tmp.path(), "only-stored", Format::Rootfs, &quiet)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("is incomplete (no rootfs.tar.gz)"), "{msg}");
     }
 }

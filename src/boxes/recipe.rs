@@ -4,25 +4,28 @@
 
 use std::path::{Path, PathBuf};
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Deserialize;
+use serde_saphyr::Spanned;
 use sha2::{Digest, Sha256};
-use thiserror::Error;
 
 use super::hash::hash_recipe;
+pub use super::recipe_diag::{InvalidRecipe, RecipeError};
+use super::recipe_diag::{Problem, from_serde, needs};
 use super::yaml_limits;
 
 /// File name of a recipe inside its box directory.
 pub const RECIPE_FILE: &str = "box.yaml";
 
-/// What `boxes/NAME/box.yaml` says, before inheritance is resolved.
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+/// What `boxes/NAME/box.yaml` says, before inheritance is resolved. The
+/// values that are checked keep their position (`Spanned`), so a problem
+/// is reported at them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawRecipe {
     /// Another recipe this one starts from: its packages, customize
     /// commands and `files/` come first; any field given here wins.
     #[serde(default)]
-    pub extends: Option<String>,
+    pub extends: Option<Spanned<String>>,
     #[serde(default)]
     pub description: Option<String>,
     pub version: String,
@@ -33,14 +36,14 @@ pub struct RawRecipe {
     pub mirror: Option<String>,
     /// More apt source lines (`deb URL SUITE COMPONENTS`), added to the parent's.
     #[serde(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<Spanned<String>>,
     pub variant: Option<String>,
     /// Added to the parent's packages.
     #[serde(default)]
-    pub packages: Vec<String>,
-    pub disk_gib: Option<u64>,
-    pub cmdline: Option<String>,
-    pub user: Option<String>,
+    pub packages: Option<Spanned<Vec<String>>>,
+    pub disk_gib: Option<Spanned<u64>>,
+    pub cmdline: Option<Spanned<String>>,
+    pub user: Option<Spanned<String>>,
     /// Run after the parent's.
     #[serde(default)]
     pub customize: Vec<String>,
@@ -117,68 +120,21 @@ pub struct RecipeSource {
 /// How deep `extends:` chains may go.
 const MAX_EXTENDS: usize = 4;
 
-#[derive(Debug, Error, Diagnostic)]
-pub enum RecipeError {
-    #[error(
-        "no recipe for box `{name}`: looked for {RECIPE_FILE} in {}",
-        fmt_dirs(searched)
-    )]
-    #[diagnostic(help(
-        "box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"
-    ))]
-    NotFound {
-        name: String,
-        searched: Vec<PathBuf>,
-    },
-    #[error("cannot read {path}: {cause}")]
-    Read {
-        path: PathBuf,
-        /// In the message, not a `source()`: the chain would repeat it.
-        cause: std::io::Error,
-    },
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Invalid(Box<InvalidRecipe>),
-    /// box.yaml could not be read, or is too large.
-    #[error(transparent)]
-    File(#[from] crate::limits::ReadError),
-    #[error("{path}: {message}")]
-    Semantic { path: PathBuf, message: String },
-}
-
-/// A recipe that is not valid YAML or does not match the recipe format.
-#[derive(Debug, Error, Diagnostic)]
-#[error("{path}:{line}:{column}: {message}")]
-pub struct InvalidRecipe {
-    pub path: PathBuf,
-    pub line: u64,
-    pub column: u64,
-    pub message: String,
-    #[source_code]
-    pub src: NamedSource<String>,
-    #[label("here")]
-    pub span: Option<SourceSpan>,
-}
-
-fn fmt_dirs(dirs: &[PathBuf]) -> String {
-    if dirs.is_empty() {
-        return "no recipe directory (none found)".into();
-    }
-    dirs.iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Find `NAME/box.yaml` in the first directory of `dirs` that has it.
 pub fn find(name: &str, dirs: &[PathBuf]) -> Result<RecipeSource, RecipeError> {
     find_at_depth(name, dirs, 0)
 }
 
 fn find_at_depth(name: &str, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
+    crate::names::box_name(name).map_err(|why| RecipeError::BadName {
+        name: name.to_string(),
+        why,
+    })?;
     for dir in dirs {
         let path = dir.join(name).join(RECIPE_FILE);
-        if path.is_file() {
+        // Any kind of file: one that is not a regular file is refused
+        // when read, rather than passed over as "no recipe".
+        if std::fs::symlink_metadata(&path).is_ok() {
             return load_at_depth(name, &path, dirs, depth);
         }
     }
@@ -204,32 +160,44 @@ fn load_at_depth(
     let raw = parse_raw(&text, path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let own_files = dir.join("files");
-    let own_hash = hash_recipe(&text, &own_files).map_err(|cause| RecipeError::Read {
-        path: own_files.clone(),
-        cause,
-    })?;
-    let semantic = |message: String| RecipeError::Semantic {
-        path: path.to_owned(),
-        message,
-    };
+    let own_hash = hash_recipe(&text, &own_files)?;
+    let invalid = |p: Problem| p.into_error(path, &text);
     let parent = match &raw.extends {
         None => None,
-        Some(_) if depth >= MAX_EXTENDS => {
-            return Err(semantic(format!(
-                "`extends` chains deeper than {MAX_EXTENDS} recipes (a loop?)"
-            )));
-        }
         Some(p) => {
+            let at = |message| invalid(Problem::at(&p.referenced, "extends", message));
+            if let Err(why) = crate::names::box_name(&p.value) {
+                return Err(at(format!(
+                    "{} is not a box name: it {why}",
+                    crate::names::quoted(&p.value)
+                )));
+            }
+            if depth >= MAX_EXTENDS {
+                return Err(at(format!(
+                    "recipes extend each other more than {MAX_EXTENDS} levels deep from here (a loop?)"
+                )));
+            }
             let mut search = Vec::new();
             if let Some(up) = dir.parent() {
                 search.push(up.to_owned());
             }
             search.extend(dirs.iter().cloned());
-            Some(find_at_depth(p, &search, depth + 1)?)
+            match find_at_depth(&p.value, &search, depth + 1) {
+                Err(RecipeError::NotFound { searched, .. }) => {
+                    let dirs: Vec<String> =
+                        searched.iter().map(|d| d.display().to_string()).collect();
+                    return Err(at(format!(
+                        "no recipe `{}` to extend: looked for {}/{RECIPE_FILE} in {}",
+                        p.value,
+                        p.value,
+                        dirs.join(", ")
+                    )));
+                }
+                found => Some(found?),
+            }
         }
     };
-    let recipe = resolve(raw, parent.as_ref().map(|p| &p.recipe)).map_err(semantic)?;
-    check(&recipe).map_err(semantic)?;
+    let recipe = resolve(raw, parent.as_ref().map(|p| &p.recipe)).map_err(invalid)?;
     let mut overlays = parent
         .as_ref()
         .map(|p| p.overlays.clone())
@@ -250,48 +218,71 @@ fn load_at_depth(
     })
 }
 
-/// Fill a raw recipe from its parent (if any); every field must end up set.
-fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, String> {
+/// Fill a raw recipe from its parent (if any) and check it: every field
+/// must end up set, and the values given here must be valid (a problem
+/// points at the value, or at line 1 for a missing field).
+fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, Problem> {
     fn pick<T: Clone>(
         own: Option<T>,
         parent: Option<&Recipe>,
         f: impl Fn(&Recipe) -> T,
         field: &str,
-    ) -> Result<T, String> {
-        own.or_else(|| parent.map(f)).ok_or_else(|| {
-            format!("missing field `{field}` (and no `extends:` recipe provides it)")
-        })
+    ) -> Result<T, Problem> {
+        own.or_else(|| parent.map(f))
+            .ok_or_else(|| Problem::top(field, format!("missing; {}", needs(field))))
     }
-    let mut packages = parent.map(|p| p.packages.clone()).unwrap_or_default();
-    packages.extend(raw.packages);
-    let mut customize = parent.map(|p| p.customize.clone()).unwrap_or_default();
-    customize.extend(raw.customize);
-    let mut sources = parent.map(|p| p.sources.clone()).unwrap_or_default();
-    sources.extend(raw.sources);
+    check_own(&raw)?;
     let format = raw
         .format
         .or_else(|| parent.map(|p| p.format))
         .unwrap_or_default();
+    let mut packages = parent.map(|p| p.packages.clone()).unwrap_or_default();
+    let packages_at = raw.packages.as_ref().map(|p| p.referenced);
+    packages.extend(raw.packages.map(|p| p.value).unwrap_or_default());
+    if packages.is_empty() {
+        return Err(match packages_at {
+            Some(at) => Problem::at(&at, "packages", format!("is empty; {}", needs("packages"))),
+            None => Problem::top("packages", format!("missing; {}", needs("packages"))),
+        });
+    }
+    let mut customize = parent.map(|p| p.customize.clone()).unwrap_or_default();
+    customize.extend(raw.customize);
+    let mut sources = parent.map(|p| p.sources.clone()).unwrap_or_default();
+    sources.extend(raw.sources.into_iter().map(|s| s.value));
     // A rootfs never boots: disk size, kernel command line and login user
     // do not apply.
     let (disk_gib, cmdline, user) = match format {
         Format::Disk => (
-            pick(raw.disk_gib, parent, |p| p.disk_gib, "disk_gib")?,
-            pick(raw.cmdline, parent, |p| p.cmdline.clone(), "cmdline")?,
-            pick(raw.user, parent, |p| p.user.clone(), "user")?,
+            pick(
+                raw.disk_gib.map(|d| d.value),
+                parent,
+                |p| p.disk_gib,
+                "disk_gib",
+            )?,
+            pick(
+                raw.cmdline.map(|c| c.value),
+                parent,
+                |p| p.cmdline.clone(),
+                "cmdline",
+            )?,
+            pick(
+                raw.user.map(|u| u.value),
+                parent,
+                |p| p.user.clone(),
+                "user",
+            )?,
         ),
         Format::Rootfs => {
-            if let Some(field) = [
-                raw.disk_gib.map(|_| "disk_gib"),
-                raw.cmdline.as_ref().map(|_| "cmdline"),
-                raw.user.as_ref().map(|_| "user"),
-            ]
-            .into_iter()
-            .flatten()
-            .next()
-            {
-                return Err(format!(
-                    "`{field}` does not apply to `format: rootfs` (it never boots); remove it"
+            let given = [
+                raw.disk_gib.map(|v| (v.referenced, "disk_gib")),
+                raw.cmdline.map(|v| (v.referenced, "cmdline")),
+                raw.user.map(|v| (v.referenced, "user")),
+            ];
+            if let Some((at, field)) = given.into_iter().flatten().next() {
+                return Err(Problem::at(
+                    &at,
+                    field,
+                    "does not apply to `format: rootfs` (it never boots); remove it".into(),
                 ));
             }
             (0, String::new(), String::new())
@@ -322,85 +313,68 @@ fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, String> {
 /// Parse a standalone recipe (no `extends:`); errors carry file:line:column.
 pub fn parse(text: &str, path: &Path) -> Result<Recipe, RecipeError> {
     let raw = parse_raw(text, path)?;
-    let semantic = |message: String| RecipeError::Semantic {
-        path: path.to_owned(),
-        message,
-    };
-    if raw.extends.is_some() {
-        return Err(semantic(
-            "`extends` needs the recipe directories: use `find`".into(),
-        ));
+    if let Some(p) = &raw.extends {
+        return Err(Problem::at(
+            &p.referenced,
+            "extends",
+            "needs the recipe directories to be looked up: use `find`".into(),
+        )
+        .into_error(path, text));
     }
-    let recipe = resolve(raw, None).map_err(semantic)?;
-    check(&recipe).map_err(semantic)?;
-    Ok(recipe)
+    resolve(raw, None).map_err(|p| p.into_error(path, text))
 }
 
 /// The YAML of a recipe file, unresolved, within the bounds of
 /// [`crate::limits`] (see `yaml_limits`).
 pub fn parse_raw(text: &str, path: &Path) -> Result<RawRecipe, RecipeError> {
-    let invalid = |line, column, offset: Option<usize>, message| {
-        RecipeError::Invalid(Box::new(InvalidRecipe {
-            path: path.to_owned(),
-            line,
-            column,
-            message,
-            src: NamedSource::new(path.display().to_string(), text.to_string()),
-            span: offset.map(|o| SourceSpan::from((o, 1))),
-        }))
-    };
-    if let Some((line, column, offset, message)) = yaml_limits::long_scalar(text) {
-        return Err(invalid(line, column, Some(offset), message));
-    }
-    serde_saphyr::from_str_with_options(text, yaml_limits::options()).map_err(|e| {
-        // The bare message: Display adds "error: line L column C: ", which the
-        // path:line:column prefix already says.
-        let message = yaml_limits::breach(&e).unwrap_or_else(|| {
-            first_line(&serde_saphyr::MessageFormatter::format_message(
-                &serde_saphyr::DefaultMessageFormatter,
-                &e,
-            ))
-        });
-        match e.location() {
-            Some(loc) => {
-                let offset = loc.span().byte_offset().map(|o| o as usize);
-                invalid(loc.line(), loc.column(), offset, message)
-            }
-            None => invalid(0, 0, None, message),
+    if let Some((line, column, _, message)) = yaml_limits::long_scalar(text) {
+        let mut p = Problem::top("", message);
+        (p.line, p.column) = (line, column);
+        if let Some(found) = super::recipe_diag::field_at(text, line, column) {
+            p.field = found;
         }
-    })
+        return Err(p.into_error(path, text));
+    }
+    serde_saphyr::from_str_with_options(text, yaml_limits::options())
+        .map_err(|e| from_serde(&e, text).into_error(path, text))
 }
 
-fn check(recipe: &Recipe) -> Result<(), String> {
-    if recipe.packages.is_empty() {
-        return Err("`packages` must name at least one package".into());
-    }
-    if let Some(bad) = recipe
-        .sources
-        .iter()
-        .find(|s| !s.starts_with("deb ") || s.split_whitespace().count() < 4)
+/// The checks of the values this recipe gives itself, each at its value.
+fn check_own(raw: &RawRecipe) -> Result<(), Problem> {
+    if let Some(d) = &raw.disk_gib
+        && !(2..=1024).contains(&d.value)
     {
-        return Err(format!(
-            "`sources` entry {bad:?} is not an apt source line like \"deb URL SUITE COMPONENT\""
+        return Err(Problem::at(
+            &d.referenced,
+            "disk_gib",
+            format!(
+                "{} GiB is out of range; a box's disk is 2 to 1024 GiB",
+                d.value
+            ),
         ));
     }
-    if recipe.format == Format::Rootfs {
-        return Ok(());
-    }
-    if !(2..=1024).contains(&recipe.disk_gib) {
-        return Err(format!(
-            "`disk_gib` is {}; it must be between 2 and 1024",
-            recipe.disk_gib
+    if let Some(u) = &raw.user
+        && let Err(why) = crate::names::login_name(&u.value)
+    {
+        return Err(Problem::at(
+            &u.referenced,
+            "user",
+            format!("{} {why}", crate::names::quoted(&u.value)),
         ));
     }
-    if recipe.user.is_empty() || recipe.user == "root" {
-        return Err("`user` must name a non-root login user".into());
+    for (i, line) in raw.sources.iter().enumerate() {
+        if !line.value.starts_with("deb ") || line.value.split_whitespace().count() < 4 {
+            return Err(Problem::at(
+                &line.referenced,
+                &format!("sources[{i}]"),
+                format!(
+                    "{} is not an apt source line like \"deb URL SUITE COMPONENT\"",
+                    crate::names::quoted(&line.value)
+                ),
+            ));
+        }
     }
     Ok(())
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).to_string()
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ fn semantic_checks() {
         parse(&root, Path::new("b"))
             .unwrap_err()
             .to_string()
-            .contains("non-root")
+            .contains("b:7:7: user: \"root\" is root; lab logs in as an ordinary user")
     );
     let empty = GOOD.replace("[openssh-server]", "[]");
     assert!(
@@ -73,7 +73,7 @@ fn rootfs_recipe_needs_no_disk_fields_and_refuses_them() {
         .unwrap_err()
         .to_string();
     assert!(
-        msg.contains("`user` does not apply to `format: rootfs`"),
+        msg.ends_with(":7:7: user: does not apply to `format: rootfs` (it never boots); remove it"),
         "{msg}"
     );
     let bad = ROOTFS.replace("'deb http", "'http");
@@ -146,24 +146,18 @@ fn extends_loop_and_missing_parent_are_errors() {
         .unwrap();
     }
     let dirs = vec![dir.path().to_owned()];
-    assert!(
-        find("a", &dirs)
-            .unwrap_err()
-            .to_string()
-            .contains("deeper than")
-    );
+    assert!(find("a", &dirs).unwrap_err().to_string().contains(
+        "extends: recipes extend each other more than 4 levels deep from here (a loop?)"
+    ));
     std::fs::create_dir_all(dir.path().join("c")).unwrap();
     std::fs::write(
         dir.path().join("c/box.yaml"),
         "extends: nope\nversion: '1'\n",
     )
     .unwrap();
-    assert!(
-        find("c", &dirs)
-            .unwrap_err()
-            .to_string()
-            .contains("no recipe for box `nope`")
-    );
+    assert!(find("c", &dirs).unwrap_err().to_string().contains(
+        "c/box.yaml:1:10: extends: no recipe `nope` to extend: looked for nope/box.yaml in "
+    ));
 }
 
 #[test]
@@ -213,4 +207,98 @@ mod shipped {
                 .any(|p| p.starts_with("python3-django/"))
         );
     }
+}
+
+#[test]
+fn names_that_leave_the_recipe_directories_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipes = dir.path().join("boxes");
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    std::fs::write(dir.path().join("outside/box.yaml"), GOOD).unwrap();
+    let dirs = vec![recipes.clone()];
+    assert_eq!(
+        find("../outside", &dirs).unwrap_err().to_string(),
+        "box name \"../outside\" contains '/'; only lowercase letters, digits, '-', '.' and '_' are allowed"
+    );
+    std::fs::create_dir_all(recipes.join("child")).unwrap();
+    for parent in ["../outside", "/abs/outside", "..", ".hidden"] {
+        std::fs::write(
+            recipes.join("child/box.yaml"),
+            format!("extends: {parent:?}\nversion: '2'\n"),
+        )
+        .unwrap();
+        let msg = find("child", &dirs).unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!(
+                "box.yaml:1:10: extends: {parent:?} is not a box name: it "
+            )),
+            "{parent}: {msg}"
+        );
+    }
+}
+
+#[test]
+fn the_login_user_must_be_a_login_name() {
+    for (user, said) in [
+        (
+            "'-oProxyCommand=touch /tmp/pwned'",
+            "b:7:7: user: \"-oProxyCommand=touch /tmp/pwned\" starts with '-'",
+        ),
+        (
+            "\"lab\\nProxyCommand touch x\"",
+            "b:7:7: user: \"lab\\nProxyCommand touch x\" contains '\\n'",
+        ),
+        ("Lab", "b:7:7: user: \"Lab\" starts with 'L'"),
+    ] {
+        let text = GOOD.replace("user: lab", &format!("user: {user}"));
+        let msg = parse(&text, Path::new("b")).unwrap_err().to_string();
+        assert!(msg.contains(said), "{user}: {msg}");
+    }
+}
+
+/// Every refusal of a recipe names file:line:column and the field, as a
+/// sentence (the tester's cases first).
+#[test]
+fn recipe_errors_name_position_and_field() {
+    let good = |from: &str, to: &str| GOOD.replace(from, to);
+    let deep = format!("packages: {}x{}", "[".repeat(300), "]".repeat(300));
+    let cases = [
+        good("disk_gib: 8", "disk_gib: 5000"),
+        good("disk_gib: 8", "disk_gib: abc"),
+        good("disk_gib: 8", "disk_gib: -3"),
+        good("disk_gib: 8", "disk_gib: 5.5"),
+        good("disk_gib: 8", "disk_gib: ~"),
+        good("disk_gib: 8", "disk_gib: [8]"),
+        good("mirror: http://deb.debian.org/debian\n", ""),
+        good("version: '1'\n", ""),
+        good(
+            "suite: bookworm\n",
+            "suite: bookworm\nsources: ['deb http://x bookworm main', 'nope x']\n",
+        ),
+        good("version: '1'\n", "version: '1'\nversion: '2'\n"),
+        good("packages: [openssh-server]", &deep),
+        good("packages: [openssh-server]", "packages: []"),
+        good("packages: [openssh-server]", "packages: openssh-server"),
+        good(
+            "packages: [openssh-server]",
+            "packages: [openssh-server, [x]]",
+        ),
+        good("user: lab", "user: {name: lab}"),
+        good("user: lab", "colour: blue"),
+        good("suite: bookworm", "suite: bookworm\nformat: iso"),
+        good("suite: bookworm", "suite:\n\t- bookworm"),
+        good("suite: bookworm", "suite: 'bookworm"),
+        "- version: '1'\n".to_string(),
+        "".to_string(),
+        format!("{GOOD}---\n{GOOD}"),
+    ];
+    let out: Vec<String> = cases
+        .iter()
+        .map(|text| {
+            let err = parse(text, Path::new("box.yaml")).unwrap_err();
+            assert!(matches!(err, RecipeError::Invalid(_)), "{err:?}");
+            err.to_string()
+        })
+        .collect();
+    insta::assert_snapshot!(out.join("\n"));
 }

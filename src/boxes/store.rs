@@ -15,6 +15,9 @@ use thiserror::Error;
 
 use crate::files;
 
+pub use super::store_check::Broken;
+use super::store_check::check_meta;
+
 /// Metadata file of a stored box.
 pub const META_FILE: &str = "box.json";
 /// Root disk (qcow2) of a stored box.
@@ -77,6 +80,17 @@ impl StoredBox {
     pub fn initrd(&self) -> PathBuf {
         self.dir.join(INITRD_FILE)
     }
+    /// The first file the box needs that is not a regular file in its
+    /// directory: disk, kernel and initrd for a disk box; the tarball for
+    /// a rootfs. `None` when it is complete.
+    pub fn missing(&self) -> Option<&'static str> {
+        let needed: &[&'static str] = match self.meta.format {
+            crate::boxes::Format::Disk => &[DISK_FILE, KERNEL_FILE, INITRD_FILE],
+            crate::boxes::Format::Rootfs => &[ROOTFS_FILE],
+        };
+        needed.iter().find(|f| !self.dir.join(f).is_file()).copied()
+    }
+
     /// Bytes on disk (all files of the box).
     pub fn size_bytes(&self) -> u64 {
         std::fs::read_dir(&self.dir)
@@ -96,6 +110,10 @@ impl StoredBox {
 pub enum StoreError {
     #[error("box `{0}` is not in the store")]
     NotFound(String),
+    /// Not a box name ([`crate::names::box_name`]): it could name a path
+    /// outside the store (`../x`).
+    #[error("box name {} {why}", crate::names::quoted(name))]
+    BadName { name: String, why: String },
     #[error("another `lab box build {0}` is running (lock held on {1})")]
     Busy(String, PathBuf),
     #[error("{action} {path}: {cause}")]
@@ -115,6 +133,21 @@ pub enum StoreError {
         /// In the message, not a `source()`: the chain would repeat it.
         cause: serde_json::Error,
     },
+    /// box.json is there, a file the box needs is not.
+    #[error(
+        "box `{name}` in the store is incomplete (no {file}); remove it with `lab box remove {name}` and build it again"
+    )]
+    Incomplete { name: String, file: &'static str },
+    /// box.json parses, but holds a value `lab` never writes there.
+    #[error(
+        "{}: {what}; lab never writes such a value, so the file was changed: remove the box with `lab box remove {name}` and build it again",
+        path.display()
+    )]
+    BadValue {
+        path: PathBuf,
+        name: String,
+        what: String,
+    },
     #[error(transparent)]
     File(#[from] crate::files::FileError),
     /// box.json could not be read, or is too large.
@@ -127,6 +160,13 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
         action,
         path: path.to_owned(),
         cause,
+    }
+}
+
+fn listed_name(b: &Result<StoredBox, Broken>) -> &str {
+    match b {
+        Ok(b) => &b.meta.name,
+        Err(b) => &b.name,
     }
 }
 
@@ -150,9 +190,20 @@ impl Store {
         &self.root
     }
 
-    /// The stored box, if present and complete.
+    /// `root/name`, for a box name only.
+    fn dir_of(&self, name: &str) -> Result<PathBuf, StoreError> {
+        crate::names::box_name(name).map_err(|why| StoreError::BadName {
+            name: name.to_string(),
+            why,
+        })?;
+        Ok(self.root.join(name))
+    }
+
+    /// The stored box, if present and complete. Its box.json is checked
+    /// like any input: it must name this box, and its login user and
+    /// checksum must be values `lab` writes ([`check_meta`]).
     pub fn get(&self, name: &str) -> Result<Option<StoredBox>, StoreError> {
-        let dir = self.root.join(name);
+        let dir = self.dir_of(name)?;
         let meta_path = dir.join(META_FILE);
         let text = match crate::limits::read_to_string(&meta_path, crate::limits::OWN_JSON_FILE) {
             Ok(t) => t,
@@ -164,11 +215,19 @@ impl Store {
             name: name.to_string(),
             cause,
         })?;
+        check_meta(name, &meta).map_err(|what| StoreError::BadValue {
+            path: meta_path,
+            name: name.to_string(),
+            what,
+        })?;
         Ok(Some(StoredBox { meta, dir }))
     }
 
-    /// Every complete box, sorted by name.
-    pub fn list(&self) -> Result<Vec<StoredBox>, StoreError> {
+    /// Every box in the store, sorted by name: each usable one, and each
+    /// one that is not ([`Broken`], with why: one bad box.json must not
+    /// hide the others). Directories without box.json (not boxes) are
+    /// left out.
+    pub fn list(&self) -> Result<Vec<Result<StoredBox, Broken>>, StoreError> {
         self.clean_stale();
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
@@ -181,18 +240,30 @@ impl Store {
             if name.starts_with('.') || !entry.path().is_dir() {
                 continue;
             }
-            if let Some(b) = self.get(&name)? {
-                boxes.push(b);
+            let found = self.get(&name).and_then(|b| match b {
+                Some(b) => match b.missing() {
+                    Some(file) => Err(StoreError::Incomplete {
+                        name: name.clone(),
+                        file,
+                    }),
+                    None => Ok(Some(b)),
+                },
+                None => Ok(None),
+            });
+            match found {
+                Ok(Some(b)) => boxes.push(Ok(b)),
+                Ok(None) => {}
+                Err(e) => boxes.push(Err(Broken::new(&name, entry.path(), &e))),
             }
         }
-        boxes.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        boxes.sort_by(|a, b| listed_name(a).cmp(listed_name(b)));
         Ok(boxes)
     }
 
     /// Remove a stored box.
     pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let dir = self.dir_of(name)?;
         let _lock = self.lock(name)?;
-        let dir = self.root.join(name);
         if !dir.join(META_FILE).exists() {
             return Err(StoreError::NotFound(name.to_string()));
         }
@@ -208,6 +279,7 @@ impl Store {
 
     /// Take the per-box lock (held until the returned file is dropped).
     pub fn lock(&self, name: &str) -> Result<File, StoreError> {
+        self.dir_of(name)?;
         files::private_dir(&self.root)?;
         let path = self.root.join(format!(".{name}{LOCK_SUFFIX}"));
         let file = files::open(&path, files::PRIVATE_FILE, files::Content::Keep)?;

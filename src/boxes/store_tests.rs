@@ -45,10 +45,47 @@ fn damaged_or_oversized_metadata_says_what_to_do() {
         "{msg}"
     );
     std::fs::write(&path, " ".repeat(2 << 20)).unwrap();
-    let msg = store.list().unwrap_err().to_string();
+    let msg = store.get("b").unwrap_err().to_string();
     assert!(
         msg.starts_with(&format!("{} is 2 MiB, more than the 1 MiB", path.display())),
         "{msg}"
+    );
+}
+
+#[test]
+fn one_broken_box_does_not_hide_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    for name in ["good", "big", "nokernel"] {
+        let s = store.stage(name).unwrap();
+        for f in [DISK_FILE, KERNEL_FILE, INITRD_FILE] {
+            std::fs::write(s.dir().join(f), "x").unwrap();
+        }
+        s.commit(&meta(name, "h")).unwrap();
+    }
+    std::fs::write(tmp.path().join("big").join(META_FILE), " ".repeat(2 << 20)).unwrap();
+    std::fs::remove_file(tmp.path().join("nokernel").join(KERNEL_FILE)).unwrap();
+    std::fs::create_dir_all(tmp.path().join("Not A Box")).unwrap();
+    std::fs::write(tmp.path().join("Not A Box").join(META_FILE), "{}").unwrap();
+    let listed = store.list().unwrap();
+    let shown: Vec<String> = listed
+        .iter()
+        .map(|b| match b {
+            Ok(b) => format!("{}: ok", b.meta.name),
+            Err(b) => format!("{}: {}; {}", b.name, b.reason, b.fix),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            format!(
+                "Not A Box: not a box name, so not a box lab made; remove the directory {}",
+                tmp.path().join("Not A Box").display()
+            ),
+            "big: box.json is 2 MiB, over the 1 MiB limit; remove it with `lab box remove big` and build it again".into(),
+            "good: ok".into(),
+            "nokernel: incomplete: no vmlinuz; remove it with `lab box remove nokernel` and build it again".into(),
+        ]
     );
 }
 
@@ -114,4 +151,70 @@ fn remove_deletes_and_missing_is_an_error() {
     store.remove("b").unwrap();
     assert!(store.get("b").unwrap().is_none());
     assert!(matches!(store.remove("b"), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn a_name_that_leaves_the_store_is_refused_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path().join("boxes"));
+    let victim = tmp.path().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join(META_FILE), "{}").unwrap();
+    let said = "box name \"../victim\" contains '/'; only lowercase letters, digits, '-', '.' and '_' are allowed";
+    assert_eq!(store.remove("../victim").unwrap_err().to_string(), said);
+    assert_eq!(store.get("../victim").unwrap_err().to_string(), said);
+    assert_eq!(store.stage("../victim").unwrap_err().to_string(), said);
+    assert!(
+        victim.join(META_FILE).exists(),
+        "nothing outside the store removed"
+    );
+    assert!(store.lock("/abs").is_err());
+    assert!(store.get("..").is_err());
+}
+
+#[test]
+fn metadata_lab_never_writes_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(tmp.path());
+    store.stage("b").unwrap().commit(&meta("b", "h")).unwrap();
+    let path = tmp.path().join("b").join(META_FILE);
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (field, value, said) in [
+        (
+            "user",
+            "-oProxyCommand=touch /tmp/x",
+            "`user` is \"-oProxyCommand=touch /tmp/x\", which starts with '-'",
+        ),
+        (
+            "user",
+            "lab\nProxyCommand x",
+            "`user` is \"lab\\nProxyCommand x\", which contains '\\n'",
+        ),
+        (
+            "name",
+            "other",
+            "`name` is \"other\", not the box's own name `b`",
+        ),
+        (
+            "disk_sha256",
+            "é",
+            "`disk_sha256` is \"é\", which is not a hex checksum",
+        ),
+    ] {
+        let mut bad = good.clone();
+        bad[field] = value.into();
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let msg = store.get("b").unwrap_err().to_string();
+        assert!(
+            msg.starts_with(&format!("{}: {said}", path.display())),
+            "{msg}"
+        );
+        assert!(
+            msg.ends_with(
+                "so the file was changed: remove the box with `lab box remove b` and build it again"
+            ),
+            "{msg}"
+        );
+    }
 }

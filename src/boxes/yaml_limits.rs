@@ -55,8 +55,19 @@ pub(super) fn breach(err: &serde_saphyr::Error) -> Option<String> {
             "the recipe holds more than {} of text by here (an alias counts as a copy of what it names); box recipes need a few KiB",
             Bytes(YAML_MAX_TEXT_BYTES as u64)
         )),
+        Error::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => Some(too_deep()),
         _ => None,
     }
+}
+
+/// The sentence for lists and mappings nested past [`YAML_MAX_DEPTH`].
+pub(super) fn too_deep() -> String {
+    format!(
+        "lists and mappings are nested more than {YAML_MAX_DEPTH} levels deep here; box recipes need 2"
+    )
 }
 
 /// The first scalar longer than [`YAML_MAX_SCALAR_BYTES`]: its 1-based
@@ -109,7 +120,7 @@ mod tests {
         ));
         assert_eq!(
             msg,
-            "box.yaml:3:427: the recipe holds more than 8 MiB of text by here (an alias counts as a copy of what it names); box recipes need a few KiB"
+            "box.yaml:3:427: customize[138]: the recipe holds more than 8 MiB of text by here (an alias counts as a copy of what it names); box recipes need a few KiB"
         );
     }
 
@@ -127,7 +138,9 @@ mod tests {
         let aliases = vec!["*s"; 100_001].join(",");
         let msg = refusal(&format!("version: '1'\npackages: [&s x, {aliases}]\n"));
         assert!(
-            msg.starts_with("box.yaml:2:300000: the recipe holds more than 100000 values"),
+            msg.starts_with(
+                "box.yaml:2:300000: packages[99995]: the recipe holds more than 100000 values"
+            ),
             "{msg}"
         );
         let items = vec!["x"; 60_000].join(",");
@@ -136,7 +149,7 @@ mod tests {
         ));
         assert_eq!(
             msg,
-            "box.yaml:3:12: the recipe holds more than 100000 values by here (an alias counts as a copy of what it names); box recipes need a few dozen"
+            "box.yaml:3:12: customize: the recipe holds more than 100000 values by here (an alias counts as a copy of what it names); box recipes need a few dozen"
         );
         // Many aliases of one anchor are fine while they stay small.
         let aliases = vec!["*c"; 500].join(",");
@@ -169,7 +182,7 @@ mod tests {
         );
         assert_eq!(
             refusal(&long),
-            "box.yaml:2:14: this value is 65537 bytes long; values in a box recipe may be at most 64 KiB: keep long scripts in the recipe's files/ overlay"
+            "box.yaml:2:14: description: this value is 65537 bytes long; values in a box recipe may be at most 64 KiB: keep long scripts in the recipe's files/ overlay"
         );
     }
 

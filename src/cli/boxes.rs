@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::boxes::{self, Outcome, Store};
+use crate::error::InvalidInput;
 use crate::ui::{progress, table};
 
 #[derive(Debug, clap::Subcommand)]
@@ -36,22 +37,31 @@ pub enum BoxCommand {
     },
 }
 
+/// Refuse a NAME argument that is not a box name (it names a directory
+/// under the recipe directories and the store: `../x` would lead out of
+/// them) as invalid input (exit status 2).
+fn box_name(name: &str) -> Result<()> {
+    crate::names::box_name(name).map_err(|why| {
+        InvalidInput {
+            summary: format!("box name {} {why}", crate::names::quoted(name)),
+        }
+        .into()
+    })
+}
+
 pub fn run(cmd: BoxCommand) -> Result<()> {
     let store = Store::default_location();
     match cmd {
         BoxCommand::Build { name, force } => {
+            box_name(&name)?;
             let start = Instant::now();
             let dirs = crate::paths::recipe_dirs(lab_dir().as_deref());
-            let recipe = boxes::recipe::find(&name, &dirs)?;
+            let recipe = boxes::recipe::find(&name, &dirs)
+                .map_err(boxes::recipe::RecipeError::into_anyhow)?;
             let log = boxes::build_log(&name);
             let reporter = progress::stderr_reporter();
-            let outcome =
-                boxes::build(&store, &recipe, force, &log, reporter.as_ref()).map_err(|e| {
-                    e.context(format!(
-                        "building box {name} failed (log: {})",
-                        log.display()
-                    ))
-                })?;
+            let outcome = boxes::build(&store, &recipe, force, &log, reporter.as_ref())
+                .map_err(|e| boxes::build_failed(&name, &log, e))?;
             drop(reporter);
             match outcome {
                 Outcome::UpToDate(b) => println!(
@@ -82,22 +92,34 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             let now = boxes::build::now_unix();
             let rows: Vec<Vec<String>> = boxes
                 .iter()
-                .map(|b| {
-                    vec![
+                .map(|b| match b {
+                    Ok(b) => vec![
                         b.meta.name.clone(),
                         b.meta.version.clone(),
                         b.meta.format.as_str().to_string(),
                         table::fmt_bytes(b.size_bytes()),
                         table::fmt_age(now.saturating_sub(b.meta.built_at)),
-                    ]
+                    ],
+                    Err(broken) => {
+                        let mut row = vec![broken.name.clone()];
+                        row.extend(["-", "-", "-", "broken (below)"].map(String::from));
+                        row
+                    }
                 })
                 .collect();
             print!(
                 "{}",
                 table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows)
             );
+            for broken in boxes.iter().filter_map(|b| b.as_ref().err()) {
+                println!(
+                    "box `{}` is broken ({}); {}",
+                    broken.name, broken.reason, broken.fix
+                );
+            }
         }
         BoxCommand::Remove { name } => {
+            box_name(&name)?;
             store.remove(&name)?;
             println!("removed box {name}");
         }

@@ -276,10 +276,12 @@ mod tests {
                 path: "disk".into(),
                 cause: io(),
             }),
-            Box::new(crate::boxes::recipe::RecipeError::Read {
-                path: "box.yaml".into(),
-                cause: io(),
-            }),
+            Box::new(crate::boxes::recipe::RecipeError::File(
+                crate::limits::ReadError::Io {
+                    path: "box.yaml".into(),
+                    err: io(),
+                },
+            )),
             Box::new(crate::boxes::store::StoreError::Io {
                 action: "cannot read",
                 path: "b".into(),

@@ -62,10 +62,9 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     if !args.command.is_empty() {
         cmd = cmd.arg("-T");
     }
-    cmd = cmd.arg(format!("{}@{}", ns.user, ns.ip));
-    if !args.command.is_empty() {
-        cmd = cmd.arg("--").args(&args.command);
-    }
+    cmd = cmd
+        .args(crate::ssh::openssh::login(&ns.user, &ns.ip))
+        .args(&args.command);
     Err(cmd.exec().into())
 }
 
@@ -84,7 +83,7 @@ pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
         );
     }
     for (node, ns) in up {
-        print!("{}", options.host_block(&node.name, &ns.ip, &ns.user));
+        print!("{}", options.host_block(&node.name, &ns.ip, &ns.user)?);
     }
     Ok(())
 }
@@ -96,13 +95,17 @@ pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
         .with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
     let sd = StateDir::for_lab_dir(ctx_lab.dir());
     let path = sd.console_log(&args.node);
-    let file = std::fs::File::open(&path).with_context(|| {
-        format!(
-            "no console log for {} at {} (has it been started?)",
+    // One sentence either way: the cause is in it, not a second line.
+    let file = match crate::limits::open_regular(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "node {} has no console log yet ({} does not exist); it is written from the node's first start: run `lab up {}`",
             args.node,
-            path.display()
-        )
-    })?;
+            path.display(),
+            args.node
+        ),
+        Err(e) => bail!("cannot read the console log {}: {e}", path.display()),
+    };
     // Line by line: the log grows as long as the VM runs. Lines over
     // MAX_LINE_BYTES are cut; `-n N` keeps only N of them at a time.
     let mut reader = std::io::BufReader::new(file);

@@ -268,9 +268,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let sd = StateDir::for_lab_dir(tmp.path());
         sd.create().unwrap();
-        std::fs::write(
-            sd.file(crate::state::SECRETS_FILE),
-            r#"{"db_password": "s3cretValue"}"#,
+        crate::state::write_atomic(
+            &sd.file(crate::state::SECRETS_FILE),
+            br#"{"db_password": "s3cretValue"}"#,
+            0o600,
         )
         .unwrap();
         let all = secrets::load(&sd).unwrap();

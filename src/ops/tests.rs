@@ -287,6 +287,7 @@ fn rootfs_box_as_a_node_box_is_refused_before_anything_is_created() {
     let meta_path = f.ctx.store.root().join("testbox/box.json");
     let mut meta = box_meta();
     meta.format = crate::boxes::Format::Rootfs;
+    meta.user = String::new();
     std::fs::write(&meta_path, serde_json::to_string(&meta).unwrap()).unwrap();
     std::fs::write(f.ctx.store.root().join("testbox/rootfs.tar.gz"), "x").unwrap();
     let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());

@@ -7,8 +7,6 @@
 //! host straight from the store. The playbook finds each one in the
 //! variable `lab_images`: `{NAME: {path: ..., sha256: ...}}`.
 
-use std::fs::File;
-
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
@@ -97,8 +95,8 @@ pub fn upload(
                 &ctrl.name,
                 &format!("uploading image {} ({})", b.meta.name, fmt_bytes(size)),
             );
-            let mut f =
-                File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
+            let mut f = crate::limits::open_regular(&local)
+                .with_context(|| format!("cannot open {}", local.display()))?;
             remote::write_file_from(sess, &path, &mut f, 0o644)
                 .with_context(|| format!("cannot upload image {} to {}", b.meta.name, ctrl.name))?;
             run.rep.note(&format!(

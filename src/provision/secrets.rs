@@ -58,9 +58,20 @@ impl Secrets {
     }
 }
 
-/// The lab's secrets as stored, or `None` before they were generated.
+/// The lab's secrets as stored, or `None` before they were generated. A
+/// file others may read or change (or not this user's, or not a regular
+/// file) is refused, never used or tightened as found: someone may know
+/// the secrets, or have put their own.
 pub fn load(sd: &StateDir) -> Result<Option<Secrets>> {
     let path = sd.file(SECRETS_FILE);
+    if !crate::files::check_private(
+        &path,
+        0o077,
+        "the lab's secrets file",
+        "take the secrets as known: remove the file, and destroy and bring up the lab again (services already set up keep the old ones)",
+    )? {
+        return Ok(None);
+    }
     match crate::limits::read_to_string(&path, crate::limits::OWN_JSON_FILE) {
         Ok(text) => serde_json::from_str(&text).map(|m| Some(Secrets(m))).with_context(|| {
             format!(
@@ -89,8 +100,6 @@ pub fn ensure(sd: &StateDir) -> Result<Secrets> {
     if changed {
         sd.create()?;
         write_atomic(&path, secrets.to_json().as_bytes(), 0o600)?;
-    } else {
-        crate::files::set_mode(&path, crate::files::PRIVATE_FILE)?;
     }
     Ok(secrets)
 }
@@ -145,9 +154,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let sd = StateDir::for_lab_dir(tmp.path());
         sd.create().unwrap();
-        std::fs::write(
-            sd.file(SECRETS_FILE),
-            r#"{"db_root_password": "kept", "custom": "mine"}"#,
+        write_atomic(
+            &sd.file(SECRETS_FILE),
+            br#"{"db_root_password": "kept", "custom": "mine"}"#,
+            0o600,
         )
         .unwrap();
         let s = ensure(&sd).unwrap();
@@ -162,11 +172,42 @@ mod tests {
     }
 
     #[test]
+    fn secrets_others_may_read_or_change_are_refused_not_tightened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        let first = ensure(&sd).unwrap();
+        let path = sd.file(SECRETS_FILE);
+        for mode in [0o666, 0o640, 0o602] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let who = if mode & 0o044 == 0 {
+                "changed"
+            } else if mode & 0o022 == 0 {
+                "read"
+            } else {
+                "read or changed"
+            };
+            let msg = format!("{:#}", ensure(&sd).unwrap_err());
+            assert_eq!(
+                msg,
+                format!(
+                    "the lab's secrets file {0} can be {who} by other users (mode {mode:04o}), so lab will not use it; if nobody else could have {who} it, run `chmod 600 {0}`, otherwise take the secrets as known: remove the file, and destroy and bring up the lab again (services already set up keep the old ones)",
+                    path.display()
+                )
+            );
+            assert!(load(&sd).is_err(), "`lab secrets` refuses it too");
+            let left = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(left, mode, "left as found");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(ensure(&sd).unwrap(), first);
+    }
+
+    #[test]
     fn damaged_file_is_an_error_not_a_reset() {
         let tmp = tempfile::tempdir().unwrap();
         let sd = StateDir::for_lab_dir(tmp.path());
         sd.create().unwrap();
-        std::fs::write(sd.file(SECRETS_FILE), "[1, 2]").unwrap();
+        write_atomic(&sd.file(SECRETS_FILE), b"[1, 2]", 0o600).unwrap();
         let msg = format!("{:#}", ensure(&sd).unwrap_err());
         assert!(msg.contains("is damaged"), "{msg}");
     }
@@ -177,7 +218,8 @@ mod tests {
         let sd = StateDir::for_lab_dir(tmp.path());
         sd.create().unwrap();
         let path = sd.file(SECRETS_FILE);
-        std::fs::write(&path, format!("{{\"a\": \"{}\"}}", "x".repeat(2 << 20))).unwrap();
+        let text = format!("{{\"a\": \"{}\"}}", "x".repeat(2 << 20));
+        write_atomic(&path, text.as_bytes(), 0o600).unwrap();
         let msg = format!("{:#}", load(&sd).unwrap_err());
         assert!(
             msg.starts_with(&format!(

@@ -6,35 +6,9 @@ use std::net::Ipv4Addr;
 use super::diag::clip;
 use super::model::{Proxy, ProxyHost};
 
-/// A DNS label: 1-63 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
-pub(crate) fn dns_label(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("is empty".into());
-    }
-    if name.len() > 63 {
-        return Err(format!(
-            "is {} characters long; at most 63 are allowed",
-            name.len()
-        ));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        let hint = if c.is_ascii_uppercase() {
-            " (use lowercase)"
-        } else {
-            ""
-        };
-        return Err(format!(
-            "contains {c:?}; only lowercase letters, digits and '-' are allowed{hint}"
-        ));
-    }
-    if name.starts_with('-') || name.ends_with('-') {
-        return Err("starts or ends with '-'".into());
-    }
-    Ok(())
-}
+/// The name rules shared with the rest of `lab` (box recipes, the box
+/// store, the state): [`crate::names`].
+pub(crate) use crate::names::{box_name, dns_label};
 
 /// A DNS domain: dot-separated DNS labels, at most 253 characters.
 pub(crate) fn domain(name: &str) -> Result<(), String> {
@@ -53,23 +27,6 @@ pub(crate) fn domain(name: &str) -> Result<(), String> {
 /// A role (inventory group) name: like a DNS label, and `_` is allowed.
 pub(crate) fn role(name: &str) -> Result<(), String> {
     dns_label(&name.replace('_', "-")).map_err(|why| why.replace("and '-'", "'-' and '_'"))
-}
-
-/// A box name: a directory name under `boxes/`, so no `/` and no `..`.
-pub(crate) fn box_name(name: &str) -> Result<(), String> {
-    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c);
-    if name.is_empty() || name.len() > 63 {
-        return Err("must be 1 to 63 characters long".into());
-    }
-    if let Some(c) = name.chars().find(|c| !ok(*c)) {
-        return Err(format!(
-            "contains {c:?}; only lowercase letters, digits, '-', '.' and '_' are allowed"
-        ));
-    }
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err("must start with a letter or digit".into());
-    }
-    Ok(())
 }
 
 /// A path inside the lab directory: relative and not empty.

@@ -27,12 +27,22 @@ pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
 pub fn ensure_keypair(path: &Path, comment: &str) -> Result<String> {
     use crate::files::{self, PUBLIC_FILE};
     let pub_path = pub_key_path(path);
-    if path.exists() {
+    // lstat, not stat: a symbolic link (even one pointing nowhere) is
+    // found, and refused by check_key, never written through by ssh-keygen.
+    if std::fs::symlink_metadata(path).is_ok() {
         files::check_key(path, 0o077, "the SSH key")?;
         files::check_key(&pub_path, 0o022, "the SSH public key")?;
     } else {
         if let Some(dir) = path.parent() {
             files::private_dir(dir)?;
+        }
+        // ssh-keygen opens both files by path and follows links: a public
+        // key left without its private one (or a link there) goes first.
+        match std::fs::remove_file(&pub_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", pub_path.display()));
+            }
+            _ => {}
         }
         // ssh-keygen writes the private key 0600 itself, the public one
         // with whatever the umask leaves.
@@ -43,8 +53,7 @@ pub fn ensure_keypair(path: &Path, comment: &str) -> Result<String> {
         files::set_mode(path, files::PRIVATE_FILE)?;
         files::set_mode(&pub_path, PUBLIC_FILE)?;
     }
-    let text = std::fs::read_to_string(&pub_path)
-        .with_context(|| format!("cannot read {}", pub_path.display()))?;
+    let text = crate::limits::read_to_string(&pub_path, crate::limits::OWN_JSON_FILE)?;
     Ok(text.trim().to_string())
 }
 
@@ -258,6 +267,29 @@ mod tests {
             msg.contains(&format!("run `chmod 644 {}.pub`", key.display())),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn ssh_keygen_never_writes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let key = dir.path().join("id_ed25519");
+        // A link to where a file could be made: refused, nothing made.
+        std::os::unix::fs::symlink(outside.path().join("made"), &key).unwrap();
+        let msg = format!("{:#}", ensure_keypair(&key, "lab@test").unwrap_err());
+        assert!(
+            msg.contains("is a symbolic link, not a regular file"),
+            "{msg}"
+        );
+        assert!(!outside.path().join("made").exists());
+        // A public key left behind as a link: removed, not written through.
+        std::fs::remove_file(&key).unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, pub_key_path(&key)).unwrap();
+        ensure_keypair(&key, "lab@test").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(!pub_key_path(&key).is_symlink());
     }
 
     #[test]

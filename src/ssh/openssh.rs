@@ -51,7 +51,13 @@ impl ClientOptions {
     }
 
     /// The lab's own key and pinned known_hosts in its state directory.
+    /// Either is refused (when it exists) if it may no longer be only
+    /// the lab's ([`crate::files::check_private`]): a key others may read,
+    /// pinned host keys others may have changed.
     pub fn for_lab(sd: &crate::state::StateDir) -> Result<ClientOptions> {
+        let again = "remove the lab with `lab destroy` and bring it up again (lab makes a new key and pins the host keys anew)";
+        crate::files::check_private(&sd.ssh_key(), 0o077, "the SSH key", again)?;
+        crate::files::check_private(&sd.known_hosts(), 0o022, "the pinned host keys", again)?;
         ClientOptions::new(&sd.ssh_key(), &sd.known_hosts())
     }
 
@@ -83,15 +89,44 @@ impl ClientOptions {
     }
 
     /// A `Host ALIAS` block logging in to `user@hostname`, ending with an
-    /// empty line.
-    pub fn host_block(&self, alias: &str, hostname: &str, user: &str) -> String {
+    /// empty line. Each of the three must be one plain word ([`plain`]):
+    /// a value that could end the line or add a keyword
+    /// (`lab\nProxyCommand ...`) is refused, never written.
+    pub fn host_block(&self, alias: &str, hostname: &str, user: &str) -> Result<String> {
+        for (keyword, value) in [("Host", alias), ("HostName", hostname), ("User", user)] {
+            if !plain(value) {
+                anyhow::bail!(
+                    "{keyword} {value:?} cannot be written into an ssh_config block (one word of letters, digits, '.', '_', ':' and '-' is); lab writes only such values, so check where it came from"
+                );
+            }
+        }
         let mut out = format!("Host {alias}\n  HostName {hostname}\n  User {user}\n");
         for line in self.config_lines() {
             out.push_str(&format!("  {line}\n"));
         }
         out.push('\n');
-        out
+        Ok(out)
     }
+}
+
+/// A word ssh(1) and ssh_config(5) take as it is: not empty, only ASCII
+/// letters, digits, `.`, `_`, `:` and `-`, and not starting with `-` (an
+/// option). Node names, IPv4 addresses and login names are such words.
+pub fn plain(word: &str) -> bool {
+    !word.is_empty()
+        && !word.starts_with('-')
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(&b))
+}
+
+/// The end of an ssh(1) command line that logs in as `user` to `host`:
+/// `-l USER -- HOST`. The user is an argument of its own and `--` ends the
+/// options, so whatever either holds, ssh never takes it for an option
+/// (`USER@HOST` with a user `-oProxyCommand=...` was one); a command to
+/// run may follow. Both are also checked when the state is read.
+pub fn login(user: &str, host: &str) -> [String; 4] {
+    ["-l".into(), user.into(), "--".into(), host.into()]
 }
 
 fn render(v: &Value<'_>) -> String {

@@ -106,7 +106,7 @@ fn paths_are_double_quoted_with_escapes_and_percent_doubled() {
         ]
     );
     assert_eq!(
-        o.host_block("node1", "10.0.0.2", "lab"),
+        o.host_block("node1", "10.0.0.2", "lab").unwrap(),
         "Host node1\n  HostName 10.0.0.2\n  User lab\n  IdentityFile \"/l/%%k\"\n  UserKnownHostsFile \"/l/kh\"\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n  LogLevel ERROR\n\n"
     );
 }
@@ -161,7 +161,7 @@ fn ssh_config_block_resolves_to_the_exact_paths() {
     let (tmp, key, kh) = odd_dir();
     let o = ClientOptions::new(&key, &kh).unwrap();
     let cfg = tmp.path().join("ssh_config");
-    std::fs::write(&cfg, o.host_block("node1", "127.0.0.1", "lab")).unwrap();
+    std::fs::write(&cfg, o.host_block("node1", "127.0.0.1", "lab").unwrap()).unwrap();
     let cfg_arg = path_str(&cfg).to_string();
     let (ok, out, err) = ssh(&["-G".into(), "-F".into(), cfg_arg.clone(), "node1".into()]);
     assert!(ok, "ssh -G -F failed: {err}");
@@ -260,4 +260,67 @@ fn host_key_checking_is_never_turned_off() {
         found.is_empty(),
         "host key checking turned off in: {found:#?}"
     );
+}
+
+#[test]
+fn the_user_and_address_are_never_taken_for_options() {
+    let g = |user: &str, host: &str| {
+        let mut args: Vec<String> = ["-G", "-F", "/dev/null"].map(String::from).to_vec();
+        args.extend(login(user, host));
+        ssh(&args)
+    };
+    let (ok, out, err) = g("lab", "10.0.0.2");
+    assert!(ok, "ssh -G failed: {err}");
+    assert_eq!(resolved(&out, "user"), ["lab"]);
+    assert_eq!(resolved(&out, "hostname"), ["10.0.0.2"]);
+    // Values lab would refuse (the state check stops them first) reach ssh
+    // as a user name and a host name, which OpenSSH 9 refuses itself.
+    for user in ["-oProxyCommand=touch /tmp/lab-test-pwned", "-lroot"] {
+        let (ok, out, err) = g(user, "10.0.0.2");
+        assert!(
+            !ok && err.contains("remote username contains invalid characters"),
+            "{err}"
+        );
+        assert!(resolved(&out, "proxycommand").is_empty(), "{out}");
+    }
+    let (ok, _, err) = g("lab", "-oProxyCommand=touch /tmp/lab-test-pwned");
+    assert!(
+        !ok && err.contains("hostname contains invalid characters"),
+        "{err}"
+    );
+    // `USER@HOST`, as before, made ssh take the user for an option.
+    let (_, out, _) = ssh(&[
+        "-G",
+        "-F",
+        "/dev/null",
+        "-oProxyCommand=touch /tmp/lab-test-pwned@10.0.0.2",
+        "--",
+        "echo",
+        "hi",
+    ]
+    .map(String::from));
+    assert_eq!(
+        resolved(&out, "proxycommand"),
+        ["touch /tmp/lab-test-pwned@10.0.0.2"],
+        "the old form was unsafe"
+    );
+}
+
+#[test]
+fn an_ssh_config_block_never_gets_a_second_line_or_an_option() {
+    let (_tmp, key, kh) = odd_dir();
+    let o = ClientOptions::new(&key, &kh).unwrap();
+    for (alias, host, user) in [
+        ("node1", "10.0.0.2", "lab\nProxyCommand touch /tmp/x"),
+        ("node1", "10.0.0.2 ProxyCommand=x", "lab"),
+        ("node1\n  ProxyCommand x", "10.0.0.2", "lab"),
+        ("node1", "10.0.0.2", "-lab"),
+        ("node1", "10.0.0.2", ""),
+    ] {
+        let msg = o.host_block(alias, host, user).unwrap_err().to_string();
+        assert!(
+            msg.contains("cannot be written into an ssh_config block"),
+            "{msg}"
+        );
+    }
 }

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+mod check;
+
 /// Name of the state directory beside the lab file.
 pub const STATE_DIR: &str = ".lab";
 /// Exclusive lock held by every command that changes the lab.
@@ -232,7 +234,8 @@ impl StateDir {
                 Ok(LabLock { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                // From the file opened above, not by path again.
+                let holder = crate::limits::read_capped(&file, 64).unwrap_or_default();
                 let holder = holder.trim();
                 let who = if holder.is_empty() {
                     String::new()
@@ -251,20 +254,52 @@ impl StateDir {
 
     /// Read `state.json`; a fresh default when there is none. A state of
     /// an older format is read as is (the caller upgrades it, see
-    /// [`State::format`]); one of a newer format is an error.
+    /// [`State::format`]); one of a newer format is an error, found before
+    /// the rest is parsed (a newer lab may have changed any field). Also
+    /// refused: a file others may change (or not this user's, or not a
+    /// regular file), and values `lab` never writes (a state edited by
+    /// hand is input too: see `check`).
     pub fn load(&self) -> Result<State> {
         let path = self.file(STATE_FILE);
-        let st: State = match crate::limits::read_to_string(&path, crate::limits::OWN_JSON_FILE) {
-            Ok(text) => serde_json::from_str(&text)
-                .with_context(|| format!("{} is damaged; remove it only after `virsh list --all` shows nothing of this lab", path.display()))?,
+        if !crate::files::check_private(
+            &path,
+            0o022,
+            "the lab's state",
+            "compare the nodes, addresses and host keys it records with `virsh list --all` and `virsh domifaddr` before you do",
+        )? {
+            return Ok(State::default());
+        }
+        let text = match crate::limits::read_to_string(&path, crate::limits::OWN_JSON_FILE) {
+            Ok(text) => text,
             Err(e) if e.is_not_found() => return Ok(State::default()),
             Err(e) => return Err(e.into()),
         };
-        if st.format > STATE_FORMAT {
+        let damaged = || {
+            format!(
+                "{} is damaged; remove it only after `virsh list --all` shows nothing of this lab",
+                path.display()
+            )
+        };
+        /// Only the format: any state has it (or none, format 1).
+        #[derive(Deserialize)]
+        struct Format {
+            #[serde(default = "legacy_format")]
+            format: u32,
+        }
+        let format = serde_json::from_str::<Format>(&text)
+            .with_context(damaged)?
+            .format;
+        if format > STATE_FORMAT {
             bail!(
-                "{} was written by a newer lab (state format {}; this lab reads formats up to {STATE_FORMAT}); use that version of lab, or upgrade this one",
+                "{} was written by a newer lab (state format {format}; this lab reads formats up to {STATE_FORMAT}); use that version of lab, or upgrade this one",
                 path.display(),
-                st.format
+            );
+        }
+        let st: State = serde_json::from_str(&text).with_context(damaged)?;
+        if let Some(bad) = check::first_bad(&st) {
+            bail!(
+                "{}: {bad}; lab never writes such a value, so the file was changed by hand: put back the value lab wrote",
+                path.display()
             );
         }
         Ok(st)

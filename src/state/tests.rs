@@ -127,3 +127,116 @@ fn oversized_or_deep_state_is_refused_with_a_sentence() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_newer_format_is_named_before_its_fields_are_parsed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sd = StateDir::for_lab_dir(tmp.path());
+    sd.create().unwrap();
+    // A newer lab may add values this one cannot read ("hvf").
+    std::fs::write(sd.file(STATE_FILE), r#"{"format":3,"lab":"x","uri":"u","pool":"p","network":null,"accel":"hvf","accel_reason":null,"nodes":{},"new_field":[1]}"#).unwrap();
+    assert_eq!(
+        sd.load().unwrap_err().to_string(),
+        format!(
+            "{} was written by a newer lab (state format 3; this lab reads formats up to 2); use that version of lab, or upgrade this one",
+            sd.file(STATE_FILE).display()
+        )
+    );
+    std::fs::write(sd.file(STATE_FILE), r#"{"format":"two"}"#).unwrap();
+    assert!(sd.load().unwrap_err().to_string().contains("is damaged"));
+}
+
+/// A state of one node `node1` whose `field` is `value` (JSON).
+fn state_with(field: &str, value: serde_json::Value) -> (tempfile::TempDir, StateDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let sd = StateDir::for_lab_dir(tmp.path());
+    sd.create().unwrap();
+    let mut node = serde_json::json!({
+        "domain": "smoke.node1", "ip": "10.77.10.21", "mac": "52:54:00:12:34:56",
+        "user": "lab", "box_name": "debian-12", "volumes": [], "ready": true,
+        "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxh", "boot_seconds": null, "ready_seconds": null
+    });
+    node[field] = value;
+    let st = serde_json::json!({
+        "format": 2, "lab": "smoke", "instance": "0a1b2c3d4e5f", "file": "", "uri": "test:///default",
+        "pool": "lab", "network": null, "accel": null, "accel_reason": null, "nodes": {"node1": node}
+    });
+    std::fs::write(sd.file(STATE_FILE), st.to_string()).unwrap();
+    (tmp, sd)
+}
+
+#[test]
+fn values_lab_never_writes_are_refused_when_the_state_is_read() {
+    let (_tmp, sd) = state_with("user", "lab".into());
+    assert_eq!(sd.load().unwrap().nodes["node1"].user, "lab");
+    let cases = [
+        (
+            "user",
+            "-oProxyCommand=touch /tmp/pwned",
+            "`nodes.node1.user` is \"-oProxyCommand=touch /tmp/pwned\", which starts with '-'; a login name starts with a lowercase letter or '_'",
+        ),
+        (
+            "user",
+            "lab\nProxyCommand touch x",
+            "`nodes.node1.user` is \"lab\\nProxyCommand touch x\", which contains '\\n'",
+        ),
+        (
+            "ip",
+            "10.0.0.1 -oProxyCommand=x",
+            "`nodes.node1.ip` is \"10.0.0.1 -oProxyCommand=x\", which is not an IPv4 address",
+        ),
+        (
+            "mac",
+            "52:54:00:12:34",
+            "`nodes.node1.mac` is \"52:54:00:12:34\", which is not a MAC address",
+        ),
+        (
+            "domain",
+            "smoke.node1\n",
+            "`nodes.node1.domain` is \"smoke.node1\\n\", which has a part \"node1\\n\" that contains '\\n'",
+        ),
+        (
+            "host_key",
+            "ssh-ed25519 AAAA\n10.0.0.9 ssh-ed25519 BBBB",
+            "`nodes.node1.host_key` is \"ssh-ed25519 AAAA\\n10.0.0.9 ssh-ed25519 BBBB\", which is not a host key",
+        ),
+        (
+            "box_name",
+            "../../etc",
+            "`nodes.node1.box_name` is \"../../etc\", which contains '/'",
+        ),
+    ];
+    for (field, value, said) in cases {
+        let (_tmp, sd) = state_with(field, value.into());
+        let msg = sd.load().unwrap_err().to_string();
+        assert!(
+            msg.starts_with(&format!("{}: {said}", sd.file(STATE_FILE).display())),
+            "{field}: {msg}"
+        );
+        assert!(
+            msg.ends_with("; lab never writes such a value, so the file was changed by hand: put back the value lab wrote"),
+            "{msg}"
+        );
+    }
+    let long = "x".repeat(10_000);
+    let (_tmp, sd) = state_with("user", long.as_str().into());
+    let msg = sd.load().unwrap_err().to_string();
+    assert!(msg.len() < 400, "the value is clipped: {msg}");
+}
+
+#[test]
+fn a_state_others_may_change_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_tmp, sd) = state_with("user", "lab".into());
+    let path = sd.file(STATE_FILE);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(
+        sd.load().unwrap_err().to_string(),
+        format!(
+            "the lab's state {0} can be changed by other users (mode 0666), so lab will not use it; if nobody else could have changed it, run `chmod 644 {0}`, otherwise compare the nodes, addresses and host keys it records with `virsh list --all` and `virsh domifaddr` before you do",
+            path.display()
+        )
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    sd.load().unwrap();
+}

@@ -1,0 +1,132 @@
+//! Checks of the values `state.json` holds, made when it is read: a state
+//! edited by hand is input like any other, and its values reach ssh(1)
+//! (`-l USER`, the address), ssh_config(5) and known_hosts(5) lines, the
+//! Ansible inventory and libvirt. `lab` itself never writes a value these
+//! checks refuse.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use super::State;
+use crate::names;
+
+/// A check of one value: `Err(why)`, a fragment to follow "which".
+type Check = fn(&str) -> Result<(), String>;
+
+/// The first value of `st` that `lab` would not have written, as a
+/// sentence fragment naming its field path, the value (quoted, clipped)
+/// and why it is refused: "`nodes.node1.user` is \"-o...\", which
+/// contains '='; ...".
+pub(super) fn first_bad(st: &State) -> Option<String> {
+    let bad = |field: String, value: &str, why: String| {
+        Some(format!(
+            "`{field}` is {}, which {why}",
+            names::quoted(value)
+        ))
+    };
+    if !st.instance.is_empty()
+        && let Err(why) = hex(&st.instance)
+    {
+        return bad("instance".into(), &st.instance, why);
+    }
+    for (name, ns) in &st.nodes {
+        if let Err(why) = names::dns_label(name) {
+            return Some(format!(
+                "`nodes` has a node named {}, which {why}",
+                names::quoted(name)
+            ));
+        }
+        let field = |f: &str| format!("nodes.{name}.{f}");
+        let checks: [(&str, &str, Check); 5] = [
+            ("domain", &ns.domain, domain),
+            ("ip", &ns.ip, ipv4),
+            ("mac", &ns.mac, mac),
+            ("user", &ns.user, names::login_name),
+            ("box_name", &ns.box_name, names::box_name),
+        ];
+        // Empty: not recorded yet.
+        for (f, value, check) in checks {
+            if !value.is_empty()
+                && let Err(why) = check(value)
+            {
+                return bad(field(f), value, why);
+            }
+        }
+        if let Some(key) = &ns.host_key
+            && let Err(why) = host_key(key)
+        {
+            return bad(field("host_key"), key, why);
+        }
+    }
+    for (i, f) in st.forwards.iter().enumerate() {
+        let field = |n: &str| format!("forwards[{i}].{n}");
+        if let Err(why) = names::dns_label(&f.node) {
+            return bad(field("node"), &f.node, why);
+        }
+        for (n, value) in [("listen", &f.listen), ("to", &f.to)] {
+            if value.parse::<SocketAddr>().is_err() {
+                return bad(field(n), value, "is not ADDRESS:PORT".into());
+            }
+        }
+    }
+    None
+}
+
+/// A libvirt domain name `lab` makes: DNS labels joined by `.`
+/// (`LAB.NODE`; older states: `lab-LAB-NODE`).
+fn domain(name: &str) -> Result<(), String> {
+    for label in name.split('.') {
+        names::dns_label(label).map_err(|why| format!("has a part {label:?} that {why}"))?;
+    }
+    Ok(())
+}
+
+fn ipv4(ip: &str) -> Result<(), String> {
+    ip.parse::<Ipv4Addr>()
+        .map(drop)
+        .map_err(|_| "is not an IPv4 address".into())
+}
+
+/// `52:54:00:xx:xx:xx`: six pairs of hex digits.
+fn mac(mac: &str) -> Result<(), String> {
+    let pairs: Vec<&str> = mac.split(':').collect();
+    if pairs.len() == 6
+        && pairs
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        Ok(())
+    } else {
+        Err("is not a MAC address (six pairs of hex digits joined by ':')".into())
+    }
+}
+
+fn hex(id: &str) -> Result<(), String> {
+    if id
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err("is not a lab instance id (hex digits)".into())
+    }
+}
+
+/// A host key as known_hosts(5) takes it: `TYPE BASE64`, one space, no
+/// other characters.
+fn host_key(key: &str) -> Result<(), String> {
+    let ok = key.split_once(' ').is_some_and(|(kind, b64)| {
+        !kind.is_empty()
+            && kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"@.-".contains(&b))
+            && !b64.is_empty()
+            && b64
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err("is not a host key (`TYPE BASE64`, like `ssh-ed25519 AAAA...`)".into())
+    }
+}
