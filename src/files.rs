@@ -74,8 +74,9 @@ fn refused(path: &Path, reason: String) -> FileError {
     }
 }
 
-/// How a file that is not a regular file reads in a sentence.
-fn kind_of(t: std::fs::FileType) -> &'static str {
+/// How a file of type `t` reads in a sentence: "a symbolic link", "a
+/// directory", "a FIFO (named pipe)", "a socket", "a device", "a regular file".
+pub fn kind_of(t: std::fs::FileType) -> &'static str {
     if t.is_symlink() {
         "a symbolic link"
     } else if t.is_dir() {

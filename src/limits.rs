@@ -153,7 +153,7 @@ pub fn read_to_string(path: &Path, limit: FileLimit) -> Result<String, ReadError
 /// a regular file; ..."), to follow "cannot read PATH: ". `O_NONBLOCK`
 /// stays set; reads of a regular file never block anyway.
 pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::File::options()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -162,17 +162,7 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     if kind.is_file() {
         return Ok(file);
     }
-    let what = if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_block_device() || kind.is_char_device() {
-        "a device"
-    } else {
-        "not a file"
-    };
+    let what = crate::files::kind_of(kind);
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
         format!(
