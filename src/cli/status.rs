@@ -47,6 +47,18 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         "{}",
         table::render(&["NODE", "STATE", "IP", "BOX", "ACCEL"], &rows)
     );
+    let pending: Vec<&str> = st
+        .nodes
+        .iter()
+        .filter(|n| n.provision_pending)
+        .map(|n| n.node.as_str())
+        .collect();
+    if !pending.is_empty() {
+        println!(
+            "provisioning has not finished on {} (never run, failed or interrupted): `lab up` runs it",
+            pending.join(", ")
+        );
+    }
     for what in &st.not_ours {
         println!("not this lab's (left alone): {what}");
     }

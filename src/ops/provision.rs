@@ -53,11 +53,53 @@ pub fn ensure_up(ctx: &LabCtx, st: &State, nodes: &[&str]) -> Result<()> {
 pub fn provision(ctx: &LabCtx, opts: &Options, rep: &dyn NodeReporter) -> Result<Option<Report>> {
     let lab = &ctx.lab;
     let _lock = ctx.state_dir.lock(&lab.name)?;
-    let st = ctx.state_dir.load()?;
+    let mut st = ctx.state_dir.load()?;
     ctx.select_nodes(&opts.nodes)?;
     let all: Vec<&str> = lab.nodes.iter().map(|n| n.name.as_str()).collect();
     ensure_up(ctx, &st, &all)?;
-    provision::run(lab, &ctx.state_dir, &st, opts, rep)
+    run_recorded(ctx, &mut st, opts, rep)
+}
+
+/// Run the provisioner with the nodes it covers (`opts.nodes`, or all)
+/// marked [`crate::state::NodeState::provision_pending`] in the saved
+/// state while it runs, so that a run that fails, is interrupted or is
+/// killed is run again by the next `lab up`. A run that succeeds clears the
+/// mark, except a run limited to some tags (`--only`), which leaves each
+/// node's mark as it was before.
+fn run_recorded(
+    ctx: &LabCtx,
+    st: &mut State,
+    opts: &Options,
+    rep: &dyn NodeReporter,
+) -> Result<Option<Report>> {
+    if ctx.lab.provision.is_none() {
+        return Ok(None);
+    }
+    let names: Vec<String> = if opts.nodes.is_empty() {
+        ctx.lab.nodes.iter().map(|n| n.name.clone()).collect()
+    } else {
+        opts.nodes.clone()
+    };
+    let before: Vec<(String, bool)> = names
+        .iter()
+        .filter_map(|n| st.nodes.get(n).map(|ns| (n.clone(), ns.provision_pending)))
+        .collect();
+    for (name, _) in &before {
+        st.nodes
+            .get_mut(name)
+            .expect("listed above")
+            .provision_pending = true;
+    }
+    ctx.state_dir.save(st)?;
+    let report = provision::run(&ctx.lab, &ctx.state_dir, st, opts, rep)?;
+    for (name, was) in before {
+        st.nodes
+            .get_mut(&name)
+            .expect("listed above")
+            .provision_pending = opts.tags.is_some() && was;
+    }
+    ctx.state_dir.save(st)?;
+    Ok(report)
 }
 
 /// `lab verify`: run every check (no lock: checks change nothing).
@@ -87,7 +129,7 @@ pub struct AfterUp {
 /// provisioner or a check fails.
 pub fn after_up(
     ctx: &LabCtx,
-    st: &State,
+    st: &mut State,
     selected: &[Node],
     rep: &dyn NodeReporter,
 ) -> Result<AfterUp> {
@@ -117,7 +159,7 @@ pub fn after_up(
         },
         ..Options::default()
     };
-    let report = provision::run(lab, &ctx.state_dir, st, &opts, rep).with_context(|| {
+    let report = run_recorded(ctx, st, &opts, rep).with_context(|| {
         format!("provisioning lab {} failed; the VMs stay up: fix the problem, then run `lab provision`", lab.name)
     })?;
     if let Some(r) = &report {

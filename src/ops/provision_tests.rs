@@ -201,7 +201,7 @@ fn after_up_skips_when_a_node_is_not_ready_and_shell_has_no_tags() {
     st.nodes.get_mut("node2").unwrap().ready = false;
     let notes = Notes::default();
     let selected = f.ctx.select_nodes(&["node1".into()]).unwrap();
-    after_up(&f.ctx, &st, &selected, &notes).unwrap();
+    after_up(&f.ctx, &mut st, &selected, &notes).unwrap();
     let notes = notes.0.into_inner().unwrap();
     assert_eq!(
         notes,
@@ -223,9 +223,80 @@ fn after_up_skips_when_a_node_is_not_ready_and_shell_has_no_tags() {
 #[test]
 fn after_up_does_nothing_without_provision_or_checks() {
     let f = up_lab("");
-    let st = f.ctx.state_dir.load().unwrap();
+    let mut st = f.ctx.state_dir.load().unwrap();
     let notes = Notes::default();
-    after_up(&f.ctx, &st, &f.ctx.lab.nodes, &notes).unwrap();
+    after_up(&f.ctx, &mut st, &f.ctx.lab.nodes, &notes).unwrap();
     assert!(notes.0.into_inner().unwrap().is_empty());
     assert!(!f.ctx.state_dir.file(crate::state::PROVISION_LOG).exists());
+}
+
+/// `provision_pending` of each node of the lab, in node order.
+fn pending(f: &Fixture) -> Vec<bool> {
+    let st = f.ctx.state_dir.load().unwrap();
+    st.nodes.values().map(|ns| ns.provision_pending).collect()
+}
+
+/// Whether `lab up` would take the lab for up with nothing to do.
+fn is_noop(f: &Fixture, provision: bool) -> bool {
+    let st = f.ctx.state_dir.load().unwrap();
+    up::already_up(&f.ctx, &st, &f.ctx.lab.nodes, provision)
+        .unwrap()
+        .is_some()
+}
+
+#[test]
+fn a_provisioning_that_did_not_finish_is_run_again_by_the_next_up() {
+    let f = up_lab(HOST_ANSIBLE);
+    // Nodes created with --no-provision wait for their first provisioning.
+    assert_eq!(pending(&f), [true, true]);
+    assert!(
+        !is_noop(&f, true),
+        "up must provision a never provisioned lab"
+    );
+    assert!(is_noop(&f, false), "up --no-provision has nothing to do");
+
+    let failing = Options {
+        host_ansible: fake_ansible(scratch(&f), "PLAY RECAP ***\n", 2),
+        ..Options::default()
+    };
+    provision(&f.ctx, &failing, &Notes::default()).unwrap_err();
+    assert_eq!(pending(&f), [true, true], "a failed run is not done");
+    assert!(!is_noop(&f, true));
+    let shown = crate::ops::status::status(&f.ctx).unwrap();
+    assert!(shown.nodes.iter().all(|n| n.provision_pending), "{shown:?}");
+
+    let ok = Options {
+        host_ansible: fake_ansible(scratch(&f), OK_OUTPUT, 0),
+        ..Options::default()
+    };
+    provision(&f.ctx, &ok, &Notes::default()).unwrap();
+    assert_eq!(pending(&f), [false, false]);
+    assert!(is_noop(&f, true));
+
+    // A run of some tags that fails leaves the nodes pending; one that
+    // succeeds leaves each node's mark as it was.
+    let only = |status| Options {
+        tags: Some("db".into()),
+        host_ansible: fake_ansible(scratch(&f), OK_OUTPUT, status),
+        ..Options::default()
+    };
+    provision(&f.ctx, &only(0), &Notes::default()).unwrap();
+    assert_eq!(pending(&f), [false, false]);
+    provision(&f.ctx, &only(2), &Notes::default()).unwrap_err();
+    assert_eq!(pending(&f), [true, true]);
+    provision(&f.ctx, &only(0), &Notes::default()).unwrap();
+    assert_eq!(
+        pending(&f),
+        [true, true],
+        "--only does not finish a provisioning"
+    );
+
+    // A run on one node clears that node's mark only.
+    let one = Options {
+        nodes: vec!["node2".into()],
+        host_ansible: fake_ansible(scratch(&f), OK_OUTPUT, 0),
+        ..Options::default()
+    };
+    provision(&f.ctx, &one, &Notes::default()).unwrap();
+    assert_eq!(pending(&f), [true, false]);
 }

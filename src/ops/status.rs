@@ -69,6 +69,9 @@ pub struct NodeStatus {
     /// until it was ready (SSH login + cloud-init finished).
     pub boot_seconds: Option<f64>,
     pub ready_seconds: Option<f64>,
+    /// The lab has a `provision:` and it has not finished on this node
+    /// (never run, failed or interrupted): the next `lab up` runs it.
+    pub provision_pending: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -131,6 +134,9 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
             domain: dom,
             boot_seconds: ns.filter(|_| ours).and_then(|n| n.boot_seconds),
             ready_seconds: ns.filter(|_| ours).and_then(|n| n.ready_seconds),
+            provision_pending: lab.provision.is_some()
+                && ours
+                && ns.is_some_and(|n| n.provision_pending),
         });
     }
     Ok(LabStatus {

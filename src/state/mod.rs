@@ -140,6 +140,13 @@ pub struct NodeState {
     /// Seconds from start to running, and to SSH-ready, at the last boot.
     pub boot_seconds: Option<f64>,
     pub ready_seconds: Option<f64>,
+    /// Set when the node's disk is created and when a provisioning run
+    /// that includes the node starts; cleared when such a run succeeds.
+    /// While set, `lab up` (re)runs the provisioning, so an interrupted or
+    /// failed one is resumed, not taken for done. Absent (false) in states
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provision_pending: bool,
 }
 
 /// An opened state directory.

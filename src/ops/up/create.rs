@@ -41,6 +41,7 @@ pub struct NodeEnv {
 
 /// Write the node's names into the state (kept facts of earlier runs stay).
 pub fn record_node(st: &mut State, np: &NodePlan) {
+    let new = !st.nodes.contains_key(&np.node.name);
     let entry = st.nodes.entry(np.node.name.clone()).or_default();
     *entry = NodeState {
         domain: np.domain.clone(),
@@ -53,6 +54,7 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
         host_key: entry.host_key.clone(),
         boot_seconds: entry.boot_seconds,
         ready_seconds: entry.ready_seconds,
+        provision_pending: new || entry.provision_pending,
     };
 }
 
@@ -145,6 +147,11 @@ pub fn node(
         Some(p) => p,
         None => {
             rep.phase(name, "creating disk");
+            // A new disk holds nothing of an earlier provisioning.
+            if let Some(ns) = st.nodes.get_mut(name) {
+                ns.provision_pending = true;
+            }
+            ctx.state_dir.save(st)?;
             ctx.hv
                 .create_overlay(POOL, &np.overlay, &b.disk, np.node.disk_gib)?
         }

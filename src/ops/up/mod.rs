@@ -100,7 +100,7 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     let mut st = ctx.state()?;
     let selected = ctx.select_nodes(&opts.nodes)?;
 
-    if let Some(report) = already_up(ctx, &st, &selected)? {
+    if let Some(report) = already_up(ctx, &st, &selected, opts.provision)? {
         start_forwards(ctx, &mut st, opts, rep)?;
         return Ok(report);
     }
@@ -154,7 +154,7 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
 
     // 5. Finish.
     let after = if opts.provision {
-        super::provision::after_up(ctx, &st, &selected, rep)?
+        super::provision::after_up(ctx, &mut st, &selected, rep)?
     } else {
         Default::default()
     };
@@ -182,11 +182,23 @@ fn start_forwards(
 }
 
 /// The fast path: network active, every selected node running, ready and
-/// this lab's own.
-fn already_up(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Option<UpReport>> {
+/// this lab's own, and (when `provision`) none of them waiting for a
+/// provisioning that did not finish.
+pub(super) fn already_up(
+    ctx: &LabCtx,
+    st: &State,
+    selected: &[Node],
+    provision: bool,
+) -> Result<Option<UpReport>> {
     let Some(net) = st.network.as_deref() else {
         return Ok(None);
     };
+    // A provisioning that did not finish (failed, interrupted, killed, or
+    // never run after `--no-provision`) is what this `lab up` is for.
+    let pending = |n: &Node| st.nodes.get(&n.name).is_some_and(|ns| ns.provision_pending);
+    if provision && ctx.lab.provision.is_some() && selected.iter().any(pending) {
+        return Ok(None);
+    }
     if st.nodes.is_empty() || ctx.hv.network_state(net)? != Some(RunState::Active) {
         return Ok(None);
     }
