@@ -1,7 +1,7 @@
 //! End-to-end test on real VMs: builds (or reuses) the `debian-12` box and
 //! runs the smoke lab through `lab up` → ssh → status → no-op up →
 //! `kill -9` during boot → resume → concurrent `lab up` refused →
-//! `lab destroy`, checking libvirt for leftovers. The lab lives in a
+//! `lab inventory` with Ansible → `lab destroy`, checking libvirt for leftovers. The lab lives in a
 //! directory whose path has a space, quotes, `#`, `%` and a non-ASCII
 //! letter, every `lab` runs under `umask 000`, and a second lab of the same
 //! name in another directory must neither take nor harm the first.
@@ -13,6 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "e2e/inventory.rs"]
+mod inventory;
 
 const LAB: &str = "e2esmoke";
 
@@ -288,6 +291,9 @@ fn smoke_lab_lifecycle_on_real_vms() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "node2");
+
+    // 6b. Ansible on this machine with `lab inventory`.
+    inventory::with_ansible(dir);
 
     // 7. Halt shuts both down (gracefully within the timeout).
     let t3 = Instant::now();

@@ -6,6 +6,7 @@ mod destroy;
 mod forward;
 mod halt;
 mod info;
+mod inventory;
 mod probe;
 mod provision;
 mod schema;
@@ -69,6 +70,8 @@ pub enum Command {
     Secrets(secrets::Args),
     /// Where to look: the lab's links, forwards, how to log in, its state.
     Info(info::Args),
+    /// Print the running lab's Ansible inventory (one group per role).
+    Inventory(inventory::Args),
     /// Wait for guests with lab's readiness probe (for scripts/bench).
     #[command(name = "__probe", hide = true)]
     Probe(probe::Args),
@@ -188,6 +191,9 @@ pub fn main() -> i32 {
         }
         Command::Secrets(args) => g(args.lab.file.as_deref()).and_then(|g| secrets::run(&g, args)),
         Command::Info(args) => g(args.out.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
+        Command::Inventory(args) => {
+            g(args.lab.file.as_deref()).and_then(|g| inventory::run(&g, args))
+        }
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
     };

@@ -7,6 +7,7 @@ pub mod destroy;
 pub mod forwards;
 pub mod halt;
 pub mod info;
+pub mod inventory;
 pub mod names;
 pub mod owner;
 pub mod preflight;

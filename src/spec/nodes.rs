@@ -131,6 +131,11 @@ fn address(
     None
 }
 
+/// Groups every Ansible inventory has; a role of such a name would break
+/// the inventory (`all` as a child of `all`) or lose hosts (Ansible
+/// removes a host in another group from `ungrouped`).
+const ANSIBLE_GROUPS: [&str; 2] = ["all", "ungrouped"];
+
 fn roles(
     raw: &[Sp<String>],
     field: &str,
@@ -147,6 +152,13 @@ fn roles(
                 role.span,
                 format!("the role name {:?} {why}", clip(&role.value)),
             );
+        } else if ANSIBLE_GROUPS.contains(&role.value.as_str()) {
+            d.error(
+                &field,
+                role.span,
+                format!("role `{}` is a group Ansible makes itself", role.value),
+            )
+            .help("roles become inventory groups; `all` holds every host and `ungrouped` those in no other group, so name the role otherwise");
         } else if node_names.contains(role.value.as_str()) {
             d.error(
                 &field,
