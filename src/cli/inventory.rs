@@ -1,6 +1,8 @@
 //! `lab inventory [--format yaml|ini|json]`: the running lab's Ansible
 //! inventory on stdout, notes on what is left out on stderr.
 
+use std::io::Write;
+
 use anyhow::Result;
 
 use crate::cli::Global;
@@ -20,7 +22,7 @@ pub struct Args {
 }
 
 /// How to use it: Ansible cannot read an inventory from a pipe.
-const AFTER_HELP: &str = "Write it to a file and pass that to Ansible:\n\n  lab inventory > hosts.yml\n  ansible -i hosts.yml all -m ping\n  ansible-playbook -i hosts.yml site.yml\n\nansible -i <(lab inventory) finds no hosts (it warns that the host list is empty and exits 0): Ansible's script inventory plugin reads the pipe empty while it looks for a #! line, before the yaml or ini plugin gets to it. With only the format's plugin enabled it works: ANSIBLE_INVENTORY_ENABLED=yaml ansible -i <(lab inventory) all -m ping. The json format is for an inventory script (#!/bin/sh, exec lab inventory -f PATH --format json) and other programs.\n\nOnly nodes that are up are listed; each node left out is named on stderr.";
+const AFTER_HELP: &str = "Ansible reads it from a file or straight from a pipe:\n\n  ansible -i <(lab inventory) all -m ping\n  lab inventory > hosts.yml && ansible-playbook -i hosts.yml site.yml\n\nThe yaml format printed into a pipe starts with lines of '#' (about 24 KiB): Ansible's script inventory plugin reads and discards the first few KiB of a pipe while it looks for a #! line, before the yaml plugin reads it; the comment lines are what it discards. The ini format through a pipe needs ANSIBLE_INVENTORY_ENABLED=ini (the yaml plugin would take the pipe first). The json format is for an inventory script (#!/bin/sh, exec lab inventory -f PATH --format json) and other programs.\n\nOnly nodes that are up are listed; each node left out is named on stderr.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
@@ -41,6 +43,37 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     for note in &printed.notes {
         eprintln!("note: {note}");
     }
-    print!("{}", printed.text);
+    let mut out = std::io::stdout().lock();
+    if format == Format::Yaml && stdout_is_pipe() {
+        out.write_all(pipe_padding().as_bytes())?;
+    }
+    out.write_all(printed.text.as_bytes())?;
+    out.flush()?;
     Ok(())
+}
+
+/// Comment lines (24,000 bytes of `#`, then a line saying why) printed
+/// before a YAML inventory written into a pipe. Ansible (2.14, Debian 12;
+/// its issues 13884 and 39131) tries its script inventory plugin before the
+/// yaml one, and that plugin opens the path and reads from it (Python's
+/// buffered read: up to 8 KiB per read, at most two reads) to look for `#!`;
+/// from a pipe those bytes are gone when the yaml plugin opens it again.
+/// Whatever prefix of the padding is taken, the rest starts with `#` or a
+/// line break, so the yaml plugin reads a comment and then the inventory.
+fn pipe_padding() -> String {
+    let mut pad = format!("{}\n", "#".repeat(79)).repeat(300);
+    pad.push_str("# (the lines of '#' above let Ansible read this inventory from a pipe: see lab inventory --help)\n");
+    pad
+}
+
+/// Whether stdout is a pipe (a FIFO), as for `ansible -i <(lab inventory)`.
+fn stdout_is_pipe() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.file_type().is_fifo())
 }

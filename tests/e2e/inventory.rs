@@ -52,8 +52,7 @@ fn ansible(dir: &Path, home: &Path, script: &str) -> Output {
 /// `ansible-inventory --list` lists both nodes in their groups, and
 /// `ansible all -m ping` answers pong from both, for the YAML and INI
 /// printed into files, the JSON of an inventory script, and
-/// `<(lab inventory)` with only the yaml plugin enabled (Ansible's
-/// default plugins read a pipe empty); host keys are checked against the
+/// `<(lab inventory)` (a pipe) with Ansible's default plugins; host keys are checked against the
 /// pinned ones (other keys there: both unreachable).
 pub fn with_ansible(dir: &Path) {
     // Roles only name inventory groups; the VMs do not change.
@@ -105,10 +104,7 @@ pub fn with_ansible(dir: &Path) {
         (String::new(), q(&hosts)),
         (String::new(), q(&ini)),
         (String::new(), q(&script)),
-        (
-            "ANSIBLE_INVENTORY_ENABLED=yaml ".to_string(),
-            "<(\"$0\" inventory)".to_string(),
-        ),
+        (String::new(), "<(\"$0\" inventory)".to_string()),
     ];
 
     for (env, source) in &sources {
