@@ -4,6 +4,7 @@
 pub mod build;
 pub mod hash;
 pub mod hygiene;
+mod lookup;
 pub mod recipe;
 mod recipe_diag;
 pub mod store;

@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use super::recipe::RECIPE_FILE;
 use super::yaml_limits;
+use crate::paths::RecipeDir;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum RecipeError {
@@ -27,7 +28,8 @@ pub enum RecipeError {
     ))]
     NotFound {
         name: String,
-        searched: Vec<PathBuf>,
+        /// Where it was looked for, in order.
+        searched: Vec<RecipeDir>,
     },
     /// Not a box name ([`crate::names::box_name`]): looked up as a
     /// directory, it could lead anywhere (`../x`, `/abs`).
@@ -75,14 +77,21 @@ pub struct InvalidRecipe {
     pub span: Option<SourceSpan>,
 }
 
-fn fmt_dirs(dirs: &[PathBuf]) -> String {
-    if dirs.is_empty() {
-        return "no recipe directory (none found)".into();
+/// The places searched, in a sentence: `/a/boxes, /b/recipes and the
+/// built-in recipes`.
+pub(super) fn fmt_dirs(dirs: &[RecipeDir]) -> String {
+    let shown: Vec<String> = dirs
+        .iter()
+        .map(|d| match d {
+            RecipeDir::Dir(dir) => dir.display().to_string(),
+            RecipeDir::BuiltIn => "the built-in recipes".to_string(),
+        })
+        .collect();
+    match shown.as_slice() {
+        [] => "no recipe directory (none found)".into(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
-    dirs.iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One problem of a recipe: where (1-based line and column), which field,

@@ -19,8 +19,8 @@ pub enum BoxCommand {
     /// Recipes are searched, first match wins, in: $LAB_BOXES_PATH
     /// (colon-separated); boxes/ beside the lab file (LAB_FILE, or lab.yaml
     /// here or in a parent directory) and in its parents; boxes/ in the
-    /// current directory and its parents; $LAB_HOME/recipes; boxes/ beside
-    /// the lab executable and its parents.
+    /// current directory and its parents; $LAB_HOME/recipes; the recipes
+    /// built into lab.
     Build {
         /// Box name, e.g. debian-12.
         name: String,
