@@ -2,6 +2,7 @@
 //! store under `$LAB_HOME/boxes`.
 
 pub mod build;
+pub mod catalog;
 pub mod hash;
 pub mod hygiene;
 mod lookup;

@@ -24,7 +24,7 @@ pub enum RecipeError {
         fmt_dirs(searched)
     )]
     #[diagnostic(help(
-        "box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"
+        "box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory; `lab box list --recipes` lists the known ones"
     ))]
     NotFound {
         name: String,
