@@ -14,7 +14,7 @@ use crate::ui::{progress, table};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BoxCommand {
-    /// Build a box from its recipe (boxes/NAME/box.yaml), or reuse the
+    /// Build a box from its recipe (NAME/box.yaml, found as below), or reuse the
     /// stored one when the recipe is unchanged. A recipe with
     /// `format: rootfs` builds a root filesystem tarball for `docker
     /// import` (named by a lab's `provision.images`) instead of a VM disk.
