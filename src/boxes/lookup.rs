@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::hash::{hash_builtin_recipe, hash_recipe};
 use super::recipe::{Recipe, RecipeError, parse_raw, resolve};
-use super::recipe_diag::{Problem, fmt_dirs};
+use super::recipe_diag::Problem;
 use crate::paths::{BUILTIN_BOXES, RECIPE_FILE, RecipeDir, builtin_recipe};
 
 /// The `files/` overlay of one recipe, copied into the root filesystem.
@@ -176,6 +176,23 @@ fn load_at_depth(
         hash,
         overlays,
     })
+}
+
+/// The places searched, in a sentence: `/a/boxes, /b/recipes and the
+/// built-in recipes`.
+pub(super) fn fmt_dirs(dirs: &[RecipeDir]) -> String {
+    let shown: Vec<String> = dirs
+        .iter()
+        .map(|d| match d {
+            RecipeDir::Dir(dir) => dir.display().to_string(),
+            RecipeDir::BuiltIn => "the built-in recipes".to_string(),
+        })
+        .collect();
+    match shown.as_slice() {
+        [] => "no recipe directory (none found)".into(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
 use thiserror::Error;
 
+use super::lookup::fmt_dirs;
 use super::recipe::RECIPE_FILE;
 use super::yaml_limits;
 use crate::paths::RecipeDir;
@@ -75,23 +76,6 @@ pub struct InvalidRecipe {
     pub src: NamedSource<String>,
     #[label("here")]
     pub span: Option<SourceSpan>,
-}
-
-/// The places searched, in a sentence: `/a/boxes, /b/recipes and the
-/// built-in recipes`.
-pub(super) fn fmt_dirs(dirs: &[RecipeDir]) -> String {
-    let shown: Vec<String> = dirs
-        .iter()
-        .map(|d| match d {
-            RecipeDir::Dir(dir) => dir.display().to_string(),
-            RecipeDir::BuiltIn => "the built-in recipes".to_string(),
-        })
-        .collect();
-    match shown.as_slice() {
-        [] => "no recipe directory (none found)".into(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
 }
 
 /// One problem of a recipe: where (1-based line and column), which field,

@@ -25,7 +25,7 @@ pub struct Template {
     /// Its name: the directory under `labs/`.
     pub name: &'static str,
     /// One line about it: the first line of its README.md (without the
-    /// heading's `#` and a leading `NAME:`), else the first sentence of
+    /// heading's `#` and a leading `NAME:`, capitalized), else the first sentence of
     /// the comment that opens its lab.yaml; empty without either.
     pub summary: String,
 }
@@ -54,7 +54,11 @@ fn summary(name: &str) -> String {
             .strip_prefix(name)
             .and_then(|rest| rest.strip_prefix(':'))
             .unwrap_or(first);
-        return first.trim().to_string();
+        let mut chars = first.trim().chars();
+        return chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
     }
     let lab = text("lab.yaml").unwrap_or_default();
     let comment: Vec<&str> = lab

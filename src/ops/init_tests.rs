@@ -21,7 +21,7 @@ fn every_lab_of_the_repository_is_a_template_with_a_summary() {
     assert_eq!(names, ["django-ha", "smoke"]);
     assert_eq!(
         t[0].summary,
-        "a highly available Django app with its operations stack"
+        "A highly available Django app with its operations stack"
     );
     // No README: the first sentence of the comment atop lab.yaml.
     assert!(
