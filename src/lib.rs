@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod boxes;
+pub mod builtin;
 pub mod cli;
 pub mod error;
 pub mod fanout;

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use super::hygiene;
-use super::recipe::{Format, RecipeSource};
+use super::recipe::{Format, Overlay, RecipeSource};
 use super::store::{BoxMeta, DISK_FILE, INITRD_FILE, KERNEL_FILE, ROOTFS_FILE, Store, StoredBox};
 use crate::process::Cmd;
 use crate::ui::progress::{Reporter, run_phase};
@@ -81,9 +81,11 @@ pub fn build(
 
     run_phase(reporter, "customize", || -> Result<()> {
         for overlay in &recipe.overlays {
+            // A built-in overlay is written out first, with its modes.
+            let (_written, dir) = overlay_dir(overlay)?;
             Cmd::new("cp")
                 .args(["-a", "--no-preserve=ownership"])
-                .arg(format!("{}/.", overlay.display()))
+                .arg(format!("{}/.", dir.display()))
                 .arg(&rootfs)
                 .umask(TOOL_UMASK)
                 .log_to(log)
@@ -127,6 +129,25 @@ pub fn build(
         installed_packages: installed,
     };
     Ok(Outcome::Built(staging.commit(&meta)?))
+}
+
+/// The directory holding `overlay`'s files: its own, or for a built-in
+/// one a temporary directory (removed when the first value is dropped)
+/// they are written to with the modes they had in the repository, its
+/// directories 0755 (as `cp -a` copies those onto the image's too).
+fn overlay_dir(overlay: &Overlay) -> Result<(Option<tempfile::TempDir>, PathBuf)> {
+    match overlay {
+        Overlay::Dir(dir) => Ok((None, dir.clone())),
+        Overlay::BuiltIn(files) => {
+            let tmp = tempfile::Builder::new()
+                .prefix("lab-overlay-")
+                .tempdir()
+                .context("cannot create a temporary directory for a built-in recipe's files")?;
+            let dir = tmp.path().join("files");
+            crate::builtin::write_tree(files, &dir, |f| f.mode)?;
+            Ok((Some(tmp), dir))
+        }
+    }
 }
 
 /// The umask of every tool a build runs: whatever `lab`'s own umask is,

@@ -65,3 +65,25 @@ fn counts_installed_packages() {
     .unwrap();
     assert_eq!(count_installed(dir.path()).unwrap(), 2);
 }
+
+#[test]
+fn a_built_in_overlay_is_written_out_as_the_repository_has_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let overlay = Overlay::BuiltIn("boxes/debian-12/files".into());
+    let (tmp, dir) = overlay_dir(&overlay).unwrap();
+    let tmp = tmp.expect("a temporary directory");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("boxes/debian-12/files");
+    // Hashed as a directory, it is the repository's overlay.
+    assert_eq!(
+        super::super::hash::hash_recipe("", &dir).unwrap(),
+        super::super::hash::hash_recipe("", &repo).unwrap()
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&dir), 0o755, "cp -a gives the image's / this mode");
+    assert_eq!(mode(&dir.join("etc/systemd")), 0o755);
+    // Gone with the temporary directory; a directory overlay is used as is.
+    drop(tmp);
+    assert!(!dir.exists());
+    let (none, same) = overlay_dir(&Overlay::Dir(repo.clone())).unwrap();
+    assert!(none.is_none() && same == repo);
+}

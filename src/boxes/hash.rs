@@ -1,6 +1,9 @@
 //! The recipe hash: sha256 over a recipe's text and its `files/` overlay
 //! (path, mode and content of every file, in sorted order), so any change
-//! to either forces a rebuild of the box.
+//! to either forces a rebuild of the box. A built-in recipe
+//! ([`hash_builtin_recipe`]) hashes to the same value as the same files
+//! in a directory ([`hash_recipe`]): a box built from the repository's
+//! `boxes/` is current for an installed `lab`, and the other way round.
 
 use std::path::{Path, PathBuf};
 
@@ -15,9 +18,7 @@ use std::io::Read;
 /// target, never followed); anything else (a FIFO, a socket, a device) is
 /// refused without being opened. The error names the file.
 pub fn hash_recipe(text: &str, overlay: &Path) -> Result<String, ReadError> {
-    let mut h = Sha256::new();
-    h.update(b"box.yaml\0");
-    h.update(text.as_bytes());
+    let mut h = start(text);
     if overlay.is_dir() {
         let mut files = Vec::new();
         collect_files(overlay, &mut files)?;
@@ -29,13 +30,43 @@ pub fn hash_recipe(text: &str, overlay: &Path) -> Result<String, ReadError> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// [`hash_recipe`] of a built-in recipe: its text and the built-in files
+/// below `overlay` (`boxes/NAME/files`, see [`crate::builtin`]), each a
+/// regular file with the permission bits it had in the repository.
+pub fn hash_builtin_recipe(text: &str, overlay: &str) -> String {
+    let mut h = start(text);
+    for (rel, f) in crate::builtin::under(overlay) {
+        file_header(&mut h, rel, S_IFREG | f.mode);
+        h.update(f.data);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The file type bits of a regular file in `st_mode` (stat(2)).
+const S_IFREG: u32 = 0o100000;
+
+/// The hash of the recipe text, before its files.
+fn start(text: &str) -> Sha256 {
+    let mut h = Sha256::new();
+    h.update(b"box.yaml\0");
+    h.update(text.as_bytes());
+    h
+}
+
+/// What comes before a file's content: its path relative to the overlay
+/// and its whole `st_mode` (type and permission bits) in octal.
+fn file_header(h: &mut Sha256, rel: &str, st_mode: u32) {
+    h.update(b"\0file\0");
+    h.update(rel.as_bytes());
+    h.update(format!("\0{st_mode:o}\0").as_bytes());
+}
+
 fn hash_file(h: &mut Sha256, overlay: &Path, file: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let rel = file.strip_prefix(overlay).unwrap_or(file);
     let meta = std::fs::symlink_metadata(file)?;
-    h.update(b"\0file\0");
-    h.update(rel.to_string_lossy().as_bytes());
-    h.update(format!("\0{:o}\0", meta.permissions().mode()).as_bytes());
+    // `mode()` is the whole st_mode: 0o100644 for a regular file.
+    file_header(h, &rel.to_string_lossy(), meta.permissions().mode());
     if meta.file_type().is_symlink() {
         h.update(std::fs::read_link(file)?.to_string_lossy().as_bytes());
         return Ok(());

@@ -2,8 +2,10 @@
 //! store under `$LAB_HOME/boxes`.
 
 pub mod build;
+pub mod catalog;
 pub mod hash;
 pub mod hygiene;
+mod lookup;
 pub mod recipe;
 mod recipe_diag;
 pub mod store;
@@ -102,7 +104,7 @@ pub fn plan(store: &Store, lab_dir: &Path, name: &str, want: Format) -> Result<B
             "box `{name}` is a root filesystem for containers (format: rootfs), not a VM disk; a node needs a disk box such as debian-12 (rootfs boxes go under provision.images)"
         ),
         (Format::Rootfs, Format::Disk) => bail!(
-            "provision.images names `{name}`, a disk box; images must be root filesystems (`format: rootfs` in boxes/{name}/box.yaml)"
+            "provision.images names `{name}`, a disk box; images must be root filesystems (`format: rootfs` in the recipe)"
         ),
         _ => Ok(plan),
     }

@@ -1,20 +1,21 @@
 //! Box recipes: `boxes/NAME/box.yaml` (+ an optional `files/` overlay copied
-//! into the root filesystem). The recipe hash decides whether a stored box is
-//! still current.
+//! into the root filesystem): what one says, checked and with its parent's
+//! values filled in. Finding one by name is [`super::lookup`]'s; the
+//! recipe hash ([`super::hash`]) decides whether a stored box is still
+//! current.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use sha2::{Digest, Sha256};
 
-use super::hash::hash_recipe;
+pub use super::lookup::{Overlay, RecipeSource, find, load_from};
 pub use super::recipe_diag::{InvalidRecipe, RecipeError};
 use super::recipe_diag::{Problem, from_serde, needs};
 use super::yaml_limits;
 
 /// File name of a recipe inside its box directory.
-pub const RECIPE_FILE: &str = "box.yaml";
+pub use crate::paths::RECIPE_FILE;
 
 /// What `boxes/NAME/box.yaml` says, before inheritance is resolved. The
 /// values that are checked keep their position (`Spanned`), so a problem
@@ -104,124 +105,10 @@ fn default_variant() -> String {
     "apt".to_string()
 }
 
-/// A recipe found on disk.
-#[derive(Debug, Clone)]
-pub struct RecipeSource {
-    pub name: String,
-    pub dir: PathBuf,
-    pub recipe: Recipe,
-    /// sha256 over box.yaml and every file of the `files/` overlay (and
-    /// the parent's hash, when it extends one).
-    pub hash: String,
-    /// `files/` overlays to copy into the root filesystem, parent first.
-    pub overlays: Vec<PathBuf>,
-}
-
-/// How deep `extends:` chains may go.
-const MAX_EXTENDS: usize = 4;
-
-/// Find `NAME/box.yaml` in the first directory of `dirs` that has it.
-pub fn find(name: &str, dirs: &[PathBuf]) -> Result<RecipeSource, RecipeError> {
-    find_at_depth(name, dirs, 0)
-}
-
-fn find_at_depth(name: &str, dirs: &[PathBuf], depth: usize) -> Result<RecipeSource, RecipeError> {
-    crate::names::box_name(name).map_err(|why| RecipeError::BadName {
-        name: name.to_string(),
-        why,
-    })?;
-    for dir in dirs {
-        let path = dir.join(name).join(RECIPE_FILE);
-        // Any kind of file: one that is not a regular file is refused
-        // when read, rather than passed over as "no recipe".
-        if std::fs::symlink_metadata(&path).is_ok() {
-            return load_at_depth(name, &path, dirs, depth);
-        }
-    }
-    Err(RecipeError::NotFound {
-        name: name.to_string(),
-        searched: dirs.to_vec(),
-    })
-}
-
-/// Read and check one recipe file; a parent named by `extends:` is looked
-/// up in the recipe's own directory's parent first, then in `dirs`.
-pub fn load(name: &str, path: &Path) -> Result<RecipeSource, RecipeError> {
-    load_at_depth(name, path, &[], 0)
-}
-
-fn load_at_depth(
-    name: &str,
-    path: &Path,
-    dirs: &[PathBuf],
-    depth: usize,
-) -> Result<RecipeSource, RecipeError> {
-    let text = crate::limits::read_to_string(path, crate::limits::RECIPE_FILE)?;
-    let raw = parse_raw(&text, path)?;
-    let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
-    let own_files = dir.join("files");
-    let own_hash = hash_recipe(&text, &own_files)?;
-    let invalid = |p: Problem| p.into_error(path, &text);
-    let parent = match &raw.extends {
-        None => None,
-        Some(p) => {
-            let at = |message| invalid(Problem::at(&p.referenced, "extends", message));
-            if let Err(why) = crate::names::box_name(&p.value) {
-                return Err(at(format!(
-                    "{} is not a box name: it {why}",
-                    crate::names::quoted(&p.value)
-                )));
-            }
-            if depth >= MAX_EXTENDS {
-                return Err(at(format!(
-                    "recipes extend each other more than {MAX_EXTENDS} levels deep from here (a loop?)"
-                )));
-            }
-            let mut search = Vec::new();
-            if let Some(up) = dir.parent() {
-                search.push(up.to_owned());
-            }
-            search.extend(dirs.iter().cloned());
-            match find_at_depth(&p.value, &search, depth + 1) {
-                Err(RecipeError::NotFound { searched, .. }) => {
-                    let dirs: Vec<String> =
-                        searched.iter().map(|d| d.display().to_string()).collect();
-                    return Err(at(format!(
-                        "no recipe `{}` to extend: looked for {}/{RECIPE_FILE} in {}",
-                        p.value,
-                        p.value,
-                        dirs.join(", ")
-                    )));
-                }
-                found => Some(found?),
-            }
-        }
-    };
-    let recipe = resolve(raw, parent.as_ref().map(|p| &p.recipe)).map_err(invalid)?;
-    let mut overlays = parent
-        .as_ref()
-        .map(|p| p.overlays.clone())
-        .unwrap_or_default();
-    if own_files.is_dir() {
-        overlays.push(own_files);
-    }
-    let hash = match &parent {
-        Some(p) => hex::encode(Sha256::digest(format!("{}\0{own_hash}", p.hash))),
-        None => own_hash,
-    };
-    Ok(RecipeSource {
-        name: name.to_string(),
-        dir,
-        recipe,
-        hash,
-        overlays,
-    })
-}
-
 /// Fill a raw recipe from its parent (if any) and check it: every field
 /// must end up set, and the values given here must be valid (a problem
 /// points at the value, or at line 1 for a missing field).
-fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, Problem> {
+pub(super) fn resolve(raw: RawRecipe, parent: Option<&Recipe>) -> Result<Recipe, Problem> {
     fn pick<T: Clone>(
         own: Option<T>,
         parent: Option<&Recipe>,

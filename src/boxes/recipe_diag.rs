@@ -13,8 +13,10 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
 use thiserror::Error;
 
+use super::lookup::fmt_dirs;
 use super::recipe::RECIPE_FILE;
 use super::yaml_limits;
+use crate::paths::RecipeDir;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum RecipeError {
@@ -23,11 +25,12 @@ pub enum RecipeError {
         fmt_dirs(searched)
     )]
     #[diagnostic(help(
-        "box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory"
+        "box recipes live in boxes/NAME/box.yaml; set LAB_BOXES_PATH to add a directory; `lab box list --recipes` lists the known ones"
     ))]
     NotFound {
         name: String,
-        searched: Vec<PathBuf>,
+        /// Where it was looked for, in order.
+        searched: Vec<RecipeDir>,
     },
     /// Not a box name ([`crate::names::box_name`]): looked up as a
     /// directory, it could lead anywhere (`../x`, `/abs`).
@@ -73,16 +76,6 @@ pub struct InvalidRecipe {
     pub src: NamedSource<String>,
     #[label("here")]
     pub span: Option<SourceSpan>,
-}
-
-fn fmt_dirs(dirs: &[PathBuf]) -> String {
-    if dirs.is_empty() {
-        return "no recipe directory (none found)".into();
-    }
-    dirs.iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One problem of a recipe: where (1-based line and column), which field,

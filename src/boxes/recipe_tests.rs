@@ -2,6 +2,13 @@
 //! every recipe of the repository's boxes/.
 
 use super::*;
+use crate::boxes::hash::hash_recipe;
+use crate::paths::RecipeDir;
+
+/// The search path of one directory on disk (no built-in recipes).
+fn on_disk(dir: &Path) -> Vec<RecipeDir> {
+    vec![RecipeDir::Dir(dir.to_owned())]
+}
 
 const GOOD: &str = "version: '1'\nsuite: bookworm\nmirror: http://deb.debian.org/debian\npackages: [openssh-server]\ndisk_gib: 8\ncmdline: root=/dev/vda rw\nuser: lab\n";
 
@@ -113,7 +120,7 @@ fn extends_inherits_and_appends() {
         "extends: base\nversion: '2'\npackages: [ansible]\ncustomize: [echo child]\n",
     )
     .unwrap();
-    let dirs = vec![dir.path().to_owned()];
+    let dirs = on_disk(dir.path());
     let base = find("base", &dirs).unwrap();
     let child = find("child", &dirs).unwrap();
     assert_eq!(child.recipe.packages, vec!["openssh-server", "ansible"]);
@@ -123,8 +130,8 @@ fn extends_inherits_and_appends() {
     assert_eq!(
         child.overlays,
         vec![
-            dir.path().join("base/files"),
-            dir.path().join("child/files")
+            Overlay::Dir(dir.path().join("base/files")),
+            Overlay::Dir(dir.path().join("child/files"))
         ]
     );
     // A change in the parent changes the child's hash.
@@ -145,7 +152,7 @@ fn extends_loop_and_missing_parent_are_errors() {
         )
         .unwrap();
     }
-    let dirs = vec![dir.path().to_owned()];
+    let dirs = on_disk(dir.path());
     assert!(find("a", &dirs).unwrap_err().to_string().contains(
         "extends: recipes extend each other more than 4 levels deep from here (a loop?)"
     ));
@@ -163,11 +170,11 @@ fn extends_loop_and_missing_parent_are_errors() {
 #[test]
 fn find_reports_searched_dirs() {
     let dir = tempfile::tempdir().unwrap();
-    let err = find("nope", &[dir.path().to_owned()]).unwrap_err();
+    let err = find("nope", &on_disk(dir.path())).unwrap_err();
     assert!(err.to_string().contains(&dir.path().display().to_string()));
     std::fs::create_dir_all(dir.path().join("ok")).unwrap();
     std::fs::write(dir.path().join("ok/box.yaml"), GOOD).unwrap();
-    let src = find("ok", &[dir.path().to_owned()]).unwrap();
+    let src = find("ok", &on_disk(dir.path())).unwrap();
     assert_eq!(src.name, "ok");
     assert_eq!(src.hash.len(), 64);
 }
@@ -187,8 +194,7 @@ mod shipped {
         names.sort();
         assert!(names.len() >= 5, "{names:?}");
         for name in &names {
-            let src =
-                find(name, std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let src = find(name, &on_disk(&dir)).unwrap_or_else(|e| panic!("{name}: {e}"));
             match src.recipe.format {
                 Format::Disk => assert!(
                     src.recipe.disk_gib >= 2 && !src.recipe.user.is_empty(),
@@ -197,7 +203,7 @@ mod shipped {
                 Format::Rootfs => assert_eq!(src.recipe.disk_gib, 0, "{name}"),
             }
         }
-        let django = find("debian-12-django", &[dir]).unwrap();
+        let django = find("debian-12-django", &on_disk(&dir)).unwrap();
         assert_eq!(django.recipe.format, Format::Rootfs);
         assert!(
             django
@@ -215,7 +221,7 @@ fn names_that_leave_the_recipe_directories_are_refused() {
     let recipes = dir.path().join("boxes");
     std::fs::create_dir_all(dir.path().join("outside")).unwrap();
     std::fs::write(dir.path().join("outside/box.yaml"), GOOD).unwrap();
-    let dirs = vec![recipes.clone()];
+    let dirs = on_disk(&recipes);
     assert_eq!(
         find("../outside", &dirs).unwrap_err().to_string(),
         "box name \"../outside\" contains '/'; only lowercase letters, digits, '-', '.' and '_' are allowed"

@@ -192,9 +192,12 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("big")).unwrap();
         let path = dir.path().join("big/box.yaml");
         std::fs::write(&path, format!("version: '1'\n# {}\n", "x".repeat(1 << 20))).unwrap();
-        let msg = super::super::recipe::find("big", &[dir.path().to_owned()])
-            .unwrap_err()
-            .to_string();
+        let msg = super::super::recipe::find(
+            "big",
+            &[crate::paths::RecipeDir::Dir(dir.path().to_owned())],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(msg.starts_with(&format!("{} is ", path.display())), "{msg}");
         assert!(
             msg.contains("more than the 1 MiB lab reads for box recipes"),

@@ -5,13 +5,16 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use serde::Serialize;
+
+use crate::boxes::catalog::KnownRecipe;
 use crate::boxes::{self, Outcome, Store};
 use crate::error::InvalidInput;
 use crate::ui::{progress, table};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BoxCommand {
-    /// Build a box from its recipe (boxes/NAME/box.yaml), or reuse the
+    /// Build a box from its recipe (NAME/box.yaml, found as below), or reuse the
     /// stored one when the recipe is unchanged. A recipe with
     /// `format: rootfs` builds a root filesystem tarball for `docker
     /// import` (named by a lab's `provision.images`) instead of a VM disk.
@@ -19,8 +22,8 @@ pub enum BoxCommand {
     /// Recipes are searched, first match wins, in: $LAB_BOXES_PATH
     /// (colon-separated); boxes/ beside the lab file (LAB_FILE, or lab.yaml
     /// here or in a parent directory) and in its parents; boxes/ in the
-    /// current directory and its parents; $LAB_HOME/recipes; boxes/ beside
-    /// the lab executable and its parents.
+    /// current directory and its parents; $LAB_HOME/recipes; the recipes
+    /// built into lab (`lab box list --recipes` shows them all).
     Build {
         /// Box name, e.g. debian-12.
         name: String,
@@ -28,8 +31,18 @@ pub enum BoxCommand {
         #[arg(long)]
         force: bool,
     },
-    /// List the boxes in the store ($LAB_HOME/boxes).
-    List,
+    /// List the boxes in the store ($LAB_HOME/boxes), or with --recipes
+    /// every recipe found: name, where it comes from (a directory or
+    /// built-in), its description, and which are shadowed by a recipe of
+    /// the same name found first.
+    List {
+        /// The recipes instead of the built boxes.
+        #[arg(long)]
+        recipes: bool,
+        /// Machine-readable output (JSON on stdout).
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a box from the store.
     Remove {
         /// Box name.
@@ -80,48 +93,161 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
                 ),
             }
         }
-        BoxCommand::List => {
-            let boxes = store.list()?;
-            if boxes.is_empty() {
-                println!(
-                    "no boxes in {} (build one: lab box build debian-12)",
-                    store.root().display()
-                );
-                return Ok(());
-            }
-            let now = boxes::build::now_unix();
-            let rows: Vec<Vec<String>> = boxes
-                .iter()
-                .map(|b| match b {
-                    Ok(b) => vec![
-                        b.meta.name.clone(),
-                        b.meta.version.clone(),
-                        b.meta.format.as_str().to_string(),
-                        table::fmt_bytes(b.size_bytes()),
-                        table::fmt_age(now.saturating_sub(b.meta.built_at)),
-                    ],
-                    Err(broken) => {
-                        let mut row = vec![broken.name.clone()];
-                        row.extend(["-", "-", "-", "broken (below)"].map(String::from));
-                        row
-                    }
-                })
-                .collect();
-            print!(
-                "{}",
-                table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows)
-            );
-            for broken in boxes.iter().filter_map(|b| b.as_ref().err()) {
-                println!(
-                    "box `{}` is broken ({}); {}",
-                    broken.name, broken.reason, broken.fix
-                );
-            }
+        BoxCommand::List {
+            recipes: true,
+            json,
+        } => {
+            let dirs = crate::paths::recipe_dirs(lab_dir().as_deref());
+            list_recipes(&boxes::catalog::catalog(&dirs), json)?;
         }
+        BoxCommand::List {
+            recipes: false,
+            json,
+        } => list_store(&store, json)?,
         BoxCommand::Remove { name } => {
             box_name(&name)?;
             store.remove(&name)?;
             println!("removed box {name}");
+        }
+    }
+    Ok(())
+}
+
+/// `lab box list [--json]`: the store's boxes, a broken one with why.
+fn list_store(store: &Store, json: bool) -> Result<()> {
+    let boxes = store.list()?;
+    if json {
+        let out = StoreJson {
+            store: store.root().display().to_string(),
+            boxes: boxes.iter().map(BoxJson::from).collect(),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if boxes.is_empty() {
+        println!(
+            "no boxes in {} (build one: lab box build debian-12)",
+            store.root().display()
+        );
+        return Ok(());
+    }
+    let now = boxes::build::now_unix();
+    let rows: Vec<Vec<String>> = boxes
+        .iter()
+        .map(|b| match b {
+            Ok(b) => vec![
+                b.meta.name.clone(),
+                b.meta.version.clone(),
+                b.meta.format.as_str().to_string(),
+                table::fmt_bytes(b.size_bytes()),
+                table::fmt_age(now.saturating_sub(b.meta.built_at)),
+            ],
+            Err(broken) => {
+                let mut row = vec![broken.name.clone()];
+                row.extend(["-", "-", "-", "broken (below)"].map(String::from));
+                row
+            }
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows)
+    );
+    for broken in boxes.iter().filter_map(|b| b.as_ref().err()) {
+        println!(
+            "box `{}` is broken ({}); {}",
+            broken.name, broken.reason, broken.fix
+        );
+    }
+    Ok(())
+}
+
+/// `lab box list --json`.
+#[derive(Debug, Serialize)]
+struct StoreJson {
+    /// The store directory (`$LAB_HOME/boxes`).
+    store: String,
+    /// Sorted by name.
+    boxes: Vec<BoxJson>,
+}
+
+/// One box of the store; a broken one has only `name`, `broken` and `fix`.
+#[derive(Debug, Serialize)]
+struct BoxJson {
+    name: String,
+    version: Option<String>,
+    format: Option<boxes::Format>,
+    /// Bytes on disk, all files of the box.
+    size_bytes: Option<u64>,
+    /// Unix seconds.
+    built_at: Option<u64>,
+    /// The hash of the recipe it was built from (see `boxes::hash`).
+    recipe_hash: Option<String>,
+    /// Why it cannot be used.
+    broken: Option<String>,
+    /// What to do about it.
+    fix: Option<String>,
+}
+
+impl From<&Result<boxes::StoredBox, boxes::store::Broken>> for BoxJson {
+    fn from(b: &Result<boxes::StoredBox, boxes::store::Broken>) -> BoxJson {
+        match b {
+            Ok(b) => BoxJson {
+                name: b.meta.name.clone(),
+                version: Some(b.meta.version.clone()),
+                format: Some(b.meta.format),
+                size_bytes: Some(b.size_bytes()),
+                built_at: Some(b.meta.built_at),
+                recipe_hash: Some(b.meta.recipe_hash.clone()),
+                broken: None,
+                fix: None,
+            },
+            Err(broken) => BoxJson {
+                name: broken.name.clone(),
+                version: None,
+                format: None,
+                size_bytes: None,
+                built_at: None,
+                recipe_hash: None,
+                broken: Some(broken.reason.clone()),
+                fix: Some(broken.fix.clone()),
+            },
+        }
+    }
+}
+
+/// `lab box list --recipes --json`.
+#[derive(Debug, Serialize)]
+struct RecipesJson<'a> {
+    /// As the table lists them: sorted by name, the one used first.
+    recipes: &'a [KnownRecipe],
+}
+
+/// `lab box list --recipes [--json]`: every recipe found, sorted by name,
+/// the one used first; a shadowed one says by which, an invalid one why
+/// (below the table).
+fn list_recipes(recipes: &[KnownRecipe], json: bool) -> Result<()> {
+    if json {
+        let out = RecipesJson { recipes };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = recipes
+        .iter()
+        .map(|r| {
+            let about = match (&r.shadowed_by, &r.error, r.description.as_deref()) {
+                (Some(by), _, _) => format!("shadowed by the one in {by}"),
+                (None, Some(_), _) => "invalid (below)".to_string(),
+                (None, None, Some(d)) if !d.is_empty() => d.to_string(),
+                (None, None, _) => "-".to_string(),
+            };
+            vec![r.name.clone(), r.from.clone(), about]
+        })
+        .collect();
+    print!("{}", table::render(&["NAME", "FROM", "DESCRIPTION"], &rows));
+    for r in recipes.iter().filter(|r| r.shadowed_by.is_none()) {
+        if let Some(error) = &r.error {
+            println!("recipe `{}` cannot be used: {error}", r.name);
         }
     }
     Ok(())

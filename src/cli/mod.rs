@@ -6,6 +6,7 @@ mod destroy;
 mod forward;
 mod halt;
 mod info;
+mod init;
 mod inventory;
 mod probe;
 mod provision;
@@ -27,7 +28,8 @@ use crate::error::{EXIT_FAILURE, EXIT_INVALID, InvalidInput};
 ///
 /// A lab file (lab.yaml here or in a parent directory, or -f PATH) names the machines, their network and the
 /// base image ("box"); `lab` builds the box, boots linked-clone VMs, and hands
-/// off to a provisioner. Log detail: -v, -vv, or LAB_LOG=debug.
+/// off to a provisioner. Start with `lab init [TEMPLATE] [DIR]` (a lab to
+/// edit: smoke, django-ha, ...), then `lab up` there. Log detail: -v, -vv, or LAB_LOG=debug.
 #[derive(Debug, Parser)]
 #[command(name = "lab", version, propagate_version = true)]
 pub struct Cli {
@@ -41,6 +43,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a lab from a template built into lab (`lab init --list`), then `lab up` there.
+    Init(init::Args),
     /// Check a lab file and report every error with file:line:column.
     Validate(validate::Args),
     /// Print the JSON schema of the lab file (for editors).
@@ -167,6 +171,7 @@ pub fn main() -> i32 {
         crate::interrupt::install();
     }
     let result = match cli.command {
+        Command::Init(args) => init::run(args),
         Command::Validate(args) => validate::run(g(args.lab.file.as_deref()), args),
         Command::Schema(args) => schema::run(args),
         Command::Box(cmd) => boxes::run(cmd),

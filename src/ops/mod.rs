@@ -1,5 +1,5 @@
 //! The workflows behind the commands: `up`, `destroy`, `halt`, `status`,
-//! `provision`, `verify`, `info`, and the forwarders of `forwards:`.
+//! `provision`, `verify`, `info`, `init`, and the forwarders of `forwards:`.
 //! Commands in [`crate::cli`] parse and print; everything that touches the
 //! hypervisor, the box store or the state directory happens here.
 
@@ -7,6 +7,7 @@ pub mod destroy;
 pub mod forwards;
 pub mod halt;
 pub mod info;
+pub mod init;
 pub mod inventory;
 pub mod names;
 pub mod owner;

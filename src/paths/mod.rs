@@ -1,13 +1,14 @@
 //! Where `lab` keeps and finds things on the host: `$LAB_HOME` (boxes),
-//! the lab file when none is named ([`find_lab_file`]), and the directories
-//! searched for box recipes ([`recipe_dirs`]); which paths no program can
-//! take ([`usable`]).
+//! the lab file when none is named ([`find_lab_file`]), and where box
+//! recipes are searched ([`recipe_dirs`]: directories, then the built-in
+//! ones); which paths no program can take ([`usable`]).
 
+mod recipes;
 mod usable;
 
+pub use recipes::{BUILTIN_BOXES, RECIPE_FILE, RecipeDir, builtin_recipe, recipe_dirs};
 pub use usable::{check_for_programs, check_lab_path};
 
-use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -107,66 +108,6 @@ pub fn find_lab_file(cwd: &Path, home: Option<&Path>) -> Result<PathBuf, LabFile
         start: cwd.to_owned(),
         stopped_at_home: home.map(Path::to_owned),
     })
-}
-
-/// Directories searched for box recipes (`NAME/box.yaml`), first match
-/// wins, each directory once (only those that exist):
-/// 1. `$LAB_BOXES_PATH`, colon-separated like `PATH`;
-/// 2. `boxes/` in `lab_dir` (the lab file's directory, when there is a lab
-///    file) and in each of its ancestors, nearest first;
-/// 3. `boxes/` in the current directory and each of its ancestors;
-/// 4. `$LAB_HOME/recipes`;
-/// 5. `boxes/` beside the `lab` executable and its ancestors (the
-///    repository's recipes, for a binary in `target/debug`).
-pub fn recipe_dirs(lab_dir: Option<&Path>) -> Vec<PathBuf> {
-    RecipeSearch {
-        boxes_path: std::env::var_os("LAB_BOXES_PATH"),
-        lab_dir: lab_dir.map(Path::to_owned),
-        cwd: std::env::current_dir().ok(),
-        lab_home: lab_home(),
-        exe: std::env::current_exe().ok(),
-    }
-    .dirs()
-}
-
-/// The inputs of [`recipe_dirs`], so that tests need no environment.
-struct RecipeSearch {
-    boxes_path: Option<OsString>,
-    lab_dir: Option<PathBuf>,
-    cwd: Option<PathBuf>,
-    lab_home: PathBuf,
-    exe: Option<PathBuf>,
-}
-
-impl RecipeSearch {
-    fn dirs(&self) -> Vec<PathBuf> {
-        let mut dirs = Vec::new();
-        let mut push = |dir: PathBuf| {
-            if dir.is_dir() && !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        };
-        if let Some(p) = &self.boxes_path {
-            std::env::split_paths(p)
-                .filter(|p| !p.as_os_str().is_empty())
-                .for_each(&mut push);
-        }
-        // Relative directories start from the current one; `..` is resolved
-        // through the file system, not by dropping a name.
-        let resolve = |dir: &Path| match &self.cwd {
-            Some(cwd) => std::fs::canonicalize(cwd.join(dir)).unwrap_or_else(|_| cwd.join(dir)),
-            None => std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned()),
-        };
-        let starts = [self.lab_dir.as_deref().map(resolve), self.cwd.clone()];
-        for start in starts.iter().flatten() {
-            start.ancestors().for_each(|d| push(d.join("boxes")));
-        }
-        push(self.lab_home.join("recipes"));
-        if let Some(exe) = &self.exe {
-            exe.ancestors().skip(1).for_each(|d| push(d.join("boxes")));
-        }
-        dirs
-    }
 }
 
 #[cfg(test)]
@@ -287,81 +228,5 @@ mod tests {
             find_lab_file(&elsewhere, Some(Path::new("/"))).unwrap(),
             root.join("home/lab.yaml")
         );
-    }
-
-    fn search(root: &Path) -> RecipeSearch {
-        RecipeSearch {
-            boxes_path: None,
-            lab_dir: None,
-            cwd: Some(root.join("work/sub")),
-            lab_home: root.join("home"),
-            exe: Some(root.join("repo/target/debug/lab")),
-        }
-    }
-
-    #[test]
-    fn recipe_dirs_come_in_the_documented_order() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().canonicalize().unwrap();
-        mkdirs(
-            &root,
-            &[
-                "extra1",
-                "extra2",
-                "labs/x/boxes",
-                "labs/boxes",
-                "work/sub/boxes",
-                "work/boxes",
-                "home/recipes",
-                "repo/boxes",
-                "repo/target/debug",
-            ],
-        );
-        let mut s = search(&root);
-        s.boxes_path =
-            Some(std::env::join_paths([root.join("extra1"), root.join("extra2")]).unwrap());
-        s.lab_dir = Some(root.join("labs/x"));
-        let want: Vec<PathBuf> = [
-            "extra1",
-            "extra2",
-            "labs/x/boxes",
-            "labs/boxes",
-            "work/sub/boxes",
-            "work/boxes",
-            "home/recipes",
-            "repo/boxes",
-        ]
-        .iter()
-        .map(|d| root.join(d))
-        .collect();
-        assert_eq!(s.dirs(), want);
-    }
-
-    #[test]
-    fn recipe_dirs_resolve_a_relative_lab_dir_from_the_current_one_and_list_each_once() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().canonicalize().unwrap();
-        mkdirs(
-            &root,
-            &["work/sub/boxes", "work/boxes", "repo/target/debug"],
-        );
-        let mut s = search(&root);
-        // The lab file in the current directory (`lab.yaml`, dir `.`).
-        s.lab_dir = Some(PathBuf::from("."));
-        assert_eq!(
-            s.dirs(),
-            [root.join("work/sub/boxes"), root.join("work/boxes")]
-        );
-        // `..` is the parent of the current directory.
-        s.lab_dir = Some(PathBuf::from(".."));
-        assert_eq!(
-            s.dirs(),
-            [root.join("work/boxes"), root.join("work/sub/boxes")]
-        );
-        // Missing directories are left out; an empty path entry too.
-        s.boxes_path = Some(OsString::from(format!(":{}", root.join("nope").display())));
-        s.lab_dir = None;
-        s.cwd = None;
-        assert_eq!(s.dirs(), Vec::<PathBuf>::new());
     }
 }

@@ -6,6 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::paths::RecipeDir;
+
 /// Facts from outside the lab file that validation depends on.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -28,10 +30,11 @@ pub enum LabFiles {
 /// Which box names a lab may use.
 #[derive(Debug, Clone)]
 pub enum KnownBoxes {
-    /// A box is known if `DIR/NAME/box.yaml` exists in one of the recipe
-    /// directories, or `STORE/NAME/box.json` exists in the box store.
+    /// A box is known if one of the places recipes are searched has it
+    /// (`DIR/NAME/box.yaml`, or a built-in recipe), or `STORE/NAME/box.json`
+    /// exists in the box store.
     OnDisk {
-        recipe_dirs: Vec<PathBuf>,
+        recipe_dirs: Vec<RecipeDir>,
         store: PathBuf,
     },
     /// Exactly these names (for tests).
@@ -42,7 +45,7 @@ pub enum KnownBoxes {
 
 impl Context {
     /// The real context for a lab file: recipes found from the lab file's
-    /// directory ([`crate::paths::recipe_dirs`]) and the box store
+    /// directory and built in ([`crate::paths::recipe_dirs`]) and the box store
     /// ([`crate::paths::boxes_dir`]).
     pub fn for_lab_file(path: &Path) -> Context {
         let dir = match path.parent() {
@@ -103,9 +106,7 @@ impl KnownBoxes {
     pub fn contains(&self, name: &str) -> bool {
         match self {
             KnownBoxes::OnDisk { recipe_dirs, store } => {
-                recipe_dirs
-                    .iter()
-                    .any(|dir| dir.join(name).join("box.yaml").is_file())
+                recipe_dirs.iter().any(|dir| dir.has(name))
                     || store.join(name).join("box.json").is_file()
             }
             KnownBoxes::Names(names) => names.contains(name),
@@ -117,9 +118,10 @@ impl KnownBoxes {
     pub fn names(&self) -> BTreeSet<String> {
         match self {
             KnownBoxes::OnDisk { recipe_dirs, store } => {
-                let recipes = recipe_dirs
-                    .iter()
-                    .flat_map(|dir| subdirs_with(dir, "box.yaml"));
+                let recipes = recipe_dirs.iter().flat_map(|dir| {
+                    let names = dir.names();
+                    names.into_iter().filter(|n| dir.has(n))
+                });
                 recipes.chain(subdirs_with(store, "box.json")).collect()
             }
             KnownBoxes::Names(names) => names.clone(),

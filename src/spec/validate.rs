@@ -178,7 +178,7 @@ pub(super) fn known_box(b: &Sp<String>, field: &str, ctx: &Context, d: &mut Diag
     if ctx.boxes.contains(&b.value) {
         return true;
     }
-    let how = "a box is known when its recipe boxes/NAME/box.yaml exists or it has been built (see `lab box list`)";
+    let how = "a box is known when a recipe NAME/box.yaml is found (`lab box list --recipes` lists them, the built-in ones included) or it has been built (`lab box list`)";
     d.error(field, b.span, format!("unknown box `{}`", clip(&b.value)))
         .label("no recipe or built box of this name")
         .help_with(|| {

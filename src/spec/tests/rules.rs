@@ -181,7 +181,7 @@ fn boxes_are_found_on_disk() {
     std::fs::write(store.path().join("beta/box.json"), "{}").unwrap();
     std::fs::create_dir_all(store.path().join("gamma")).unwrap();
     let boxes = KnownBoxes::OnDisk {
-        recipe_dirs: vec![recipes.path().into()],
+        recipe_dirs: vec![crate::paths::RecipeDir::Dir(recipes.path().into())],
         store: store.path().into(),
     };
     assert!(boxes.contains("alpha"));

@@ -1,0 +1,143 @@
+//! `lab init` on a temp dir: the template's files with plain modes, every
+//! conflict found before anything is written, `--force` replacing only
+//! regular files.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[test]
+fn every_lab_of_the_repository_is_a_template_with_a_summary() {
+    let t = templates();
+    let names: Vec<&str> = t.iter().map(|t| t.name).collect();
+    assert_eq!(names, ["django-ha", "smoke"]);
+    assert_eq!(
+        t[0].summary,
+        "A highly available Django app with its operations stack"
+    );
+    // No README: the first sentence of the comment atop lab.yaml.
+    assert!(
+        t[1].summary
+            .starts_with("The smallest useful lab: two Debian nodes"),
+        "{}",
+        t[1].summary
+    );
+    assert!(t[1].summary.ends_with('.'), "{}", t[1].summary);
+}
+
+#[test]
+fn a_template_is_written_with_plain_modes_into_a_new_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a/b/mylab");
+    let w = init("django-ha", &dir, false).unwrap();
+    assert_eq!(w.files.len(), builtin::under("labs/django-ha").count());
+    assert!(w.replaced.is_empty());
+    for (rel, f) in builtin::under("labs/django-ha") {
+        let path = dir.join(rel);
+        assert_eq!(std::fs::read(&path).unwrap(), f.data, "{rel}");
+        let want = if f.executable() { 0o755 } else { 0o644 };
+        assert_eq!(mode(&path), want, "{rel}");
+    }
+    assert_eq!(mode(&dir.join("tests/haproxy-retry")), 0o755);
+    assert_eq!(mode(&dir.join("lab.yaml")), 0o644);
+    for d in ["a", "a/b", "a/b/mylab", "a/b/mylab/provision/roles/app"] {
+        assert_eq!(mode(&tmp.path().join(d)), 0o755, "{d}");
+    }
+}
+
+#[test]
+fn existing_files_are_named_and_kept_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("provision")).unwrap();
+    std::fs::write(dir.join("lab.yaml"), "mine").unwrap();
+    std::fs::write(dir.join("provision/site.yml"), "mine too").unwrap();
+    std::fs::write(dir.join("notes.txt"), "not the template's").unwrap();
+    let err = init("django-ha", dir, false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "2 files of template django-ha exist already in {}: lab.yaml, provision/site.yml; nothing was written: pass --force to replace them, or choose another directory",
+            dir.display()
+        )
+    );
+    // Nothing written: not even the files that were missing.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("lab.yaml")).unwrap(),
+        "mine"
+    );
+    assert!(!dir.join("ansible.cfg").exists());
+    let w = init("django-ha", dir, true).unwrap();
+    assert_eq!(
+        w.replaced,
+        [
+            PathBuf::from("lab.yaml"),
+            PathBuf::from("provision/site.yml")
+        ]
+    );
+    assert_eq!(
+        std::fs::read(dir.join("lab.yaml")).unwrap(),
+        builtin::file("labs/django-ha/lab.yaml").unwrap().data
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "not the template's"
+    );
+    // Many files: the first ten, then how many more.
+    let msg = init("django-ha", dir, false).unwrap_err().to_string();
+    assert!(msg.contains(&format!("files of template django-ha exist already in {}: README.md, ansible.cfg, app/.dockerignore,", dir.display())), "{msg}");
+    assert!(
+        msg.contains(&format!(", and {} more;", w.files.len() - 10)),
+        "{msg}"
+    );
+}
+
+#[test]
+fn what_is_not_a_regular_file_or_directory_is_never_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lab");
+    std::fs::create_dir_all(dir.join("lab.yaml")).unwrap();
+    std::fs::write(dir.join("provision"), "a file").unwrap();
+    std::fs::write(tmp.path().join("target"), "outside").unwrap();
+    std::fs::create_dir_all(dir.join("checks")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("target"), dir.join("checks/common.sh")).unwrap();
+    for force in [false, true] {
+        let msg = init("django-ha", &dir, force).unwrap_err().to_string();
+        let d = dir.display();
+        assert_eq!(
+            msg,
+            format!(
+                "{d}/checks/common.sh is a symbolic link, where the template has a file; {d}/lab.yaml is a directory, where the template has a file; {d}/provision is a regular file, where the template has a directory; nothing was written: move them out of the way, or choose another directory"
+            )
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("target")).unwrap(),
+        "outside"
+    );
+    assert!(!dir.join("README.md").exists());
+    // DIR itself a file.
+    let msg = init("smoke", &tmp.path().join("target"), true)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.ends_with("/target is a regular file, not a directory; nothing was written: move it out of the way, or choose another directory"), "{msg}");
+}
+
+#[test]
+fn an_unknown_template_lists_the_known_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let msg = init("mylab", tmp.path(), false).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "there is no lab template `mylab`; the templates are django-ha, smoke; `lab init --list` says what each is (to write the default one into a directory: `lab init smoke DIR`)"
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
