@@ -27,21 +27,36 @@ impl fmt::Display for Kind {
     }
 }
 
+/// What to do when no libvirt daemon answers (the end of
+/// [`BackendError::Unreachable`]; `lab doctor` shows it as the fix).
+pub const UNREACHABLE_FIX: &str = "Is libvirtd running? Start it (`systemctl start libvirtd`, or \
+    `virtlogd -d && libvirtd -d` without systemd), run lab inside scripts/sandbox, or point \
+    LAB_LIBVIRT_URI at a running one.";
+
+/// What to do when libvirt refuses us (the end of
+/// [`BackendError::PermissionDenied`]).
+pub const DENIED_FIX: &str =
+    "Run lab as root or add your user to the `libvirt` group (then log in again).";
+
+/// What to do when libvirt's socket takes the connection but the daemon
+/// never answers (the end of [`BackendError::NoAnswer`]).
+pub const NO_ANSWER_FIX: &str = "Restart libvirtd (`systemctl restart libvirtd`, or kill it and \
+    run `libvirtd -d`), or point LAB_LIBVIRT_URI at a running one.";
+
 /// A failed hypervisor operation.
 #[derive(Debug, Error)]
 pub enum BackendError {
-    #[error(
-        "cannot reach libvirt at `{uri}`: {message}. Is libvirtd running? Start it \
-         (`virtlogd -d && libvirtd -d`), run lab inside scripts/sandbox, or point \
-         LAB_LIBVIRT_URI at a running one."
-    )]
+    #[error("cannot reach libvirt at `{uri}`: {message}. {UNREACHABLE_FIX}")]
     Unreachable { uri: String, message: String },
 
-    #[error(
-        "libvirt at `{uri}` refused access: {message}. Run lab as root or add your \
-         user to the `libvirt` group (then log in again)."
-    )]
+    #[error("libvirt at `{uri}` refused access: {message}. {DENIED_FIX}")]
     PermissionDenied { uri: String, message: String },
+
+    #[error(
+        "libvirt at `{uri}` did not answer within {seconds} s: something accepts \
+         connections on its socket but does not respond. {NO_ANSWER_FIX}"
+    )]
+    NoAnswer { uri: String, seconds: u64 },
 
     #[error("{kind} `{name}` does not exist")]
     NotFound { kind: Kind, name: String },

@@ -3,6 +3,7 @@
 
 mod boxes;
 mod destroy;
+mod doctor;
 mod forward;
 mod halt;
 mod info;
@@ -69,6 +70,8 @@ pub enum Command {
     Secrets(secrets::Args),
     /// Where to look: the lab's links, forwards, how to log in, its state.
     Info(info::Args),
+    /// Check this host (libvirt, QEMU, KVM, pool, tools) and the lab found: PASS/WARN/FAIL, with a fix.
+    Doctor(doctor::Args),
     /// Wait for guests with lab's readiness probe (for scripts/bench).
     #[command(name = "__probe", hide = true)]
     Probe(probe::Args),
@@ -188,6 +191,7 @@ pub fn main() -> i32 {
         }
         Command::Secrets(args) => g(args.lab.file.as_deref()).and_then(|g| secrets::run(&g, args)),
         Command::Info(args) => g(args.out.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
+        Command::Doctor(args) => doctor::run(g(args.lab.file.as_deref()), args),
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
     };

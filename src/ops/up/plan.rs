@@ -258,6 +258,7 @@ pub fn tool_needs(lab: &Lab, store: &Store, boxes: &[BoxPlan]) -> Result<ToolNee
     if let Some(Provision::Ansible(a)) = &lab.provision {
         if a.controller == Controller::Host {
             programs.push(("ansible-playbook", "`controller: host` in the lab file"));
+            programs.push(("ssh", "ansible-playbook on this machine connects with it"));
         }
         for image in &a.images {
             if let BoxPlan::Build(_) = boxes::plan(store, lab.dir(), image, Format::Rootfs)? {
