@@ -30,6 +30,7 @@ impl Refusal {
     }
 }
 
+/// What a preflight check returns: `Ok`, or why `lab up` refuses.
 pub type Result<T = (), E = Refusal> = std::result::Result<T, E>;
 
 /// Refuse a subnet that overlaps a libvirt network other than `own`.

@@ -118,6 +118,7 @@ impl Found {
             let (lab, state) = (lab.clone(), state.clone());
             move |hv: Option<Arc<dyn Hypervisor>>| -> anyhow::Result<LabPlan> {
                 let hv = hv.as_deref();
+                up::check_paths(&lab)?;
                 let survey = up::survey(&lab, &store, &state, &lab.nodes, hv)?;
                 let needs = up::tool_needs(&lab, &store, &survey.boxes)?;
                 let room = up::room_needs(&store, &survey.nodes, &survey.boxes, hv)?;

@@ -32,7 +32,9 @@ use crate::ssh;
 use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 
-pub use plan::{NodePlan, Plan, Survey, ToolNeeds, memory_need, room_needs, survey, tool_needs};
+pub use plan::{
+    NodePlan, Plan, Survey, ToolNeeds, check_paths, memory_need, room_needs, survey, tool_needs,
+};
 pub use wait::{console_tail, strip_control};
 
 #[derive(Clone)]

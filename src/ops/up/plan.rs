@@ -66,14 +66,7 @@ pub struct Plan {
 /// instance's id (a fresh one on a first run).
 pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     let lab = &ctx.lab;
-    // Paths under the lab dir and the pool go to ssh, libvirt and Ansible.
-    crate::paths::check_lab_path(lab.dir())?;
-    // Its own path goes into the libvirt metadata of what the lab defines.
-    crate::paths::check_for_programs("the lab file", &ctx.file())?;
-    crate::paths::check_for_programs(
-        "the storage pool directory ($LAB_POOL_DIR)",
-        &names::pool_dir(),
-    )?;
+    check_paths(lab)?;
     let (accel, accel_reason) = super::pick_accel(lab.accel)?;
     let network = st
         .network
@@ -106,6 +99,21 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         nodes,
         boxes,
     })
+}
+
+/// Refuse paths the programs lab hands them to cannot take: paths under
+/// the lab directory and the pool go to ssh, libvirt and Ansible; the lab
+/// file's own path goes into the libvirt metadata of what the lab defines
+/// ([`crate::paths::check_lab_path`], [`crate::paths::check_for_programs`]).
+pub fn check_paths(lab: &Lab) -> Result<()> {
+    crate::paths::check_lab_path(lab.dir())?;
+    let file = std::path::absolute(&lab.path).unwrap_or_else(|_| lab.path.clone());
+    crate::paths::check_for_programs("the lab file", &file)?;
+    crate::paths::check_for_programs(
+        "the storage pool directory ($LAB_POOL_DIR)",
+        &names::pool_dir(),
+    )?;
+    Ok(())
 }
 
 /// Refuse an object of one of our names that is not ours.

@@ -327,3 +327,24 @@ fn a_lab_with_ansible_on_this_machine_needs_ansible_and_ssh() {
     let needs = plan_of(&fixture(&host), true).needs;
     assert_eq!(names(&needs), ["ssh-keygen", "ansible-playbook", "ssh"]);
 }
+
+#[test]
+fn a_lab_path_lab_up_would_refuse_fails_the_lab_file_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("two\nlines");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lab.yaml"), LAB).unwrap();
+    let ctx = crate::spec::load_with(&dir.join("lab.yaml"), &crate::spec::Context::any_box());
+    let found = Found::Loaded {
+        lab: Box::new(ctx.unwrap()),
+        state: Box::default(),
+        state_error: None,
+    };
+    let plan = found.plan(None, Duration::from_secs(5));
+    is(
+        &lab::lab_file(&found, &plan),
+        Status::Fail,
+        "contains a newline (U+000A), which OpenSSH's config lines and libvirt's XML cannot carry",
+        "rename or move it",
+    );
+}
