@@ -178,7 +178,8 @@ fn connection_error(
             | ErrorNumber::AuthCancelled
             | ErrorNumber::AuthUnavailable
             | ErrorNumber::AccessDenied
-    ) || (lower.contains("permission denied") && is_socket_error(code, e, &lower));
+    ) || (lower.contains("permission denied") && is_socket_error(code, e, &lower))
+        || is_polkit_refusal(&lower);
     if denied {
         return Some(BackendError::PermissionDenied {
             uri: uri.to_string(),
@@ -191,6 +192,13 @@ fn connection_error(
         uri: uri.to_string(),
         message: message.to_string(),
     })
+}
+
+/// libvirtd asks polkit whether a user other than root may connect (its
+/// `auth_unix_rw = "polkit"`); without polkit or the system D-Bus it
+/// cannot ask, and refuses with an internal error saying so.
+fn is_polkit_refusal(lower: &str) -> bool {
+    lower.contains("polkit") || lower.contains("unable to get system bus connection")
 }
 
 /// libvirt reports a missing or refused socket as a system error from the
@@ -224,6 +232,21 @@ mod tests {
             message: "Permission denied".into(),
         };
         assert!(e.to_string().contains("`libvirt` group"), "{e}");
+    }
+
+    #[test]
+    fn a_refusal_by_polkit_is_a_refusal() {
+        // What libvirtd says to a user other than root where it cannot
+        // ask polkit (no system D-Bus), and where polkit says no.
+        for text in [
+            "internal error: Unable to get system bus connection: Could not connect: No such file or directory",
+            "authentication failed: access denied by policy (polkit)",
+        ] {
+            assert!(is_polkit_refusal(&text.to_ascii_lowercase()), "{text}");
+        }
+        assert!(!is_polkit_refusal(
+            "failed to connect socket to '/run/libvirt/libvirt-sock'"
+        ));
     }
 
     #[test]
