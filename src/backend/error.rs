@@ -27,21 +27,36 @@ impl fmt::Display for Kind {
     }
 }
 
+/// What to do when no libvirt daemon answers (the end of
+/// [`BackendError::Unreachable`]; `lab doctor` shows it as the fix).
+pub const UNREACHABLE_FIX: &str = "Is libvirtd running? Start it (`systemctl start libvirtd`, or \
+    `virtlogd -d && libvirtd -d` without systemd), run lab inside scripts/sandbox, or point \
+    LAB_LIBVIRT_URI at a running one.";
+
+/// What to do when libvirt refuses us (the end of
+/// [`BackendError::PermissionDenied`]).
+pub const DENIED_FIX: &str =
+    "Run lab as root or add your user to the `libvirt` group (then log in again).";
+
+/// What to do when libvirt's socket takes the connection but the daemon
+/// never answers (the end of [`BackendError::NoAnswer`]).
+pub const NO_ANSWER_FIX: &str = "Restart libvirtd (`systemctl restart libvirtd`, or kill it and \
+    run `libvirtd -d`), or point LAB_LIBVIRT_URI at a running one.";
+
 /// A failed hypervisor operation.
 #[derive(Debug, Error)]
 pub enum BackendError {
-    #[error(
-        "cannot reach libvirt at `{uri}`: {message}. Is libvirtd running? Start it \
-         (`virtlogd -d && libvirtd -d`), run lab inside scripts/sandbox, or point \
-         LAB_LIBVIRT_URI at a running one."
-    )]
+    #[error("cannot reach libvirt at `{uri}`: {message}. {UNREACHABLE_FIX}")]
     Unreachable { uri: String, message: String },
 
-    #[error(
-        "libvirt at `{uri}` refused access: {message}. Run lab as root or add your \
-         user to the `libvirt` group (then log in again)."
-    )]
+    #[error("libvirt at `{uri}` refused access: {message}. {DENIED_FIX}")]
     PermissionDenied { uri: String, message: String },
+
+    #[error(
+        "libvirt at `{uri}` did not answer within {seconds} s: something accepts \
+         connections on its socket but does not respond. {NO_ANSWER_FIX}"
+    )]
+    NoAnswer { uri: String, seconds: u64 },
 
     #[error("{kind} `{name}` does not exist")]
     NotFound { kind: Kind, name: String },
@@ -163,7 +178,8 @@ fn connection_error(
             | ErrorNumber::AuthCancelled
             | ErrorNumber::AuthUnavailable
             | ErrorNumber::AccessDenied
-    ) || (lower.contains("permission denied") && is_socket_error(code, e, &lower));
+    ) || (lower.contains("permission denied") && is_socket_error(code, e, &lower))
+        || is_polkit_refusal(&lower);
     if denied {
         return Some(BackendError::PermissionDenied {
             uri: uri.to_string(),
@@ -176,6 +192,13 @@ fn connection_error(
         uri: uri.to_string(),
         message: message.to_string(),
     })
+}
+
+/// libvirtd asks polkit whether a user other than root may connect (its
+/// `auth_unix_rw = "polkit"`); without polkit or the system D-Bus it
+/// cannot ask, and refuses with an internal error saying so.
+fn is_polkit_refusal(lower: &str) -> bool {
+    lower.contains("polkit") || lower.contains("unable to get system bus connection")
 }
 
 /// libvirt reports a missing or refused socket as a system error from the
@@ -209,6 +232,21 @@ mod tests {
             message: "Permission denied".into(),
         };
         assert!(e.to_string().contains("`libvirt` group"), "{e}");
+    }
+
+    #[test]
+    fn a_refusal_by_polkit_is_a_refusal() {
+        // What libvirtd says to a user other than root where it cannot
+        // ask polkit (no system D-Bus), and where polkit says no.
+        for text in [
+            "internal error: Unable to get system bus connection: Could not connect: No such file or directory",
+            "authentication failed: access denied by policy (polkit)",
+        ] {
+            assert!(is_polkit_refusal(&text.to_ascii_lowercase()), "{text}");
+        }
+        assert!(!is_polkit_refusal(
+            "failed to connect socket to '/run/libvirt/libvirt-sock'"
+        ));
     }
 
     #[test]

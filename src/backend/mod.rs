@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use ipnet::Ipv4Net;
 
 pub use accel::Accel;
-pub use error::{BackendError, Kind};
+pub use error::{BackendError, DENIED_FIX, Kind, NO_ANSWER_FIX, UNREACHABLE_FIX};
 
 /// XML namespace of the metadata element `lab` puts on what it defines.
 pub const METADATA_NS: &str = "https://lab.dev/ns/lab";

@@ -253,18 +253,26 @@ pub const BUILD_TOOLS: &[&str] = &[
 /// Whether this process can build boxes: root, and every [`BUILD_TOOLS`]
 /// program on `PATH`. The error is a sentence with the fix.
 pub fn check_tools() -> Result<()> {
-    if !nix_is_root() {
+    if !is_root() {
         bail!("building a box needs root (mmdebstrap, chroot and device nodes); run it with sudo");
     }
-    for tool in BUILD_TOOLS {
-        if crate::process::find_program(tool).is_none() {
-            bail!("`{tool}` is not installed; scripts/setup-host installs what lab needs");
-        }
+    if let Some(tool) = missing_tools().first() {
+        bail!("`{tool}` is not installed; scripts/setup-host installs what lab needs");
     }
     Ok(())
 }
 
-fn nix_is_root() -> bool {
+/// The [`BUILD_TOOLS`] programs not found on `PATH`, in that order.
+pub fn missing_tools() -> Vec<&'static str> {
+    BUILD_TOOLS
+        .iter()
+        .copied()
+        .filter(|tool| crate::process::find_program(tool).is_none())
+        .collect()
+}
+
+/// Whether this process runs as root (box builds need it).
+pub fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     // The owner of our own /proc entry is our effective uid.
     std::fs::metadata("/proc/self")

@@ -3,6 +3,7 @@
 
 mod boxes;
 mod destroy;
+mod doctor;
 mod forward;
 mod halt;
 mod info;
@@ -76,6 +77,8 @@ pub enum Command {
     Info(info::Args),
     /// Print the running lab's Ansible inventory (one group per role).
     Inventory(inventory::Args),
+    /// Check this host (libvirt, QEMU, KVM, pool, tools) and the lab found: PASS/WARN/FAIL, with a fix.
+    Doctor(doctor::Args),
     /// Wait for guests with lab's readiness probe (for scripts/bench).
     #[command(name = "__probe", hide = true)]
     Probe(probe::Args),
@@ -199,6 +202,7 @@ pub fn main() -> i32 {
         Command::Inventory(args) => {
             g(args.lab.file.as_deref()).and_then(|g| inventory::run(&g, args))
         }
+        Command::Doctor(args) => doctor::run(g(args.lab.file.as_deref()), args),
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
     };

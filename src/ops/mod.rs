@@ -4,6 +4,7 @@
 //! hypervisor, the box store or the state directory happens here.
 
 pub mod destroy;
+pub mod doctor;
 pub mod forwards;
 pub mod halt;
 pub mod info;

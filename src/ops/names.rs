@@ -9,14 +9,17 @@ use crate::boxes::StoredBox;
 /// Storage pool for overlays, seeds and box images.
 pub const POOL: &str = "lab";
 
-/// Directory of the pool: `$LAB_POOL_DIR`, else
-/// `/var/lib/libvirt/images/lab` (QEMU, running as libvirt-qemu, can reach
-/// it; it cannot reach a home directory such as /root).
+/// The pool's directory unless `$LAB_POOL_DIR` says otherwise: QEMU,
+/// running as libvirt-qemu, can reach it (it cannot reach a home
+/// directory such as /root).
+pub const DEFAULT_POOL_DIR: &str = "/var/lib/libvirt/images/lab";
+
+/// Directory of the pool: `$LAB_POOL_DIR`, else [`DEFAULT_POOL_DIR`].
 pub fn pool_dir() -> PathBuf {
     std::env::var_os("LAB_POOL_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/lib/libvirt/images/lab"))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_POOL_DIR))
 }
 
 pub fn network(lab: &str) -> String {

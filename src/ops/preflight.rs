@@ -1,25 +1,52 @@
 //! Checks `lab up` makes before it creates anything: the lab's subnet must
 //! not collide with another libvirt network or a host route, and the host
-//! must have the memory and disk the new VMs need. Each failure is one
-//! sentence with a hint.
+//! must have the memory and disk the new VMs need. Each failure is a
+//! [`Refusal`]: what is wrong and what to do, which `lab up` prints as one
+//! sentence and `lab doctor` as its two parts.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use anyhow::{Result, bail};
 use ipnet::Ipv4Net;
 
 use crate::backend::NetworkInfo;
 use crate::network::collides;
 
+/// A failed preflight check: `problem` says what is wrong, `fix` what to
+/// do; shown as "PROBLEM; FIX".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}; {fix}")]
+pub struct Refusal {
+    pub problem: String,
+    pub fix: String,
+}
+
+impl Refusal {
+    fn new(problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Refusal {
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// What a preflight check returns: `Ok`, or why `lab up` refuses.
+pub type Result<T = (), E = Refusal> = std::result::Result<T, E>;
+
 /// Refuse a subnet that overlaps a libvirt network other than `own`.
-pub fn check_networks(subnet: Ipv4Net, own: &str, networks: &[NetworkInfo]) -> Result<()> {
+pub fn check_networks(subnet: Ipv4Net, own: &str, networks: &[NetworkInfo]) -> Result {
     for net in networks.iter().filter(|n| n.name != own) {
         if let Some(other) = net.subnets.iter().find(|s| collides(subnet, **s)) {
-            bail!(
-                "subnet {subnet} collides with libvirt network `{}` ({other}); pick another `network.subnet` in the lab file, or remove that network (virsh net-destroy {0}; virsh net-undefine {0})",
-                net.name
-            );
+            return Err(Refusal::new(
+                format!(
+                    "subnet {subnet} collides with libvirt network `{}` ({other})",
+                    net.name
+                ),
+                format!(
+                    "pick another `network.subnet` in the lab file, or remove that network (virsh net-destroy {0}; virsh net-undefine {0})",
+                    net.name
+                ),
+            ));
         }
     }
     Ok(())
@@ -55,17 +82,19 @@ pub fn parse_routes(text: &str) -> Vec<Route> {
 
 /// Refuse a subnet that overlaps a host route (the default route aside, and
 /// routes through `own_bridge`, which is this lab's own network).
-pub fn check_routes(subnet: Ipv4Net, own_bridge: &str, routes: &[Route]) -> Result<()> {
+pub fn check_routes(subnet: Ipv4Net, own_bridge: &str, routes: &[Route]) -> Result {
     for r in routes {
         if r.net.prefix_len() == 0 || r.dev == own_bridge {
             continue;
         }
         if collides(subnet, r.net) {
-            bail!(
-                "subnet {subnet} collides with the host route {} on {}; pick another `network.subnet` in the lab file",
-                r.net,
-                r.dev
-            );
+            return Err(Refusal::new(
+                format!(
+                    "subnet {subnet} collides with the host route {} on {}",
+                    r.net, r.dev
+                ),
+                "pick another `network.subnet` in the lab file",
+            ));
         }
     }
     Ok(())
@@ -89,13 +118,16 @@ fn parse_mem_available(text: &str) -> Option<u64> {
 }
 
 /// Refuse to start VMs needing more memory than is available.
-pub fn check_memory(needed_mib: u64, vms: usize, available_mib: Option<u64>) -> Result<()> {
+pub fn check_memory(needed_mib: u64, vms: usize, available_mib: Option<u64>) -> Result {
     if let Some(avail) = available_mib
         && needed_mib > avail
     {
-        bail!(
-            "not enough free memory: starting {vms} VM(s) needs {needed_mib} MiB but only {avail} MiB is available; lower `memory` in the lab file or stop other VMs"
-        );
+        return Err(Refusal::new(
+            format!(
+                "not enough free memory: starting {vms} VM(s) needs {needed_mib} MiB but only {avail} MiB is available"
+            ),
+            "lower `memory` in the lab file or stop other VMs",
+        ));
     }
     Ok(())
 }
@@ -112,16 +144,19 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
 }
 
 /// Refuse when the pool's filesystem has less than `needed` bytes free.
-pub fn check_disk(dir: &Path, needed: u64, free: Option<u64>) -> Result<()> {
+pub fn check_disk(dir: &Path, needed: u64, free: Option<u64>) -> Result {
     if let Some(free) = free
         && needed > free
     {
-        bail!(
-            "not enough free disk in {}: the lab needs about {} MiB, {} MiB is free",
-            dir.display(),
-            needed / (1 << 20),
-            free / (1 << 20)
-        );
+        return Err(Refusal::new(
+            format!(
+                "not enough free disk in {}: the lab needs about {} MiB, {} MiB is free",
+                dir.display(),
+                needed / (1 << 20),
+                free / (1 << 20)
+            ),
+            "free some space on that filesystem",
+        ));
     }
     Ok(())
 }

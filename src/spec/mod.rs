@@ -48,6 +48,13 @@ pub use model::{
     Provision, ProvisionerKind, Proxy, ProxyHost, ScriptSource, ScriptStep, Shell,
 };
 pub use raw::json_schema;
+
+/// Checks a proxy URL as the lab file's `proxy:` is checked
+/// (`http://HOST:PORT`, HOST `gateway`, an IPv4 address or a DNS name);
+/// the error completes "the proxy URL ...".
+pub fn parse_proxy(url: &str) -> Result<Proxy, String> {
+    check::proxy(url)
+}
 pub use validate::{DEFAULT_CPUS, DEFAULT_DISK_GIB, DEFAULT_MEMORY_MIB};
 
 use crate::limits::ReadError;

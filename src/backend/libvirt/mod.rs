@@ -1,5 +1,6 @@
 //! [`Libvirt`]: the [`Hypervisor`] trait on a real libvirt connection, via
-//! the `virt` crate, plus [`resolve_uri`] to pick the connection URI.
+//! the `virt` crate, plus [`resolve_uri`] to pick the connection URI
+//! (`uri`) and what `lab doctor` asks beyond the trait (`host`).
 //!
 //! Everything here is a thin translation: XML comes from [`super::xml`],
 //! facts are read back with [`super::parse`], libvirt errors become
@@ -7,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
+use std::time::Duration;
 
 use virt::connect::Connect;
 use virt::domain::Domain;
@@ -19,26 +21,15 @@ use super::{
     NetworkInfo, NetworkSpec, Result, RunState, parse, xml,
 };
 
+mod host;
 mod storage;
+mod uri;
 
-/// Environment variable that overrides the libvirt URI of every lab.
-pub const URI_ENV: &str = "LAB_LIBVIRT_URI";
-/// The URI used when neither the environment nor the lab file names one.
-pub const DEFAULT_URI: &str = "qemu:///system";
+pub use host::{Facts, PoolInfo, QEMU_CONF, qemu_user, version_text};
+pub use uri::{DEFAULT_URI, SocketPlace, URI_ENV, resolve_uri, resolve_uri_from, socket_of};
 
-/// The libvirt URI to use: `$LAB_LIBVIRT_URI` if set and not empty, else
-/// the lab file's value, else `qemu:///system`.
-pub fn resolve_uri(lab_value: Option<&str>) -> String {
-    pick_uri(std::env::var(URI_ENV).ok().as_deref(), lab_value)
-}
-
-fn pick_uri(env: Option<&str>, lab_value: Option<&str>) -> String {
-    env.filter(|v| !v.trim().is_empty())
-        .or(lab_value.filter(|v| !v.trim().is_empty()))
-        .unwrap_or(DEFAULT_URI)
-        .trim()
-        .to_string()
-}
+/// How long [`Libvirt::connect`] waits for libvirt to answer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A libvirt connection implementing [`Hypervisor`].
 pub struct Libvirt {
@@ -53,8 +44,40 @@ impl std::fmt::Debug for Libvirt {
 }
 
 impl Libvirt {
-    /// Open a read-write connection to `uri`.
+    /// Open a read-write connection to `uri`, giving up after
+    /// [`CONNECT_TIMEOUT`] ([`Libvirt::connect_within`]).
     pub fn connect(uri: &str) -> Result<Self> {
+        Self::connect_within(uri, CONNECT_TIMEOUT)
+    }
+
+    /// Open a read-write connection to `uri`; [`BackendError::NoAnswer`]
+    /// when it is not open after `limit`. libvirt's client has no timeout
+    /// of its own: a socket that accepts connections for a daemon that
+    /// hangs (or a stray listener) would block for ever. So the connection
+    /// is opened in a thread of its own, which is left behind when the
+    /// time is up (it closes the connection should one come later).
+    pub fn connect_within(uri: &str, limit: Duration) -> Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let owned = uri.to_string();
+        std::thread::Builder::new()
+            .name("libvirt-connect".into())
+            .spawn(move || {
+                let _ = tx.send(Self::open(&owned));
+            })
+            .map_err(|e| BackendError::Failed {
+                op: format!("connect to `{uri}`"),
+                message: format!("cannot start a thread: {e}"),
+            })?;
+        match rx.recv_timeout(limit) {
+            Ok(result) => result,
+            Err(_) => Err(BackendError::NoAnswer {
+                uri: uri.to_string(),
+                seconds: limit.as_secs_f64().ceil() as u64,
+            }),
+        }
+    }
+
+    fn open(uri: &str) -> Result<Self> {
         // libvirt's default error handler prints every error to stderr; we
         // report them ourselves.
         static QUIET: Once = Once::new();
@@ -400,13 +423,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uri_env_beats_lab_file_beats_default() {
-        assert_eq!(
-            pick_uri(Some("test:///default"), Some("qemu:///session")),
-            "test:///default"
+    fn a_socket_that_never_answers_is_given_up_on() {
+        // A listener that accepts (the kernel queues the connection) but
+        // never reads: libvirt's client would wait for its answer for ever.
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("silent.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let uri = format!("qemu+unix:///system?socket={}", sock.display());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(Libvirt::connect_within(&uri, Duration::from_millis(500)));
+        });
+        let err = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("connect_within still waits after 10 s")
+            .unwrap_err();
+        assert!(
+            matches!(err, BackendError::NoAnswer { seconds: 1, .. }),
+            "{err:?}"
         );
-        assert_eq!(pick_uri(None, Some("qemu:///session")), "qemu:///session");
-        assert_eq!(pick_uri(Some("  "), None), DEFAULT_URI);
-        assert_eq!(pick_uri(None, None), "qemu:///system");
+        assert!(
+            err.to_string().contains("did not answer within 1 s"),
+            "{err}"
+        );
     }
 }

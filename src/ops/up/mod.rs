@@ -32,7 +32,9 @@ use crate::ssh;
 use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 
-pub use plan::{NodePlan, Plan};
+pub use plan::{
+    NodePlan, Plan, Survey, ToolNeeds, check_paths, memory_need, room_needs, survey, tool_needs,
+};
 pub use wait::{console_tail, strip_control};
 
 #[derive(Clone)]
@@ -235,11 +237,20 @@ pub(super) fn already_up(
 
 /// `accel:` of the lab file → the accelerator to use, and why.
 pub fn pick_accel(wanted: spec::Accel) -> Result<(Accel, String)> {
+    choose_accel(wanted, accel::detect)
+}
+
+/// [`pick_accel`] with the host's `accel: auto` answer from `detect`
+/// (called only when the lab file does not say `tcg`).
+pub fn choose_accel(
+    wanted: spec::Accel,
+    detect: impl FnOnce() -> (Accel, String),
+) -> Result<(Accel, String)> {
     match wanted {
         spec::Accel::Tcg => Ok((Accel::Tcg, "accel: tcg in the lab file".into())),
-        spec::Accel::Auto => Ok(accel::detect()),
+        spec::Accel::Auto => Ok(detect()),
         spec::Accel::Kvm => {
-            let (got, why) = accel::detect();
+            let (got, why) = detect();
             if got != Accel::Kvm {
                 bail!(
                     "the lab file asks for accel: kvm, but KVM is not usable here: {why}; use accel: auto or tcg"

@@ -13,9 +13,9 @@ use anyhow::{Result, bail};
 use super::super::names::{self, POOL};
 use super::super::owner::Owner;
 use super::super::{LabCtx, preflight};
-use crate::backend::{Accel, DomainState};
-use crate::boxes::{self, BoxPlan, Format};
-use crate::spec::{Controller, Node, Provision};
+use crate::backend::{Accel, DomainState, Hypervisor};
+use crate::boxes::{self, BoxPlan, Format, Store};
+use crate::spec::{Controller, Lab, Node, Provision};
 use crate::state::State;
 
 /// Room a box build needs in the box store (staging root filesystem and
@@ -66,14 +66,7 @@ pub struct Plan {
 /// instance's id (a fresh one on a first run).
 pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     let lab = &ctx.lab;
-    // Paths under the lab dir and the pool go to ssh, libvirt and Ansible.
-    crate::paths::check_lab_path(lab.dir())?;
-    // Its own path goes into the libvirt metadata of what the lab defines.
-    crate::paths::check_for_programs("the lab file", &ctx.file())?;
-    crate::paths::check_for_programs(
-        "the storage pool directory ($LAB_POOL_DIR)",
-        &names::pool_dir(),
-    )?;
+    check_paths(lab)?;
     let (accel, accel_reason) = super::pick_accel(lab.accel)?;
     let network = st
         .network
@@ -81,29 +74,21 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         .unwrap_or_else(|| names::network(&lab.name));
     refuse_other(ctx, "network", &network, ctx.network_owner(st, &network)?)?;
 
-    let mut boxes = Vec::new();
-    for name in selected
-        .iter()
-        .map(|n| n.box_name.as_str())
-        .collect::<BTreeSet<_>>()
-    {
-        boxes.push(boxes::plan(&ctx.store, lab.dir(), name, Format::Disk)?);
-    }
-    let mut nodes = Vec::new();
-    for node in selected {
-        let np = node_plan(ctx, st, node, &boxes)?;
+    let Survey { nodes, boxes } = survey(lab, &ctx.store, st, selected, Some(ctx.hv.as_ref()))?;
+    for np in &nodes {
         refuse_other(ctx, "domain", &np.domain, ctx.domain_owner(st, &np.domain)?)?;
-        nodes.push(np);
     }
     let networks = ctx.hv.list_networks()?;
     preflight::check_networks(lab.network.subnet, &network, &networks)?;
     let bridge = crate::network::bridge_name(&lab.name);
     preflight::check_routes(lab.network.subnet, &bridge, &preflight::host_routes())?;
-    let starting: Vec<&NodePlan> = nodes.iter().filter(|n| n.needs_start()).collect();
-    let need_mem = starting.iter().map(|n| n.node.memory_mib).sum();
-    preflight::check_memory(need_mem, starting.len(), preflight::available_memory_mib())?;
-    check_tools(ctx, &boxes)?;
-    check_room(ctx, &nodes, &boxes)?;
+    let (need_mem, vms) = memory_need(&nodes);
+    preflight::check_memory(need_mem, vms, preflight::available_memory_mib())?;
+    tool_needs(lab, &ctx.store, &boxes)?.check()?;
+    let room = room_needs(&ctx.store, &nodes, &boxes, Some(ctx.hv.as_ref()))?;
+    for (dir, bytes) in room {
+        preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
+    }
     // Last, once all else passed: the shared pool (libvirt must take a write).
     ctx.hv.ensure_pool(POOL, &names::pool_dir())?;
     Ok(Plan {
@@ -114,6 +99,21 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         nodes,
         boxes,
     })
+}
+
+/// Refuse paths the programs lab hands them to cannot take: paths under
+/// the lab directory and the pool go to ssh, libvirt and Ansible; the lab
+/// file's own path goes into the libvirt metadata of what the lab defines
+/// ([`crate::paths::check_lab_path`], [`crate::paths::check_for_programs`]).
+pub fn check_paths(lab: &Lab) -> Result<()> {
+    crate::paths::check_lab_path(lab.dir())?;
+    let file = std::path::absolute(&lab.path).unwrap_or_else(|_| lab.path.clone());
+    crate::paths::check_for_programs("the lab file", &file)?;
+    crate::paths::check_for_programs(
+        "the storage pool directory ($LAB_POOL_DIR)",
+        &names::pool_dir(),
+    )?;
+    Ok(())
 }
 
 /// Refuse an object of one of our names that is not ours.
@@ -133,8 +133,56 @@ fn refuse_other(ctx: &LabCtx, kind: &str, name: &str, owner: Owner) -> Result<()
     }
 }
 
-fn node_plan(ctx: &LabCtx, st: &State, node: &Node, boxes: &[BoxPlan]) -> Result<NodePlan> {
-    let lab = &ctx.lab;
+/// The selected nodes and their boxes as `lab up` would find them now.
+#[derive(Debug)]
+pub struct Survey {
+    pub nodes: Vec<NodePlan>,
+    /// One per box name, sorted by name.
+    pub boxes: Vec<BoxPlan>,
+}
+
+/// Plan the boxes and nodes of `selected` (nodes of `lab`, whose state is
+/// `st`), asking `hv` which domains exist; with `hv` `None` (libvirt not
+/// reachable) as if none did. Errors: a box that cannot be planned
+/// ([`boxes::plan`]), a node disk smaller than its box's, a failed lookup.
+pub fn survey(
+    lab: &Lab,
+    store: &Store,
+    st: &State,
+    selected: &[Node],
+    hv: Option<&dyn Hypervisor>,
+) -> Result<Survey> {
+    let mut boxes = Vec::new();
+    for name in selected
+        .iter()
+        .map(|n| n.box_name.as_str())
+        .collect::<BTreeSet<_>>()
+    {
+        boxes.push(boxes::plan(store, lab.dir(), name, Format::Disk)?);
+    }
+    let nodes = selected
+        .iter()
+        .map(|node| node_plan(lab, st, node, &boxes, hv))
+        .collect::<Result<_>>()?;
+    Ok(Survey { nodes, boxes })
+}
+
+/// Memory the nodes this run starts need: (MiB, how many VMs).
+pub fn memory_need(nodes: &[NodePlan]) -> (u64, usize) {
+    let starting: Vec<&NodePlan> = nodes.iter().filter(|n| n.needs_start()).collect();
+    (
+        starting.iter().map(|n| n.node.memory_mib).sum(),
+        starting.len(),
+    )
+}
+
+fn node_plan(
+    lab: &Lab,
+    st: &State,
+    node: &Node,
+    boxes: &[BoxPlan],
+    hv: Option<&dyn Hypervisor>,
+) -> Result<NodePlan> {
     let recorded = st.nodes.get(&node.name);
     let b = boxes
         .iter()
@@ -163,7 +211,10 @@ fn node_plan(ctx: &LabCtx, st: &State, node: &Node, boxes: &[BoxPlan]) -> Result
             names::seed_volume(&lab.name, &st.instance, &node.name),
         ),
     };
-    let state = ctx.hv.domain_state(&domain)?;
+    let state = match hv {
+        Some(hv) => hv.domain_state(&domain)?,
+        None => None,
+    };
     Ok(NodePlan {
         node: node.clone(),
         was_ready: state == Some(DomainState::Running) && recorded.is_some_and(|n| n.ready),
@@ -176,33 +227,65 @@ fn node_plan(ctx: &LabCtx, st: &State, node: &Node, boxes: &[BoxPlan]) -> Result
     })
 }
 
-/// The programs this run will need, before the first of them is needed.
-fn check_tools(ctx: &LabCtx, boxes: &[BoxPlan]) -> Result<()> {
-    let mut builds = boxes.iter().any(|b| matches!(b, BoxPlan::Build(_)));
-    let mut programs = vec!["ssh-keygen"];
-    if let Some(Provision::Ansible(a)) = &ctx.lab.provision {
-        if a.controller == Controller::Host {
-            programs.push("ansible-playbook");
-        }
-        for image in &a.images {
-            let plan = boxes::plan(&ctx.store, ctx.lab.dir(), image, Format::Rootfs)?;
-            builds |= matches!(plan, BoxPlan::Build(_));
-        }
-    }
-    if builds {
-        boxes::build::check_tools()?;
-    }
-    for p in programs {
-        if crate::process::find_program(p).is_none() {
-            bail!("`{p}` is not installed; scripts/setup-host installs what lab needs");
-        }
-    }
-    Ok(())
+/// The programs `lab up` of a lab will run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolNeeds {
+    /// Boxes (and `provision.images`) that must be built first: a build
+    /// needs root and every [`boxes::build::BUILD_TOOLS`] program.
+    pub builds: Vec<String>,
+    /// Other programs it runs, each with what for.
+    pub programs: Vec<(&'static str, &'static str)>,
 }
 
-/// Free disk for new overlays, box copies in the pool and box builds, per
-/// filesystem (the pool and the box store may share one).
-fn check_room(ctx: &LabCtx, nodes: &[NodePlan], boxes: &[BoxPlan]) -> Result<()> {
+impl ToolNeeds {
+    /// Refuse when one of the programs is not installed (or a build cannot
+    /// run), before the first of them is needed.
+    pub fn check(&self) -> Result<()> {
+        if !self.builds.is_empty() {
+            boxes::build::check_tools()?;
+        }
+        for (p, _) in &self.programs {
+            if crate::process::find_program(p).is_none() {
+                bail!("`{p}` is not installed; scripts/setup-host installs what lab needs");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What `lab up` of `lab` will run, given its node boxes `boxes`
+/// ([`survey`]); images are planned here. Errors: an image that cannot be
+/// planned ([`boxes::plan`]).
+pub fn tool_needs(lab: &Lab, store: &Store, boxes: &[BoxPlan]) -> Result<ToolNeeds> {
+    let mut builds: Vec<String> = boxes
+        .iter()
+        .filter(|b| matches!(b, BoxPlan::Build(_)))
+        .map(|b| b.name().to_string())
+        .collect();
+    let mut programs = vec![("ssh-keygen", "the lab's SSH key")];
+    if let Some(Provision::Ansible(a)) = &lab.provision {
+        if a.controller == Controller::Host {
+            programs.push(("ansible-playbook", "`controller: host` in the lab file"));
+            programs.push(("ssh", "ansible-playbook on this machine connects with it"));
+        }
+        for image in &a.images {
+            if let BoxPlan::Build(_) = boxes::plan(store, lab.dir(), image, Format::Rootfs)? {
+                builds.push(image.clone());
+            }
+        }
+    }
+    Ok(ToolNeeds { builds, programs })
+}
+
+/// Free disk `lab up` needs for new overlays, box copies in the pool and
+/// box builds, summed per filesystem: (a directory on it, bytes). Boxes
+/// already in the pool are asked of `hv`; with `None`, none is.
+pub fn room_needs(
+    store: &Store,
+    nodes: &[NodePlan],
+    boxes: &[BoxPlan],
+    hv: Option<&dyn Hypervisor>,
+) -> Result<Vec<(PathBuf, u64)>> {
     let pool_dir = names::pool_dir();
     let mut needs: Vec<(PathBuf, u64)> = Vec::new();
     let new_overlays = nodes.iter().filter(|n| n.state.is_none()).count() as u64;
@@ -210,26 +293,24 @@ fn check_room(ctx: &LabCtx, nodes: &[NodePlan], boxes: &[BoxPlan]) -> Result<()>
     for b in boxes {
         match b {
             BoxPlan::Ready(b) => {
-                let in_pool = match ctx.hv.volume_path(POOL, &names::box_volumes(b).0) {
-                    Ok(p) => p.is_some(),
+                let in_pool = match hv.map(|hv| hv.volume_path(POOL, &names::box_volumes(b).0)) {
+                    None => false,
+                    Some(Ok(p)) => p.is_some(),
                     // No pool yet: nothing is uploaded.
-                    Err(e) if e.is_not_found() => false,
-                    Err(e) => return Err(e.into()),
+                    Some(Err(e)) if e.is_not_found() => false,
+                    Some(Err(e)) => return Err(e.into()),
                 };
                 if !in_pool {
                     needs.push((pool_dir.clone(), b.size_bytes()));
                 }
             }
             BoxPlan::Build(_) => {
-                needs.push((ctx.store.root().to_path_buf(), BUILD_ESTIMATE_BYTES));
+                needs.push((store.root().to_path_buf(), BUILD_ESTIMATE_BYTES));
                 needs.push((pool_dir.clone(), BUILD_ESTIMATE_BYTES / 2));
             }
         }
     }
-    for (dir, bytes) in per_filesystem(&needs) {
-        preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
-    }
-    Ok(())
+    Ok(per_filesystem(&needs))
 }
 
 /// Sum `needs` per filesystem (by the device of each path's nearest

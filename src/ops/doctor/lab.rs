@@ -1,0 +1,336 @@
+//! The checks of the lab found: its file, then what `lab up` of it needs
+//! from this host (memory, disk, a free subnet; the guests' proxy is in
+//! [`super::proxy`]). The numbers come from `lab up`'s own planning ([`up::survey`],
+//! [`up::room_needs`], [`preflight`]); the verdicts here only word them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Check, bounded, probe};
+use crate::backend::libvirt::Facts;
+use crate::backend::{BackendError, Hypervisor, NetworkInfo};
+use crate::ops::names;
+use crate::ops::preflight::{self, Route};
+use crate::ops::up::{self, Survey, ToolNeeds};
+use crate::spec::{self, Lab, SpecError};
+use crate::state::{State, StateDir};
+
+/// The lab file as found and loaded.
+pub(super) enum Found {
+    /// None was found: why (the search's message).
+    Missing(String),
+    /// It cannot be read or is invalid: what (its first error, with its
+    /// position) and what to do.
+    Bad { detail: String, fix: String },
+    /// A valid lab, with its state (a default one when it cannot be read:
+    /// why in `state_error`).
+    Loaded {
+        lab: Box<Lab>,
+        state: Box<State>,
+        state_error: Option<String>,
+    },
+}
+
+/// What `lab up` of the lab found would do, as far as doctor asks.
+pub(super) struct LabPlan {
+    pub survey: Survey,
+    pub needs: ToolNeeds,
+    /// Free disk it needs per filesystem ([`up::room_needs`]).
+    pub room: Vec<(PathBuf, u64)>,
+    /// Whether libvirt told which domains and box volumes exist (else the
+    /// plan counts as if none did).
+    pub asked_libvirt: bool,
+}
+
+/// Load the lab file `file` (or note why there is none) as `lab up`
+/// would: boxes and the files it names must exist.
+pub(super) fn load(file: &Result<PathBuf, String>) -> Found {
+    let path = match file {
+        Ok(path) => path,
+        Err(why) => return Found::Missing(why.split("; ").next().unwrap_or(why).to_string()),
+    };
+    match spec::load(path) {
+        Ok(lab) => {
+            let (state, state_error) = match StateDir::for_lab_dir(lab.dir()).load() {
+                Ok(st) => (Box::new(st), None),
+                Err(e) => (Box::default(), Some(format!("{e:#}"))),
+            };
+            Found::Loaded {
+                lab: Box::new(lab),
+                state,
+                state_error,
+            }
+        }
+        Err(err @ SpecError::Read { .. }) => Found::Bad {
+            detail: err.to_string(),
+            fix: "pass -f with the path of a readable lab file".into(),
+        },
+        Err(err @ SpecError::Invalid { .. }) => {
+            let SpecError::Invalid { file, count, .. } = &err else {
+                unreachable!("matched above")
+            };
+            let first = &err.diagnostics()[0];
+            let (line, column) = first.line_col();
+            let more = match count - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            Found::Bad {
+                detail: format!("{file}:{line}:{column}: {first}{more}"),
+                fix: first
+                    .hint()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| "correct it; `lab validate` shows every error".into()),
+            }
+        }
+    }
+}
+
+impl Found {
+    /// The valid lab, if any.
+    pub fn lab(&self) -> Option<&Lab> {
+        match self {
+            Found::Loaded { lab, .. } => Some(lab),
+            _ => None,
+        }
+    }
+
+    /// The lab file's `libvirt_uri`, if a valid lab names one.
+    pub fn libvirt_uri(&self) -> Option<&str> {
+        self.lab().and_then(|l| l.libvirt_uri.as_deref())
+    }
+
+    /// Plan the lab as `lab up` would, asking `hv` (within `limit`) which
+    /// domains and box volumes exist; without an answer, as if none did.
+    /// `None` without a valid lab; the error is the first problem `lab up`
+    /// would refuse the lab for.
+    pub fn plan(
+        &self,
+        hv: Option<Arc<dyn Hypervisor>>,
+        limit: Duration,
+    ) -> Option<Result<LabPlan, String>> {
+        let Found::Loaded { lab, state, .. } = self else {
+            return None;
+        };
+        let store = crate::boxes::Store::default_location();
+        let run = {
+            let (lab, state) = (lab.clone(), state.clone());
+            move |hv: Option<Arc<dyn Hypervisor>>| -> anyhow::Result<LabPlan> {
+                let hv = hv.as_deref();
+                up::check_paths(&lab)?;
+                let survey = up::survey(&lab, &store, &state, &lab.nodes, hv)?;
+                let needs = up::tool_needs(&lab, &store, &survey.boxes)?;
+                let room = up::room_needs(&store, &survey.nodes, &survey.boxes, hv)?;
+                Ok(LabPlan {
+                    survey,
+                    needs,
+                    room,
+                    asked_libvirt: hv.is_some(),
+                })
+            }
+        };
+        if let Some(hv) = hv {
+            let asked = run.clone();
+            if let Some(Ok(plan)) = bounded(limit, move || asked(Some(hv))) {
+                return Some(Ok(plan));
+            }
+        }
+        Some(run(None).map_err(|e| format!("{e:#}")))
+    }
+}
+
+/// `lab-file`: which lab file, and whether `lab up` could plan it.
+pub(super) fn lab_file(found: &Found, plan: &Option<Result<LabPlan, String>>) -> Check {
+    const NAME: &str = "lab-file";
+    let lab = match found {
+        Found::Missing(why) => return Check::skip(NAME, format!("no lab file found ({why})")),
+        Found::Bad { detail, fix } => return Check::fail(NAME, detail.clone(), fix.clone()),
+        Found::Loaded {
+            state_error: Some(e),
+            ..
+        } => {
+            let (detail, fix) = split_fix(e, "see `lab status`");
+            return Check::fail(NAME, detail, fix);
+        }
+        Found::Loaded { lab, .. } => lab,
+    };
+    let file = lab.path.display();
+    match plan {
+        Some(Err(e)) => {
+            let (detail, fix) = split_fix(e, "correct the lab file; `lab validate` checks it");
+            Check::fail(NAME, format!("{file}: {detail}"), fix)
+        }
+        Some(Ok(plan)) => {
+            let nodes = match lab.nodes.len() {
+                1 => "1 node".to_string(),
+                n => format!("{n} nodes"),
+            };
+            let boxes = match plan.needs.builds.as_slice() {
+                [] => "its boxes are built".to_string(),
+                builds => format!("to build first: {}", builds.join(", ")),
+            };
+            Check::pass(NAME, format!("{file}: lab {}, {nodes}; {boxes}", lab.name))
+        }
+        None => Check::pass(NAME, format!("{file}: lab {}", lab.name)),
+    }
+}
+
+/// `PROBLEM; FIX` as its two parts; `default` when there is no `; `.
+fn split_fix(message: &str, default: &str) -> (String, String) {
+    match message.rsplit_once("; ") {
+        Some((problem, fix)) => (problem.to_string(), fix.to_string()),
+        None => (message.to_string(), default.to_string()),
+    }
+}
+
+/// `memory`, `disk`, `subnet`, `proxy`: skipped without a valid lab.
+pub(super) fn resources(
+    found: &Found,
+    plan: Option<&Result<LabPlan, String>>,
+    conn: &Result<Facts, BackendError>,
+    limit: Duration,
+) -> Vec<Check> {
+    const NAMES: [&str; 4] = ["memory", "disk", "subnet", "proxy"];
+    let lab = match found {
+        Found::Missing(_) => return NAMES.map(|n| Check::skip(n, "no lab file found")).to_vec(),
+        Found::Bad { .. } => {
+            return NAMES
+                .map(|n| Check::skip(n, "the lab file has errors (see lab-file)"))
+                .to_vec();
+        }
+        Found::Loaded { lab, .. } => lab,
+    };
+    let mut checks = match plan {
+        Some(Ok(plan)) => vec![
+            memory(plan, preflight::available_memory_mib()),
+            disk(plan, &preflight::free_bytes),
+        ],
+        _ => ["memory", "disk"]
+            .map(|n| Check::skip(n, "lab up cannot plan the lab (see lab-file)"))
+            .to_vec(),
+    };
+    let own = match found {
+        Found::Loaded { state, .. } => state.network.clone(),
+        _ => None,
+    };
+    let networks = conn.as_ref().ok().map(|f| f.networks.as_slice());
+    checks.push(subnet(
+        lab,
+        own.as_deref(),
+        networks,
+        &preflight::host_routes(),
+    ));
+    let gateway = lab.network.gateway;
+    checks.push(super::proxy::proxy(
+        super::proxy::setting(lab).as_ref(),
+        gateway,
+        probe::address_is_here(gateway),
+        &|host, port| probe::tcp_connect(host, port, limit),
+    ));
+    checks
+}
+
+/// Said of numbers counted without libvirt's answer.
+const UNASKED: &str = "libvirt not asked which VMs exist: counted as if none did";
+
+/// `memory`: what the VMs `lab up` starts need against `available` MiB.
+pub(super) fn memory(plan: &LabPlan, available: Option<u64>) -> Check {
+    const NAME: &str = "memory";
+    let (need, vms) = up::memory_need(&plan.survey.nodes);
+    let note = if plan.asked_libvirt {
+        String::new()
+    } else {
+        format!(" ({UNASKED})")
+    };
+    if let Err(refusal) = preflight::check_memory(need, vms, available) {
+        let detail = format!("{}{note}", refusal.problem);
+        return if plan.asked_libvirt {
+            Check::fail(NAME, detail, refusal.fix)
+        } else {
+            Check::warn(NAME, detail, refusal.fix)
+        };
+    }
+    match available {
+        _ if vms == 0 => Check::pass(NAME, "every node runs: nothing to start"),
+        Some(avail) => Check::pass(
+            NAME,
+            format!("{vms} VM(s) to start need {need} MiB; {avail} MiB available{note}"),
+        ),
+        None => Check::warn(
+            NAME,
+            format!(
+                "{vms} VM(s) to start need {need} MiB; the memory available is unknown (no MemAvailable in /proc/meminfo)"
+            ),
+            "compare with `free -m` yourself",
+        ),
+    }
+}
+
+/// `disk`: the room `lab up` needs on each filesystem against `free`.
+pub(super) fn disk(plan: &LabPlan, free: &dyn Fn(&Path) -> Option<u64>) -> Check {
+    const NAME: &str = "disk";
+    let note = if plan.asked_libvirt {
+        String::new()
+    } else {
+        format!(" ({UNASKED})")
+    };
+    let mut found = Vec::new();
+    for (dir, bytes) in &plan.room {
+        let free = free(dir);
+        if let Err(refusal) = preflight::check_disk(dir, *bytes, free) {
+            let detail = format!("{}{note}", refusal.problem);
+            return if plan.asked_libvirt {
+                Check::fail(NAME, detail, refusal.fix)
+            } else {
+                Check::warn(NAME, detail, refusal.fix)
+            };
+        }
+        let free = free.map_or("free space unknown".to_string(), |f| {
+            format!("{} MiB free", f >> 20)
+        });
+        let need = match bytes >> 20 {
+            0 => "nothing new to store".to_string(),
+            mib => format!("about {mib} MiB needed"),
+        };
+        found.push(format!("{}: {need}, {free}", dir.display()));
+    }
+    Check::pass(NAME, format!("{}{note}", found.join("; ")))
+}
+
+/// `subnet`: the lab's subnet against libvirt's other networks (`None`:
+/// libvirt not reachable) and the host's routes.
+pub(super) fn subnet(
+    lab: &Lab,
+    own_network: Option<&str>,
+    networks: Option<&[NetworkInfo]>,
+    routes: &[Route],
+) -> Check {
+    const NAME: &str = "subnet";
+    let subnet = lab.network.subnet;
+    let own = own_network.map_or_else(|| names::network(&lab.name), str::to_string);
+    let bridge = crate::network::bridge_name(&lab.name);
+    let refused = networks
+        .map(|nets| preflight::check_networks(subnet, &own, nets))
+        .unwrap_or(Ok(()))
+        .and_then(|()| preflight::check_routes(subnet, &bridge, routes));
+    if let Err(refusal) = refused {
+        return Check::fail(NAME, refusal.problem, refusal.fix);
+    }
+    match networks {
+        Some(nets) => Check::pass(
+            NAME,
+            format!(
+                "{subnet}: no other libvirt network ({} checked) and no host route overlaps it",
+                nets.iter().filter(|n| n.name != own).count()
+            ),
+        ),
+        None => Check::warn(
+            NAME,
+            format!(
+                "{subnet}: no host route overlaps it; libvirt's networks were not checked (libvirt not reachable)"
+            ),
+            "make libvirt reachable (see the libvirt check) and run lab doctor again",
+        ),
+    }
+}
