@@ -22,13 +22,20 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{EXIT_FAILURE, EXIT_INVALID, InvalidInput};
 
+/// What `lab --version` prints after `lab `: the package version, then the
+/// git commit it was built from and that commit's date, `0.1.0 (e4120e9
+/// 2026-11-30)` (`e4120e9+dirty` when its sources differed from the
+/// commit); only the version when built outside a git checkout. Set by
+/// build.rs.
+pub const VERSION: &str = env!("LAB_VERSION");
+
 /// lab: a whole multi-VM lab from one YAML file, on libvirt/QEMU.
 ///
 /// A lab file (lab.yaml here or in a parent directory, or -f PATH) names the machines, their network and the
 /// base image ("box"); `lab` builds the box, boots linked-clone VMs, and hands
 /// off to a provisioner. Log detail: -v, -vv, or LAB_LOG=debug.
 #[derive(Debug, Parser)]
-#[command(name = "lab", version, propagate_version = true)]
+#[command(name = "lab", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
