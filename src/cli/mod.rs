@@ -2,10 +2,12 @@
 //! command. Commands parse, call a workflow in [`crate::ops`], and print.
 
 mod boxes;
+mod completions;
 mod destroy;
 mod forward;
 mod halt;
 mod info;
+mod man;
 mod probe;
 mod provision;
 mod schema;
@@ -82,6 +84,11 @@ pub enum Command {
     /// Relay one forwarded port (started by `lab up` for `forwards:`).
     #[command(name = "__forward", hide = true)]
     Forward(forward::Args),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Write a manual page per command into a directory (scripts/package).
+    #[command(name = "__man", hide = true)]
+    Man(man::Args),
 }
 
 /// Options every command sees.
@@ -197,6 +204,8 @@ pub fn main() -> i32 {
         Command::Info(args) => g(args.out.lab.file.as_deref()).and_then(|g| info::run(&g, args)),
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(()) => 0,
