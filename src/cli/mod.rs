@@ -2,6 +2,7 @@
 //! command. Commands parse, call a workflow in [`crate::ops`], and print.
 
 mod boxes;
+mod completions;
 mod destroy;
 mod doctor;
 mod forward;
@@ -9,6 +10,7 @@ mod halt;
 mod info;
 mod init;
 mod inventory;
+mod man;
 mod probe;
 mod provision;
 mod schema;
@@ -25,6 +27,13 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{EXIT_FAILURE, EXIT_INVALID, InvalidInput};
 
+/// What `lab --version` prints after `lab `: the package version, then the
+/// git commit it was built from and that commit's date, `0.1.0 (e4120e9
+/// 2026-11-30)` (`e4120e9+dirty` when its sources differed from the
+/// commit); only the version when built outside a git checkout. Set by
+/// build.rs.
+pub const VERSION: &str = env!("LAB_VERSION");
+
 /// lab: a whole multi-VM lab from one YAML file, on libvirt/QEMU.
 ///
 /// A lab file (lab.yaml here or in a parent directory, or -f PATH) names the machines, their network and the
@@ -32,7 +41,7 @@ use crate::error::{EXIT_FAILURE, EXIT_INVALID, InvalidInput};
 /// off to a provisioner. Start with `lab init [TEMPLATE] [DIR]` (a lab to
 /// edit: smoke, django-ha, ...), then `lab up` there. Log detail: -v, -vv, or LAB_LOG=debug.
 #[derive(Debug, Parser)]
-#[command(name = "lab", version, propagate_version = true)]
+#[command(name = "lab", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -85,6 +94,11 @@ pub enum Command {
     /// Relay one forwarded port (started by `lab up` for `forwards:`).
     #[command(name = "__forward", hide = true)]
     Forward(forward::Args),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Write a manual page per command into a directory (scripts/package).
+    #[command(name = "__man", hide = true)]
+    Man(man::Args),
 }
 
 /// Options every command sees.
@@ -205,6 +219,8 @@ pub fn main() -> i32 {
         Command::Doctor(args) => doctor::run(g(args.lab.file.as_deref()), args),
         Command::Probe(args) => probe::run(args),
         Command::Forward(args) => forward::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(()) => 0,
