@@ -192,7 +192,7 @@ fn smoke_lab(e: &Env, proxy: &str) {
     let text = text
         .lines()
         .map(|l| {
-            if l.starts_with("proxy:") {
+            if l.starts_with("proxy:") || l.starts_with("# proxy:") {
                 format!("proxy: {proxy}")
             } else {
                 l.to_string()
