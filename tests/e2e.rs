@@ -1,5 +1,8 @@
-//! End-to-end test on real VMs: builds (or reuses) the `debian-12` box and
-//! runs the smoke lab through `lab up` → ssh → status → no-op up →
+//! End-to-end test on real VMs, with `lab` as an installed tool: the binary
+//! copied out of the repository into a directory of its own, the lab
+//! written by `lab init smoke` (so recipes and templates come from what is
+//! built in). Builds (or reuses) the `debian-12` box and runs the smoke lab
+//! through `lab up` → ssh → status → no-op up →
 //! `kill -9` during boot → resume → concurrent `lab up` refused →
 //! `lab inventory` with Ansible → `lab destroy`, checking libvirt for leftovers. The lab lives in a
 //! directory whose path has a space, quotes, `#`, `%` and a non-ASCII
@@ -19,18 +22,43 @@ mod inventory;
 
 const LAB: &str = "e2esmoke";
 
+/// The copied binary's directory, removed at the end of the test.
+static INSTALLED: std::sync::Mutex<Option<tempfile::TempDir>> = std::sync::Mutex::new(None);
+
+/// `lab` as installed: the built binary copied into an empty directory
+/// outside the repository (as `cargo install` or the .deb puts it), so
+/// that nothing of the checkout is found beside it.
 fn lab_bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("lab")
+    let mut installed = INSTALLED.lock().unwrap();
+    let dir = installed.get_or_insert_with(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("lab-e2e-bin-")
+            .tempdir()
+            .unwrap();
+        std::fs::copy(assert_cmd::cargo::cargo_bin("lab"), dir.path().join("lab")).unwrap();
+        dir
+    });
+    dir.path().join("lab")
 }
 
 /// A directory whose path every program lab hands paths to must cope with.
 const ODD_PREFIX: &str = "lab-e2e it's \"#1\" %h ü-";
 
-/// A copy of labs/smoke with its own name and subnet, so a user's smoke lab
-/// is never touched.
+/// The smoke lab as `lab init smoke` writes it, with its own name and
+/// subnet, so a user's smoke lab is never touched.
 fn lab_dir() -> tempfile::TempDir {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/smoke/lab.yaml");
-    let text = std::fs::read_to_string(&src).expect("labs/smoke/lab.yaml");
+    let dir = tempfile::Builder::new()
+        .prefix(ODD_PREFIX)
+        .tempdir()
+        .unwrap();
+    let parent = dir.path().parent().unwrap();
+    let init = lab(
+        parent,
+        &["init", "smoke", &dir.path().display().to_string()],
+    );
+    assert!(init.status.success(), "lab init smoke failed");
+    let file = dir.path().join("lab.yaml");
+    let text = std::fs::read_to_string(&file).expect("lab init wrote lab.yaml");
     let text = text
         .replace("name: smoke", &format!("name: {LAB}"))
         .replace("10.77.10.", "10.77.99.");
@@ -38,11 +66,7 @@ fn lab_dir() -> tempfile::TempDir {
         text.contains(LAB) && text.contains("10.77.99.21"),
         "smoke lab changed shape:\n{text}"
     );
-    let dir = tempfile::Builder::new()
-        .prefix(ODD_PREFIX)
-        .tempdir()
-        .unwrap();
-    std::fs::write(dir.path().join("lab.yaml"), text).unwrap();
+    std::fs::write(&file, text).unwrap();
     dir
 }
 
@@ -50,6 +74,8 @@ fn lab_dir() -> tempfile::TempDir {
 fn lab_cmd() -> Command {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(lab_bin());
+    // Recipes and templates come from the binary, not from the checkout.
+    cmd.env_remove("LAB_BOXES_PATH").env_remove("LAB_FILE");
     // SAFETY: umask(2) is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
@@ -157,6 +183,23 @@ fn smoke_lab_lifecycle_on_real_vms() {
     let dir = tmp.path();
     // Leftovers of an earlier failed run of this test.
     let _ = lab(dir, &["destroy", "-f"]);
+
+    // 0. `lab doctor` finds this host fit for the lab, and says which
+    //    accelerator it gets and why.
+    let out = lab(dir, &["doctor", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true, "{json}");
+    assert_eq!(out.status.code(), Some(0));
+    let kvm = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "kvm")
+        .unwrap_or_else(|| panic!("no kvm check: {json}"));
+    assert!(
+        kvm["status"] == "pass" || kvm["detail"].as_str().is_some_and(|d| d.contains("TCG")),
+        "{kvm}"
+    );
     assert!(
         lab_domains().is_empty(),
         "leftover domains: {:?}",
@@ -326,4 +369,5 @@ fn smoke_lab_lifecycle_on_real_vms() {
     let vols = virsh(&["vol-list", "lab"]);
     assert!(!vols.contains(&format!("{LAB}.")), "volumes left:\n{vols}");
     assert!(!dir.join(".lab").exists(), "state dir left");
+    INSTALLED.lock().unwrap().take();
 }
