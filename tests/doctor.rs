@@ -93,7 +93,7 @@ impl Run {
     }
 }
 
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 15] = [
     "lab-file",
     "libvirt",
     "libvirt-socket",
@@ -104,6 +104,7 @@ const ORDER: [&str; 14] = [
     "ssh-keygen",
     "ssh",
     "ansible",
+    "names",
     "memory",
     "disk",
     "subnet",

@@ -10,6 +10,7 @@ use crate::backend::{Hypervisor, Maker, NetworkInfo, RunState};
 use crate::ops::preflight::Route;
 use crate::ops::tests::{Fixture, LAB, fixture, ready_probe, rep};
 use crate::ops::up;
+use crate::state::State;
 
 #[test]
 fn lab_file_found_missing_or_bad() {
@@ -99,17 +100,14 @@ fn an_invalid_lab_file_is_reported_at_its_first_error() {
 /// The doctor's plan of the fixture's lab, as [`Found::plan`] makes it,
 /// with the fixture's store and (`asked`) its fake hypervisor.
 fn plan_of(f: &Fixture, asked: bool) -> LabPlan {
-    let hv: Option<&dyn Hypervisor> = asked.then_some(f.ctx.hv.as_ref());
-    let st = f.ctx.state().unwrap();
-    let survey = up::survey(&f.ctx.lab, &f.ctx.store, &st, &f.ctx.lab.nodes, hv).unwrap();
-    let needs = up::tool_needs(&f.ctx.lab, &f.ctx.store, &survey.boxes).unwrap();
-    let room = up::room_needs(&f.ctx.store, &survey.nodes, &survey.boxes, hv).unwrap();
-    LabPlan {
-        survey,
-        needs,
-        room,
-        asked_libvirt: asked,
-    }
+    plan_ctx(&f.ctx, asked)
+}
+
+/// [`plan_of`] for a lab context.
+pub(super) fn plan_ctx(ctx: &crate::ops::LabCtx, asked: bool) -> LabPlan {
+    let hv: Option<&dyn Hypervisor> = asked.then_some(ctx.hv.as_ref());
+    let st = ctx.state().unwrap();
+    lab::plan_with(&ctx.lab, &ctx.store, &st, hv).unwrap()
 }
 
 #[test]
@@ -195,17 +193,17 @@ fn subnet_against_networks_and_routes() {
     let lab = &f.ctx.lab;
     let nets = [
         net("default", "192.168.122.0/24"),
-        net("lab-wf", "10.88.1.0/24"),
+        net("lab-shop", "10.88.2.0/24"),
     ];
     is(
-        &lab::subnet(lab, None, Some(&nets), &[]),
+        &lab::subnet(lab, &State::default(), Some(&nets), &[]),
         Status::Pass,
-        "10.88.1.0/24: no other libvirt network (1 checked)",
+        "10.88.1.0/24: no other libvirt network (2 checked)",
         "",
     );
     let clash = [net("other", "10.88.0.0/16")];
     is(
-        &lab::subnet(lab, None, Some(&clash), &[]),
+        &lab::subnet(lab, &State::default(), Some(&clash), &[]),
         Status::Fail,
         "collides with libvirt network `other`",
         "pick another `network.subnet`",
@@ -215,13 +213,13 @@ fn subnet_against_networks_and_routes() {
         net: "10.88.1.0/24".parse().unwrap(),
     }];
     is(
-        &lab::subnet(lab, None, Some(&nets), &route),
+        &lab::subnet(lab, &State::default(), Some(&nets), &route),
         Status::Fail,
         "host route 10.88.1.0/24 on eth1",
         "pick another",
     );
     is(
-        &lab::subnet(lab, None, None, &[]),
+        &lab::subnet(lab, &State::default(), None, &[]),
         Status::Warn,
         "libvirt's networks were not checked",
         "libvirt check",
