@@ -129,11 +129,27 @@ impl Cmd {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.program);
+        // Found as `find_program` finds it (in this command's own PATH
+        // when it sets one, plus the system directories), so what lab
+        // doctor finds is what runs; the programs it starts search the
+        // same path.
+        let path = self
+            .envs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map_or_else(search_path, |(_, v)| search_path_of(v));
+        let program = self
+            .program
+            .to_str()
+            .and_then(|p| find_in(p, &path))
+            .map_or_else(|| self.program.clone(), PathBuf::into_os_string);
+        let mut cmd = Command::new(program);
         cmd.args(&self.args).stdin(Stdio::null());
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
+        cmd.env("PATH", &path);
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }
@@ -330,9 +346,39 @@ fn tail(s: &str, max: usize) -> &str {
     &s[start..]
 }
 
-/// The path of `program` as the shell would find it: an executable file in
-/// one of `$PATH`'s directories (or `program` itself when it holds a `/`).
+/// Directories searched after `$PATH`: where Debian installs the system
+/// programs a box build runs (`mkfs.ext4`, `chroot`), which a user's
+/// `$PATH` often lacks.
+pub const SYSTEM_DIRS: [&str; 3] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/// The search path of every program lab runs ([`find_program`], [`Cmd`]
+/// and the programs they start): `$PATH`, then those of [`SYSTEM_DIRS`]
+/// it lacks.
+pub fn search_path() -> OsString {
+    search_path_of(&std::env::var_os("PATH").unwrap_or_default())
+}
+
+/// [`search_path`] of a `$PATH` value.
+fn search_path_of(path: &OsStr) -> OsString {
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(path)
+        .filter(|d| !d.as_os_str().is_empty())
+        .collect();
+    for dir in SYSTEM_DIRS {
+        if !dirs.iter().any(|d| d == Path::new(dir)) {
+            dirs.push(PathBuf::from(dir));
+        }
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| path.to_os_string())
+}
+
+/// The path of `program` as lab runs it: an executable file in one of
+/// [`search_path`]'s directories (or `program` itself when it holds a `/`).
 pub fn find_program(program: &str) -> Option<PathBuf> {
+    find_in(program, &search_path())
+}
+
+/// [`find_program`] in the directories of `path` (as `$PATH` lists them).
+fn find_in(program: &str, path: &OsStr) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let runnable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -341,8 +387,7 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         let p = PathBuf::from(program);
         return runnable(&p).then_some(p);
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    std::env::split_paths(path)
         .map(|dir| dir.join(program))
         .find(|p| runnable(p))
 }

@@ -324,3 +324,27 @@ fn help_documents_the_json_shape() {
         assert!(run.stdout.contains(part), "{part}: {}", run.stdout);
     }
 }
+
+#[test]
+fn box_tools_in_the_system_directories_are_found_without_them_on_path() {
+    if !Path::new("/usr/sbin/mkfs.ext4").exists() || !Path::new("/usr/sbin/chroot").exists() {
+        eprintln!("skipped: mkfs.ext4 and chroot are not in /usr/sbin here");
+        return;
+    }
+    let e = env();
+    let path = "/usr/local/bin:/usr/bin:/bin";
+    let run = e.lab(
+        "work",
+        "test:///default",
+        &["doctor", "--json"],
+        &[("PATH", path)],
+    );
+    let tools = run.check("box-tools");
+    let detail = tools["detail"].as_str().unwrap();
+    let missing = detail.split(" not installed").next().unwrap();
+    assert!(
+        !detail.contains(" not installed")
+            || !(missing.contains("mkfs.ext4") || missing.contains("chroot")),
+        "{tools}"
+    );
+}

@@ -251,7 +251,8 @@ pub const BUILD_TOOLS: &[&str] = &[
 ];
 
 /// Whether this process can build boxes: root, and every [`BUILD_TOOLS`]
-/// program on `PATH`. The error is a sentence with the fix.
+/// program found ([`crate::process::find_program`]: `$PATH` and the system
+/// directories). The error is a sentence with the fix.
 pub fn check_tools() -> Result<()> {
     if !is_root() {
         bail!("building a box needs root (mmdebstrap, chroot and device nodes); run it with sudo");
@@ -262,7 +263,8 @@ pub fn check_tools() -> Result<()> {
     Ok(())
 }
 
-/// The [`BUILD_TOOLS`] programs not found on `PATH`, in that order.
+/// The [`BUILD_TOOLS`] programs [`crate::process::find_program`] does not
+/// find, in that order.
 pub fn missing_tools() -> Vec<&'static str> {
     BUILD_TOOLS
         .iter()

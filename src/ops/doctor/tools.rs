@@ -12,7 +12,7 @@ use crate::ops::up::ToolNeeds;
 pub(super) struct ToolsProbe<'a> {
     /// What `lab up` of the lab found runs; `None` without a (valid) lab.
     pub needs: Option<&'a ToolNeeds>,
-    /// Box build programs not on `PATH`.
+    /// Box build programs not found (in `$PATH` and the system directories).
     pub missing_build: Vec<&'static str>,
     pub root: bool,
     /// Where `ssh-keygen`, `ssh` and `ansible-playbook` are, if found.
