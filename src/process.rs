@@ -168,10 +168,8 @@ impl Cmd {
 
     fn spawn_error(&self, cause: std::io::Error) -> ProcessError {
         let hint = if cause.kind() == std::io::ErrorKind::NotFound {
-            format!(
-                " (is `{}` installed? scripts/setup-host installs what lab needs)",
-                self.program.to_string_lossy()
-            )
+            let program = self.program.to_string_lossy();
+            format!(" (is `{program}` installed? {})", install_hint(&[&program]))
         } else {
             String::new()
         };
@@ -390,6 +388,50 @@ fn find_in(program: &str, path: &OsStr) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|dir| dir.join(program))
         .find(|p| runnable(p))
+}
+
+/// The Debian package that installs `program` (one lab runs), else the
+/// program's own name.
+pub fn debian_package(program: &str) -> &str {
+    match program {
+        "ssh" | "ssh-keygen" => "openssh-client",
+        "ansible-playbook" => "ansible",
+        "mkfs.ext4" => "e2fsprogs",
+        "qemu-img" => "qemu-utils",
+        "qemu-system-x86_64" => "qemu-system-x86",
+        "unshare" => "util-linux",
+        "chroot" | "cp" => "coreutils",
+        "libvirtd" | "virsh" => "libvirt-daemon-system",
+        other => other,
+    }
+}
+
+/// What to do about missing `programs` (at least one): "install it:
+/// apt-get install PKG" or "install them: apt-get install PKG1 PKG2" (each
+/// Debian package once), then where a checkout of lab has a script for it.
+pub fn install_hint(programs: &[&str]) -> String {
+    let mut pkgs: Vec<&str> = Vec::new();
+    for p in programs {
+        let pkg = debian_package(p);
+        if !pkgs.contains(&pkg) {
+            pkgs.push(pkg);
+        }
+    }
+    let them = if programs.len() == 1 { "it" } else { "them" };
+    format!(
+        "install {them}: apt-get install {} (in a checkout of lab: scripts/setup-host)",
+        pkgs.join(" ")
+    )
+}
+
+/// "`a`", "`a` and `b`", "`a`, `b` and `c`".
+pub fn and_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Quote a word for a POSIX shell only when it needs it.

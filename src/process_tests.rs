@@ -23,7 +23,24 @@ fn missing_program_names_it_and_hints() {
         msg.contains("could not start `lab-no-such-program`"),
         "{msg}"
     );
-    assert!(msg.contains("setup-host"), "{msg}");
+    assert!(
+        msg.contains("install it: apt-get install lab-no-such-program (in a checkout of lab: scripts/setup-host)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn install_hints_name_each_debian_package_once() {
+    assert_eq!(
+        install_hint(&["mkfs.ext4"]),
+        "install it: apt-get install e2fsprogs (in a checkout of lab: scripts/setup-host)"
+    );
+    assert!(
+        install_hint(&["mmdebstrap", "chroot", "mkfs.ext4", "cp"])
+            .starts_with("install them: apt-get install mmdebstrap coreutils e2fsprogs ("),
+    );
+    assert_eq!(and_list(&["a"]), "`a`");
+    assert_eq!(and_list(&["a", "b", "c"]), "`a`, `b` and `c`");
 }
 
 #[test]

@@ -275,9 +275,12 @@ impl ToolNeeds {
         if !self.builds.is_empty() {
             boxes::build::check_tools()?;
         }
-        for (p, _) in &self.programs {
+        for (p, why) in &self.programs {
             if crate::process::find_program(p).is_none() {
-                bail!("`{p}` is not installed; scripts/setup-host installs what lab needs");
+                bail!(
+                    "`{p}` is not installed (needed: {why}); {}",
+                    crate::process::install_hint(&[p])
+                );
             }
         }
         Ok(())
