@@ -273,7 +273,7 @@ pub(super) fn resources(
         super::proxy::setting(lab).as_ref(),
         gateway,
         probe::address_is_here(gateway),
-        &|host, port| probe::tcp_connect(host, port, limit),
+        &|host, port| probe::http_proxy(host, port, limit),
     ));
     checks
 }

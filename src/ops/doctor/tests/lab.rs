@@ -230,12 +230,12 @@ fn subnet_against_networks_and_routes() {
 fn proxy_tried_from_the_gateway_or_said_what_was_tried_instead() {
     let gw = Ipv4Addr::new(10, 88, 1, 1);
     let from_file = |url: &str| (url.to_string(), "`proxy:` in the lab file");
-    let answers = |_: &str, _: u16| Ok(());
+    let answers = |_: &str, _: u16| Ok("HTTP/1.0 200 OK".to_string());
     let refused = |_: &str, _: u16| Err("connection refused".to_string());
     let tried = std::cell::RefCell::new(Vec::new());
     let record = |h: &str, p: u16| {
         tried.borrow_mut().push(format!("{h}:{p}"));
-        Ok(())
+        Ok("HTTP/1.0 503 Service Unavailable".to_string())
     };
     is(
         &proxy::proxy(None, gw, false, &answers),
@@ -247,13 +247,13 @@ fn proxy_tried_from_the_gateway_or_said_what_was_tried_instead() {
     is(
         &proxy::proxy(Some(&gateway), gw, true, &record),
         Status::Pass,
-        "http://10.88.1.1:8888 (`proxy:` in the lab file) answers on the lab's gateway",
+        "http://10.88.1.1:8888 (`proxy:` in the lab file) answers on the lab's gateway (HTTP/1.0 503",
         "",
     );
     is(
         &proxy::proxy(Some(&gateway), gw, true, &refused),
         Status::Fail,
-        "nothing answers on 10.88.1.1:8888",
+        "no HTTP proxy answers on 10.88.1.1:8888",
         "start the proxy listening on 10.88.1.1",
     );
     is(
@@ -273,8 +273,15 @@ fn proxy_tried_from_the_gateway_or_said_what_was_tried_instead() {
     is(
         &proxy::proxy(Some(&named), gw, false, &answers),
         Status::Pass,
-        "(LAB_GUEST_PROXY) answers from this host",
+        "(LAB_GUEST_PROXY) answers from this host (HTTP/1.0 200 OK)",
         "",
+    );
+    let silent = |_: &str, _: u16| Err("no HTTP answer from 10.88.1.1:8888 within 5 s".to_string());
+    is(
+        &proxy::proxy(Some(&gateway), gw, true, &silent),
+        Status::Fail,
+        "no HTTP proxy answers on 10.88.1.1:8888, the lab's gateway (`proxy:` in the lab file): no HTTP answer",
+        "start the proxy",
     );
     is(
         &proxy::proxy(Some(&named), gw, true, &refused),
