@@ -129,11 +129,27 @@ impl Cmd {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.program);
+        // Found as `find_program` finds it (in this command's own PATH
+        // when it sets one, plus the system directories), so what lab
+        // doctor finds is what runs; the programs it starts search the
+        // same path.
+        let path = self
+            .envs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map_or_else(search_path, |(_, v)| search_path_of(v));
+        let program = self
+            .program
+            .to_str()
+            .and_then(|p| find_in(p, &path))
+            .map_or_else(|| self.program.clone(), PathBuf::into_os_string);
+        let mut cmd = Command::new(program);
         cmd.args(&self.args).stdin(Stdio::null());
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
+        cmd.env("PATH", &path);
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }
@@ -152,10 +168,8 @@ impl Cmd {
 
     fn spawn_error(&self, cause: std::io::Error) -> ProcessError {
         let hint = if cause.kind() == std::io::ErrorKind::NotFound {
-            format!(
-                " (is `{}` installed? scripts/setup-host installs what lab needs)",
-                self.program.to_string_lossy()
-            )
+            let program = self.program.to_string_lossy();
+            format!(" (is `{program}` installed? {})", install_hint(&[&program]))
         } else {
             String::new()
         };
@@ -330,9 +344,39 @@ fn tail(s: &str, max: usize) -> &str {
     &s[start..]
 }
 
-/// The path of `program` as the shell would find it: an executable file in
-/// one of `$PATH`'s directories (or `program` itself when it holds a `/`).
+/// Directories searched after `$PATH`: where Debian installs the system
+/// programs a box build runs (`mkfs.ext4`, `chroot`), which a user's
+/// `$PATH` often lacks.
+pub const SYSTEM_DIRS: [&str; 3] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/// The search path of every program lab runs ([`find_program`], [`Cmd`]
+/// and the programs they start): `$PATH`, then those of [`SYSTEM_DIRS`]
+/// it lacks.
+pub fn search_path() -> OsString {
+    search_path_of(&std::env::var_os("PATH").unwrap_or_default())
+}
+
+/// [`search_path`] of a `$PATH` value.
+fn search_path_of(path: &OsStr) -> OsString {
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(path)
+        .filter(|d| !d.as_os_str().is_empty())
+        .collect();
+    for dir in SYSTEM_DIRS {
+        if !dirs.iter().any(|d| d == Path::new(dir)) {
+            dirs.push(PathBuf::from(dir));
+        }
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| path.to_os_string())
+}
+
+/// The path of `program` as lab runs it: an executable file in one of
+/// [`search_path`]'s directories (or `program` itself when it holds a `/`).
 pub fn find_program(program: &str) -> Option<PathBuf> {
+    find_in(program, &search_path())
+}
+
+/// [`find_program`] in the directories of `path` (as `$PATH` lists them).
+fn find_in(program: &str, path: &OsStr) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let runnable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -341,10 +385,53 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         let p = PathBuf::from(program);
         return runnable(&p).then_some(p);
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    std::env::split_paths(path)
         .map(|dir| dir.join(program))
         .find(|p| runnable(p))
+}
+
+/// The Debian package that installs `program` (one lab runs), else the
+/// program's own name.
+pub fn debian_package(program: &str) -> &str {
+    match program {
+        "ssh" | "ssh-keygen" => "openssh-client",
+        "ansible-playbook" => "ansible",
+        "mkfs.ext4" => "e2fsprogs",
+        "qemu-img" => "qemu-utils",
+        "qemu-system-x86_64" => "qemu-system-x86",
+        "unshare" => "util-linux",
+        "chroot" | "cp" => "coreutils",
+        "libvirtd" | "virsh" => "libvirt-daemon-system",
+        other => other,
+    }
+}
+
+/// What to do about missing `programs` (at least one): "install it:
+/// apt-get install PKG" or "install them: apt-get install PKG1 PKG2" (each
+/// Debian package once), then where a checkout of lab has a script for it.
+pub fn install_hint(programs: &[&str]) -> String {
+    let mut pkgs: Vec<&str> = Vec::new();
+    for p in programs {
+        let pkg = debian_package(p);
+        if !pkgs.contains(&pkg) {
+            pkgs.push(pkg);
+        }
+    }
+    let them = if programs.len() == 1 { "it" } else { "them" };
+    format!(
+        "install {them}: apt-get install {} (in a checkout of lab: scripts/setup-host)",
+        pkgs.join(" ")
+    )
+}
+
+/// "`a`", "`a` and `b`", "`a`, `b` and `c`".
+pub fn and_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Quote a word for a POSIX shell only when it needs it.

@@ -23,7 +23,24 @@ fn missing_program_names_it_and_hints() {
         msg.contains("could not start `lab-no-such-program`"),
         "{msg}"
     );
-    assert!(msg.contains("setup-host"), "{msg}");
+    assert!(
+        msg.contains("install it: apt-get install lab-no-such-program (in a checkout of lab: scripts/setup-host)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn install_hints_name_each_debian_package_once() {
+    assert_eq!(
+        install_hint(&["mkfs.ext4"]),
+        "install it: apt-get install e2fsprogs (in a checkout of lab: scripts/setup-host)"
+    );
+    assert!(
+        install_hint(&["mmdebstrap", "chroot", "mkfs.ext4", "cp"])
+            .starts_with("install them: apt-get install mmdebstrap coreutils e2fsprogs ("),
+    );
+    assert_eq!(and_list(&["a"]), "`a`");
+    assert_eq!(and_list(&["a", "b", "c"]), "`a`, `b` and `c`");
 }
 
 #[test]
@@ -138,4 +155,42 @@ fn quoting() {
     assert_eq!(shell_quote("a b"), "'a b'");
     assert_eq!(shell_quote("it's"), r"'it'\''s'");
     assert_eq!(shell_quote(""), "''");
+}
+
+#[test]
+fn system_directories_are_searched_after_path() {
+    let joined = search_path_of(OsStr::new("/opt/x/bin:/usr/bin:/usr/sbin"));
+    assert_eq!(
+        joined,
+        OsString::from("/opt/x/bin:/usr/bin:/usr/sbin:/usr/local/sbin:/sbin")
+    );
+    assert_eq!(
+        search_path_of(OsStr::new("")),
+        OsString::from("/usr/local/sbin:/usr/sbin:/sbin")
+    );
+}
+
+#[test]
+fn a_command_runs_what_find_program_finds_and_passes_the_path_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let tool = tmp.path().join("lab-test-tool");
+    std::fs::write(&tool, "#!/bin/sh\necho \"$PATH\"\n").unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", tmp.path().display());
+    assert_eq!(find_in("lab-test-tool", OsStr::new(&path)), Some(tool));
+    // The programs a command starts search the system directories too (a
+    // user's PATH often lacks /usr/sbin, where mkfs.ext4 and chroot are).
+    let out = Cmd::new("lab-test-tool").env("PATH", &path).run().unwrap();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("{path}:/usr/local/sbin:/usr/sbin:/sbin")
+    );
+    if Path::new("/usr/sbin/mkfs.ext4").exists() {
+        let out = Cmd::new("mkfs.ext4")
+            .arg("-V")
+            .env("PATH", "/usr/bin:/bin")
+            .run();
+        assert!(out.is_ok(), "{out:?}");
+    }
 }

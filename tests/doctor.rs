@@ -93,7 +93,7 @@ impl Run {
     }
 }
 
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 15] = [
     "lab-file",
     "libvirt",
     "libvirt-socket",
@@ -104,6 +104,7 @@ const ORDER: [&str; 14] = [
     "ssh-keygen",
     "ssh",
     "ansible",
+    "names",
     "memory",
     "disk",
     "subnet",
@@ -130,9 +131,10 @@ fn libvirt_without_a_socket_fails_with_a_fix() {
         pool["detail"]
             .as_str()
             .unwrap()
-            .contains("(not looked up: libvirt not reachable)"),
+            .contains("not looked up: libvirt not reachable"),
         "{pool}"
     );
+    assert_ne!(pool["status"], "pass", "{pool}");
     assert!(
         run.stderr
             .contains("checks failed: libvirt, libvirt-socket"),
@@ -212,11 +214,40 @@ const RECIPES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/boxes");
 
 #[test]
 fn with_a_lab_its_needs_and_proxy_are_checked() {
+    use std::io::{Read, Write};
     let e = env();
+    // A port that takes connections and never answers is no proxy.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    smoke_lab(&e, &format!("http://127.0.0.1:{silent_port}"));
+    let run = e.lab(
+        "work",
+        "test:///default",
+        &["doctor", "--json", "--timeout", "1"],
+        &[],
+    );
+    let proxy = run.check("proxy");
+    assert_eq!(proxy["status"], "fail", "{proxy}");
+    assert!(
+        proxy["detail"].as_str().unwrap().contains("no HTTP answer"),
+        "{proxy}"
+    );
+    drop(silent);
+    // A proxy answers with a status line (tinyproxy: 503 without upstream).
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut req = [0u8; 512];
+        let n = conn.read(&mut req).unwrap();
+        conn.write_all(b"HTTP/1.0 503 Service Unavailable\r\n\r\n")
+            .unwrap();
+        String::from_utf8_lossy(&req[..n]).into_owned()
+    });
     smoke_lab(&e, &format!("http://127.0.0.1:{port}"));
     let run = e.lab("work", "test:///default", &["doctor", "--json"], &[]);
+    let request = server.join().unwrap();
+    assert!(request.starts_with("HEAD http://"), "{request}");
     let lab_file = run.check("lab-file");
     assert_eq!(lab_file["status"], "pass", "{lab_file}");
     assert_eq!(
@@ -243,10 +274,12 @@ fn with_a_lab_its_needs_and_proxy_are_checked() {
     assert_eq!(proxy["status"], "pass", "{proxy}");
     assert_eq!(
         proxy["detail"],
-        format!("http://127.0.0.1:{port} (`proxy:` in the lab file) answers from this host")
+        format!(
+            "http://127.0.0.1:{port} (`proxy:` in the lab file) answers from this host (HTTP/1.0 503 Service Unavailable)"
+        )
     );
-    // LAB_GUEST_PROXY wins over the lab file, as for `lab up`.
-    drop(listener);
+    // LAB_GUEST_PROXY wins over the lab file, as for `lab up` (nothing
+    // listens on the port any more).
     let run = e.lab(
         "work",
         "test:///default",
@@ -322,4 +355,28 @@ fn help_documents_the_json_shape() {
     ] {
         assert!(run.stdout.contains(part), "{part}: {}", run.stdout);
     }
+}
+
+#[test]
+fn box_tools_in_the_system_directories_are_found_without_them_on_path() {
+    if !Path::new("/usr/sbin/mkfs.ext4").exists() || !Path::new("/usr/sbin/chroot").exists() {
+        eprintln!("skipped: mkfs.ext4 and chroot are not in /usr/sbin here");
+        return;
+    }
+    let e = env();
+    let path = "/usr/local/bin:/usr/bin:/bin";
+    let run = e.lab(
+        "work",
+        "test:///default",
+        &["doctor", "--json"],
+        &[("PATH", path)],
+    );
+    let tools = run.check("box-tools");
+    let detail = tools["detail"].as_str().unwrap();
+    let missing = detail.split(" not installed").next().unwrap();
+    assert!(
+        !detail.contains(" not installed")
+            || !(missing.contains("mkfs.ext4") || missing.contains("chroot")),
+        "{tools}"
+    );
 }

@@ -30,8 +30,9 @@ impl fmt::Display for Kind {
 /// What to do when no libvirt daemon answers (the end of
 /// [`BackendError::Unreachable`]; `lab doctor` shows it as the fix).
 pub const UNREACHABLE_FIX: &str = "Is libvirtd running? Start it (`systemctl start libvirtd`, or \
-    `virtlogd -d && libvirtd -d` without systemd), run lab inside scripts/sandbox, or point \
-    LAB_LIBVIRT_URI at a running one.";
+    `virtlogd -d && libvirtd -d` where no init system runs; it comes with \
+    `apt-get install libvirt-daemon-system qemu-system-x86`), or point LAB_LIBVIRT_URI at a \
+    running one.";
 
 /// What to do when libvirt refuses us (the end of
 /// [`BackendError::PermissionDenied`]).
@@ -226,7 +227,8 @@ mod tests {
             uri: "qemu:///system".into(),
             message: "Failed to connect socket".into(),
         };
-        assert!(e.to_string().contains("scripts/sandbox"), "{e}");
+        assert!(e.to_string().contains("systemctl start libvirtd"), "{e}");
+        assert!(!e.to_string().contains("scripts/"), "{e}");
         let e = BackendError::PermissionDenied {
             uri: "qemu:///system".into(),
             message: "Permission denied".into(),

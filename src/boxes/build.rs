@@ -251,18 +251,36 @@ pub const BUILD_TOOLS: &[&str] = &[
 ];
 
 /// Whether this process can build boxes: root, and every [`BUILD_TOOLS`]
-/// program on `PATH`. The error is a sentence with the fix.
-pub fn check_tools() -> Result<()> {
+/// program found ([`crate::process::find_program`]: `$PATH` and the system
+/// directories). The error is a sentence with the fix.
+pub fn check_tools() -> Result<(), Refused> {
     if !is_root() {
-        bail!("building a box needs root (mmdebstrap, chroot and device nodes); run it with sudo");
+        return Err(Refused(
+            "building a box needs root (mmdebstrap, chroot and device nodes); run it with sudo"
+                .into(),
+        ));
     }
-    if let Some(tool) = missing_tools().first() {
-        bail!("`{tool}` is not installed; scripts/setup-host installs what lab needs");
+    let missing = missing_tools();
+    if !missing.is_empty() {
+        let verb = if missing.len() == 1 { "is" } else { "are" };
+        return Err(Refused(format!(
+            "{} {verb} not installed (building a box runs {}); {}",
+            crate::process::and_list(&missing),
+            if missing.len() == 1 { "it" } else { "them" },
+            crate::process::install_hint(&missing)
+        )));
     }
     Ok(())
 }
 
-/// The [`BUILD_TOOLS`] programs not found on `PATH`, in that order.
+/// A box build refused before it started (no root, tools missing): the
+/// sentence says why and what to do; no log was written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// The [`BUILD_TOOLS`] programs [`crate::process::find_program`] does not
+/// find, in that order.
 pub fn missing_tools() -> Vec<&'static str> {
     BUILD_TOOLS
         .iter()

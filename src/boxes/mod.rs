@@ -31,8 +31,12 @@ pub fn build_log(name: &str) -> PathBuf {
 
 /// `err` of building box `name` with context: "building box NAME
 /// failed", and where its log is, unless the error already says (a tool
-/// that failed names the log it wrote to).
+/// that failed names the log it wrote to). A build refused before it
+/// started ([`build::Refused`]) wrote no log: its sentence is all.
 pub fn build_failed(name: &str, log: &Path, err: anyhow::Error) -> anyhow::Error {
+    if err.downcast_ref::<build::Refused>().is_some() {
+        return err;
+    }
     let shown = log.display().to_string();
     if err.chain().any(|e| e.to_string().contains(&shown)) {
         err.context(format!("building box {name} failed"))
@@ -219,6 +223,10 @@ mod tests {
             1,
             "{text:?}"
         );
+        let refused = build::Refused("`mkfs.ext4` is not installed".into());
+        let err = build_failed("b", log, refused.into());
+        let text: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+        assert_eq!(text, ["`mkfs.ext4` is not installed"], "no log was written");
         let err = build_failed("b", log, anyhow::anyhow!("the box has no cloud-init"));
         assert_eq!(
             err.to_string(),

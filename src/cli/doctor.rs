@@ -17,8 +17,10 @@ its version), libvirt-socket (whether you may connect to it), qemu, kvm (or
 why TCG is used), pool (the storage pool `lab` and whether QEMU's user can
 reach its directory), box-tools, ssh-keygen, ssh, ansible (missing programs
 FAIL when the lab found needs them, else WARN), then for the lab found:
-memory, disk, subnet (against libvirt's networks and the host's routes) and
-proxy (the guests' proxy, tried from the lab's gateway). Without a lab file
+names (whether its libvirt network and VMs are new or its own, not another
+lab's of the same name), memory, disk, subnet (against libvirt's networks and the host's routes) and
+proxy (the guests' proxy, tried from the lab's gateway: it must answer an
+HTTP request with a status line). Without a lab file
 the lab's checks are skipped. Exit status 1 when a check fails, else 0.
 
 --json prints one object:

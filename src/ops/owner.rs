@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use super::LabCtx;
-use crate::backend::{LabTag, Maker};
+use crate::backend::{Hypervisor, LabTag, Maker};
 use crate::state::{STATE_FORMAT, State, StateDir};
 
 /// Whose an object of one of this lab's names is.
@@ -70,25 +70,12 @@ impl LabCtx {
 
     /// Whose domain `name` is.
     pub fn domain_owner(&self, st: &State, name: &str) -> Result<Owner> {
-        let recorded = st.nodes.values().any(|n| n.domain == name);
-        Ok(classify(
-            self.hv.domain_maker(name)?,
-            &self.lab.name,
-            st,
-            recorded,
-        ))
+        domain_owner(self.hv.as_ref(), &self.lab.name, st, name)
     }
 
     /// Whose network `name` is.
     pub fn network_owner(&self, st: &State, name: &str) -> Result<Owner> {
-        let maker = self
-            .hv
-            .list_networks()?
-            .into_iter()
-            .find(|n| n.name == name)
-            .map(|n| n.maker);
-        let recorded = st.network.as_deref() == Some(name);
-        Ok(classify(maker, &self.lab.name, st, recorded))
+        network_owner(self.hv.as_ref(), &self.lab.name, st, name)
     }
 
     /// The lab's state for a workflow: an older format is upgraded in
@@ -120,6 +107,25 @@ impl LabCtx {
         }
         Ok(st)
     }
+}
+
+/// Whose domain `name` on `hv` is, for the lab named `lab` whose state is
+/// `st` (what `lab up`, `lab status` and `lab doctor` all ask). Errors:
+/// libvirt's.
+pub fn domain_owner(hv: &dyn Hypervisor, lab: &str, st: &State, name: &str) -> Result<Owner> {
+    let recorded = st.nodes.values().any(|n| n.domain == name);
+    Ok(classify(hv.domain_maker(name)?, lab, st, recorded))
+}
+
+/// Whose network `name` on `hv` is ([`domain_owner`] for a network).
+pub fn network_owner(hv: &dyn Hypervisor, lab: &str, st: &State, name: &str) -> Result<Owner> {
+    let maker = hv
+        .list_networks()?
+        .into_iter()
+        .find(|n| n.name == name)
+        .map(|n| n.maker);
+    let recorded = st.network.as_deref() == Some(name);
+    Ok(classify(maker, lab, st, recorded))
 }
 
 /// The state names another lab file: when that file's state dir still

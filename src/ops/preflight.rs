@@ -9,7 +9,7 @@ use std::path::Path;
 
 use ipnet::Ipv4Net;
 
-use crate::backend::NetworkInfo;
+use crate::backend::{Maker, NetworkInfo};
 use crate::network::collides;
 
 /// A failed preflight check: `problem` says what is wrong, `fix` what to
@@ -33,19 +33,40 @@ impl Refusal {
 /// What a preflight check returns: `Ok`, or why `lab up` refuses.
 pub type Result<T = (), E = Refusal> = std::result::Result<T, E>;
 
-/// Refuse a subnet that overlaps a libvirt network other than `own`.
-pub fn check_networks(subnet: Ipv4Net, own: &str, networks: &[NetworkInfo]) -> Result {
-    for net in networks.iter().filter(|n| n.name != own) {
+/// Refuse a subnet that overlaps a libvirt network other than `own` (this
+/// lab's own network, when it has one: pass `None` when the network of its
+/// name is someone else's). The fix never suggests removing another lab's
+/// network: it names that lab and its lab file; `virsh` commands are
+/// offered only for a network without lab metadata, after another subnet.
+pub fn check_networks(subnet: Ipv4Net, own: Option<&str>, networks: &[NetworkInfo]) -> Result {
+    for net in networks.iter().filter(|n| Some(n.name.as_str()) != own) {
         if let Some(other) = net.subnets.iter().find(|s| collides(subnet, **s)) {
+            let name = &net.name;
+            let (whose, fix) = match &net.maker {
+                Maker::Lab(tag) if !tag.file.is_empty() => (
+                    format!(", lab `{}`'s network (made from {})", tag.lab, tag.file),
+                    format!(
+                        "pick another `network.subnet` in the lab file, or destroy that lab (lab destroy --file {})",
+                        tag.file
+                    ),
+                ),
+                Maker::Lab(tag) => (
+                    format!(", lab `{}`'s network", tag.lab),
+                    format!(
+                        "pick another `network.subnet` in the lab file, or destroy lab `{}` (lab destroy in its directory)",
+                        tag.lab
+                    ),
+                ),
+                Maker::Unknown => (
+                    String::new(),
+                    format!(
+                        "pick another `network.subnet` in the lab file; or, if nothing uses network `{name}`, remove it (virsh net-destroy {name}; virsh net-undefine {name})"
+                    ),
+                ),
+            };
             return Err(Refusal::new(
-                format!(
-                    "subnet {subnet} collides with libvirt network `{}` ({other})",
-                    net.name
-                ),
-                format!(
-                    "pick another `network.subnet` in the lab file, or remove that network (virsh net-destroy {0}; virsh net-undefine {0})",
-                    net.name
-                ),
+                format!("subnet {subnet} collides with libvirt network `{name}` ({other}){whose}"),
+                fix,
             ));
         }
     }
@@ -81,10 +102,11 @@ pub fn parse_routes(text: &str) -> Vec<Route> {
 }
 
 /// Refuse a subnet that overlaps a host route (the default route aside, and
-/// routes through `own_bridge`, which is this lab's own network).
-pub fn check_routes(subnet: Ipv4Net, own_bridge: &str, routes: &[Route]) -> Result {
+/// routes through `own_bridge`, which is this lab's own network: `None`
+/// when the network of its name is someone else's).
+pub fn check_routes(subnet: Ipv4Net, own_bridge: Option<&str>, routes: &[Route]) -> Result {
     for r in routes {
-        if r.net.prefix_len() == 0 || r.dev == own_bridge {
+        if r.net.prefix_len() == 0 || Some(r.dev.as_str()) == own_bridge {
             continue;
         }
         if collides(subnet, r.net) {
@@ -188,8 +210,8 @@ mod tests {
                 state: RunState::Active,
             },
         ];
-        check_networks(net("10.77.10.0/24"), "lab-smoke", &nets).unwrap();
-        let msg = check_networks(net("192.168.0.0/16"), "lab-x", &nets)
+        check_networks(net("10.77.10.0/24"), Some("lab-smoke"), &nets).unwrap();
+        let msg = check_networks(net("192.168.0.0/16"), Some("lab-x"), &nets)
             .unwrap_err()
             .to_string();
         assert!(
@@ -208,12 +230,12 @@ mod tests {
         assert_eq!(routes.len(), 3);
         assert_eq!(routes[1].net, net("192.168.0.0/24"));
         assert_eq!(routes[2].net, net("10.77.10.0/24"));
-        check_routes(net("10.77.10.0/24"), "labbr", &routes).unwrap();
-        let msg = check_routes(net("192.168.0.0/16"), "labbr", &routes)
+        check_routes(net("10.77.10.0/24"), Some("labbr"), &routes).unwrap();
+        let msg = check_routes(net("192.168.0.0/16"), Some("labbr"), &routes)
             .unwrap_err()
             .to_string();
         assert!(msg.contains("host route 192.168.0.0/24 on eth0"), "{msg}");
-        check_routes(net("10.1.0.0/16"), "labbr", &routes).unwrap();
+        check_routes(net("10.1.0.0/16"), Some("labbr"), &routes).unwrap();
     }
 
     #[test]

@@ -264,7 +264,9 @@ pub(super) struct PoolProbe {
 }
 
 /// `pool`: the storage pool `lab`, where it is and whether QEMU's user
-/// can reach it (every directory on the way searchable).
+/// can reach it (every directory on the way searchable). SKIP when libvirt
+/// was not reached (the pool was not looked up), unless QEMU's user
+/// cannot reach the directory (FAIL).
 pub(super) fn pool(p: &PoolProbe) -> Check {
     const NAME: &str = "pool";
     let (pool, dir) = (names::POOL, p.dir.display());
@@ -287,13 +289,19 @@ pub(super) fn pool(p: &PoolProbe) -> Check {
         Some(Some(info)) if info.active => format!("`{pool}` at {dir}"),
         Some(Some(_)) => format!("`{pool}` at {dir} (inactive: lab up starts it)"),
         Some(None) => format!("`{pool}` does not exist yet: lab up makes it at {dir}"),
-        None => format!("`{pool}` at {dir} (not looked up: libvirt not reachable)"),
+        None => format!(
+            "`{pool}` at {dir} not looked up: libvirt not reachable (see the libvirt check)"
+        ),
+    };
+    // Without libvirt's answer the pool was not checked: SKIP, unless
+    // QEMU's user is known not to reach its directory.
+    let verdict = match p.libvirt {
+        Some(_) => Check::pass,
+        None => Check::skip,
     };
     match &p.access {
-        Access::NotChecked(why) => Check::pass(NAME, format!("{state}; {why}")),
-        Access::Reaches(user) => {
-            Check::pass(NAME, format!("{state}; QEMU's user {user} can reach it"))
-        }
+        Access::NotChecked(why) => verdict(NAME, format!("{state}; {why}")),
+        Access::Reaches(user) => verdict(NAME, format!("{state}; QEMU's user {user} can reach it")),
         Access::Blocked { user, dir: d } => Check::fail(
             NAME,
             format!(

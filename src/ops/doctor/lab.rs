@@ -11,9 +11,11 @@ use super::{Check, bounded, probe};
 use crate::backend::libvirt::Facts;
 use crate::backend::{BackendError, Hypervisor, NetworkInfo};
 use crate::ops::names;
+use crate::ops::owner::{self, Owner};
 use crate::ops::preflight::{self, Route};
 use crate::ops::up::{self, Survey, ToolNeeds};
 use crate::spec::{self, Lab, SpecError};
+use crate::boxes::Store;
 use crate::state::{State, StateDir};
 
 /// The lab file as found and loaded.
@@ -41,6 +43,9 @@ pub(super) struct LabPlan {
     /// Whether libvirt told which domains and box volumes exist (else the
     /// plan counts as if none did).
     pub asked_libvirt: bool,
+    /// When libvirt was asked: `Err` with `lab up`'s refusal when an object
+    /// of this lab's names is someone else's ([`up::check_owners`]).
+    pub owners: Option<Result<(), String>>,
 }
 
 /// Load the lab file `file` (or note why there is none) as `lab up`
@@ -116,19 +121,7 @@ impl Found {
         let store = crate::boxes::Store::default_location();
         let run = {
             let (lab, state) = (lab.clone(), state.clone());
-            move |hv: Option<Arc<dyn Hypervisor>>| -> anyhow::Result<LabPlan> {
-                let hv = hv.as_deref();
-                up::check_paths(&lab)?;
-                let survey = up::survey(&lab, &store, &state, &lab.nodes, hv)?;
-                let needs = up::tool_needs(&lab, &store, &survey.boxes)?;
-                let room = up::room_needs(&store, &survey.nodes, &survey.boxes, hv)?;
-                Ok(LabPlan {
-                    survey,
-                    needs,
-                    room,
-                    asked_libvirt: hv.is_some(),
-                })
-            }
+            move |hv: Option<Arc<dyn Hypervisor>>| plan_with(&lab, &store, &state, hv.as_deref())
         };
         if let Some(hv) = hv {
             let asked = run.clone();
@@ -138,6 +131,36 @@ impl Found {
         }
         Some(run(None).map_err(|e| format!("{e:#}")))
     }
+}
+
+/// Plan `lab` (whose state is `st`) as `lab up` would, asking `hv` which
+/// domains, box volumes and objects of its names exist; with `None`, as if
+/// none did. Errors: the first problem `lab up` would refuse the lab for
+/// before it asks libvirt (paths, boxes, disk sizes).
+pub(super) fn plan_with(
+    lab: &Lab,
+    store: &Store,
+    st: &State,
+    hv: Option<&dyn Hypervisor>,
+) -> anyhow::Result<LabPlan> {
+    up::check_paths(lab)?;
+    let survey = up::survey(lab, store, st, &lab.nodes, hv)?;
+    let needs = up::tool_needs(lab, store, &survey.boxes)?;
+    let room = up::room_needs(store, &survey.nodes, &survey.boxes, hv)?;
+    let owners = hv.map(|hv| {
+        let network = st
+            .network
+            .clone()
+            .unwrap_or_else(|| names::network(&lab.name));
+        up::check_owners(lab, st, &network, &survey.nodes, hv).map_err(|e| format!("{e:#}"))
+    });
+    Ok(LabPlan {
+        survey,
+        needs,
+        room,
+        asked_libvirt: hv.is_some(),
+        owners,
+    })
 }
 
 /// `lab-file`: which lab file, and whether `lab up` could plan it.
@@ -184,14 +207,42 @@ fn split_fix(message: &str, default: &str) -> (String, String) {
     }
 }
 
-/// `memory`, `disk`, `subnet`, `proxy`: skipped without a valid lab.
+/// `names`: whether the libvirt objects of this lab's names (its network,
+/// its nodes' domains) are free or this lab's, as `lab up` checks them.
+pub(super) fn names(plan: Option<&Result<LabPlan, String>>) -> Check {
+    const NAME: &str = "names";
+    match plan {
+        None => Check::skip(NAME, "no valid lab file"),
+        Some(Err(_)) => Check::skip(NAME, "lab up cannot plan the lab (see lab-file)"),
+        Some(Ok(LabPlan { owners: None, .. })) => Check::skip(
+            NAME,
+            "not looked up: libvirt not reachable (see the libvirt check)",
+        ),
+        Some(Ok(LabPlan {
+            owners: Some(Err(e)),
+            ..
+        })) => {
+            let (detail, fix) = split_fix(e, "rename this lab (`name:` in the lab file)");
+            Check::fail(NAME, detail, fix)
+        }
+        Some(Ok(plan)) => Check::pass(
+            NAME,
+            format!(
+                "the lab's network and its {} VM(s) are new or this lab's own",
+                plan.survey.nodes.len()
+            ),
+        ),
+    }
+}
+
+/// `names`, `memory`, `disk`, `subnet`, `proxy`: skipped without a valid lab.
 pub(super) fn resources(
     found: &Found,
     plan: Option<&Result<LabPlan, String>>,
     conn: &Result<Facts, BackendError>,
     limit: Duration,
 ) -> Vec<Check> {
-    const NAMES: [&str; 4] = ["memory", "disk", "subnet", "proxy"];
+    const NAMES: [&str; 5] = ["names", "memory", "disk", "subnet", "proxy"];
     let lab = match found {
         Found::Missing(_) => return NAMES.map(|n| Check::skip(n, "no lab file found")).to_vec(),
         Found::Bad { .. } => {
@@ -201,7 +252,8 @@ pub(super) fn resources(
         }
         Found::Loaded { lab, .. } => lab,
     };
-    let mut checks = match plan {
+    let mut checks = vec![names(plan)];
+    checks.extend(match plan {
         Some(Ok(plan)) => vec![
             memory(plan, preflight::available_memory_mib()),
             disk(plan, &preflight::free_bytes),
@@ -209,24 +261,19 @@ pub(super) fn resources(
         _ => ["memory", "disk"]
             .map(|n| Check::skip(n, "lab up cannot plan the lab (see lab-file)"))
             .to_vec(),
-    };
-    let own = match found {
-        Found::Loaded { state, .. } => state.network.clone(),
-        _ => None,
+    });
+    let state = match found {
+        Found::Loaded { state, .. } => state.as_ref(),
+        _ => unreachable!("a loaded lab"),
     };
     let networks = conn.as_ref().ok().map(|f| f.networks.as_slice());
-    checks.push(subnet(
-        lab,
-        own.as_deref(),
-        networks,
-        &preflight::host_routes(),
-    ));
+    checks.push(subnet(lab, state, networks, &preflight::host_routes()));
     let gateway = lab.network.gateway;
     checks.push(super::proxy::proxy(
         super::proxy::setting(lab).as_ref(),
         gateway,
         probe::address_is_here(gateway),
-        &|host, port| probe::tcp_connect(host, port, limit),
+        &|host, port| probe::http_proxy(host, port, limit),
     ));
     checks
 }
@@ -299,21 +346,38 @@ pub(super) fn disk(plan: &LabPlan, free: &dyn Fn(&Path) -> Option<u64>) -> Check
 }
 
 /// `subnet`: the lab's subnet against libvirt's other networks (`None`:
-/// libvirt not reachable) and the host's routes.
+/// libvirt not reachable) and the host's routes. The network of the lab's
+/// name (and its bridge's routes) count as its own only when they are
+/// this lab's (`st`: its state; [`owner::classify`]).
 pub(super) fn subnet(
     lab: &Lab,
-    own_network: Option<&str>,
+    st: &State,
     networks: Option<&[NetworkInfo]>,
     routes: &[Route],
 ) -> Check {
     const NAME: &str = "subnet";
     let subnet = lab.network.subnet;
-    let own = own_network.map_or_else(|| names::network(&lab.name), str::to_string);
+    let own = st
+        .network
+        .clone()
+        .unwrap_or_else(|| names::network(&lab.name));
+    let ours = networks.is_none_or(|nets| {
+        let maker = nets.iter().find(|n| n.name == own).map(|n| n.maker.clone());
+        let recorded = st.network.as_deref() == Some(own.as_str());
+        matches!(
+            owner::classify(maker, &lab.name, st, recorded),
+            Owner::Ours | Owner::Missing
+        )
+    });
     let bridge = crate::network::bridge_name(&lab.name);
+    let (own, bridge) = match ours {
+        true => (Some(own.as_str()), Some(bridge.as_str())),
+        false => (None, None),
+    };
     let refused = networks
-        .map(|nets| preflight::check_networks(subnet, &own, nets))
+        .map(|nets| preflight::check_networks(subnet, own, nets))
         .unwrap_or(Ok(()))
-        .and_then(|()| preflight::check_routes(subnet, &bridge, routes));
+        .and_then(|()| preflight::check_routes(subnet, bridge, routes));
     if let Err(refusal) = refused {
         return Check::fail(NAME, refusal.problem, refusal.fix);
     }
@@ -322,7 +386,7 @@ pub(super) fn subnet(
             NAME,
             format!(
                 "{subnet}: no other libvirt network ({} checked) and no host route overlaps it",
-                nets.iter().filter(|n| n.name != own).count()
+                nets.iter().filter(|n| Some(n.name.as_str()) != own).count()
             ),
         ),
         None => Check::warn(

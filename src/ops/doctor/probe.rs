@@ -148,12 +148,20 @@ pub(super) fn address_is_here(ip: Ipv4Addr) -> bool {
     std::net::UdpSocket::bind((ip, 0)).is_ok()
 }
 
-/// Open (and close) a TCP connection to `host`:`port` within `limit`
-/// (the name lookup included), or say why not.
-pub(super) fn tcp_connect(host: &str, port: u16, limit: Duration) -> Result<(), String> {
+/// What a proxy is asked: an absolute-URI `HEAD` as a client of an HTTP
+/// proxy sends it (RFC 9112 §3.2.2); any proxy answers it with a status
+/// line, even when it cannot reach the upstream (then 502 or 503).
+const PROXY_REQUEST: &[u8] = b"HEAD http://deb.debian.org/debian/ HTTP/1.0\r\nHost: deb.debian.org\r\n\r\n";
+
+/// Ask the HTTP proxy at `host`:`port` for a page, all within `limit`
+/// (the name lookup included): its status line, e.g. `HTTP/1.0 200 OK`;
+/// else what went wrong: no connection, no answer, or an answer that is
+/// not HTTP (its start is quoted).
+pub(super) fn http_proxy(host: &str, port: u16, limit: Duration) -> Result<String, String> {
     let target = format!("{host}:{port}");
     let shown = target.clone();
     let host = host.to_string();
+    let secs = limit.as_secs_f64().ceil();
     bounded(limit, move || {
         let addrs: Vec<_> = target
             .to_socket_addrs()
@@ -162,18 +170,61 @@ pub(super) fn tcp_connect(host: &str, port: u16, limit: Duration) -> Result<(), 
         let mut last = format!("{host} has no address");
         for addr in addrs {
             match TcpStream::connect_timeout(&addr, limit) {
-                Ok(_) => return Ok(()),
+                Ok(stream) => return ask(stream, limit),
                 Err(e) => last = format!("connecting to {addr}: {e}"),
             }
         }
         Err(last)
     })
     .unwrap_or_else(|| {
-        Err(format!(
-            "no answer from {shown} within {} s",
-            limit.as_secs_f64().ceil()
-        ))
+        Err(format!("no HTTP answer from {shown} within {secs} s"))
     })
+}
+
+/// Send [`PROXY_REQUEST`] on `stream` and read its status line.
+fn ask(mut stream: TcpStream, limit: Duration) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let secs = limit.as_secs_f64().ceil();
+    let _ = stream.set_read_timeout(Some(limit));
+    let _ = stream.set_write_timeout(Some(limit));
+    stream
+        .write_all(PROXY_REQUEST)
+        .map_err(|e| format!("the connection took no request: {e}"))?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while !got.contains(&b'\n') && got.len() < 512 {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                if got.is_empty() {
+                    return Err(format!(
+                        "it took the connection but sent no HTTP answer within {secs} s"
+                    ));
+                }
+                break;
+            }
+            Err(e) => return Err(format!("reading its answer: {e}")),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    let line = text.lines().next().unwrap_or("").trim_end();
+    if is_status_line(line) {
+        return Ok(line.to_string());
+    }
+    if got.is_empty() {
+        return Err("it closed the connection without an answer".to_string());
+    }
+    let start: String = line.chars().take(60).collect();
+    Err(format!("its answer is not HTTP: {start:?}"))
+}
+
+/// `HTTP/1.x NNN ...`: an HTTP status line (RFC 9112 §4).
+fn is_status_line(line: &str) -> bool {
+    let mut parts = line.splitn(3, ' ');
+    let version = parts.next().unwrap_or("");
+    let code = parts.next().unwrap_or("");
+    version.starts_with("HTTP/") && code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Room for the strings of one passwd or group entry.
@@ -289,15 +340,46 @@ mod tests {
     }
 
     #[test]
-    fn local_addresses_and_connections() {
+    fn local_addresses_and_proxies() {
+        use std::io::{Read, Write};
         assert!(address_is_here(Ipv4Addr::LOCALHOST));
         // TEST-NET-1 (RFC 5737) is never an address of a host.
         assert!(!address_is_here(Ipv4Addr::new(192, 0, 2, 1)));
+        let limit = Duration::from_secs(2);
+        // A server that answers each connection with `answer` (None: never).
+        let serve = |answer: Option<&'static [u8]>| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                for mut conn in listener.incoming().flatten() {
+                    let mut req = [0u8; 256];
+                    let n = conn.read(&mut req).unwrap_or(0);
+                    assert!(req[..n].starts_with(b"HEAD http://"), "an absolute-URI request");
+                    match answer {
+                        Some(a) => {
+                            let _ = conn.write_all(a);
+                        }
+                        None => std::thread::sleep(Duration::from_secs(5)),
+                    }
+                }
+            });
+            port
+        };
+        let port = serve(Some(b"HTTP/1.0 503 Service Unavailable\r\n\r\n"));
+        assert_eq!(
+            http_proxy("127.0.0.1", port, limit).unwrap(),
+            "HTTP/1.0 503 Service Unavailable"
+        );
+        let port = serve(None);
+        let err = http_proxy("127.0.0.1", port, limit).unwrap_err();
+        assert!(err.contains("no HTTP answer"), "{err}");
+        let port = serve(Some(b"SSH-2.0-OpenSSH_9.2\r\n"));
+        let err = http_proxy("127.0.0.1", port, limit).unwrap_err();
+        assert!(err.contains("its answer is not HTTP: \"SSH-2.0-OpenSSH_9.2\""), "{err}");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        tcp_connect("127.0.0.1", port, Duration::from_secs(5)).unwrap();
         drop(listener);
-        let err = tcp_connect("127.0.0.1", port, Duration::from_secs(5)).unwrap_err();
+        let err = http_proxy("127.0.0.1", port, limit).unwrap_err();
         assert!(err.contains("refused"), "{err}");
     }
 }

@@ -22,17 +22,19 @@ pub(super) fn setting(lab: &Lab) -> Option<(String, &'static str)> {
 }
 
 /// `proxy`: whether the guests' proxy `setting` (URL, where it is set)
-/// answers. A proxy on the lab's `gateway` is tried there when that
+/// answers an HTTP proxy request with an HTTP status line (a port that
+/// takes the connection and says nothing, or something else, FAILs). A proxy on the lab's `gateway` is tried there when that
 /// address exists on this host (`gateway_here`: the lab's network is up;
 /// a connection to a local address comes from that address), else on
 /// 127.0.0.1 with a WARN, since the address it must listen on does not
-/// exist yet. Any other host is tried from this host. `connect` opens a
-/// TCP connection (host, port) or says why not.
+/// exist yet. Any other host is tried from this host. `ask` sends the
+/// proxy at (host, port) a request and gives its status line, or says
+/// what went wrong.
 pub(super) fn proxy(
     setting: Option<&(String, &'static str)>,
     gateway: Ipv4Addr,
     gateway_here: bool,
-    connect: &dyn Fn(&str, u16) -> Result<(), String>,
+    ask: &dyn Fn(&str, u16) -> Result<String, String>,
 ) -> Check {
     const NAME: &str = "proxy";
     let Some((url, from)) = setting else {
@@ -62,8 +64,11 @@ pub(super) fn proxy(
         spec::ProxyHost::Name(name) => name.clone(),
     };
     if host != gw {
-        return match connect(&host, port) {
-            Ok(()) => Check::pass(NAME, format!("{url} ({from}) answers from this host")),
+        return match ask(&host, port) {
+            Ok(status) => Check::pass(
+                NAME,
+                format!("{url} ({from}) answers from this host ({status})"),
+            ),
             Err(e) => Check::fail(
                 NAME,
                 format!("{url} ({from}) does not answer from this host: {e}"),
@@ -73,15 +78,15 @@ pub(super) fn proxy(
     }
     let shown = url.replace("//gateway:", &format!("//{gw}:"));
     if gateway_here {
-        return match connect(&gw, port) {
-            Ok(()) => Check::pass(
+        return match ask(&gw, port) {
+            Ok(status) => Check::pass(
                 NAME,
-                format!("{shown} ({from}) answers on the lab's gateway"),
+                format!("{shown} ({from}) answers on the lab's gateway ({status})"),
             ),
             Err(e) => Check::fail(
                 NAME,
                 format!(
-                    "nothing answers on {gw}:{port}, the lab's gateway ({from}): {e}; the guests' apt will fail"
+                    "no HTTP proxy answers on {gw}:{port}, the lab's gateway ({from}): {e}; the guests' apt will fail"
                 ),
                 format!(
                     "start the proxy listening on {gw} (or on every address), or remove {from}"
@@ -92,10 +97,10 @@ pub(super) fn proxy(
     let down = format!(
         "the lab's gateway {gw} is not an address of this host yet (its network is down), so {shown} was tried on 127.0.0.1:{port} instead"
     );
-    match connect("127.0.0.1", port) {
-        Ok(()) => Check::warn(
+    match ask("127.0.0.1", port) {
+        Ok(status) => Check::warn(
             NAME,
-            format!("{down}: a proxy answers there"),
+            format!("{down}: a proxy answers there ({status})"),
             "run lab doctor again once `lab up` made the network, to try the proxy from the gateway",
         ),
         Err(e) => Check::warn(

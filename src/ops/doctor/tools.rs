@@ -12,30 +12,15 @@ use crate::ops::up::ToolNeeds;
 pub(super) struct ToolsProbe<'a> {
     /// What `lab up` of the lab found runs; `None` without a (valid) lab.
     pub needs: Option<&'a ToolNeeds>,
-    /// Box build programs not on `PATH`.
+    /// Box build programs not found (in `$PATH` and the system directories).
     pub missing_build: Vec<&'static str>,
     pub root: bool,
     /// Where `ssh-keygen`, `ssh` and `ansible-playbook` are, if found.
     pub found: Vec<(&'static str, Option<PathBuf>)>,
 }
 
-/// The Debian package of a program lab runs (for the fix).
-fn package(program: &str) -> &str {
-    match program {
-        "ssh" | "ssh-keygen" => "openssh-client",
-        "ansible-playbook" => "ansible",
-        "mkfs.ext4" => "e2fsprogs",
-        "qemu-img" => "qemu-utils",
-        "unshare" => "util-linux",
-        "chroot" | "cp" => "coreutils",
-        other => other,
-    }
-}
-
 fn install(programs: &[&str]) -> String {
-    let mut pkgs: Vec<&str> = programs.iter().map(|p| package(p)).collect();
-    pkgs.dedup();
-    format!("install it: apt-get install {}", pkgs.join(" "))
+    crate::process::install_hint(programs)
 }
 
 /// `box-tools`, `ssh-keygen`, `ssh`, `ansible`: each program FAILs when
@@ -89,7 +74,11 @@ fn box_tools(t: &ToolsProbe) -> Check {
     let builds = t.needs.map(|n| n.builds.as_slice()).unwrap_or_default();
     let mut problems = Vec::new();
     if !t.missing_build.is_empty() {
-        problems.push(format!("{} not installed", t.missing_build.join(", ")));
+        let verb = if t.missing_build.len() == 1 { "is" } else { "are" };
+        problems.push(format!(
+            "{} {verb} not installed",
+            crate::process::and_list(&t.missing_build)
+        ));
     }
     if !t.root && !builds.is_empty() {
         problems.push("building a box needs root".to_string());

@@ -33,7 +33,8 @@ use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 
 pub use plan::{
-    NodePlan, Plan, Survey, ToolNeeds, check_paths, memory_need, room_needs, survey, tool_needs,
+    NodePlan, Plan, Survey, ToolNeeds, check_owners, check_paths, memory_need, room_needs, survey,
+    tool_needs,
 };
 pub use wait::{console_tail, strip_control};
 

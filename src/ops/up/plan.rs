@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use super::super::names::{self, POOL};
-use super::super::owner::Owner;
+use super::super::owner::{self, Owner};
 use super::super::{LabCtx, preflight};
 use crate::backend::{Accel, DomainState, Hypervisor};
 use crate::boxes::{self, BoxPlan, Format, Store};
@@ -72,16 +72,15 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         .network
         .clone()
         .unwrap_or_else(|| names::network(&lab.name));
-    refuse_other(ctx, "network", &network, ctx.network_owner(st, &network)?)?;
+    refuse_other(lab, "network", &network, ctx.network_owner(st, &network)?)?;
 
     let Survey { nodes, boxes } = survey(lab, &ctx.store, st, selected, Some(ctx.hv.as_ref()))?;
-    for np in &nodes {
-        refuse_other(ctx, "domain", &np.domain, ctx.domain_owner(st, &np.domain)?)?;
-    }
+    check_owners(lab, st, &network, &nodes, ctx.hv.as_ref())?;
     let networks = ctx.hv.list_networks()?;
-    preflight::check_networks(lab.network.subnet, &network, &networks)?;
+    // The network of our name was refused above unless it is ours.
+    preflight::check_networks(lab.network.subnet, Some(&network), &networks)?;
     let bridge = crate::network::bridge_name(&lab.name);
-    preflight::check_routes(lab.network.subnet, &bridge, &preflight::host_routes())?;
+    preflight::check_routes(lab.network.subnet, Some(&bridge), &preflight::host_routes())?;
     let (need_mem, vms) = memory_need(&nodes);
     preflight::check_memory(need_mem, vms, preflight::available_memory_mib())?;
     tool_needs(lab, &ctx.store, &boxes)?.check()?;
@@ -116,18 +115,45 @@ pub fn check_paths(lab: &Lab) -> Result<()> {
     Ok(())
 }
 
+/// Refuse the objects of this lab's names (its network `network`, the
+/// domains of `nodes`) that are not this lab instance's ([`owner`]): what
+/// `lab up` refuses and `lab doctor` FAILs. Errors: the first such object,
+/// as a sentence with its fix; libvirt's.
+pub fn check_owners(
+    lab: &Lab,
+    st: &State,
+    network: &str,
+    nodes: &[NodePlan],
+    hv: &dyn Hypervisor,
+) -> Result<()> {
+    let owner = owner::network_owner(hv, &lab.name, st, network)?;
+    refuse_other(lab, "network", network, owner)?;
+    for np in nodes {
+        let owner = owner::domain_owner(hv, &lab.name, st, &np.domain)?;
+        refuse_other(lab, "domain", &np.domain, owner)?;
+    }
+    Ok(())
+}
+
 /// Refuse an object of one of our names that is not ours.
-fn refuse_other(ctx: &LabCtx, kind: &str, name: &str, owner: Owner) -> Result<()> {
+fn refuse_other(lab: &Lab, kind: &str, name: &str, owner: Owner) -> Result<()> {
+    let file = std::path::absolute(&lab.path).unwrap_or_else(|_| lab.path.clone());
     match owner {
         Owner::Missing | Owner::Ours => Ok(()),
-        Owner::Other(who) if who.starts_with("lab `") => bail!(
-            "lab `{}` already exists: libvirt {kind} `{name}` belongs to {who}; rename this lab (`name:` in {}) or destroy that one",
-            ctx.lab.name,
-            ctx.file().display()
-        ),
+        Owner::Other(who) if who.starts_with("lab `") => {
+            let that = match who.split_once(" made from ") {
+                Some((_, other)) => format!(" (`lab destroy --file {other}`)"),
+                None => String::new(),
+            };
+            bail!(
+                "lab `{}` already exists: libvirt {kind} `{name}` belongs to {who}; rename this lab (`name:` in {}) or destroy that one{that}",
+                lab.name,
+                file.display()
+            )
+        }
         Owner::Other(who) => bail!(
             "a libvirt {kind} named `{name}` exists and was {who}; rename this lab (`name:` in {}) or remove that {kind} (virsh {}undefine {name})",
-            ctx.file().display(),
+            file.display(),
             if kind == "network" { "net-" } else { "" }
         ),
     }
@@ -211,8 +237,13 @@ fn node_plan(
             names::seed_volume(&lab.name, &st.instance, &node.name),
         ),
     };
+    // A domain of our name that is someone else's is not this lab's node:
+    // it counts as not made yet (`lab up` refuses it: [`check_owners`]).
     let state = match hv {
-        Some(hv) => hv.domain_state(&domain)?,
+        Some(hv) => match owner::domain_owner(hv, &lab.name, st, &domain)? {
+            Owner::Other(_) => None,
+            _ => hv.domain_state(&domain)?,
+        },
         None => None,
     };
     Ok(NodePlan {
@@ -244,9 +275,12 @@ impl ToolNeeds {
         if !self.builds.is_empty() {
             boxes::build::check_tools()?;
         }
-        for (p, _) in &self.programs {
+        for (p, why) in &self.programs {
             if crate::process::find_program(p).is_none() {
-                bail!("`{p}` is not installed; scripts/setup-host installs what lab needs");
+                bail!(
+                    "`{p}` is not installed (needed: {why}); {}",
+                    crate::process::install_hint(&[p])
+                );
             }
         }
         Ok(())

@@ -299,5 +299,12 @@ fn pool_present_or_made_later_and_reachable_by_qemu() {
         "chmod o+x /root",
     );
     let c = host::pool(&pool_probe(None, Access::NotChecked("not asked".into())));
-    is(&c, Status::Pass, "not looked up: libvirt not reachable", "");
+    is(&c, Status::Skip, "not looked up: libvirt not reachable", "");
+    let c = host::pool(&pool_probe(None, reaches()));
+    is(
+        &c,
+        Status::Skip,
+        "not looked up: libvirt not reachable (see the libvirt check); QEMU's user libvirt-qemu can reach it",
+        "",
+    );
 }

@@ -10,6 +10,7 @@ use crate::backend::{Hypervisor, Maker, NetworkInfo, RunState};
 use crate::ops::preflight::Route;
 use crate::ops::tests::{Fixture, LAB, fixture, ready_probe, rep};
 use crate::ops::up;
+use crate::state::State;
 
 #[test]
 fn lab_file_found_missing_or_bad() {
@@ -99,17 +100,14 @@ fn an_invalid_lab_file_is_reported_at_its_first_error() {
 /// The doctor's plan of the fixture's lab, as [`Found::plan`] makes it,
 /// with the fixture's store and (`asked`) its fake hypervisor.
 fn plan_of(f: &Fixture, asked: bool) -> LabPlan {
-    let hv: Option<&dyn Hypervisor> = asked.then_some(f.ctx.hv.as_ref());
-    let st = f.ctx.state().unwrap();
-    let survey = up::survey(&f.ctx.lab, &f.ctx.store, &st, &f.ctx.lab.nodes, hv).unwrap();
-    let needs = up::tool_needs(&f.ctx.lab, &f.ctx.store, &survey.boxes).unwrap();
-    let room = up::room_needs(&f.ctx.store, &survey.nodes, &survey.boxes, hv).unwrap();
-    LabPlan {
-        survey,
-        needs,
-        room,
-        asked_libvirt: asked,
-    }
+    plan_ctx(&f.ctx, asked)
+}
+
+/// [`plan_of`] for a lab context.
+pub(super) fn plan_ctx(ctx: &crate::ops::LabCtx, asked: bool) -> LabPlan {
+    let hv: Option<&dyn Hypervisor> = asked.then_some(ctx.hv.as_ref());
+    let st = ctx.state().unwrap();
+    lab::plan_with(&ctx.lab, &ctx.store, &st, hv).unwrap()
 }
 
 #[test]
@@ -195,17 +193,17 @@ fn subnet_against_networks_and_routes() {
     let lab = &f.ctx.lab;
     let nets = [
         net("default", "192.168.122.0/24"),
-        net("lab-wf", "10.88.1.0/24"),
+        net("lab-shop", "10.88.2.0/24"),
     ];
     is(
-        &lab::subnet(lab, None, Some(&nets), &[]),
+        &lab::subnet(lab, &State::default(), Some(&nets), &[]),
         Status::Pass,
-        "10.88.1.0/24: no other libvirt network (1 checked)",
+        "10.88.1.0/24: no other libvirt network (2 checked)",
         "",
     );
     let clash = [net("other", "10.88.0.0/16")];
     is(
-        &lab::subnet(lab, None, Some(&clash), &[]),
+        &lab::subnet(lab, &State::default(), Some(&clash), &[]),
         Status::Fail,
         "collides with libvirt network `other`",
         "pick another `network.subnet`",
@@ -215,13 +213,13 @@ fn subnet_against_networks_and_routes() {
         net: "10.88.1.0/24".parse().unwrap(),
     }];
     is(
-        &lab::subnet(lab, None, Some(&nets), &route),
+        &lab::subnet(lab, &State::default(), Some(&nets), &route),
         Status::Fail,
         "host route 10.88.1.0/24 on eth1",
         "pick another",
     );
     is(
-        &lab::subnet(lab, None, None, &[]),
+        &lab::subnet(lab, &State::default(), None, &[]),
         Status::Warn,
         "libvirt's networks were not checked",
         "libvirt check",
@@ -232,12 +230,12 @@ fn subnet_against_networks_and_routes() {
 fn proxy_tried_from_the_gateway_or_said_what_was_tried_instead() {
     let gw = Ipv4Addr::new(10, 88, 1, 1);
     let from_file = |url: &str| (url.to_string(), "`proxy:` in the lab file");
-    let answers = |_: &str, _: u16| Ok(());
+    let answers = |_: &str, _: u16| Ok("HTTP/1.0 200 OK".to_string());
     let refused = |_: &str, _: u16| Err("connection refused".to_string());
     let tried = std::cell::RefCell::new(Vec::new());
     let record = |h: &str, p: u16| {
         tried.borrow_mut().push(format!("{h}:{p}"));
-        Ok(())
+        Ok("HTTP/1.0 503 Service Unavailable".to_string())
     };
     is(
         &proxy::proxy(None, gw, false, &answers),
@@ -249,13 +247,13 @@ fn proxy_tried_from_the_gateway_or_said_what_was_tried_instead() {
     is(
         &proxy::proxy(Some(&gateway), gw, true, &record),
         Status::Pass,
-        "http://10.88.1.1:8888 (`proxy:` in the lab file) answers on the lab's gateway",
+        "http://10.88.1.1:8888 (`proxy:` in the lab file) answers on the lab's gateway (HTTP/1.0 503",
         "",
     );
     is(
         &proxy::proxy(Some(&gateway), gw, true, &refused),
         Status::Fail,
-        "nothing answers on 10.88.1.1:8888",
+        "no HTTP proxy answers on 10.88.1.1:8888",
         "start the proxy listening on 10.88.1.1",
     );
     is(
@@ -275,8 +273,15 @@ fn proxy_tried_from_the_gateway_or_said_what_was_tried_instead() {
     is(
         &proxy::proxy(Some(&named), gw, false, &answers),
         Status::Pass,
-        "(LAB_GUEST_PROXY) answers from this host",
+        "(LAB_GUEST_PROXY) answers from this host (HTTP/1.0 200 OK)",
         "",
+    );
+    let silent = |_: &str, _: u16| Err("no HTTP answer from 10.88.1.1:8888 within 5 s".to_string());
+    is(
+        &proxy::proxy(Some(&gateway), gw, true, &silent),
+        Status::Fail,
+        "no HTTP proxy answers on 10.88.1.1:8888, the lab's gateway (`proxy:` in the lab file): no HTTP answer",
+        "start the proxy",
     );
     is(
         &proxy::proxy(Some(&named), gw, true, &refused),

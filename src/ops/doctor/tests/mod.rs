@@ -6,6 +6,7 @@
 
 mod host;
 mod lab;
+mod names;
 mod tools;
 
 use std::path::PathBuf;

@@ -45,8 +45,15 @@ fn a_missing_tool_fails_when_the_lab_needs_it_else_warns() {
     is(
         c,
         Status::Fail,
-        "lab up must build debian-12 first, but mmdebstrap not installed",
-        "apt-get install mmdebstrap",
+        "lab up must build debian-12 first, but `mmdebstrap` is not installed",
+        "install it: apt-get install mmdebstrap",
+    );
+    let c = &run_tools(Some(&builds), &["chroot", "mkfs.ext4", "cp"], true, &all)[0];
+    is(
+        c,
+        Status::Fail,
+        "`chroot`, `mkfs.ext4` and `cp` are not installed",
+        "install them: apt-get install coreutils e2fsprogs (",
     );
     let c = &run_tools(Some(&builds), &[], false, &all)[0];
     is(c, Status::Fail, "building a box needs root", "as root");
