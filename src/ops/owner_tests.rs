@@ -34,7 +34,9 @@ fn a_second_lab_of_the_same_name_is_refused_shown_nothing_and_never_destroyed() 
     assert!(err.contains(&format!("lab `wf` already exists: libvirt network `lab-wf` belongs to lab `wf` made from {a_file}")), "{err}");
     assert!(
         err.contains("rename this lab (`name:` in")
-            && err.contains(&format!("or destroy that one (`lab destroy --file {a_file}`)")),
+            && err.contains(&format!(
+                "or destroy that one (`lab destroy --file {a_file}`)"
+            )),
         "{err}"
     );
     let calls = fake.calls()[before..].to_vec();

@@ -10,12 +10,12 @@ use std::time::Duration;
 use super::{Check, bounded, probe};
 use crate::backend::libvirt::Facts;
 use crate::backend::{BackendError, Hypervisor, NetworkInfo};
+use crate::boxes::Store;
 use crate::ops::names;
 use crate::ops::owner::{self, Owner};
 use crate::ops::preflight::{self, Route};
 use crate::ops::up::{self, Survey, ToolNeeds};
 use crate::spec::{self, Lab, SpecError};
-use crate::boxes::Store;
 use crate::state::{State, StateDir};
 
 /// The lab file as found and loaded.

@@ -151,7 +151,8 @@ pub(super) fn address_is_here(ip: Ipv4Addr) -> bool {
 /// What a proxy is asked: an absolute-URI `HEAD` as a client of an HTTP
 /// proxy sends it (RFC 9112 §3.2.2); any proxy answers it with a status
 /// line, even when it cannot reach the upstream (then 502 or 503).
-const PROXY_REQUEST: &[u8] = b"HEAD http://deb.debian.org/debian/ HTTP/1.0\r\nHost: deb.debian.org\r\n\r\n";
+const PROXY_REQUEST: &[u8] =
+    b"HEAD http://deb.debian.org/debian/ HTTP/1.0\r\nHost: deb.debian.org\r\n\r\n";
 
 /// Ask the HTTP proxy at `host`:`port` for a page, all within `limit`
 /// (the name lookup included): its status line, e.g. `HTTP/1.0 200 OK`;
@@ -176,9 +177,7 @@ pub(super) fn http_proxy(host: &str, port: u16, limit: Duration) -> Result<Strin
         }
         Err(last)
     })
-    .unwrap_or_else(|| {
-        Err(format!("no HTTP answer from {shown} within {secs} s"))
-    })
+    .unwrap_or_else(|| Err(format!("no HTTP answer from {shown} within {secs} s")))
 }
 
 /// Send [`PROXY_REQUEST`] on `stream` and read its status line.
@@ -196,7 +195,12 @@ fn ask(mut stream: TcpStream, limit: Duration) -> Result<String, String> {
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 if got.is_empty() {
                     return Err(format!(
                         "it took the connection but sent no HTTP answer within {secs} s"
@@ -354,7 +358,10 @@ mod tests {
                 for mut conn in listener.incoming().flatten() {
                     let mut req = [0u8; 256];
                     let n = conn.read(&mut req).unwrap_or(0);
-                    assert!(req[..n].starts_with(b"HEAD http://"), "an absolute-URI request");
+                    assert!(
+                        req[..n].starts_with(b"HEAD http://"),
+                        "an absolute-URI request"
+                    );
                     match answer {
                         Some(a) => {
                             let _ = conn.write_all(a);
@@ -375,7 +382,10 @@ mod tests {
         assert!(err.contains("no HTTP answer"), "{err}");
         let port = serve(Some(b"SSH-2.0-OpenSSH_9.2\r\n"));
         let err = http_proxy("127.0.0.1", port, limit).unwrap_err();
-        assert!(err.contains("its answer is not HTTP: \"SSH-2.0-OpenSSH_9.2\""), "{err}");
+        assert!(
+            err.contains("its answer is not HTTP: \"SSH-2.0-OpenSSH_9.2\""),
+            "{err}"
+        );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);

@@ -74,7 +74,11 @@ fn box_tools(t: &ToolsProbe) -> Check {
     let builds = t.needs.map(|n| n.builds.as_slice()).unwrap_or_default();
     let mut problems = Vec::new();
     if !t.missing_build.is_empty() {
-        let verb = if t.missing_build.len() == 1 { "is" } else { "are" };
+        let verb = if t.missing_build.len() == 1 {
+            "is"
+        } else {
+            "are"
+        };
         problems.push(format!(
             "{} {verb} not installed",
             crate::process::and_list(&t.missing_build)

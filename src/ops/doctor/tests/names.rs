@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use super::super::Status;
 use super::super::lab;
 use super::is;
 use super::lab::plan_ctx;
 use crate::backend::fake::FakeHypervisor;
 use crate::backend::{Hypervisor, LabTag, Maker, NetworkInfo, RunState};
-use super::super::Status;
 use crate::ops::tests::{LAB, lab_in, ready_probe, rep};
 use crate::ops::{LabCtx, up};
 
@@ -30,7 +30,14 @@ fn two_labs() -> (Lab, String) {
     up::up(&a, &ready_probe(), rep()).unwrap();
     let ctx = lab_in(tmp.path(), "b", LAB, &fake);
     let a_file = a.file().display().to_string();
-    (Lab { _tmp: tmp, fake, ctx }, a_file)
+    (
+        Lab {
+            _tmp: tmp,
+            fake,
+            ctx,
+        },
+        a_file,
+    )
 }
 
 #[test]
@@ -40,8 +47,13 @@ fn another_labs_objects_of_our_names_fail_and_its_nodes_count_as_to_start() {
     is(
         &lab::names(Some(&Ok(plan_ctx(&f.ctx, true)))),
         Status::Fail,
-        &format!("lab `wf` already exists: libvirt network `lab-wf` belongs to lab `wf` made from {a_file}"),
-        &format!("rename this lab (`name:` in {}) or destroy that one (`lab destroy --file {a_file}`)", f.ctx.file().display()),
+        &format!(
+            "lab `wf` already exists: libvirt network `lab-wf` belongs to lab `wf` made from {a_file}"
+        ),
+        &format!(
+            "rename this lab (`name:` in {}) or destroy that one (`lab destroy --file {a_file}`)",
+            f.ctx.file().display()
+        ),
     );
     is(
         &lab::memory(&plan, Some(8192)),
@@ -66,8 +78,12 @@ fn another_labs_objects_of_our_names_fail_and_its_nodes_count_as_to_start() {
     is(
         &lab::subnet(&f.ctx.lab, &st, Some(&nets), &[]),
         Status::Fail,
-        &format!("collides with libvirt network `lab-wf` (10.88.1.0/24), lab `wf`'s network (made from {a_file})"),
-        &format!("pick another `network.subnet` in the lab file, or destroy that lab (lab destroy --file {a_file})"),
+        &format!(
+            "collides with libvirt network `lab-wf` (10.88.1.0/24), lab `wf`'s network (made from {a_file})"
+        ),
+        &format!(
+            "pick another `network.subnet` in the lab file, or destroy that lab (lab destroy --file {a_file})"
+        ),
     );
 }
 
@@ -77,7 +93,11 @@ fn this_labs_own_objects_pass_and_unreached_libvirt_skips() {
     let fake = Arc::new(FakeHypervisor::new());
     let ctx = lab_in(tmp.path(), "a", LAB, &fake);
     up::up(&ctx, &ready_probe(), rep()).unwrap();
-    let a = Lab { _tmp: tmp, fake, ctx };
+    let a = Lab {
+        _tmp: tmp,
+        fake,
+        ctx,
+    };
     is(
         &lab::names(Some(&Ok(plan_ctx(&a.ctx, true)))),
         Status::Pass,
