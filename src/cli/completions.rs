@@ -22,15 +22,13 @@ pub struct Args {
 }
 
 /// Writes the completion script of `shell` to stdout; a closed pipe
-/// (`lab completions bash | head`) is not an error.
+/// (`lab completions bash | head`) ends lab quietly (see closed_stdout).
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut cmd = public(&super::Cli::command());
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "lab", &mut script);
-    match std::io::stdout().lock().write_all(&script) {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
-        _ => Ok(()),
-    }
+    std::io::stdout().lock().write_all(&script)?;
+    Ok(())
 }
 
 /// `root` (the unbuilt `lab` command) without its hidden subcommands

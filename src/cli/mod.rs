@@ -2,6 +2,7 @@
 //! command. Commands parse, call a workflow in [`crate::ops`], and print.
 
 mod boxes;
+mod closed_stdout;
 mod completions;
 mod destroy;
 mod doctor;
@@ -180,7 +181,9 @@ pub fn main() -> i32 {
         // environment concurrently.
         unsafe { std::env::remove_var("LAB_FILE") };
     }
-    let cli = Cli::parse();
+    // A closed stdout ends every command quietly; see closed_stdout.
+    closed_stdout::install();
+    let cli = Cli::try_parse().unwrap_or_else(|e| closed_stdout::exit_clap(e));
     crate::ui::init_logging(cli.verbose);
     // `lab ssh` replaces itself with ssh, and a forwarder is stopped by signal:
     // every other command stops on Ctrl-C with a word on how to go on.
@@ -229,6 +232,9 @@ pub fn main() -> i32 {
 }
 
 fn report(err: anyhow::Error) -> i32 {
+    if closed_stdout::is_closed(&err) {
+        closed_stdout::die();
+    }
     if let Some(invalid) = err.downcast_ref::<InvalidInput>() {
         if !invalid.summary.is_empty() {
             eprintln!("error: {}", invalid.summary);
