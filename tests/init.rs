@@ -35,6 +35,12 @@ fn the_templates_are_listed_one_line_each() {
     assert_eq!((code, err.as_str()), (0, ""));
     insta::assert_snapshot!("list", out);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    // --list takes no template (nor directory): refused, not ignored.
+    for args in [&["init", "--list", "nosuch"][..], &["init", "smoke", "d", "--list"]] {
+        let (code, out, err) = lab(tmp.path(), args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
+        assert!(err.contains("cannot be used with"), "{err}");
+    }
 }
 
 #[test]

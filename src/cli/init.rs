@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
     /// List the templates, one line each, and write nothing.
-    #[arg(long, conflicts_with = "force")]
+    #[arg(long, conflicts_with_all = ["force", "template", "dir"])]
     pub list: bool,
 }
 
