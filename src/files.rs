@@ -292,13 +292,14 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), FileError
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
-        .map_err(err("cannot create a temporary file in", dir))?;
-    let tmp_path = tmp.path().to_owned();
+        .map_err(|e| err("cannot write", path)(without_path(e)))?;
+    // Errors name `path`, the file asked for: the temporary file's name
+    // (`.lab.yaml.BRSfHF.tmp`) means nothing to the reader.
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
         .and_then(|()| tmp.write_all(data))
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(err("cannot write", &tmp_path))?;
+        .map_err(err("cannot write", path))?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) => own_regular(path, &meta)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -307,6 +308,21 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), FileError
     tmp.persist(path)
         .map(drop)
         .map_err(|e| err("cannot replace", path)(e.error))
+}
+
+/// `e` without the path tempfile appends to its message (`... at path
+/// "/x/.lab.yaml.BRSfHF.tmp"`): the OS error alone.
+fn without_path(e: std::io::Error) -> std::io::Error {
+    // tempfile's `PathError` keeps the OS error private (not as its
+    // source): its message is `{err} at path {path:?}`.
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let text = e.to_string();
+    match text.split_once(" at path ") {
+        Some((os, _)) => std::io::Error::new(e.kind(), os.to_string()),
+        None => e,
+    }
 }
 
 /// Give `path` (made by another program, or found) exactly `mode`. The

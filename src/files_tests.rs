@@ -237,3 +237,14 @@ fn a_private_dir_may_be_a_link_only_between_dirs_of_this_user() {
         )
     );
 }
+
+#[test]
+fn a_failed_atomic_write_names_the_file_asked_for_not_its_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("missing/lab.yaml");
+    let msg = write_atomic(&path, b"x", 0o644).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        format!("cannot write {}: No such file or directory (os error 2)", path.display())
+    );
+}

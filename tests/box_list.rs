@@ -143,3 +143,22 @@ fn the_store_is_listed_as_json_a_broken_box_with_why() {
     let out: serde_json::Value = serde_json::from_str(&e.lab(&["box", "list", "--json"])).unwrap();
     assert_eq!(out["boxes"], serde_json::json!([]));
 }
+
+#[test]
+fn a_box_without_recipe_or_copy_is_refused_before_anything_is_made() {
+    let e = Env::new();
+    for args in [["box", "build", "nosuch"], ["box", "remove", "nosuch"]] {
+        let out = Command::cargo_bin("lab")
+            .unwrap()
+            .args(args)
+            .current_dir(e.path("work"))
+            .env("HOME", e.root())
+            .env("LAB_HOME", e.path("home"))
+            .env_remove("LAB_FILE")
+            .env_remove("LAB_BOXES_PATH")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "lab {args:?}");
+        assert_eq!(tree(&e.path("home")), Vec::<PathBuf>::new(), "lab {args:?}");
+    }
+}

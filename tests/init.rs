@@ -35,6 +35,12 @@ fn the_templates_are_listed_one_line_each() {
     assert_eq!((code, err.as_str()), (0, ""));
     insta::assert_snapshot!("list", out);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    // --list takes no template (nor directory): refused, not ignored.
+    for args in [&["init", "--list", "nosuch"][..], &["init", "smoke", "d", "--list"]] {
+        let (code, out, err) = lab(tmp.path(), args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
+        assert!(err.contains("cannot be used with"), "{err}");
+    }
 }
 
 #[test]
@@ -75,4 +81,42 @@ fn a_link_where_a_file_goes_is_refused_even_with_force() {
     assert_eq!((code, out.as_str()), (1, ""));
     insta::assert_snapshot!("link", err);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+}
+
+/// `lab init` as a user who cannot write into a directory the template
+/// writes into (`provision/`, read-only): named before anything is
+/// written, so that a second run is not refused for the first one's files.
+/// As root, the run is made as `nobody`, for whom access is checked.
+#[test]
+fn a_directory_that_cannot_be_written_into_is_named_before_anything_is_written() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = unsafe { libc::geteuid() } == 0;
+    let nobody = 65534;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let h2 = tmp.path().join("h2");
+    std::fs::create_dir_all(h2.join("provision")).unwrap();
+    if root {
+        std::os::unix::fs::chown(&h2, Some(nobody), Some(nobody)).unwrap();
+    }
+    std::fs::set_permissions(h2.join("provision"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lab"));
+    cmd.args(["init", "django-ha", "h2"])
+        .current_dir(tmp.path())
+        .env("HOME", tmp.path())
+        .env("LAB_HOME", tmp.path().join("labhome"))
+        .env_remove("LAB_FILE");
+    if root {
+        cmd.uid(nobody).gid(nobody);
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err,
+        "error: you cannot write into h2/provision (permission denied); nothing was written: make it writable, or choose another directory\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(&h2).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["provision"]);
 }

@@ -262,3 +262,23 @@ fn man_into_a_directory_it_cannot_make_says_which() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_and_man_page_name_every_environment_variable() {
+    let help = stdout(&mut lab(&["--help"]));
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&mut lab(&["__man", dir.path().to_str().unwrap()]));
+    let page = std::fs::read_to_string(dir.path().join("lab.1")).unwrap();
+    assert!(help.contains("\nEnvironment:\n"), "{help}");
+    for var in [
+        "LAB_HOME",
+        "LAB_BOXES_PATH",
+        "LAB_FILE",
+        "LAB_LIBVIRT_URI",
+        "LAB_GUEST_PROXY",
+        "LAB_LOG",
+    ] {
+        assert!(help.contains(&format!("\n  {var} ")), "{var}: {help}");
+        assert!(page.contains(var), "{var} in lab.1");
+    }
+}

@@ -41,14 +41,26 @@ pub struct RecipeSource {
     pub overlays: Vec<Overlay>,
 }
 
-/// How deep `extends:` chains may go.
-const MAX_EXTENDS: usize = 4;
+/// How many `extends:` steps a chain may take from the recipe asked for
+/// (the built-in chains take 2; README "Boxes" states the limit).
+pub const MAX_EXTENDS: usize = 4;
+
+/// The recipes read so far on one `extends:` chain, the one asked for
+/// first: to name a loop, or a chain too long, with every step.
+type Chain = Vec<(String, RecipeDir)>;
 
 /// Find `NAME/box.yaml` in the first place of `dirs` that has it (a file
 /// of any kind there is read, and refused if it is not a regular file,
 /// rather than passed over).
 pub fn find(name: &str, dirs: &[RecipeDir]) -> Result<RecipeSource, RecipeError> {
-    find_at_depth(name, dirs, 0)
+    check_name(name)?;
+    match locate(name, dirs.iter()) {
+        Some(from) => load(name, from, dirs, &mut Vec::new()),
+        None => Err(RecipeError::NotFound {
+            name: name.to_string(),
+            searched: dirs.to_vec(),
+        }),
+    }
 }
 
 /// The recipe `name` in `from` (which must have it), its parents searched
@@ -59,49 +71,72 @@ pub fn load_from(
     from: &RecipeDir,
     dirs: &[RecipeDir],
 ) -> Result<RecipeSource, RecipeError> {
-    crate::names::box_name(name).map_err(|why| RecipeError::BadName {
-        name: name.to_string(),
-        why,
-    })?;
-    load_at_depth(name, from, dirs, 0)
+    check_name(name)?;
+    load(name, from, dirs, &mut Vec::new())
 }
 
-fn find_at_depth(
-    name: &str,
-    dirs: &[RecipeDir],
-    depth: usize,
-) -> Result<RecipeSource, RecipeError> {
+fn check_name(name: &str) -> Result<(), RecipeError> {
     crate::names::box_name(name).map_err(|why| RecipeError::BadName {
         name: name.to_string(),
         why,
-    })?;
-    for from in dirs {
-        let here = match from {
-            // Any kind of file: one that is not a regular file is refused
-            // when read, rather than passed over as "no recipe".
-            RecipeDir::Dir(dir) => {
-                std::fs::symlink_metadata(dir.join(name).join(RECIPE_FILE)).is_ok()
-            }
-            RecipeDir::BuiltIn => from.has(name),
-        };
-        if here {
-            return load_at_depth(name, from, dirs, depth);
-        }
-    }
-    Err(RecipeError::NotFound {
-        name: name.to_string(),
-        searched: dirs.to_vec(),
     })
 }
 
-/// Read and check the recipe `name` in `from`; a parent named by
-/// `extends:` is looked up in `from` first, then in `dirs`.
-fn load_at_depth(
+/// The first of `places` holding something named `name/box.yaml` (any
+/// kind of file: one that is not a regular file is refused when read,
+/// rather than passed over as "no recipe").
+fn locate<'a>(name: &str, places: impl Iterator<Item = &'a RecipeDir>) -> Option<&'a RecipeDir> {
+    let mut places = places;
+    places.find(|from| match from {
+        RecipeDir::Dir(dir) => std::fs::symlink_metadata(dir.join(name).join(RECIPE_FILE)).is_ok(),
+        RecipeDir::BuiltIn => from.has(name),
+    })
+}
+
+/// Where the parent `parent` of recipe `name` (found in `from`) is
+/// searched, in order. A recipe of another name is looked up in `from`
+/// first, then in `dirs`; `extends: NAME` in recipe NAME means the next
+/// recipe of that name after `from` in `dirs` (typically the built-in one
+/// that a user recipe of the same name shadows).
+fn parent_search<'a>(
+    name: &str,
+    parent: &str,
+    from: &'a RecipeDir,
+    dirs: &'a [RecipeDir],
+) -> Vec<&'a RecipeDir> {
+    if parent == name {
+        return match dirs.iter().position(|d| d == from) {
+            Some(i) => dirs[i + 1..].iter().collect(),
+            None => dirs.iter().collect(),
+        };
+    }
+    std::iter::once(from)
+        .chain(dirs.iter().filter(|d| *d != from))
+        .collect()
+}
+
+/// `a (in DIR) → b (built-in) → a (in DIR)`: the steps of a chain.
+fn fmt_chain(chain: &[(String, RecipeDir)]) -> String {
+    chain
+        .iter()
+        .map(|(n, d)| match d {
+            RecipeDir::Dir(dir) => format!("{n} (in {})", dir.display()),
+            RecipeDir::BuiltIn => format!("{n} (built-in)"),
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+/// Read and check the recipe `name` in `from`, and the recipes it extends
+/// (searched as [`parent_search`] says); `chain` holds the recipes below
+/// it on the chain being read.
+fn load(
     name: &str,
     from: &RecipeDir,
     dirs: &[RecipeDir],
-    depth: usize,
+    chain: &mut Chain,
 ) -> Result<RecipeSource, RecipeError> {
+    chain.push((name.to_string(), from.clone()));
     let (file, text, own_hash, own_overlay) = match from {
         RecipeDir::Dir(dir) => {
             let path = dir.join(name).join(RECIPE_FILE);
@@ -138,26 +173,42 @@ fn load_at_depth(
                     crate::names::quoted(&p.value)
                 )));
             }
-            if depth >= MAX_EXTENDS {
+            let search = parent_search(name, &p.value, from, dirs);
+            let Some(found) = locate(&p.value, search.iter().copied()) else {
+                let searched: Vec<RecipeDir> = search.into_iter().cloned().collect();
+                let which = if p.value == name {
+                    format!("no other recipe `{name}` to extend (a recipe extending its own name extends the next one of that name in the search order)")
+                } else {
+                    format!("no recipe `{}` to extend", p.value)
+                };
                 return Err(at(format!(
-                    "recipes extend each other more than {MAX_EXTENDS} levels deep from here (a loop?)"
+                    "{which}: looked for {}/{RECIPE_FILE} in {}",
+                    p.value,
+                    fmt_dirs(&searched)
+                )));
+            };
+            let step = (p.value.clone(), found.clone());
+            if let Some(i) = chain.iter().position(|c| *c == step) {
+                let mut lp = chain[i..].to_vec();
+                lp.push(step);
+                return Err(at(if lp.len() == 2 {
+                    format!("the recipe extends itself ({}); name another recipe", fmt_chain(&lp))
+                } else {
+                    format!("recipes extend each other in a loop: {}; break it by extending a recipe outside the loop", fmt_chain(&lp))
+                }));
+            }
+            if chain.len() > MAX_EXTENDS {
+                let mut long = chain.clone();
+                long.push(step);
+                return Err(at(format!(
+                    "recipes may extend each other at most {MAX_EXTENDS} levels deep, and this chain is longer: {}; extend a recipe nearer the base",
+                    fmt_chain(&long)
                 )));
             }
-            let mut search = vec![from.clone()];
-            search.extend(dirs.iter().filter(|d| *d != from).cloned());
-            match find_at_depth(&p.value, &search, depth + 1) {
-                Err(RecipeError::NotFound { searched, .. }) => {
-                    return Err(at(format!(
-                        "no recipe `{}` to extend: looked for {}/{RECIPE_FILE} in {}",
-                        p.value,
-                        p.value,
-                        fmt_dirs(&searched)
-                    )));
-                }
-                found => Some(found?),
-            }
+            Some(load(&p.value, found, dirs, chain)?)
         }
     };
+    chain.pop();
     let recipe = resolve(raw, parent.as_ref().map(|p| &p.recipe)).map_err(invalid)?;
     let mut overlays = parent
         .as_ref()

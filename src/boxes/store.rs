@@ -260,9 +260,13 @@ impl Store {
         Ok(boxes)
     }
 
-    /// Remove a stored box.
+    /// Remove a stored box. A box that is not there is an error before
+    /// anything is made (no store directory, no lock file).
     pub fn remove(&self, name: &str) -> Result<(), StoreError> {
         let dir = self.dir_of(name)?;
+        if std::fs::symlink_metadata(dir.join(META_FILE)).is_err() {
+            return Err(StoreError::NotFound(name.to_string()));
+        }
         let _lock = self.lock(name)?;
         if !dir.join(META_FILE).exists() {
             return Err(StoreError::NotFound(name.to_string()));

@@ -22,15 +22,13 @@ pub struct Args {
 }
 
 /// Writes the completion script of `shell` to stdout; a closed pipe
-/// (`lab completions bash | head`) is not an error.
+/// (`lab completions bash | head`) ends lab quietly (see closed_stdout).
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut cmd = public(&super::Cli::command());
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "lab", &mut script);
-    match std::io::stdout().lock().write_all(&script) {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
-        _ => Ok(()),
-    }
+    std::io::stdout().lock().write_all(&script)?;
+    Ok(())
 }
 
 /// `root` (the unbuilt `lab` command) without its hidden subcommands
@@ -38,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// clap_complete would otherwise offer. clap cannot remove a subcommand,
 /// so the root is made anew from what it declares: name and version (the
 /// constants: clap takes no other strings without its `string` feature),
-/// texts, the settings the derive sets, its arguments, and the visible
+/// texts (about, long about, the text after the long help), the settings the derive sets, its arguments, and the visible
 /// subcommands as they are (none of them has hidden subcommands of its
 /// own; a test checks the help and manual page are unchanged).
 pub fn public(root: &Command) -> Command {
@@ -48,6 +46,9 @@ pub fn public(root: &Command) -> Command {
     }
     if let Some(long_about) = root.get_long_about() {
         cmd = cmd.long_about(long_about.clone());
+    }
+    if let Some(after) = root.get_after_long_help() {
+        cmd = cmd.after_long_help(after.clone());
     }
     cmd.propagate_version(root.is_propagate_version_set())
         .subcommand_required(root.is_subcommand_required_set())

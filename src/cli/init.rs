@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
     /// List the templates, one line each, and write nothing.
-    #[arg(long, conflicts_with = "force")]
+    #[arg(long, conflicts_with_all = ["force", "template", "dir"])]
     pub list: bool,
 }
 
@@ -101,10 +101,14 @@ fn report(w: &Written) -> String {
     let cd = if here {
         String::new()
     } else {
-        format!(
-            "cd {} && ",
-            crate::process::shell_quote(&w.dir.display().to_string())
-        )
+        // `cd -dash` would be an option of cd: `cd ./-dash`.
+        let dir = w.dir.display().to_string();
+        let dir = if dir.starts_with('-') {
+            format!("./{dir}")
+        } else {
+            dir
+        };
+        format!("cd {} && ", crate::process::shell_quote(&dir))
     };
     out += &format!("  {cd}lab up        # build the boxes it needs, boot and provision the lab\n");
     if w.files.iter().any(|f| f == Path::new("README.md")) {
@@ -156,5 +160,13 @@ mod tests {
             report(&w),
             "wrote lab template t into the current directory (1 file): lab.yaml\nreplaced 1 file that existed (--force)\nnext:\n  lab up        # build the boxes it needs, boot and provision the lab\n"
         );
+        // A directory named like an option is not taken for one by cd.
+        for (dir, cd) in [("-dash", "cd ./-dash && lab up"), ("-a b", "cd './-a b' && lab up")] {
+            let w = Written {
+                dir: dir.into(),
+                ..w.clone()
+            };
+            assert!(report(&w).contains(&format!("\n  {cd} ")), "{}", report(&w));
+        }
     }
 }

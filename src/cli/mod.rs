@@ -2,6 +2,7 @@
 //! command. Commands parse, call a workflow in [`crate::ops`], and print.
 
 mod boxes;
+mod closed_stdout;
 mod completions;
 mod destroy;
 mod doctor;
@@ -41,7 +42,7 @@ pub const VERSION: &str = env!("LAB_VERSION");
 /// off to a provisioner. Start with `lab init [TEMPLATE] [DIR]` (a lab to
 /// edit: smoke, django-ha, ...), then `lab up` there. Log detail: -v, -vv, or LAB_LOG=debug.
 #[derive(Debug, Parser)]
-#[command(name = "lab", version = VERSION, propagate_version = true)]
+#[command(name = "lab", version = VERSION, propagate_version = true, after_long_help = ENVIRONMENT)]
 pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -100,6 +101,20 @@ pub enum Command {
     #[command(name = "__man", hide = true)]
     Man(man::Args),
 }
+
+/// The environment variables lab reads, under `lab --help` (and so in
+/// the man page lab(1)). An empty value counts as unset.
+const ENVIRONMENT: &str = "\
+Environment:
+  LAB_HOME         where lab keeps its box store (LAB_HOME/boxes) and your recipes
+                   (LAB_HOME/recipes) [default: $XDG_DATA_HOME/lab, else ~/.local/share/lab]
+  LAB_BOXES_PATH   more directories of box recipes (NAME/box.yaml), colon-separated,
+                   searched first
+  LAB_FILE         the lab file, as with -f PATH
+  LAB_LIBVIRT_URI  the libvirt connection, overriding the lab file's libvirt_uri
+                   (e.g. qemu:///system)
+  LAB_GUEST_PROXY  the guests' apt proxy URL, overriding the lab file's
+  LAB_LOG          log detail on stderr, as a tracing filter (e.g. debug); -v, -vv too";
 
 /// Options every command sees.
 #[derive(Debug, Clone)]
@@ -180,7 +195,9 @@ pub fn main() -> i32 {
         // environment concurrently.
         unsafe { std::env::remove_var("LAB_FILE") };
     }
-    let cli = Cli::parse();
+    // A closed stdout ends every command quietly; see closed_stdout.
+    closed_stdout::install();
+    let cli = Cli::try_parse().unwrap_or_else(|e| closed_stdout::exit_clap(e));
     crate::ui::init_logging(cli.verbose);
     // `lab ssh` replaces itself with ssh, and a forwarder is stopped by signal:
     // every other command stops on Ctrl-C with a word on how to go on.
@@ -229,6 +246,9 @@ pub fn main() -> i32 {
 }
 
 fn report(err: anyhow::Error) -> i32 {
+    if closed_stdout::is_closed(&err) {
+        closed_stdout::die();
+    }
     if let Some(invalid) = err.downcast_ref::<InvalidInput>() {
         if !invalid.summary.is_empty() {
             eprintln!("error: {}", invalid.summary);

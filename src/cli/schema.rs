@@ -7,9 +7,8 @@ pub struct Args {}
 
 pub fn run(_args: Args) -> anyhow::Result<()> {
     let schema = serde_json::to_string_pretty(&crate::spec::json_schema())?;
-    match writeln!(std::io::stdout().lock(), "{schema}") {
-        // `lab schema | head` is fine.
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
-        _ => Ok(()),
-    }
+    // A closed stdout (`lab schema | head`) ends lab quietly: see
+    // closed_stdout.
+    writeln!(std::io::stdout().lock(), "{schema}")?;
+    Ok(())
 }

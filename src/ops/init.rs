@@ -3,7 +3,10 @@
 //! directory of the user's, ready for `lab up`. Every conflict is found
 //! before anything is written: an existing file is replaced only when
 //! asked (`force`), and nothing that is not a regular file (a directory,
-//! a symbolic link) is ever replaced or written through.
+//! a symbolic link) is ever replaced or written through, and a directory
+//! it cannot write into is named before anything is written. Should a
+//! write still fail midway, what was written is taken back
+//! ([`write::write_all`]).
 
 use std::path::{Path, PathBuf};
 
@@ -85,7 +88,8 @@ pub struct Written {
     pub replaced: Vec<PathBuf>,
 }
 
-/// Why [`init`] wrote nothing (or, for [`InitError::File`], stopped).
+/// Why [`init`] wrote nothing (or, for [`InitError::File`], stopped and
+/// took back what it had written).
 #[derive(Debug, Error)]
 pub enum InitError {
     #[error(
@@ -94,8 +98,9 @@ pub enum InitError {
     )]
     UnknownTemplate { name: String, known: Vec<String> },
     #[error(
-        "{} of template {template} exist already in {}: {}; nothing was written: pass --force to replace them, or choose another directory",
+        "{} of template {template} {} already in {}: {}; nothing was written: pass --force to replace them, or choose another directory",
         count(files.len(), "file"),
+        if files.len() == 1 { "exists" } else { "exist" },
         dir.display(),
         shown(files)
     )]
@@ -113,8 +118,38 @@ pub enum InitError {
         /// A sentence per thing in the way.
         in_the_way: Vec<String>,
     },
-    #[error(transparent)]
-    File(#[from] FileError),
+    #[error(
+        "you cannot write into {} (permission denied); nothing was written: make {} writable, or choose another directory",
+        listed(&dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>()),
+        if dirs.len() == 1 { "it" } else { "them" }
+    )]
+    NotWritable {
+        /// Directories (existing) the template would write into.
+        dirs: Vec<PathBuf>,
+    },
+    #[error("{cause}; {}", fmt_taken_back(taken_back, dir))]
+    File {
+        cause: FileError,
+        dir: PathBuf,
+        /// See [`write::Failed::taken_back`].
+        taken_back: Result<usize, Vec<String>>,
+    },
+}
+
+/// What became of a failed write's files, in a sentence.
+fn fmt_taken_back(undone: &Result<usize, Vec<String>>, dir: &Path) -> String {
+    match undone {
+        Ok(0) => "nothing was written".into(),
+        Ok(n) => format!(
+            "lab init took back the {} it had written, so {} is as it was",
+            count(*n, "file"),
+            dir.display()
+        ),
+        Err(left) => format!(
+            "lab init could not take back all it had written: {}; remove what is left of the template by hand",
+            listed(left)
+        ),
+    }
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -155,6 +190,16 @@ fn listed(sentences: &[String]) -> String {
 /// directory, or anything but a regular file where it has a file (a
 /// symbolic link is neither written through nor replaced).
 pub fn init(name: &str, dir: &Path, force: bool) -> Result<Written, InitError> {
+    init_with(name, dir, force, crate::files::write_atomic)
+}
+
+/// [`init`], each file written by `write` (a test's may fail).
+fn init_with(
+    name: &str,
+    dir: &Path,
+    force: bool,
+    write: impl FnMut(&Path, &[u8], u32) -> Result<(), FileError>,
+) -> Result<Written, InitError> {
     let known = templates();
     if !known.iter().any(|t| t.name == name) {
         return Err(InitError::UnknownTemplate {
@@ -165,7 +210,7 @@ pub fn init(name: &str, dir: &Path, force: bool) -> Result<Written, InitError> {
     let root = format!("{TEMPLATES}/{name}");
     let mut files: Vec<PathBuf> = builtin::under(&root).map(|(rel, _)| rel.into()).collect();
     files.sort();
-    let (existing, in_the_way) = survey(dir, &files);
+    let (existing, in_the_way, unwritable) = survey(dir, &files);
     if !in_the_way.is_empty() {
         return Err(InitError::InTheWay { in_the_way });
     }
@@ -176,7 +221,14 @@ pub fn init(name: &str, dir: &Path, force: bool) -> Result<Written, InitError> {
             files: existing,
         });
     }
-    builtin::write_tree(&root, dir, builtin::File::plain_mode)?;
+    if !unwritable.is_empty() {
+        return Err(InitError::NotWritable { dirs: unwritable });
+    }
+    write::write_all(&root, dir, write).map_err(|f| InitError::File {
+        cause: f.cause,
+        dir: dir.to_owned(),
+        taken_back: f.taken_back,
+    })?;
     Ok(Written {
         template: name.to_string(),
         dir: dir.to_owned(),
@@ -188,11 +240,14 @@ pub fn init(name: &str, dir: &Path, force: bool) -> Result<Written, InitError> {
 /// The files of `files` (relative to `dir`) that exist as regular files,
 /// and a sentence for each thing in the way: `dir` or a directory of the
 /// template being something else, a file of the template being something
-/// else than a regular file. `dir` itself may be a symbolic link to a
-/// directory; below it, nothing is followed.
-fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+/// else than a regular file; and the existing directories it would write
+/// into that this process may not (`dir`, its nearest existing parent
+/// when it is missing, the template's directories). `dir` itself may be a
+/// symbolic link to a directory; below it, nothing is followed.
+fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<PathBuf>) {
     let mut existing = Vec::new();
     let mut in_the_way = Vec::new();
+    let mut unwritable = Vec::new();
     let kind = |path: &Path| std::fs::symlink_metadata(path).ok().map(|m| m.file_type());
     match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => {
@@ -201,11 +256,28 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 dir.display(),
                 crate::files::kind_of(m.file_type())
             ));
-            return (existing, in_the_way);
+            return (existing, in_the_way, unwritable);
         }
-        Ok(_) => {}
-        // Missing: everything is written. (Unreadable: writing says why.)
-        Err(_) => return (existing, in_the_way),
+        Ok(_) => {
+            if !writable(dir) {
+                unwritable.push(dir.to_owned());
+            }
+        }
+        // Missing: everything is written, into its nearest existing
+        // parent. (Unreadable: writing says why.)
+        Err(_) => {
+            let parent = dir
+                .ancestors()
+                .skip(1)
+                .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                .find(|d| d.exists());
+            if let Some(p) = parent
+                && !writable(p)
+            {
+                unwritable.push(p.to_owned());
+            }
+            return (existing, in_the_way, unwritable);
+        }
     }
     let mut checked_dirs: Vec<&Path> = Vec::new();
     for file in files {
@@ -218,7 +290,11 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 continue;
             }
             checked_dirs.push(sub);
-            if let Some(t) = kind(&dir.join(sub))
+            let kind = kind(&dir.join(sub));
+            if kind.is_some_and(|t| t.is_dir()) && !writable(&dir.join(sub)) {
+                unwritable.push(dir.join(sub));
+            }
+            if let Some(t) = kind
                 && !t.is_dir()
             {
                 in_the_way.push(format!(
@@ -238,8 +314,22 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
             )),
         }
     }
-    (existing, in_the_way)
+    (existing, in_the_way, unwritable)
 }
+
+/// Whether this process may make and replace files in the directory
+/// `dir` (access(2) with the effective ids: write and search).
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid C string; faccessat reads it only.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK | libc::X_OK, libc::AT_EACCESS) == 0 }
+}
+
+#[path = "init_write.rs"]
+mod write;
 
 #[cfg(test)]
 #[path = "init_tests.rs"]

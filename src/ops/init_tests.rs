@@ -141,3 +141,78 @@ fn an_unknown_template_lists_the_known_ones() {
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// A writer that fails at the `n`th file, as a full disk would.
+fn failing_at(n: usize) -> impl FnMut(&Path, &[u8], u32) -> Result<(), FileError> {
+    let mut count = 0;
+    move |path, data, mode| {
+        count += 1;
+        if count == n {
+            return Err(FileError::Io {
+                action: "cannot write",
+                path: path.to_owned(),
+                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+            });
+        }
+        crate::files::write_atomic(path, data, mode)
+    }
+}
+
+/// Every path below `dir` with its content (None for a directory).
+fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut out: Vec<_> = walk(dir).collect();
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Box<dyn Iterator<Item = (PathBuf, Option<Vec<u8>>)>> {
+    let entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    Box::new(entries.into_iter().flat_map(|p| {
+        if p.is_dir() {
+            Box::new(std::iter::once((p.clone(), None)).chain(walk(&p)))
+                as Box<dyn Iterator<Item = _>>
+        } else {
+            let data = std::fs::read(&p).unwrap();
+            Box::new(std::iter::once((p, Some(data))))
+        }
+    }))
+}
+
+#[test]
+fn a_write_failing_midway_takes_back_what_was_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Into a new directory (and parent): nothing is left.
+    let dir = tmp.path().join("new/h2");
+    let msg = init_with("django-ha", &dir, false, failing_at(31)).unwrap_err().to_string();
+    assert!(!tmp.path().join("new").exists(), "{:?}", tree(tmp.path()));
+    assert!(msg.starts_with(&format!("cannot write {}/", dir.display())), "{msg}");
+    assert!(
+        msg.ends_with(&format!(
+            ": No space left on device (os error 28); lab init took back the 30 files it had written, so {} is as it was",
+            dir.display()
+        )),
+        "{msg}"
+    );
+    // Into an existing directory with --force: replaced files get their
+    // old content back, new ones and new directories go, others stay.
+    let dir = tmp.path().join("h2");
+    std::fs::create_dir_all(dir.join("provision")).unwrap();
+    std::fs::write(dir.join("lab.yaml"), "mine").unwrap();
+    std::fs::write(dir.join("notes"), "not the template's").unwrap();
+    let before = tree(&dir);
+    let msg = init_with("django-ha", &dir, true, failing_at(40)).unwrap_err().to_string();
+    assert!(msg.contains("lab init took back the 39 files it had written"), "{msg}");
+    assert_eq!(tree(&dir), before);
+    // The first file failing: nothing was written.
+    let msg = init_with("smoke", &dir, true, failing_at(1)).unwrap_err().to_string();
+    assert!(msg.ends_with("(os error 28); nothing was written"), "{msg}");
+    assert_eq!(tree(&dir), before);
+}
+
+#[test]
+fn one_file_that_exists_already_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("lab.yaml"), "mine").unwrap();
+    let msg = init("smoke", tmp.path(), false).unwrap_err().to_string();
+    assert!(msg.starts_with("1 file of template smoke exists already in "), "{msg}");
+}

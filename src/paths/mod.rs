@@ -66,7 +66,7 @@ impl fmt::Display for LabFileNotFound {
         }
         write!(
             f,
-            "; create one (`lab schema` lists its keys) or pass -f PATH"
+            "; write one with `lab init` (`lab init --list` shows the templates), create one (`lab schema` lists its keys), or pass -f PATH"
         )
     }
 }
@@ -151,7 +151,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "no lab.yaml in {} or any parent directory; create one (`lab schema` lists its keys) or pass -f PATH",
+                "no lab.yaml in {} or any parent directory; write one with `lab init` (`lab init --list` shows the templates), create one (`lab schema` lists its keys), or pass -f PATH",
                 root.join("other").display()
             )
         );
