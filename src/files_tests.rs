@@ -245,6 +245,9 @@ fn a_failed_atomic_write_names_the_file_asked_for_not_its_temporary_file() {
     let msg = write_atomic(&path, b"x", 0o644).unwrap_err().to_string();
     assert_eq!(
         msg,
-        format!("cannot write {}: No such file or directory (os error 2)", path.display())
+        format!(
+            "cannot write {}: No such file or directory (os error 2)",
+            path.display()
+        )
     );
 }

@@ -28,7 +28,10 @@ fn into_closed_pipe(e: &common::Env, args: &[&str]) -> (std::process::ExitStatus
         .stderr(Stdio::piped())
         .output()
         .unwrap();
-    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]

@@ -36,7 +36,10 @@ fn the_templates_are_listed_one_line_each() {
     insta::assert_snapshot!("list", out);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
     // --list takes no template (nor directory): refused, not ignored.
-    for args in [&["init", "--list", "nosuch"][..], &["init", "smoke", "d", "--list"]] {
+    for args in [
+        &["init", "--list", "nosuch"][..],
+        &["init", "smoke", "d", "--list"],
+    ] {
         let (code, out, err) = lab(tmp.path(), args);
         assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
         assert!(err.contains("cannot be used with"), "{err}");
@@ -117,6 +120,9 @@ fn a_directory_that_cannot_be_written_into_is_named_before_anything_is_written()
         err,
         "error: you cannot write into h2/provision (permission denied); nothing was written: make it writable, or choose another directory\n"
     );
-    let left: Vec<_> = std::fs::read_dir(&h2).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(&h2)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left, ["provision"]);
 }

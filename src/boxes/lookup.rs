@@ -177,7 +177,9 @@ fn load(
             let Some(found) = locate(&p.value, search.iter().copied()) else {
                 let searched: Vec<RecipeDir> = search.into_iter().cloned().collect();
                 let which = if p.value == name {
-                    format!("no other recipe `{name}` to extend (a recipe extending its own name extends the next one of that name in the search order)")
+                    format!(
+                        "no other recipe `{name}` to extend (a recipe extending its own name extends the next one of that name in the search order)"
+                    )
                 } else {
                     format!("no recipe `{}` to extend", p.value)
                 };
@@ -192,9 +194,15 @@ fn load(
                 let mut lp = chain[i..].to_vec();
                 lp.push(step);
                 return Err(at(if lp.len() == 2 {
-                    format!("the recipe extends itself ({}); name another recipe", fmt_chain(&lp))
+                    format!(
+                        "the recipe extends itself ({}); name another recipe",
+                        fmt_chain(&lp)
+                    )
                 } else {
-                    format!("recipes extend each other in a loop: {}; break it by extending a recipe outside the loop", fmt_chain(&lp))
+                    format!(
+                        "recipes extend each other in a loop: {}; break it by extending a recipe outside the loop",
+                        fmt_chain(&lp)
+                    )
                 }));
             }
             if chain.len() > MAX_EXTENDS {

@@ -159,7 +159,11 @@ fn a_user_recipe_extends_the_next_recipe_of_its_own_name() {
     let two = RecipeDir::Dir(u2.path().to_owned());
     let dirs = [one.clone(), two.clone(), RecipeDir::BuiltIn];
     let built_in = find("debian-12", &[RecipeDir::BuiltIn]).unwrap();
-    write_recipe(u1.path(), "debian-12", "version: '1'\nextends: debian-12\npackages: [vim]\n");
+    write_recipe(
+        u1.path(),
+        "debian-12",
+        "version: '1'\nextends: debian-12\npackages: [vim]\n",
+    );
     let mine = find("debian-12", &dirs).unwrap();
     assert_eq!(mine.from, one);
     assert_eq!(mine.recipe.suite, built_in.recipe.suite);
@@ -167,14 +171,31 @@ fn a_user_recipe_extends_the_next_recipe_of_its_own_name() {
     assert_eq!(mine.overlays, built_in.overlays);
     // Recipes extending debian-12 beside it get the user's, which gets
     // the built-in one; so does the shadowed listing of the built-in one.
-    write_recipe(u1.path(), "mine", "version: '1'\nextends: debian-12\npackages: [htop]\n");
+    write_recipe(
+        u1.path(),
+        "mine",
+        "version: '1'\nextends: debian-12\npackages: [htop]\n",
+    );
     let child = find("mine", &dirs).unwrap();
-    assert!(child.recipe.packages.ends_with(&["vim".into(), "htop".into()]));
+    assert!(
+        child
+            .recipe
+            .packages
+            .ends_with(&["vim".into(), "htop".into()])
+    );
     assert!(load_from("debian-12", &RecipeDir::BuiltIn, &dirs).is_ok());
     // Two levels of the same name: each extends the next one.
-    write_recipe(u2.path(), "debian-12", "version: '2'\nextends: debian-12\npackages: [less]\n");
+    write_recipe(
+        u2.path(),
+        "debian-12",
+        "version: '2'\nextends: debian-12\npackages: [less]\n",
+    );
     let both = find("debian-12", &dirs).unwrap();
-    assert!(both.recipe.packages.ends_with(&["less".into(), "vim".into()]));
+    assert!(
+        both.recipe
+            .packages
+            .ends_with(&["less".into(), "vim".into()])
+    );
     // Without a next one, the error says what extending its own name means.
     let msg = find("debian-12", &[one.clone()]).unwrap_err().to_string();
     assert!(
@@ -191,18 +212,32 @@ fn a_loop_of_recipes_is_named_step_by_step_and_a_long_chain_by_the_limit() {
     write_recipe(d, "a", "extends: b\nversion: '1'\n");
     write_recipe(d, "b", "extends: a\nversion: '1'\n");
     let msg = find("a", &dirs).unwrap_err().to_string();
-    let (a, b) = (format!("a (in {})", d.display()), format!("b (in {})", d.display()));
+    let (a, b) = (
+        format!("a (in {})", d.display()),
+        format!("b (in {})", d.display()),
+    );
     assert!(
         msg.ends_with(&format!("b/box.yaml:1:10: extends: recipes extend each other in a loop: {a} → {b} → {a}; break it by extending a recipe outside the loop")),
         "{msg}"
     );
     // A legitimate chain one step longer than the limit says the limit.
     for i in 0..=MAX_EXTENDS {
-        write_recipe(d, &format!("c{i}"), &format!("extends: c{}\nversion: '1'\n", i + 1));
+        write_recipe(
+            d,
+            &format!("c{i}"),
+            &format!("extends: c{}\nversion: '1'\n", i + 1),
+        );
     }
-    write_recipe(d, &format!("c{}", MAX_EXTENDS + 1), "extends: debian-12\nversion: '1'\n");
+    write_recipe(
+        d,
+        &format!("c{}", MAX_EXTENDS + 1),
+        "extends: debian-12\nversion: '1'\n",
+    );
     let msg = find("c1", &dirs).unwrap_err().to_string();
     assert!(msg.contains("extends: recipes may extend each other at most 4 levels deep, and this chain is longer: c1 (in "), "{msg}");
-    assert!(msg.ends_with("→ debian-12 (built-in); extend a recipe nearer the base"), "{msg}");
+    assert!(
+        msg.ends_with("→ debian-12 (built-in); extend a recipe nearer the base"),
+        "{msg}"
+    );
     assert!(find("c2", &dirs).is_ok());
 }

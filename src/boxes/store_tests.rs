@@ -153,7 +153,10 @@ fn remove_deletes_and_missing_is_an_error() {
     assert!(matches!(store.remove("b"), Err(StoreError::NotFound(_))));
     // A box never stored: nothing is made, not the store, not a lock.
     let store = Store::new(tmp.path().join("new"));
-    assert!(matches!(store.remove("nosuch"), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.remove("nosuch"),
+        Err(StoreError::NotFound(_))
+    ));
     assert!(!tmp.path().join("new").exists());
 }
 

@@ -161,7 +161,10 @@ mod tests {
             "wrote lab template t into the current directory (1 file): lab.yaml\nreplaced 1 file that existed (--force)\nnext:\n  lab up        # build the boxes it needs, boot and provision the lab\n"
         );
         // A directory named like an option is not taken for one by cd.
-        for (dir, cd) in [("-dash", "cd ./-dash && lab up"), ("-a b", "cd './-a b' && lab up")] {
+        for (dir, cd) in [
+            ("-dash", "cd ./-dash && lab up"),
+            ("-a b", "cd './-a b' && lab up"),
+        ] {
             let w = Written {
                 dir: dir.into(),
                 ..w.clone()

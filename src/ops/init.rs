@@ -269,7 +269,13 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<Path
             let parent = dir
                 .ancestors()
                 .skip(1)
-                .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                .map(|d| {
+                    if d.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        d
+                    }
+                })
                 .find(|d| d.exists());
             if let Some(p) = parent
                 && !writable(p)
@@ -325,7 +331,14 @@ fn writable(dir: &Path) -> bool {
         return false;
     };
     // SAFETY: a valid C string; faccessat reads it only.
-    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK | libc::X_OK, libc::AT_EACCESS) == 0 }
+    unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        ) == 0
+    }
 }
 
 #[path = "init_write.rs"]

@@ -166,7 +166,10 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
 }
 
 fn walk(dir: &Path) -> Box<dyn Iterator<Item = (PathBuf, Option<Vec<u8>>)>> {
-    let entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     Box::new(entries.into_iter().flat_map(|p| {
         if p.is_dir() {
             Box::new(std::iter::once((p.clone(), None)).chain(walk(&p)))
@@ -183,9 +186,14 @@ fn a_write_failing_midway_takes_back_what_was_written() {
     let tmp = tempfile::tempdir().unwrap();
     // Into a new directory (and parent): nothing is left.
     let dir = tmp.path().join("new/h2");
-    let msg = init_with("django-ha", &dir, false, failing_at(31)).unwrap_err().to_string();
+    let msg = init_with("django-ha", &dir, false, failing_at(31))
+        .unwrap_err()
+        .to_string();
     assert!(!tmp.path().join("new").exists(), "{:?}", tree(tmp.path()));
-    assert!(msg.starts_with(&format!("cannot write {}/", dir.display())), "{msg}");
+    assert!(
+        msg.starts_with(&format!("cannot write {}/", dir.display())),
+        "{msg}"
+    );
     assert!(
         msg.ends_with(&format!(
             ": No space left on device (os error 28); lab init took back the 30 files it had written, so {} is as it was",
@@ -200,11 +208,18 @@ fn a_write_failing_midway_takes_back_what_was_written() {
     std::fs::write(dir.join("lab.yaml"), "mine").unwrap();
     std::fs::write(dir.join("notes"), "not the template's").unwrap();
     let before = tree(&dir);
-    let msg = init_with("django-ha", &dir, true, failing_at(40)).unwrap_err().to_string();
-    assert!(msg.contains("lab init took back the 39 files it had written"), "{msg}");
+    let msg = init_with("django-ha", &dir, true, failing_at(40))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("lab init took back the 39 files it had written"),
+        "{msg}"
+    );
     assert_eq!(tree(&dir), before);
     // The first file failing: nothing was written.
-    let msg = init_with("smoke", &dir, true, failing_at(1)).unwrap_err().to_string();
+    let msg = init_with("smoke", &dir, true, failing_at(1))
+        .unwrap_err()
+        .to_string();
     assert!(msg.ends_with("(os error 28); nothing was written"), "{msg}");
     assert_eq!(tree(&dir), before);
 }
@@ -214,5 +229,8 @@ fn one_file_that_exists_already_exists() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("lab.yaml"), "mine").unwrap();
     let msg = init("smoke", tmp.path(), false).unwrap_err().to_string();
-    assert!(msg.starts_with("1 file of template smoke exists already in "), "{msg}");
+    assert!(
+        msg.starts_with("1 file of template smoke exists already in "),
+        "{msg}"
+    );
 }

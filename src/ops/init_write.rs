@@ -99,7 +99,10 @@ fn take_back(undo: Undo) -> Result<usize, Vec<String>> {
     let files = undo.new_files.len() + undo.replaced.len();
     for (path, data, mode) in undo.replaced.iter().rev() {
         if let Err(e) = crate::files::write_atomic(path, data, *mode) {
-            left.push(format!("the old content of {} was not put back ({e})", path.display()));
+            left.push(format!(
+                "the old content of {} was not put back ({e})",
+                path.display()
+            ));
         }
     }
     for path in undo.new_files.iter().rev() {
@@ -112,5 +115,9 @@ fn take_back(undo: Undo) -> Result<usize, Vec<String>> {
             left.push(format!("{} was not removed ({e})", d.display()));
         }
     }
-    if left.is_empty() { Ok(files) } else { Err(left) }
+    if left.is_empty() {
+        Ok(files)
+    } else {
+        Err(left)
+    }
 }
