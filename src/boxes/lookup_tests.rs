@@ -197,7 +197,9 @@ fn a_user_recipe_extends_the_next_recipe_of_its_own_name() {
             .ends_with(&["less".into(), "vim".into()])
     );
     // Without a next one, the error says what extending its own name means.
-    let msg = find("debian-12", &[one.clone()]).unwrap_err().to_string();
+    let msg = find("debian-12", std::slice::from_ref(&one))
+        .unwrap_err()
+        .to_string();
     assert!(
         msg.contains("extends: no other recipe `debian-12` to extend (a recipe extending its own name extends the next one of that name in the search order): looked for debian-12/box.yaml in no recipe directory"),
         "{msg}"
