@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+mod common;
 
 /// A temp dir that is `$HOME`, with `home/` as `$LAB_HOME` and `work/` as
 /// the current directory.
@@ -39,16 +39,8 @@ impl Env {
 
     /// `lab ARGS` in `work/`: stdout with the temp dir as `[TMP]`.
     fn lab(&self, args: &[&str]) -> String {
-        let out = Command::cargo_bin("lab")
-            .unwrap()
+        let out = common::isolated_lab(&self.path("work"), &self.root(), &self.path("home"))
             .args(args)
-            .current_dir(self.path("work"))
-            .env("HOME", self.root())
-            .env("LAB_HOME", self.path("home"))
-            .env("NO_COLOR", "1")
-            .env_remove("LAB_FILE")
-            .env_remove("LAB_BOXES_PATH")
-            .env_remove("LAB_LOG")
             .output()
             .unwrap();
         assert!(
@@ -148,14 +140,8 @@ fn the_store_is_listed_as_json_a_broken_box_with_why() {
 fn a_box_without_recipe_or_copy_is_refused_before_anything_is_made() {
     let e = Env::new();
     for args in [["box", "build", "nosuch"], ["box", "remove", "nosuch"]] {
-        let out = Command::cargo_bin("lab")
-            .unwrap()
+        let out = common::isolated_lab(&e.path("work"), &e.root(), &e.path("home"))
             .args(args)
-            .current_dir(e.path("work"))
-            .env("HOME", e.root())
-            .env("LAB_HOME", e.path("home"))
-            .env_remove("LAB_FILE")
-            .env_remove("LAB_BOXES_PATH")
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "lab {args:?}");

@@ -4,20 +4,12 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod common;
 
 /// `lab ARGS` in `dir`: exit code, stdout, stderr.
 fn lab(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("lab")
-        .unwrap()
+    let out = common::isolated_lab(dir, dir, &dir.join("labhome"))
         .args(args)
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("LAB_HOME", dir.join("labhome"))
-        .env("NO_COLOR", "1")
-        .env_remove("LAB_FILE")
-        .env_remove("LAB_BOXES_PATH")
-        .env_remove("LAB_LOG")
         .output()
         .unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();

@@ -129,6 +129,22 @@ impl Env {
     }
 }
 
+/// `lab` run in `cwd` the way a user of its own would run it: `HOME` and
+/// `LAB_HOME` as given, no colour, and nothing of the caller's `LAB_FILE`,
+/// `LAB_BOXES_PATH` or `LAB_LOG` (the tests of `lab init` and of recipe
+/// lookup must see only what they set up).
+pub fn isolated_lab(cwd: &Path, home: &Path, lab_home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("lab").unwrap();
+    cmd.current_dir(cwd)
+        .env("HOME", home)
+        .env("LAB_HOME", lab_home)
+        .env("NO_COLOR", "1")
+        .env_remove("LAB_FILE")
+        .env_remove("LAB_BOXES_PATH")
+        .env_remove("LAB_LOG");
+    cmd
+}
+
 /// Makes a FIFO (named pipe) at `path`.
 pub fn mkfifo(path: &Path) {
     use std::os::unix::ffi::OsStrExt;
