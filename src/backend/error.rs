@@ -14,6 +14,7 @@ pub enum Kind {
     Network,
     StoragePool,
     Volume,
+    Snapshot,
 }
 
 impl fmt::Display for Kind {
@@ -23,6 +24,7 @@ impl fmt::Display for Kind {
             Kind::Network => "network",
             Kind::StoragePool => "storage pool",
             Kind::Volume => "volume",
+            Kind::Snapshot => "snapshot",
         })
     }
 }
@@ -131,6 +133,10 @@ impl BackendError {
             },
             ErrorNumber::NoStorageVolume => BackendError::NotFound {
                 kind: Kind::Volume,
+                name,
+            },
+            ErrorNumber::NoDomainSnapshot => BackendError::NotFound {
+                kind: Kind::Snapshot,
                 name,
             },
             ErrorNumber::NoSupport

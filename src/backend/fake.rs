@@ -25,6 +25,18 @@ pub struct FakeVolume {
     pub backing: Option<PathBuf>,
     /// The file an uploaded volume was copied from.
     pub source: Option<PathBuf>,
+    /// Bytes on disk: 0 when made; an internal snapshot with memory adds
+    /// the domain's memory size to its first disk.
+    pub allocation: u64,
+}
+
+/// An internal snapshot of a fake domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FakeSnapshot {
+    /// Whether memory was captured (the domain was active).
+    memory: bool,
+    /// The guest's data when it was taken.
+    guest: String,
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +52,11 @@ struct State {
     /// Objects defined "by hand": no metadata of ours.
     foreign: std::collections::BTreeSet<String>,
     pools: BTreeMap<String, Pool>,
+    /// Snapshots by domain, then by name.
+    snapshots: BTreeMap<String, BTreeMap<String, FakeSnapshot>>,
+    /// What a test wrote "into" a domain's disk and memory
+    /// ([`FakeHypervisor::write_guest`]); snapshots capture and restore it.
+    guest: BTreeMap<String, String>,
     calls: Vec<String>,
     failures: HashMap<String, VecDeque<BackendError>>,
 }
@@ -129,6 +146,17 @@ impl FakeHypervisor {
         if let Some((_, s)) = self.lock().domains.get_mut(name) {
             *s = state;
         }
+    }
+
+    /// Change what the guest of domain `name` holds (a stand-in for files
+    /// and memory); snapshots capture it and reverting puts it back.
+    pub fn write_guest(&self, name: &str, data: &str) {
+        self.lock().guest.insert(name.to_string(), data.to_string());
+    }
+
+    /// What the guest of domain `name` holds ("" when never written).
+    pub fn guest(&self, name: &str) -> String {
+        self.lock().guest.get(name).cloned().unwrap_or_default()
     }
 
     fn add_volume(&self, pool: &str, name: &str, mut vol: FakeVolume) -> Result<PathBuf> {
@@ -265,6 +293,8 @@ impl Hypervisor for FakeHypervisor {
         let mut st = self.enter("undefine_domain", name)?;
         st.domains.remove(name);
         st.foreign.remove(&format!("domain {name}"));
+        // Like VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.
+        st.snapshots.remove(name);
         Ok(())
     }
 
@@ -330,6 +360,7 @@ impl Hypervisor for FakeHypervisor {
             capacity: capacity_gib << 30,
             backing: Some(backing.to_path_buf()),
             source: None,
+            allocation: 0,
         };
         self.add_volume(pool, name, vol)
     }
@@ -356,6 +387,7 @@ impl Hypervisor for FakeHypervisor {
             capacity: size,
             backing: None,
             source: Some(src.to_path_buf()),
+            allocation: 0,
         };
         self.add_volume(pool, name, vol)
     }
@@ -375,6 +407,125 @@ impl Hypervisor for FakeHypervisor {
             .get(pool)
             .ok_or_else(|| not_found(Kind::StoragePool, pool))?;
         Ok(p.volumes.keys().cloned().collect())
+    }
+
+    fn volume_allocation(&self, pool: &str, name: &str) -> Result<Option<u64>> {
+        let st = self.enter("volume_allocation", &format!("{pool}/{name}"))?;
+        Ok(st
+            .pools
+            .get(pool)
+            .and_then(|p| p.volumes.get(name))
+            .map(|v| v.allocation))
+    }
+
+    fn suspend_domain(&self, name: &str) -> Result<()> {
+        let mut st = self.enter("suspend_domain", name)?;
+        let (_, s) = st
+            .domains
+            .get_mut(name)
+            .ok_or_else(|| not_found(Kind::Domain, name))?;
+        match s {
+            DomainState::Running | DomainState::Paused => {
+                *s = DomainState::Paused;
+                Ok(())
+            }
+            other => Err(BackendError::Failed {
+                op: format!("pause domain `{name}`"),
+                message: format!("domain is {other}"),
+            }),
+        }
+    }
+
+    fn resume_domain(&self, name: &str) -> Result<()> {
+        let mut st = self.enter("resume_domain", name)?;
+        let (_, s) = st
+            .domains
+            .get_mut(name)
+            .ok_or_else(|| not_found(Kind::Domain, name))?;
+        match s {
+            DomainState::Running | DomainState::Paused => {
+                *s = DomainState::Running;
+                Ok(())
+            }
+            other => Err(BackendError::Failed {
+                op: format!("resume domain `{name}`"),
+                message: format!("domain is {other}"),
+            }),
+        }
+    }
+
+    fn create_snapshot(&self, domain: &str, snapshot: &str) -> Result<()> {
+        let mut st = self.enter("create_snapshot", &format!("{domain}/{snapshot}"))?;
+        let (spec, state) = st
+            .domains
+            .get(domain)
+            .cloned()
+            .ok_or_else(|| not_found(Kind::Domain, domain))?;
+        if st
+            .snapshots
+            .get(domain)
+            .is_some_and(|m| m.contains_key(snapshot))
+        {
+            return Err(BackendError::Conflict {
+                kind: Kind::Snapshot,
+                name: snapshot.to_string(),
+                message: format!("domain snapshot {snapshot} already exists"),
+            });
+        }
+        let memory = state != DomainState::ShutOff;
+        if memory && let Some(disk) = spec.disks.first() {
+            for p in st.pools.values_mut() {
+                for v in p.volumes.values_mut() {
+                    if v.path == disk.path {
+                        v.allocation += spec.memory_mib << 20;
+                    }
+                }
+            }
+        }
+        let guest = st.guest.get(domain).cloned().unwrap_or_default();
+        st.snapshots
+            .entry(domain.to_string())
+            .or_default()
+            .insert(snapshot.to_string(), FakeSnapshot { memory, guest });
+        Ok(())
+    }
+
+    fn revert_snapshot(&self, domain: &str, snapshot: &str) -> Result<()> {
+        let mut st = self.enter("revert_snapshot", &format!("{domain}/{snapshot}"))?;
+        let snap = st
+            .snapshots
+            .get(domain)
+            .and_then(|m| m.get(snapshot))
+            .cloned()
+            .ok_or_else(|| not_found(Kind::Snapshot, snapshot))?;
+        let (_, state) = st
+            .domains
+            .get_mut(domain)
+            .ok_or_else(|| not_found(Kind::Domain, domain))?;
+        *state = if snap.memory {
+            DomainState::Paused
+        } else {
+            DomainState::ShutOff
+        };
+        st.guest.insert(domain.to_string(), snap.guest);
+        Ok(())
+    }
+
+    fn delete_snapshot(&self, domain: &str, snapshot: &str) -> Result<()> {
+        let mut st = self.enter("delete_snapshot", &format!("{domain}/{snapshot}"))?;
+        if let Some(m) = st.snapshots.get_mut(domain) {
+            m.remove(snapshot);
+        }
+        Ok(())
+    }
+
+    fn list_snapshots(&self, domain: &str) -> Result<Vec<String>> {
+        let st = self.enter("list_snapshots", domain)?;
+        Ok(st
+            .snapshots
+            .get(domain)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default())
     }
 }
 

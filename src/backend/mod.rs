@@ -260,4 +260,31 @@ pub trait Hypervisor: Send + Sync {
     /// Delete volume `name`; Ok if it does not exist.
     fn delete_volume(&self, pool: &str, name: &str) -> Result<()>;
     fn list_volumes(&self, pool: &str) -> Result<Vec<String>>;
+    /// Bytes volume `name` takes on disk (its allocation, not its
+    /// capacity); `None` when it does not exist.
+    fn volume_allocation(&self, pool: &str, name: &str) -> Result<Option<u64>>;
+
+    /// Stop a running domain's virtual CPUs; its memory stays. Ok when it
+    /// is paused already.
+    fn suspend_domain(&self, name: &str) -> Result<()>;
+    /// Let a paused domain run again. Ok when it runs already.
+    fn resume_domain(&self, name: &str) -> Result<()>;
+    /// Take internal snapshot `snapshot` of domain `domain` (libvirt's
+    /// <https://libvirt.org/formatsnapshot.html>, stored inside the
+    /// domain's qcow2 disks): of an active domain (running or paused) its
+    /// memory and writable qcow2 disks, and the domain is left running or
+    /// paused as it was; of a shut-off domain its disks only. Read-only and
+    /// raw disks (the NoCloud seed) are left out. Errors with
+    /// [`BackendError::Conflict`] when a snapshot of that name exists.
+    fn create_snapshot(&self, domain: &str, snapshot: &str) -> Result<()>;
+    /// Put `domain` back to `snapshot`. A snapshot with memory comes back
+    /// paused (resume it with [`Self::resume_domain`]) without a reboot; a
+    /// disk-only one comes back shut off (a running domain is powered off).
+    fn revert_snapshot(&self, domain: &str, snapshot: &str) -> Result<()>;
+    /// Delete snapshot `snapshot` of `domain` (its metadata and its data in
+    /// the disks); Ok when it or the domain does not exist.
+    fn delete_snapshot(&self, domain: &str, snapshot: &str) -> Result<()>;
+    /// Names of `domain`'s snapshots, sorted; empty when the domain does
+    /// not exist.
+    fn list_snapshots(&self, domain: &str) -> Result<Vec<String>>;
 }

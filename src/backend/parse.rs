@@ -105,6 +105,35 @@ pub fn text(xml: &str, tag: &str) -> Option<String> {
     Some(unescape(xml[start..end].trim()))
 }
 
+/// The disks of a domain's XML as an internal snapshot treats them:
+/// `(target, internal)` for each `<disk>`, `internal` when it is a writable
+/// qcow2 image (those hold internal snapshots); read-only and raw disks
+/// (the NoCloud seed) are left out of a snapshot. See
+/// <https://libvirt.org/formatsnapshot.html> (`<disks>`).
+pub fn snapshot_disks(xml: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find("<disk ") {
+        let block = &rest[i..];
+        let end = block.find("</disk>").unwrap_or(block.len());
+        let disk = &block[..end];
+        rest = &block[end..];
+        let Some(target) = start_tags(disk, "target")
+            .first()
+            .and_then(|t| attr(t, "dev"))
+        else {
+            continue;
+        };
+        let qcow2 = start_tags(disk, "driver")
+            .first()
+            .and_then(|t| attr(t, "type"))
+            .is_some_and(|t| t == "qcow2");
+        let readonly = !start_tags(disk, "readonly").is_empty();
+        out.push((target, qcow2 && !readonly));
+    }
+    out
+}
+
 /// Who made an object, from our metadata element
 /// `<lab:lab xmlns:lab="https://lab.dev/ns/lab" name=".." instance=".." file=".." node=".."/>`
 /// (`instance` and `file` are missing on objects made by older versions:
@@ -254,6 +283,20 @@ mod tests {
             unescape("a&lt;b&gt;&amp;&quot;&apos;&#65;&#x42;&bogus;"),
             "a<b>&\"'AB&bogus;"
         );
+    }
+
+    #[test]
+    fn snapshot_disks_are_the_writable_qcow2_ones() {
+        let xml = "<domain><devices>\n<disk type='file' device='disk'>\n<driver name='qemu' type='qcow2' cache='unsafe'/>\n<source file='/p/n1.qcow2'/>\n<target dev='vda' bus='virtio'/>\n</disk>\n<disk type='file' device='disk'>\n<driver name='qemu' type='raw'/>\n<source file='/p/seed.img'/>\n<target dev='vdb' bus='virtio'/>\n<readonly/>\n</disk>\n<disk type='file' device='disk'>\n<driver name='qemu' type='qcow2'/>\n<target dev='vdc' bus='virtio'/>\n<readonly/>\n</disk>\n</devices></domain>";
+        assert_eq!(
+            snapshot_disks(xml),
+            vec![
+                ("vda".to_string(), true),
+                ("vdb".to_string(), false),
+                ("vdc".to_string(), false)
+            ]
+        );
+        assert!(snapshot_disks("<domain/>").is_empty());
     }
 
     #[test]

@@ -48,6 +48,28 @@ fn metadata(tag: &LabTag) -> String {
     )
 }
 
+/// `<domainsnapshot>` XML for an internal snapshot named `name` of a
+/// domain with `disks` (`(target, internal)`, from
+/// [`super::parse::snapshot_disks`]): the internal ones are captured inside
+/// their qcow2 image, the others left out (`snapshot='no'`). Memory is
+/// libvirt's default: captured when the domain is active. Format:
+/// <https://libvirt.org/formatsnapshot.html>.
+pub fn snapshot_xml(name: &str, disks: &[(String, bool)]) -> String {
+    let mut x = String::from("<domainsnapshot>\n");
+    let _ = writeln!(x, "  <name>{}</name>", escape(name));
+    x.push_str("  <description>taken by lab snapshot save</description>\n  <disks>\n");
+    for (target, internal) in disks {
+        let _ = writeln!(
+            x,
+            "    <disk name='{}' snapshot='{}'/>",
+            escape(target),
+            if *internal { "internal" } else { "no" }
+        );
+    }
+    x.push_str("  </disks>\n</domainsnapshot>\n");
+    x
+}
+
 /// Domain XML for `spec`; `uuid` keeps the identity of a domain being
 /// redefined.
 pub fn domain_xml_with_uuid(spec: &DomainSpec, uuid: Option<&str>) -> String {

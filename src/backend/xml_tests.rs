@@ -99,3 +99,11 @@ fn pool_and_volumes() {
         volume_xml("vmlinuz", DiskFormat::Raw, 8_000_000, Some(0), None)
     );
 }
+
+#[test]
+fn snapshot_captures_qcow2_disks_and_leaves_the_seed_out() {
+    insta::assert_snapshot!(snapshot_xml(
+        "lab-provisioned",
+        &[("vda".into(), true), ("vdb".into(), false)]
+    ));
+}

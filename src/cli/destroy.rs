@@ -44,8 +44,12 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         0 => String::new(),
         n => format!(", {n} forwarder(s)"),
     };
+    let snapshots = match report.snapshots.len() {
+        0 => String::new(),
+        n => format!(", {n} snapshot(s)"),
+    };
     println!(
-        "destroyed lab {}: {} VM(s), {} volume(s), network {}{forwarders}; state removed",
+        "destroyed lab {}: {} VM(s), {} volume(s), network {}{forwarders}{snapshots}; state removed",
         ctx.lab.name,
         report.domains.len(),
         report.volumes.len(),

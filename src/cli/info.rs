@@ -56,9 +56,34 @@ pub fn render(info: &Info) -> String {
         String::new()
     };
     out.push_str(&format!("  ssh: {}{others}\n", info.ssh));
+    if info.up || !info.snapshots.is_empty() {
+        out.push_str(&snapshot_line(info));
+    }
     out.push_str(&format!("  state: {}\n", info.state_dir.display()));
     out.push_str(&format!("  note: {}\n", info.reachable));
     out
+}
+
+/// Where the lab's snapshots stand, and how to take or use one.
+fn snapshot_line(info: &Info) -> String {
+    let restored = match &info.restored {
+        Some(r) if r.complete => format!("; restored from {} at {}", r.name, r.at),
+        Some(r) => format!(
+            "; the restore of {} was interrupted: `lab snapshot restore {}` again",
+            r.name, r.name
+        ),
+        None => String::new(),
+    };
+    if info.snapshots.is_empty() {
+        format!(
+            "  snapshots: none; `lab snapshot save NAME` keeps this state to come back to in seconds{restored}\n"
+        )
+    } else {
+        format!(
+            "  snapshots: {} (`lab snapshot restore NAME`; `lab snapshot save NAME` for another){restored}\n",
+            info.snapshots.join(", ")
+        )
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +107,8 @@ mod tests {
             ssh: "lab ssh control2".into(),
             nodes: vec!["control2".into(), "node1".into()],
             state_dir: "/labs/fwd/.lab".into(),
+            snapshots: vec![],
+            restored: None,
             sandbox: Some("lab-sandbox".into()),
             reachable: "these addresses are reachable only inside network namespace lab-sandbox: run commands with scripts/sandbox ...".into(),
         };
@@ -93,6 +120,7 @@ mod tests {
   forward control2:80 → http://127.0.0.1:8080/
   forward node1:22 → 127.0.0.1:2222 (forwarder not running: `lab up` starts it)
   ssh: lab ssh control2   (nodes: control2, node1)
+  snapshots: none; `lab snapshot save NAME` keeps this state to come back to in seconds
   state: /labs/fwd/.lab
   note: these addresses are reachable only inside network namespace lab-sandbox: run commands with scripts/sandbox ...
 "

@@ -16,6 +16,7 @@ mod probe;
 mod provision;
 mod schema;
 mod secrets;
+mod snapshot;
 mod ssh;
 mod status;
 mod up;
@@ -79,6 +80,9 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Run the provisioner again on the running lab (`--only TAG`, NODE...).
     Provision(provision::Args),
+    /// Save the whole lab and come back to it in seconds (save, restore, list, delete).
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
     /// Run the lab's `checks:` and print PASS/FAIL per check.
     Verify(verify::Args),
     /// Print the lab's generated passwords and keys (JSON), or one of them.
@@ -225,6 +229,7 @@ pub fn main() -> i32 {
         Command::Provision(args) => {
             g(args.lab.file.as_deref()).and_then(|g| provision::run(&g, args))
         }
+        Command::Snapshot(cmd) => g(cmd.file()).and_then(|g| snapshot::run(&g, cmd)),
         Command::Verify(args) => {
             g(args.out.lab.file.as_deref()).and_then(|g| verify::run(&g, args))
         }

@@ -59,6 +59,20 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
             pending.join(", ")
         );
     }
+    match &st.restored {
+        Some(r) if r.complete => println!("restored from snapshot {} at {}", r.name, r.at),
+        Some(r) => println!(
+            "the restore of snapshot {} (started {}) was interrupted: run `lab snapshot restore {}` again",
+            r.name, r.at, r.name
+        ),
+        None => {}
+    }
+    if !st.snapshots.is_empty() {
+        println!(
+            "snapshots: {} (`lab snapshot list`)",
+            st.snapshots.join(", ")
+        );
+    }
     for what in &st.not_ours {
         println!("not this lab's (left alone): {what}");
     }

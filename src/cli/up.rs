@@ -160,6 +160,8 @@ mod tests {
             ssh: "lab ssh node1".into(),
             nodes: vec!["node1".into()],
             state_dir: "/labs/x/.lab".into(),
+            snapshots: vec!["provisioned".into()],
+            restored: None,
             sandbox: None,
             reachable: "from this machine".into(),
         };

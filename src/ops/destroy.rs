@@ -23,6 +23,9 @@ pub struct DestroyReport {
     pub network: Option<String>,
     /// Pids of the forwarders stopped.
     pub forwarders: Vec<u32>,
+    /// The lab's snapshots, gone with its VMs (libvirt's snapshot metadata
+    /// is removed with each domain, their data with each disk).
+    pub snapshots: Vec<String>,
     /// Objects of this lab's names that are not its own, each as
     /// "domain `bugs.node1`: lab `bugs` made from /a/lab.yaml".
     pub left_alone: Vec<String>,
@@ -35,7 +38,10 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
     let lab = &ctx.lab;
     let lock = ctx.state_dir.lock(&lab.name)?;
     let mut st = ctx.state()?;
-    let mut report = DestroyReport::default();
+    let mut report = DestroyReport {
+        snapshots: st.snapshots.iter().map(|r| r.name.clone()).collect(),
+        ..DestroyReport::default()
+    };
     if !st.forwards.is_empty() {
         report.forwarders = super::forwards::stop(&mut st, None, rep);
         ctx.state_dir.save(&st)?;

@@ -33,6 +33,10 @@ pub struct Info {
     pub ssh: String,
     pub nodes: Vec<String>,
     pub state_dir: PathBuf,
+    /// The lab's usable snapshots (`lab snapshot list`), oldest first.
+    pub snapshots: Vec<String>,
+    /// The last `lab snapshot restore`: its snapshot's name and when.
+    pub restored: Option<crate::state::Restored>,
     /// The network namespace `lab` runs in, when it is the sandbox's.
     pub sandbox: Option<String>,
     /// Where the addresses above can be reached from, as a sentence.
@@ -127,6 +131,13 @@ pub fn gather(lab: &Lab, sd: &StateDir, st: &State, when: &WhenRunner) -> Info {
         ssh: format!("lab ssh {file}{}", nodes.first().map_or("NODE", |n| n)),
         nodes,
         state_dir: sd.path().to_path_buf(),
+        snapshots: st
+            .snapshots
+            .iter()
+            .filter(|r| r.status == crate::state::SnapshotStatus::Complete)
+            .map(|r| r.name.clone())
+            .collect(),
+        restored: st.restored.clone(),
         sandbox,
         reachable,
     }

@@ -14,6 +14,7 @@ pub mod names;
 pub mod owner;
 pub mod preflight;
 pub mod provision;
+pub mod snapshot;
 pub mod status;
 pub mod up;
 
@@ -42,6 +43,9 @@ pub struct LabCtx {
     pub uri: String,
     /// Where boxes are found and built.
     pub store: crate::boxes::Store,
+    /// Sets guests' clocks after a snapshot is saved or restored
+    /// ([`snapshot::clock::set_all`] over SSH; tests put a stand-in).
+    pub clocks: snapshot::Clocks,
 }
 
 impl LabCtx {
@@ -85,6 +89,7 @@ impl LabCtx {
             hv,
             uri,
             store,
+            clocks: Arc::new(snapshot::clock::set_all),
         }
     }
 

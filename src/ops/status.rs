@@ -83,6 +83,11 @@ pub struct LabStatus {
     /// Objects of this lab's names that belong to someone else, each as
     /// "domain `bugs.node1`: lab `bugs` made from /a/lab.yaml".
     pub not_ours: Vec<String>,
+    /// The last `lab snapshot restore` (its snapshot, when, and whether it
+    /// finished); `null` when the lab was never restored.
+    pub restored: Option<crate::state::Restored>,
+    /// Names of the lab's usable snapshots, oldest first.
+    pub snapshots: Vec<String>,
 }
 
 pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
@@ -145,5 +150,12 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
         network_state,
         nodes,
         not_ours,
+        restored: st.restored.clone(),
+        snapshots: st
+            .snapshots
+            .iter()
+            .filter(|r| r.status == crate::state::SnapshotStatus::Complete)
+            .map(|r| r.name.clone())
+            .collect(),
     })
 }

@@ -68,7 +68,39 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
             }
         }
     }
+    for (i, snap) in st.snapshots.iter().enumerate() {
+        let field = |n: &str| format!("snapshots[{i}].{n}");
+        if let Err(why) = names::dns_label(&snap.name) {
+            return bad(field("name"), &snap.name, why);
+        }
+        if let Err(why) = time(&snap.taken) {
+            return bad(field("taken"), &snap.taken, why);
+        }
+        for (node, sn) in &snap.nodes {
+            if let Err(why) = names::dns_label(node) {
+                return bad(field("nodes"), node, why);
+            }
+            if let Err(why) = names::box_name(&sn.box_name) {
+                return bad(field(&format!("nodes.{node}.box")), &sn.box_name, why);
+            }
+        }
+    }
+    if let Some(r) = &st.restored {
+        if let Err(why) = names::dns_label(&r.name) {
+            return bad("restored.name".into(), &r.name, why);
+        }
+        if let Err(why) = time(&r.at) {
+            return bad("restored.at".into(), &r.at, why);
+        }
+    }
     None
+}
+
+/// A time as lab writes it: RFC 3339.
+fn time(t: &str) -> Result<(), String> {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(drop)
+        .map_err(|_| "is not an RFC 3339 time (like 2026-11-30T03:40:12Z)".into())
 }
 
 /// A libvirt domain name `lab` makes: DNS labels joined by `.`

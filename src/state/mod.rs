@@ -14,6 +14,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 mod check;
+mod snapshot;
+
+pub use snapshot::{Restored, SnapshotNode, SnapshotRecord, SnapshotStatus, now_rfc3339};
 
 /// Name of the state directory beside the lab file.
 pub const STATE_DIR: &str = ".lab";
@@ -76,6 +79,12 @@ pub struct State {
     /// Forwarder processes of `forwards:`, each recorded before it listens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forwards: Vec<ForwardState>,
+    /// Whole-lab snapshots (`lab snapshot save`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<SnapshotRecord>,
+    /// The last `lab snapshot restore`, until the lab is destroyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<Restored>,
 }
 
 fn legacy_format() -> u32 {
@@ -97,6 +106,8 @@ impl Default for State {
             accel_reason: None,
             nodes: BTreeMap::new(),
             forwards: Vec::new(),
+            snapshots: Vec::new(),
+            restored: None,
         }
     }
 }

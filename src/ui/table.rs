@@ -28,15 +28,17 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `512 MiB`, `1.4 GiB`.
+/// `512 MiB`, `1.4 GiB`; under a MiB `4 KiB` (`0 KiB` for nothing).
 pub fn fmt_bytes(bytes: u64) -> String {
     const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
     const MIB: f64 = 1024.0 * 1024.0;
     let b = bytes as f64;
     if b >= GIB {
         format!("{:.1} GiB", b / GIB)
-    } else {
+    } else if b >= MIB {
         format!("{:.0} MiB", b / MIB)
+    } else {
+        format!("{:.0} KiB", b / 1024.0)
     }
 }
 
@@ -70,6 +72,7 @@ mod tests {
     fn sizes_and_ages() {
         assert_eq!(fmt_bytes(512 * 1024 * 1024), "512 MiB");
         assert_eq!(fmt_bytes(3 * 1024 * 1024 * 1024 / 2), "1.5 GiB");
+        assert_eq!(fmt_bytes(4096), "4 KiB");
         assert_eq!(fmt_age(5), "just now");
         assert_eq!(fmt_age(300), "5 min ago");
         assert_eq!(fmt_age(7200), "2 h ago");

@@ -22,6 +22,7 @@ use super::{
 };
 
 mod host;
+mod snapshot;
 mod storage;
 mod uri;
 
@@ -415,6 +416,34 @@ impl Hypervisor for Libvirt {
 
     fn list_volumes(&self, pool: &str) -> Result<Vec<String>> {
         self.list_volumes_impl(pool)
+    }
+
+    fn volume_allocation(&self, pool: &str, name: &str) -> Result<Option<u64>> {
+        self.volume_allocation_impl(pool, name)
+    }
+
+    fn suspend_domain(&self, name: &str) -> Result<()> {
+        self.suspend_domain_impl(name)
+    }
+
+    fn resume_domain(&self, name: &str) -> Result<()> {
+        self.resume_domain_impl(name)
+    }
+
+    fn create_snapshot(&self, domain: &str, snapshot: &str) -> Result<()> {
+        self.create_snapshot_impl(domain, snapshot)
+    }
+
+    fn revert_snapshot(&self, domain: &str, snapshot: &str) -> Result<()> {
+        self.revert_snapshot_impl(domain, snapshot)
+    }
+
+    fn delete_snapshot(&self, domain: &str, snapshot: &str) -> Result<()> {
+        self.delete_snapshot_impl(domain, snapshot)
+    }
+
+    fn list_snapshots(&self, domain: &str) -> Result<Vec<String>> {
+        self.list_snapshots_impl(domain)
     }
 }
 

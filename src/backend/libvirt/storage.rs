@@ -229,4 +229,20 @@ impl Libvirt {
         names.sort();
         Ok(names)
     }
+
+    pub(super) fn volume_allocation_impl(&self, pool: &str, name: &str) -> Result<Option<u64>> {
+        let Some(p) = self.pool(pool)? else {
+            return Ok(None);
+        };
+        let Some(vol) = self.volume(&p, name)? else {
+            return Ok(None);
+        };
+        // libvirt refreshes a directory pool's volume (stat) on this call.
+        let info = vol.info().map_err(self.err(
+            &format!("read the size of volume `{name}`"),
+            Kind::Volume,
+            name,
+        ))?;
+        Ok(Some(info.allocation))
+    }
 }

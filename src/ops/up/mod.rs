@@ -102,6 +102,11 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     let _lock = ctx.state_dir.lock(&ctx.lab.name)?;
     let mut st = ctx.state()?;
     let selected = ctx.select_nodes(&opts.nodes)?;
+    if !fresh {
+        // A `lab snapshot save` that was killed left nodes paused.
+        super::snapshot::settle(ctx, &mut st, rep)?;
+        resume_paused(ctx, &st, &selected, rep)?;
+    }
 
     if let Some(report) = already_up(ctx, &st, &selected, opts.provision)? {
         start_forwards(ctx, &mut st, opts, rep)?;
@@ -169,6 +174,28 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
         noop: false,
         after,
     })
+}
+
+/// Resume the selected nodes that are paused (by `virsh suspend`, or a
+/// `lab snapshot restore` that was killed): `lab up` means running.
+fn resume_paused(
+    ctx: &LabCtx,
+    st: &State,
+    selected: &[Node],
+    rep: &dyn NodeReporter,
+) -> Result<()> {
+    for node in selected {
+        let Some(ns) = st.nodes.get(&node.name) else {
+            continue;
+        };
+        if ctx.hv.domain_state(&ns.domain)? == Some(DomainState::Paused)
+            && ctx.domain_owner(st, &ns.domain)? == Owner::Ours
+        {
+            rep.phase(&node.name, "resuming (was paused)");
+            ctx.hv.resume_domain(&ns.domain)?;
+        }
+    }
+    Ok(())
 }
 
 /// The last step of a successful `lab up`: the lab's forwarders.

@@ -1,0 +1,88 @@
+//! What `state.json` records about the lab's snapshots (`lab snapshot`):
+//! each snapshot with the shape of the lab it was taken of, and the last
+//! restore. The snapshots' contents live in libvirt (internal snapshots
+//! inside each node's qcow2 overlay); these records say which are whole.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One whole-lab snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotRecord {
+    /// Its name, a DNS label like a node's (`provisioned`).
+    pub name: String,
+    /// When the nodes were captured (paused, or their disks read when the
+    /// lab was halted): RFC 3339, UTC, whole seconds.
+    pub taken: String,
+    /// `saving` from before the first node is touched until every node's
+    /// snapshot exists and every node runs again; `complete` after. A
+    /// record still `saving` is the trace of a `save` that was killed.
+    pub status: SnapshotStatus,
+    /// Every node of the lab as it was, by node name.
+    pub nodes: BTreeMap<String, SnapshotNode>,
+}
+
+impl SnapshotRecord {
+    /// Whether every node was running (memory captured); `false` for a
+    /// lab captured halted (disks only) or partly halted.
+    pub fn running(&self) -> bool {
+        !self.nodes.is_empty() && self.nodes.values().all(|n| n.running)
+    }
+
+    /// Bytes the snapshot added to the nodes' disks when it was taken.
+    pub fn bytes(&self) -> u64 {
+        self.nodes.values().map(|n| n.bytes).sum()
+    }
+}
+
+/// Whether a snapshot can be restored.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotStatus {
+    /// Being taken, or the `save` taking it was killed: not usable.
+    Saving,
+    /// Every node captured: usable.
+    Complete,
+}
+
+/// One node in a snapshot: what must still match to restore it, and the
+/// lab's marks for it at that moment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotNode {
+    #[serde(rename = "box")]
+    pub box_name: String,
+    pub cpus: u32,
+    /// MiB.
+    pub memory_mib: u64,
+    /// GiB.
+    pub disk_gib: u64,
+    /// Running when taken: memory and disk captured (restored running);
+    /// otherwise disk only (restored shut off).
+    pub running: bool,
+    /// Bytes its disk grew by when the snapshot was taken (memory state
+    /// and snapshot tables; disk blocks are shared with the live disk
+    /// until either changes them).
+    pub bytes: u64,
+    /// The node's `ready` and `provision_pending` marks when taken.
+    pub ready: bool,
+    pub provision_pending: bool,
+}
+
+/// The last `lab snapshot restore`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Restored {
+    /// The snapshot's name.
+    pub name: String,
+    /// When the restore started: RFC 3339, UTC, whole seconds.
+    pub at: String,
+    /// False from the start of the restore until every node is back: a
+    /// restore that was killed leaves it false.
+    pub complete: bool,
+}
+
+/// The current time as the records write it: RFC 3339, UTC, seconds
+/// (`2026-11-30T03:40:12Z`).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
