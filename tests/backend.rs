@@ -403,3 +403,69 @@ fn upload_and_overlay(hv: &Libvirt, pool: &str, dir: &Path) -> Result<(), String
     }
     Ok(())
 }
+
+#[test]
+fn snapshots_pause_resume_and_undefine_with_them() {
+    let _serial = serial();
+    let hv = hv();
+    let d = dom_spec("snap", "node1", Path::new("/images"));
+    hv.define_domain(&d).unwrap();
+    // Disk only, of a shut-off domain: reverting leaves it shut off.
+    hv.create_snapshot(&d.name, "lab-cold").unwrap();
+    hv.start_domain(&d.name).unwrap();
+    hv.suspend_domain(&d.name).unwrap();
+    hv.suspend_domain(&d.name).unwrap();
+    assert_eq!(hv.domain_state(&d.name).unwrap(), Some(DomainState::Paused));
+    // Memory and disk of a paused domain: it stays paused.
+    hv.create_snapshot(&d.name, "lab-warm").unwrap();
+    assert_eq!(hv.domain_state(&d.name).unwrap(), Some(DomainState::Paused));
+    hv.resume_domain(&d.name).unwrap();
+    hv.resume_domain(&d.name).unwrap();
+    assert_eq!(
+        hv.domain_state(&d.name).unwrap(),
+        Some(DomainState::Running)
+    );
+    let err = hv.create_snapshot(&d.name, "lab-warm").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            BackendError::Conflict {
+                kind: Kind::Snapshot,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        hv.list_snapshots(&d.name).unwrap(),
+        ["lab-cold", "lab-warm"]
+    );
+
+    hv.revert_snapshot(&d.name, "lab-cold").unwrap();
+    assert_eq!(
+        hv.domain_state(&d.name).unwrap(),
+        Some(DomainState::ShutOff)
+    );
+    hv.revert_snapshot(&d.name, "lab-warm").unwrap();
+    assert_eq!(
+        hv.domain_state(&d.name).unwrap(),
+        Some(DomainState::Paused),
+        "a snapshot with memory comes back paused, to be resumed with the others"
+    );
+    let err = hv.revert_snapshot(&d.name, "lab-none").unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert!(err.to_string().contains("lab-none"), "{err}");
+
+    hv.delete_snapshot(&d.name, "lab-cold").unwrap();
+    hv.delete_snapshot(&d.name, "lab-cold").unwrap();
+    hv.delete_snapshot("no-such-domain", "lab-cold").unwrap();
+    assert_eq!(hv.list_snapshots(&d.name).unwrap(), ["lab-warm"]);
+    assert!(hv.list_snapshots("no-such-domain").unwrap().is_empty());
+    // Undefining takes the snapshot metadata with it.
+    hv.destroy_domain(&d.name).unwrap();
+    hv.undefine_domain(&d.name).unwrap();
+    assert_eq!(hv.domain_state(&d.name).unwrap(), None);
+    hv.define_domain(&d).unwrap();
+    assert!(hv.list_snapshots(&d.name).unwrap().is_empty());
+    hv.undefine_domain(&d.name).unwrap();
+}

@@ -4,7 +4,8 @@
 //! built in). Builds (or reuses) the `debian-12` box and runs the smoke lab
 //! through `lab up` → ssh → status → no-op up →
 //! `kill -9` during boot → resume → concurrent `lab up` refused →
-//! `lab inventory` with Ansible → `lab destroy`, checking libvirt for leftovers. The lab lives in a
+//! `lab inventory` with Ansible → `lab snapshot` save, restore and a
+//! killed save → halt → `lab destroy`, checking libvirt for leftovers. The lab lives in a
 //! directory whose path has a space, quotes, `#`, `%` and a non-ASCII
 //! letter, every `lab` runs under `umask 000`, and a second lab of the same
 //! name in another directory must neither take nor harm the first.
@@ -19,6 +20,8 @@ use std::time::{Duration, Instant};
 
 #[path = "e2e/inventory.rs"]
 mod inventory;
+#[path = "e2e/snapshots.rs"]
+mod snapshots;
 
 const LAB: &str = "e2esmoke";
 
@@ -338,12 +341,22 @@ fn smoke_lab_lifecycle_on_real_vms() {
     // 6b. Ansible on this machine with `lab inventory`.
     inventory::with_ansible(dir);
 
+    // 6c. Snapshots: save, change, restore without a reboot; a save killed
+    //     midway leaves nothing usable and blocks nothing.
+    snapshots::save_and_restore(dir);
+    snapshots::killed_save(dir);
+
     // 7. Halt shuts both down (gracefully within the timeout).
     let t3 = Instant::now();
     let out = ok(dir, &["halt", "--timeout", "120"]);
     eprintln!("lab halt took {:.1}s", t3.elapsed().as_secs_f64());
     assert!(out.contains("halted 2 node(s)"), "{out}");
     assert_eq!(running_domains(), 0);
+    let kept = ok(dir, &["snapshot", "list"]);
+    assert!(
+        kept.contains("base") && kept.contains("half"),
+        "halt keeps snapshots: {kept}"
+    );
     let json: serde_json::Value = serde_json::from_str(&ok(dir, &["status", "--json"])).unwrap();
     assert!(
         json["nodes"]
@@ -355,7 +368,9 @@ fn smoke_lab_lifecycle_on_real_vms() {
     );
 
     // 8. Destroy leaves nothing of the lab in libvirt or on disk.
-    ok(dir, &["destroy", "-f"]);
+    let out = ok(dir, &["destroy", "-f"]);
+    assert!(out.contains("2 snapshot(s)"), "{out}");
+    snapshots::nothing_left();
     assert!(
         lab_domains().is_empty(),
         "domains left: {:?}",

@@ -151,3 +151,41 @@ fn help_lists_every_command() {
     }
     assert!(!help.contains("__probe"), "hidden command shown");
 }
+
+#[test]
+fn snapshot_of_a_lab_never_up_creates_nothing() {
+    let e = env();
+    let t = &[("LAB_LIBVIRT_URI", "test:///default")];
+    let (code, err) = e.fails(&["snapshot", "save", "provisioned"], t);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(err);
+    let (code, err) = e.fails(&["snapshot", "restore", "provisioned"], t);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not up"), "{err}");
+    assert!(!e.dir.path().join(".lab").exists(), "no state dir made");
+    let out = e.lab(&["snapshot", "list"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "lab smoke has no snapshots; `lab snapshot save NAME` takes one\n"
+    );
+    let out = e.lab(&["snapshot", "list", "--json"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+}
+
+#[test]
+fn snapshot_names_are_checked_like_node_names() {
+    let e = env();
+    let t = &[("LAB_LIBVIRT_URI", "test:///default")];
+    for (args, _) in [
+        (["snapshot", "save", "Before Upgrade"], ()),
+        (["snapshot", "restore", "../x"], ()),
+        (["snapshot", "delete", "x_y"], ()),
+    ] {
+        let (code, err) = e.fails(&args, t);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("snapshot name"), "{args:?}: {err}");
+    }
+    let (_, err) = e.fails(&["snapshot", "save", "Before Upgrade"], t);
+    insta::assert_snapshot!(err);
+}

@@ -41,8 +41,10 @@ impl Libvirt {
         let dom = self.existing_domain(name)?;
         match dom.resume() {
             Ok(()) => Ok(()),
-            // Running already (libvirt: "domain is not paused").
+            // Running already ("domain is not paused"; drivers differ in
+            // the error code).
             Err(e) if is_invalid_state(&e) => Ok(()),
+            Err(_) if self.domain_state(name)? == Some(DomainState::Running) => Ok(()),
             Err(e) => Err(self.err(
                 &format!("resume domain `{name}`"),
                 Kind::Domain,

@@ -55,10 +55,7 @@ pub fn libvirt_name(name: &str) -> String {
 pub fn check_name(name: &str) -> Result<()> {
     if let Err(why) = crate::names::dns_label(name) {
         return Err(crate::error::InvalidInput {
-            summary: format!(
-                "snapshot name {} {why}; use lowercase letters, digits and '-' (like a node name)",
-                crate::names::quoted(name)
-            ),
+            summary: format!("snapshot name {} {why}", crate::names::quoted(name)),
         }
         .into());
     }
