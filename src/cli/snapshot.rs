@@ -9,8 +9,9 @@ use crate::ui::table::{self, fmt_bytes};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SnapshotCommand {
-    /// Capture the whole lab as NAME: a running lab's nodes are paused at
-    /// one instant, their memory and disks saved, and resumed (their clocks
+    /// Capture the whole lab as NAME (running: memory and disks; halted: disks).
+    ///
+    /// A running lab's nodes are paused at one instant, their memory and disks saved, and resumed (their clocks
     /// set to the host's); a halted lab's disks. Stored inside each node's
     /// disk; `lab destroy` removes them, `lab halt` and `lab up` keep them.
     Save {
@@ -22,8 +23,9 @@ pub enum SnapshotCommand {
         #[command(flatten)]
         out: crate::cli::LabJson,
     },
-    /// Put the whole lab back to snapshot NAME: a running snapshot comes back
-    /// running without a reboot (clocks set to the host's), a halted one
+    /// Put the whole lab back to snapshot NAME, without a reboot.
+    ///
+    /// A running snapshot comes back running without a reboot (clocks set to the host's), a halted one
     /// halted. Refused when the lab's nodes, boxes or sizes changed since.
     Restore {
         /// Snapshot name.
@@ -31,8 +33,10 @@ pub enum SnapshotCommand {
         #[command(flatten)]
         out: crate::cli::LabJson,
     },
-    /// List the lab's snapshots: name, when taken, running or halted, size
-    /// on disk, and whether it can be restored.
+    /// List the lab's snapshots.
+    ///
+    /// Name, when taken, running or halted, size on disk, and whether it
+    /// can be restored (a save that was killed cannot).
     List {
         #[command(flatten)]
         out: crate::cli::LabJson,
