@@ -124,16 +124,16 @@ fn no_lab_file_says_where_it_looked_in_one_line() {
     let env = Env::new();
     std::fs::create_dir_all(env.path("elsewhere/deeper")).unwrap();
     let (_, err, code) = env.run(&mut env.lab("elsewhere/deeper", &["status"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "missing input: exit status 2");
     insta::assert_snapshot!("no_lab_file_inside_home", err);
     // Outside $HOME the search goes up to the root.
     let mut cmd = env.lab("elsewhere/deeper", &["destroy", "-f"]);
     let (_, err, code) = env.run(cmd.env("HOME", env.path("home")));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "missing input: exit status 2");
     insta::assert_snapshot!("no_lab_file_outside_home", err);
     // A named file that does not exist: one line, its cause not repeated.
     let (_, err, code) = env.run(&mut env.lab("elsewhere", &["status", "-f", "nope.yaml"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "missing input: exit status 2");
     insta::assert_snapshot!("named_lab_file_missing", err);
 }
 

@@ -16,7 +16,7 @@ fn a_fifo_as_lab_file_is_refused_without_blocking() {
     let e = env();
     mkfifo(&e.path().join("fifo.yaml"));
     let run = e.lab(&["validate", "-f", "fifo.yaml"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         format!("error: cannot read the lab file fifo.yaml: {FIFO}\n")

@@ -129,10 +129,39 @@ fn missing_file_names_the_path() {
     lab(&env)
         .args(["validate", "-f", "tests/fixtures/no-such-lab.yaml"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains(
             "cannot read the lab file tests/fixtures/no-such-lab.yaml",
         ));
+}
+
+#[test]
+fn a_missing_or_unreadable_lab_file_is_invalid_input_for_every_command() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-lab.yaml");
+    let missing = missing.to_str().unwrap();
+    let folder = dir.path().to_str().unwrap();
+    for args in [
+        vec!["validate", "-f", missing],
+        vec!["validate", "--json", "-f", missing],
+        vec!["status", "-f", missing],
+        vec!["up", "-f", missing],
+        vec!["snapshot", "list", "-f", missing],
+        vec!["destroy", "-f", "--file", missing],
+        vec!["status", "-f", folder],
+        // No -f and no lab.yaml from here up: not found by the search.
+        vec!["status"],
+    ] {
+        lab(&env)
+            .args(&args)
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env("LAB_LIBVIRT_URI", "test:///default")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("lab file").or(predicate::str::contains("lab.yaml")));
+    }
 }
 
 #[test]

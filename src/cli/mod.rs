@@ -263,7 +263,24 @@ fn report(err: anyhow::Error) -> i32 {
     for line in chain_lines(&err) {
         eprintln!("{line}");
     }
-    EXIT_FAILURE
+    if names_missing_input(&err) {
+        EXIT_INVALID
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// Whether `err` is (or was caused by) a lab file that is not there or
+/// cannot be read: input the user must fix, like an invalid one (exit
+/// status 2), not a failure of lab's work.
+fn names_missing_input(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<crate::paths::LabFileNotFound>().is_some()
+            || matches!(
+                c.downcast_ref::<crate::spec::SpecError>(),
+                Some(crate::spec::SpecError::Read { .. })
+            )
+    })
 }
 
 /// `error: MESSAGE` and one `  caused by: CAUSE` line per cause of `err`,
