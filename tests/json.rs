@@ -55,7 +55,7 @@ fn validate_json_is_json_whatever_happens_to_the_lab_file() {
         (v["file"].clone(), error.clone())
     };
     // No lab file here or above (the search stops at $HOME).
-    let (file, error) = json(&["validate", "--json"], 1);
+    let (file, error) = json(&["validate", "--json"], 2);
     assert_eq!(file, serde_json::Value::Null);
     assert!(
         error["message"]
@@ -66,7 +66,7 @@ fn validate_json_is_json_whatever_happens_to_the_lab_file() {
     );
     assert_eq!(error["line"], serde_json::Value::Null);
     // A named file that is missing, or a directory.
-    let (file, error) = json(&["validate", "--json", "-f", "gone.yaml"], 1);
+    let (file, error) = json(&["validate", "--json", "-f", "gone.yaml"], 2);
     assert_eq!(file, "gone.yaml");
     assert!(
         error["message"]
@@ -76,7 +76,7 @@ fn validate_json_is_json_whatever_happens_to_the_lab_file() {
         "{error}"
     );
     std::fs::create_dir(dir.path().join("d.yaml")).unwrap();
-    json(&["validate", "--json", "-f", "d.yaml"], 1);
+    json(&["validate", "--json", "-f", "d.yaml"], 2);
     // Too large, or not text: problems of the file itself (exit 2).
     std::fs::write(dir.path().join("big.yaml"), vec![b'#'; 2 << 20]).unwrap();
     let (_, error) = json(&["validate", "--json", "-f", "big.yaml"], 2);
