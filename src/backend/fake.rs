@@ -409,13 +409,24 @@ impl Hypervisor for FakeHypervisor {
         Ok(p.volumes.keys().cloned().collect())
     }
 
-    fn volume_allocation(&self, pool: &str, name: &str) -> Result<Option<u64>> {
-        let st = self.enter("volume_allocation", &format!("{pool}/{name}"))?;
+    fn volume_sizes(&self, pool: &str, name: &str) -> Result<Option<super::VolumeSizes>> {
+        let st = self.enter("volume_sizes", &format!("{pool}/{name}"))?;
         Ok(st
             .pools
             .get(pool)
             .and_then(|p| p.volumes.get(name))
-            .map(|v| v.allocation))
+            .map(|v| super::VolumeSizes {
+                capacity: v.capacity,
+                allocation: v.allocation,
+            }))
+    }
+
+    fn domain_shape(&self, name: &str) -> Result<Option<super::DomainShape>> {
+        let st = self.enter("domain_shape", name)?;
+        Ok(st.domains.get(name).map(|(spec, _)| super::DomainShape {
+            memory_mib: spec.memory_mib,
+            vcpus: spec.vcpus,
+        }))
     }
 
     fn suspend_domain(&self, name: &str) -> Result<()> {

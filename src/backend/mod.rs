@@ -199,6 +199,23 @@ pub struct DomainSpec {
     pub console_log: PathBuf,
 }
 
+/// A volume's sizes, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeSizes {
+    /// What the guest sees (a qcow2 image's virtual size).
+    pub capacity: u64,
+    /// What the file takes on the host's disk.
+    pub allocation: u64,
+}
+
+/// How big a domain is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainShape {
+    /// MiB.
+    pub memory_mib: u64,
+    pub vcpus: u32,
+}
+
 /// What the lab workflows need from a hypervisor.
 ///
 /// Operations that tear down or start things are idempotent: removing what
@@ -260,9 +277,12 @@ pub trait Hypervisor: Send + Sync {
     /// Delete volume `name`; Ok if it does not exist.
     fn delete_volume(&self, pool: &str, name: &str) -> Result<()>;
     fn list_volumes(&self, pool: &str) -> Result<Vec<String>>;
-    /// Bytes volume `name` takes on disk (its allocation, not its
-    /// capacity); `None` when it does not exist.
-    fn volume_allocation(&self, pool: &str, name: &str) -> Result<Option<u64>>;
+    /// Volume `name`'s size as the guest sees it and the bytes it takes
+    /// on disk; `None` when it does not exist.
+    fn volume_sizes(&self, pool: &str, name: &str) -> Result<Option<VolumeSizes>>;
+    /// The memory and virtual CPUs domain `name` is defined with; `None`
+    /// when it does not exist.
+    fn domain_shape(&self, name: &str) -> Result<Option<DomainShape>>;
 
     /// Stop a running domain's virtual CPUs; its memory stays. Ok when it
     /// is paused already.

@@ -55,6 +55,12 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         report.volumes.len(),
         report.network.as_deref().unwrap_or("(none)")
     );
+    if !report.other_snapshots.is_empty() {
+        println!(
+            "removed with the VMs' disks, not made by lab: snapshot(s) {}",
+            report.other_snapshots.join(", ")
+        );
+    }
     for what in &report.left_alone {
         println!("left alone, not this lab's: {what}");
     }

@@ -152,7 +152,7 @@ fn list(lab: &crate::spec::Lab, json: bool) -> Result<()> {
                 if s.usable {
                     "yes".into()
                 } else {
-                    "no: its save did not finish".into()
+                    "no: being saved, or its save was interrupted".into()
                 },
             ]
         })

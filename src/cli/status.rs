@@ -67,6 +67,11 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         ),
         None => {}
     }
+    for name in &st.unfinished_saves {
+        println!(
+            "snapshot {name} is being saved, or its save was interrupted: not usable; if interrupted, `lab up` resumes the nodes it paused and removes it"
+        );
+    }
     if !st.snapshots.is_empty() {
         println!(
             "snapshots: {} (`lab snapshot list`)",

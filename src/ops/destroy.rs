@@ -26,6 +26,10 @@ pub struct DestroyReport {
     /// The lab's snapshots, gone with its VMs (libvirt's snapshot metadata
     /// is removed with each domain, their data with each disk).
     pub snapshots: Vec<String>,
+    /// Snapshots on the lab's VMs that lab did not make (taken with
+    /// `virsh`), as `NAME (domain DOMAIN)`: they live in the VMs' disks and
+    /// go with them.
+    pub other_snapshots: Vec<String>,
     /// Objects of this lab's names that are not its own, each as
     /// "domain `bugs.node1`: lab `bugs` made from /a/lab.yaml".
     pub left_alone: Vec<String>,
@@ -59,6 +63,15 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
         match ctx.domain_owner(&st, &dom)? {
             Owner::Missing => {}
             Owner::Ours => {
+                let ours: Vec<String> = st.snapshots.iter().map(|r| r.libvirt_name()).collect();
+                for snap in ctx.hv.list_snapshots(&dom).unwrap_or_default() {
+                    // `lab-*` of no record: leftovers of lab's own.
+                    if !ours.contains(&snap) && !snap.starts_with("lab-") {
+                        report
+                            .other_snapshots
+                            .push(format!("{snap} (domain {dom})"));
+                    }
+                }
                 rep.note(&format!("removing VM {dom}"));
                 ctx.hv.destroy_domain(&dom)?;
                 ctx.hv.undefine_domain(&dom)?;

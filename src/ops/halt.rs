@@ -40,6 +40,8 @@ pub fn halt(
     }
     let _lock = ctx.state_dir.lock(&lab.name)?;
     let mut st = ctx.state()?;
+    // A killed `lab snapshot save` may have left nodes paused.
+    super::snapshot::settle(ctx, &mut st, rep)?;
     let selected = ctx.select_nodes(nodes)?;
     let mut out = Vec::new();
     let mut pending = Vec::new();

@@ -55,6 +55,8 @@ pub fn provision(ctx: &LabCtx, opts: &Options, rep: &dyn NodeReporter) -> Result
     let _lock = ctx.state_dir.lock(&lab.name)?;
     let mut st = ctx.state_dir.load()?;
     ctx.select_nodes(&opts.nodes)?;
+    // A killed `lab snapshot save` may have left nodes paused.
+    super::snapshot::settle(ctx, &mut st, rep)?;
     let all: Vec<&str> = lab.nodes.iter().map(|n| n.name.as_str()).collect();
     ensure_up(ctx, &st, &all)?;
     run_recorded(ctx, &mut st, opts, rep)

@@ -88,6 +88,10 @@ pub struct LabStatus {
     pub restored: Option<crate::state::Restored>,
     /// Names of the lab's usable snapshots, oldest first.
     pub snapshots: Vec<String>,
+    /// Snapshots being saved, or whose save was killed (not usable; the
+    /// next command that changes the lab resumes the nodes such a save
+    /// paused and removes it).
+    pub unfinished_saves: Vec<String>,
 }
 
 pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
@@ -155,6 +159,12 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
             .snapshots
             .iter()
             .filter(|r| r.status == crate::state::SnapshotStatus::Complete)
+            .map(|r| r.name.clone())
+            .collect(),
+        unfinished_saves: st
+            .snapshots
+            .iter()
+            .filter(|r| r.status == crate::state::SnapshotStatus::Saving)
             .map(|r| r.name.clone())
             .collect(),
     })

@@ -76,6 +76,31 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
         if let Err(why) = time(&snap.taken) {
             return bad(field("taken"), &snap.taken, why);
         }
+        if snap.nodes.is_empty() {
+            return Some(format!(
+                "`snapshots[{i}].nodes` is empty, which no snapshot is"
+            ));
+        }
+        if snap.status == super::SnapshotStatus::Complete
+            && st.snapshots[..i]
+                .iter()
+                .any(|o| o.name == snap.name && o.status == super::SnapshotStatus::Complete)
+        {
+            return bad(
+                field("name"),
+                &snap.name,
+                "names a second whole snapshot".into(),
+            );
+        }
+        if let Some(lv) = &snap.libvirt
+            && (lv.is_empty() || lv.contains(['/', '\'', '"', '<', '>', '&']) || lv.len() > 100)
+        {
+            return bad(
+                field("libvirt"),
+                lv,
+                "is not a name lab gives its snapshots".into(),
+            );
+        }
         for (node, sn) in &snap.nodes {
             if let Err(why) = names::dns_label(node) {
                 return bad(field("nodes"), node, why);

@@ -158,6 +158,11 @@ pub struct NodeState {
     /// written before it existed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provision_pending: bool,
+    /// Set before the node is resumed from a pause or a snapshot (its
+    /// clock then lags the host's) and cleared once its clock was set:
+    /// a command killed in between leaves it for the next one to do.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clock_stale: bool,
 }
 
 /// An opened state directory.

@@ -21,6 +21,12 @@ pub struct SnapshotRecord {
     pub status: SnapshotStatus,
     /// Every node of the lab as it was, by node name.
     pub nodes: BTreeMap<String, SnapshotNode>,
+    /// The name of its libvirt snapshot on every node, unique per save
+    /// (`lab-NAME.HEX`), so a `save --force` that is killed leaves the
+    /// snapshot it replaces whole. Absent in records of the first
+    /// version: `lab-NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libvirt: Option<String>,
 }
 
 impl SnapshotRecord {
@@ -30,9 +36,18 @@ impl SnapshotRecord {
         !self.nodes.is_empty() && self.nodes.values().all(|n| n.running)
     }
 
-    /// Bytes the snapshot added to the nodes' disks when it was taken.
+    /// Bytes the snapshot holds on the nodes' disks (memory state).
     pub fn bytes(&self) -> u64 {
-        self.nodes.values().map(|n| n.bytes).sum()
+        self.nodes
+            .values()
+            .fold(0u64, |sum, n| sum.saturating_add(n.bytes))
+    }
+
+    /// The name of its libvirt snapshot (see [`SnapshotRecord::libvirt`]).
+    pub fn libvirt_name(&self) -> String {
+        self.libvirt
+            .clone()
+            .unwrap_or_else(|| format!("lab-{}", self.name))
     }
 }
 
@@ -60,10 +75,15 @@ pub struct SnapshotNode {
     /// Running when taken: memory and disk captured (restored running);
     /// otherwise disk only (restored shut off).
     pub running: bool,
-    /// Bytes its disk grew by when the snapshot was taken (memory state
-    /// and snapshot tables; disk blocks are shared with the live disk
-    /// until either changes them).
+    /// Bytes of the node's memory state in the snapshot (`qemu-img info`'s
+    /// `vm-state-size`; where lab cannot read the disk, how much its file
+    /// grew). Disk blocks are shared with the live disk until either
+    /// changes them.
     pub bytes: u64,
+    /// Paused (by hand) when taken: `save` captured it without pausing it
+    /// and left it paused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
     /// The node's `ready` and `provision_pending` marks when taken.
     pub ready: bool,
     pub provision_pending: bool,

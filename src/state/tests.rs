@@ -240,3 +240,68 @@ fn a_state_others_may_change_is_refused() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     sd.load().unwrap();
 }
+
+/// A state with `snapshots` as given.
+fn state_with_snapshots(snapshots: serde_json::Value) -> (tempfile::TempDir, StateDir) {
+    let (tmp, sd) = state_with("user", "lab".into());
+    let mut st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sd.file(STATE_FILE)).unwrap()).unwrap();
+    st["snapshots"] = snapshots;
+    std::fs::write(sd.file(STATE_FILE), st.to_string()).unwrap();
+    (tmp, sd)
+}
+
+fn snapshot(name: &str, status: &str, nodes: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"name": name, "taken": "2026-11-30T03:40:12Z", "status": status, "nodes": nodes})
+}
+
+#[test]
+fn snapshot_records_lab_never_writes_are_refused() {
+    let node = serde_json::json!({"node1": {"box": "debian-12", "cpus": 1, "memory_mib": 1024, "disk_gib": 10, "running": true, "bytes": 5, "ready": true, "provision_pending": false}});
+    let (_t, sd) =
+        state_with_snapshots(serde_json::json!([snapshot("a", "complete", node.clone())]));
+    assert_eq!(sd.load().unwrap().snapshots[0].bytes(), 5);
+    // Sizes that would overflow a sum are added saturating, not a panic.
+    let mut big = node.clone();
+    big["node1"]["bytes"] = u64::MAX.into();
+    big["node2"] = node["node1"].clone();
+    let (_t, sd) = state_with_snapshots(serde_json::json!([snapshot("a", "complete", big)]));
+    assert_eq!(sd.load().unwrap().snapshots[0].bytes(), u64::MAX);
+    let cases = [
+        (
+            serde_json::json!([snapshot("a", "complete", serde_json::json!({}))]),
+            "`snapshots[0].nodes` is empty",
+        ),
+        (
+            serde_json::json!([
+                snapshot("a", "complete", node.clone()),
+                snapshot("a", "complete", node.clone())
+            ]),
+            "`snapshots[1].name` is \"a\", which names a second whole snapshot",
+        ),
+        (
+            serde_json::json!([snapshot("A b", "complete", node.clone())]),
+            "`snapshots[0].name` is \"A b\"",
+        ),
+        (
+            serde_json::json!([snapshot(
+                "a",
+                "complete",
+                serde_json::json!({"n/1": node["node1"]})
+            )]),
+            "`snapshots[0].nodes` is \"n/1\"",
+        ),
+    ];
+    for (snaps, said) in cases {
+        let (_t, sd) = state_with_snapshots(snaps);
+        let msg = sd.load().unwrap_err().to_string();
+        assert!(msg.contains(said), "{said}: {msg}");
+    }
+    // One being saved beside a whole one of the same name (a forced save
+    // in progress) is fine.
+    let (_t, sd) = state_with_snapshots(serde_json::json!([
+        snapshot("a", "complete", node.clone()),
+        snapshot("a", "saving", node)
+    ]));
+    assert_eq!(sd.load().unwrap().snapshots.len(), 2);
+}

@@ -418,8 +418,21 @@ impl Hypervisor for Libvirt {
         self.list_volumes_impl(pool)
     }
 
-    fn volume_allocation(&self, pool: &str, name: &str) -> Result<Option<u64>> {
-        self.volume_allocation_impl(pool, name)
+    fn volume_sizes(&self, pool: &str, name: &str) -> Result<Option<super::VolumeSizes>> {
+        self.volume_sizes_impl(pool, name)
+    }
+
+    fn domain_shape(&self, name: &str) -> Result<Option<super::DomainShape>> {
+        let Some(dom) = self.domain(name)? else {
+            return Ok(None);
+        };
+        let info =
+            dom.info()
+                .map_err(self.err(&format!("query domain `{name}`"), Kind::Domain, name))?;
+        Ok(Some(super::DomainShape {
+            memory_mib: info.max_mem / 1024,
+            vcpus: info.nr_virt_cpu,
+        }))
     }
 
     fn suspend_domain(&self, name: &str) -> Result<()> {

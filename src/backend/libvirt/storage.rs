@@ -13,7 +13,7 @@ use virt::stream::Stream;
 use virt::sys;
 
 use super::{Libvirt, not_found};
-use crate::backend::{BackendError, DiskFormat, Kind, Result, parse, xml};
+use crate::backend::{BackendError, DiskFormat, Kind, Result, VolumeSizes, parse, xml};
 
 /// Bytes sent per stream write when uploading a volume.
 const UPLOAD_CHUNK: usize = 1 << 20;
@@ -230,7 +230,7 @@ impl Libvirt {
         Ok(names)
     }
 
-    pub(super) fn volume_allocation_impl(&self, pool: &str, name: &str) -> Result<Option<u64>> {
+    pub(super) fn volume_sizes_impl(&self, pool: &str, name: &str) -> Result<Option<VolumeSizes>> {
         let Some(p) = self.pool(pool)? else {
             return Ok(None);
         };
@@ -243,6 +243,9 @@ impl Libvirt {
             Kind::Volume,
             name,
         ))?;
-        Ok(Some(info.allocation))
+        Ok(Some(VolumeSizes {
+            capacity: info.capacity,
+            allocation: info.allocation,
+        }))
     }
 }

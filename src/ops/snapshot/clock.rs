@@ -15,7 +15,7 @@ use crate::provision::remote::Remote;
 use crate::state::{State, StateDir};
 
 /// How long logging in to a node may be retried after it was resumed.
-const LOGIN_WAIT: Duration = Duration::from_secs(60);
+const LOGIN_WAIT: Duration = Duration::from_secs(30);
 
 /// The command run on the guest: say ready, read the host's time (epoch
 /// seconds with a fraction), set it, print the guest's time after.
@@ -32,6 +32,20 @@ pub struct ClockSet {
     /// Seconds from the call until the node answered over SSH.
     pub answered_seconds: Option<f64>,
     pub error: Option<String>,
+}
+
+/// Tell the user about each clock that could not be set, with what to do;
+/// returns `sets`.
+pub fn report(sets: Vec<ClockSet>, rep: &dyn crate::ui::nodes::NodeReporter) -> Vec<ClockSet> {
+    for c in &sets {
+        if let Some(err) = &c.error {
+            rep.note(&format!(
+                "{}: could not set its clock to the host's ({err}); the next `lab up` tries again",
+                c.node
+            ));
+        }
+    }
+    sets
 }
 
 /// Set the clock of each of `nodes` at once (one thread and SSH session

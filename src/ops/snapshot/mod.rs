@@ -4,20 +4,23 @@
 //! of a running node, the disk of a halted one; stored inside the node's
 //! qcow2 overlay) plus a record in `state.json`
 //! ([`crate::state::SnapshotRecord`]) that ties them together and holds
-//! the lab's shape at that moment. `save` pauses every running node at
-//! one instant, captures them all, and resumes them all, so services that
-//! talk to each other (two database masters, a load balancer and its
+//! the shape of the VMs at that moment. `save` pauses every running node
+//! at one instant, captures them all, and resumes them all, so services
+//! that talk to each other (two database masters, a load balancer and its
 //! backends) are captured at the same moment. After a save or restore the
 //! guests' clocks are set to the host's ([`clock`]).
 //!
 //! The record is written `saving` before anything is touched and
 //! `complete` after: a `save` killed midway leaves a record that is never
 //! offered for restore, and [`settle`] (run by every command that changes
-//! the lab) resumes the nodes it left paused and removes its leftovers.
+//! the lab) resumes the nodes it left paused, removes its leftovers,
+//! finishes a restore that was killed and sets clocks left lagging.
 
 pub mod clock;
 mod restore;
 mod save;
+mod save_size;
+mod settle;
 #[cfg(test)]
 mod tests;
 
@@ -27,13 +30,14 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::LabCtx;
-use crate::backend::{BackendError, DomainState};
+use crate::backend::BackendError;
 use crate::state::{SnapshotRecord, SnapshotStatus, State};
 use crate::ui::nodes::NodeReporter;
 
 pub use clock::ClockSet;
 pub use restore::{RestoreReport, restore};
 pub use save::{SaveOptions, SaveReport, save};
+pub use settle::{set_stale_clocks, settle};
 
 /// What sets the clocks of the named nodes: [`clock::set_all`].
 pub type Clocks = std::sync::Arc<
@@ -43,12 +47,6 @@ pub type Clocks = std::sync::Arc<
 /// How long a node's libvirt job left running by a killed `save` may keep
 /// [`settle`] waiting (a snapshot of a few GiB of memory under emulation).
 const BUSY_WAIT: Duration = Duration::from_secs(300);
-
-/// The name of a snapshot inside libvirt: `lab-NAME`, so snapshots made
-/// with `virsh` are never taken for ours.
-pub fn libvirt_name(name: &str) -> String {
-    format!("lab-{name}")
-}
 
 /// Refuse a snapshot name that is not a DNS label (as node names are),
 /// as invalid input (exit status 2).
@@ -70,9 +68,10 @@ pub struct SnapshotInfo {
     pub taken: String,
     /// `running` (memory and disks), `halted` (disks only) or `mixed`.
     pub state: &'static str,
-    /// Restorable: complete. A `save` that was killed leaves one that is not.
+    /// Restorable: complete. One being saved, or whose `save` was killed,
+    /// is not.
     pub usable: bool,
-    /// Bytes the snapshot added to the nodes' disks when taken.
+    /// Bytes of memory state the snapshot holds on the nodes' disks.
     pub bytes: u64,
     pub nodes: Vec<String>,
 }
@@ -109,32 +108,59 @@ pub fn list_in(sd: &crate::state::StateDir) -> Result<Vec<SnapshotInfo>> {
 /// record. Errors when there is none of that name.
 pub fn delete(ctx: &LabCtx, name: &str, rep: &dyn NodeReporter) -> Result<()> {
     check_name(name)?;
-    let _lock = lock(ctx)?;
+    let _lock = lock(ctx, "it has no snapshots")?;
     let mut st = ctx.state()?;
-    settle(ctx, &mut st, rep)?;
-    if !st.snapshots.iter().any(|r| r.name == name) {
-        bail!("{}", missing(ctx, &st, name));
+    let dropped = settle(ctx, &mut st, rep)?;
+    let Some(record) = complete(&st, name).cloned() else {
+        bail!("{}", missing(ctx, &st, name, &dropped));
+    };
+    remove_libvirt(ctx, &st, &record)?;
+    st.snapshots
+        .retain(|r| !(r.name == name && r.status == SnapshotStatus::Complete));
+    if st
+        .restored
+        .as_ref()
+        .is_some_and(|r| r.name == name && !r.complete)
+    {
+        st.restored = None;
     }
-    remove_leftovers(ctx, &st, name)?;
-    st.snapshots.retain(|r| r.name != name);
     ctx.state_dir.save(&st)?;
     Ok(())
 }
 
-/// Take the lab's lock; the lab must have been brought up.
-fn lock(ctx: &LabCtx) -> Result<crate::state::LabLock> {
+/// The usable snapshot named `name`.
+fn complete<'a>(st: &'a State, name: &str) -> Option<&'a SnapshotRecord> {
+    st.snapshots
+        .iter()
+        .find(|r| r.name == name && r.status == SnapshotStatus::Complete)
+}
+
+/// Take the lab's lock; the lab must have been brought up (`none` says
+/// what that means for this command).
+fn lock(ctx: &LabCtx, none: &str) -> Result<crate::state::LabLock> {
     if !ctx.state_dir.exists() {
         bail!(
-            "lab {} is not up: nothing to snapshot (run `lab up` first)",
+            "lab {} is not up, so {none} (run `lab up` first)",
             ctx.lab.name
         );
     }
     ctx.state_dir.lock(&ctx.lab.name)
 }
 
-/// "lab X has no snapshot `n`" with the names it has.
-fn missing(ctx: &LabCtx, st: &State, name: &str) -> String {
-    let names: Vec<&str> = st.snapshots.iter().map(|r| r.name.as_str()).collect();
+/// "lab X has no snapshot `n`" with the names it has; `dropped` are the
+/// names of unfinished saves [`settle`] just removed.
+fn missing(ctx: &LabCtx, st: &State, name: &str, dropped: &[String]) -> String {
+    if dropped.iter().any(|d| d == name) {
+        return format!(
+            "snapshot {name} was not usable (its save was interrupted) and has been removed; take it again with `lab snapshot save {name}`"
+        );
+    }
+    let names: Vec<&str> = st
+        .snapshots
+        .iter()
+        .filter(|r| r.status == SnapshotStatus::Complete)
+        .map(|r| r.name.as_str())
+        .collect();
     let has = if names.is_empty() {
         "it has none; take one with `lab snapshot save NAME`".to_string()
     } else {
@@ -143,10 +169,10 @@ fn missing(ctx: &LabCtx, st: &State, name: &str) -> String {
     format!("lab {} has no snapshot `{name}`; {has}", ctx.lab.name)
 }
 
-/// Delete libvirt snapshot `lab-NAME` on every node domain of the lab
-/// (recorded or not), waiting out a job a killed `save` left running.
-fn remove_leftovers(ctx: &LabCtx, st: &State, name: &str) -> Result<()> {
-    let snap = libvirt_name(name);
+/// Delete `record`'s libvirt snapshot on every node domain of the lab,
+/// waiting out a job a killed `save` left running.
+fn remove_libvirt(ctx: &LabCtx, st: &State, record: &SnapshotRecord) -> Result<()> {
+    let snap = record.libvirt_name();
     for ns in st.nodes.values() {
         retry_busy(|| ctx.hv.delete_snapshot(&ns.domain, &snap))?;
     }
@@ -172,59 +198,4 @@ fn retry_busy<T>(mut f: impl FnMut() -> crate::backend::Result<T>) -> Result<T> 
 fn is_busy(e: &BackendError) -> bool {
     let text = e.to_string();
     text.contains("state change lock") || text.contains("another job")
-}
-
-/// Clean up after a `save` or `restore` that was killed: a record still
-/// `saving` is removed with its libvirt snapshots, after resuming the
-/// nodes that save paused (and setting their clocks). Called with the
-/// lab's lock held by every command that changes the lab; saves `st`
-/// when it changed anything.
-pub fn settle(ctx: &LabCtx, st: &mut State, rep: &dyn NodeReporter) -> Result<()> {
-    let broken: Vec<SnapshotRecord> = st
-        .snapshots
-        .iter()
-        .filter(|r| r.status == SnapshotStatus::Saving)
-        .cloned()
-        .collect();
-    if broken.is_empty() {
-        return Ok(());
-    }
-    for r in &broken {
-        rep.note(&format!(
-            "snapshot {} was not finished (its save was interrupted): removing what it left",
-            r.name
-        ));
-        let mut resumed = Vec::new();
-        for (node, sn) in &r.nodes {
-            let Some(ns) = st.nodes.get(node) else {
-                continue;
-            };
-            if sn.running && ctx.hv.domain_state(&ns.domain)? == Some(DomainState::Paused) {
-                retry_busy(|| ctx.hv.resume_domain(&ns.domain))?;
-                resumed.push(node.clone());
-            }
-        }
-        if !resumed.is_empty() {
-            rep.note(&format!("resumed {}", resumed.join(", ")));
-            report_clocks((ctx.clocks)(st, &ctx.state_dir, &resumed), rep);
-        }
-        remove_leftovers(ctx, st, &r.name)?;
-    }
-    st.snapshots
-        .retain(|r| r.status == SnapshotStatus::Complete);
-    ctx.state_dir.save(st)?;
-    Ok(())
-}
-
-/// Tell the user about clocks that could not be set.
-fn report_clocks(sets: Vec<ClockSet>, rep: &dyn NodeReporter) -> Vec<ClockSet> {
-    for c in &sets {
-        if let Some(err) = &c.error {
-            rep.note(&format!(
-                "{}: could not set its clock to the host's: {err}",
-                c.node
-            ));
-        }
-    }
-    sets
 }

@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::{ClockSet, LabCtx, check_name, libvirt_name, lock, missing, settle};
+use super::{ClockSet, LabCtx, check_name, complete, lock, missing, settle};
 use crate::ops::owner::Owner;
-use crate::state::{Restored, SnapshotRecord, SnapshotStatus, now_rfc3339};
+use crate::state::{Restored, SnapshotRecord, State, now_rfc3339};
 use crate::ui::nodes::NodeReporter;
 
 /// What `restore` did (`lab snapshot restore --json`).
@@ -28,20 +28,35 @@ pub struct RestoreReport {
 
 /// Restore snapshot `name` of the whole lab.
 pub fn restore(ctx: &LabCtx, name: &str, rep: &dyn NodeReporter) -> Result<RestoreReport> {
-    crate::interrupt::set_message(
-        "interrupted: the lab may be partly restored; run `lab snapshot restore` again",
-    );
-    let start = Instant::now();
     check_name(name)?;
-    let _lock = lock(ctx)?;
+    let _lock = lock(ctx, "it has no snapshots")?;
     let mut st = ctx.state()?;
-    settle(ctx, &mut st, rep)?;
-    let Some(record) = st.snapshots.iter().find(|r| r.name == name).cloned() else {
-        bail!("{}", missing(ctx, &st, name));
-    };
-    if record.status != SnapshotStatus::Complete {
-        bail!("snapshot {name} is not usable: its save did not finish");
+    // A restore killed earlier is not finished first: this one replaces it.
+    if st.restored.as_ref().is_some_and(|r| !r.complete) {
+        st.restored = None;
     }
+    let dropped = settle(ctx, &mut st, rep)?;
+    if complete(&st, name).is_none() {
+        bail!("{}", missing(ctx, &st, name, &dropped));
+    }
+    restore_locked(ctx, &mut st, name, rep)
+}
+
+/// [`restore`] with the lock held and the state loaded (also used to
+/// finish a restore that was killed).
+pub(super) fn restore_locked(
+    ctx: &LabCtx,
+    st: &mut State,
+    name: &str,
+    rep: &dyn NodeReporter,
+) -> Result<RestoreReport> {
+    crate::interrupt::set_message(&format!(
+        "interrupted: the lab may be partly restored; the next lab command finishes it (or run `lab snapshot restore {name}`)"
+    ));
+    let start = Instant::now();
+    let record = complete(st, name)
+        .cloned()
+        .with_context(|| format!("lab {} has no snapshot `{name}`", ctx.lab.name))?;
     let changes = differences(ctx, &record);
     if !changes.is_empty() {
         bail!(
@@ -49,13 +64,32 @@ pub fn restore(ctx: &LabCtx, name: &str, rep: &dyn NodeReporter) -> Result<Resto
             changes.join("; ")
         );
     }
+    let snap = record.libvirt_name();
     let mut doms = Vec::new();
+    let mut lost = Vec::new();
     for node in record.nodes.keys() {
-        let dom = st.nodes[node].domain.clone();
-        if ctx.domain_owner(&st, &dom)? != Owner::Ours {
+        let dom = st
+            .nodes
+            .get(node)
+            .map(|ns| ns.domain.clone())
+            .with_context(|| {
+                format!(
+                    "node {node} of snapshot {name} is not in the lab's state; run `lab up` first"
+                )
+            })?;
+        if ctx.domain_owner(st, &dom)? != Owner::Ours {
             bail!("node {node} has no VM of this lab (domain {dom}); the snapshot went with it");
         }
+        if !ctx.hv.list_snapshots(&dom)?.contains(&snap) {
+            lost.push(node.clone());
+        }
         doms.push((node.clone(), dom));
+    }
+    if !lost.is_empty() {
+        bail!(
+            "snapshot {name} is gone from {} in libvirt (removed outside lab?), so it cannot be restored; `lab snapshot delete {name}` removes what is left of it",
+            lost.join(", ")
+        );
     }
 
     st.restored = Some(Restored {
@@ -63,11 +97,20 @@ pub fn restore(ctx: &LabCtx, name: &str, rep: &dyn NodeReporter) -> Result<Resto
         at: now_rfc3339(),
         complete: false,
     });
-    ctx.state_dir.save(&st)?;
+    let running: Vec<(String, String)> = doms
+        .iter()
+        .filter(|(n, _)| record.nodes[n].running)
+        .cloned()
+        .collect();
+    for (n, _) in &running {
+        if let Some(ns) = st.nodes.get_mut(n) {
+            ns.clock_stale = true;
+        }
+    }
+    ctx.state_dir.save(st)?;
 
     // Back to the snapshot, every node paused (or shut off), then all of
     // them resumed at once.
-    let snap = libvirt_name(name);
     let reverted = crate::fanout::each(&doms, |(node, d)| {
         rep.phase(node, "restoring");
         if !record.nodes[node].running {
@@ -81,16 +124,11 @@ pub fn restore(ctx: &LabCtx, name: &str, rep: &dyn NodeReporter) -> Result<Resto
             "snapshot {name} was not restored on every node; run `lab snapshot restore {name}` again"
         )));
     }
-    let running: Vec<(String, String)> = doms
-        .iter()
-        .filter(|(n, _)| record.nodes[n].running)
-        .cloned()
-        .collect();
     let resumed = crate::fanout::each(&running, |(_, d)| ctx.hv.resume_domain(d));
     if let Some(e) = resumed.into_iter().find_map(Result::err) {
-        return Err(
-            anyhow::Error::from(e).context(format!("snapshot {name}: a node did not resume"))
-        );
+        return Err(anyhow::Error::from(e).context(format!(
+            "snapshot {name}: a node did not resume; run `lab snapshot restore {name}` again"
+        )));
     }
     let resumed_seconds = start.elapsed().as_secs_f64();
     for (node, sn) in &record.nodes {
@@ -101,17 +139,14 @@ pub fn restore(ctx: &LabCtx, name: &str, rep: &dyn NodeReporter) -> Result<Resto
         let state = if sn.running { "running" } else { "shut off" };
         rep.done(node, &format!("restored ({state})"));
     }
-    let names: Vec<String> = running.iter().map(|(n, _)| n.clone()).collect();
-    let clocks = if names.is_empty() {
-        Vec::new()
-    } else {
-        rep.note("setting the guests' clocks");
-        super::report_clocks((ctx.clocks)(&st, &ctx.state_dir, &names), rep)
-    };
     if let Some(r) = st.restored.as_mut() {
         r.complete = true;
     }
-    ctx.state_dir.save(&st)?;
+    ctx.state_dir.save(st)?;
+    crate::interrupt::set_message(&format!(
+        "interrupted: snapshot {name} is restored; the guests' clocks may lag the host's: the next `lab up` sets them"
+    ));
+    let clocks = super::set_stale_clocks(ctx, st, rep)?;
     Ok(RestoreReport {
         name: name.to_string(),
         taken: record.taken.clone(),
@@ -122,7 +157,7 @@ pub fn restore(ctx: &LabCtx, name: &str, rep: &dyn NodeReporter) -> Result<Resto
     })
 }
 
-/// What differs between the lab file now and the lab the snapshot was
+/// What differs between the lab file now and the VMs the snapshot was
 /// taken of: nodes added or removed, a node's box, cpus, memory or disk.
 pub fn differences(ctx: &LabCtx, record: &SnapshotRecord) -> Vec<String> {
     let mut out = Vec::new();

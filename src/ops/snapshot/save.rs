@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use super::{ClockSet, LabCtx, check_name, libvirt_name, lock, remove_leftovers, settle};
+use super::{ClockSet, LabCtx, check_name, complete, lock, remove_libvirt, settle};
 use crate::backend::DomainState;
 use crate::ops::owner::Owner;
 use crate::state::{SnapshotNode, SnapshotRecord, SnapshotStatus, State, now_rfc3339};
@@ -16,7 +16,7 @@ use crate::ui::nodes::NodeReporter;
 /// How `save` was asked.
 #[derive(Debug, Clone, Default)]
 pub struct SaveOptions {
-    /// Replace a snapshot of the same name.
+    /// Replace a snapshot of the same name (once the new one is whole).
     pub force: bool,
 }
 
@@ -31,7 +31,7 @@ pub struct SaveReport {
     pub paused_seconds: f64,
     /// Seconds for the whole save, clocks included.
     pub seconds: f64,
-    /// Bytes the snapshot added to the nodes' disks.
+    /// Bytes of memory state the snapshot holds.
     pub bytes: u64,
     /// Clocks of the nodes that were paused.
     pub clocks: Vec<ClockSet>,
@@ -46,33 +46,31 @@ pub fn save(
     opts: &SaveOptions,
     rep: &dyn NodeReporter,
 ) -> Result<SaveReport> {
-    crate::interrupt::set_message(
-        "interrupted: the snapshot is not usable; the next lab command resumes the nodes and removes what it left",
-    );
+    crate::interrupt::set_message(&format!(
+        "interrupted: snapshot {name} is not usable; the next lab command resumes the nodes and removes what it left"
+    ));
     let start = Instant::now();
     check_name(name)?;
-    let _lock = lock(ctx)?;
+    let _lock = lock(ctx, "there is nothing to snapshot")?;
     let mut st = ctx.state()?;
     settle(ctx, &mut st, rep)?;
-    let replaced = st.snapshots.iter().any(|r| r.name == name);
-    if replaced && !opts.force {
-        let r = st.snapshots.iter().find(|r| r.name == name).expect("found");
+    let old = complete(&st, name).cloned();
+    if let Some(old) = &old
+        && !opts.force
+    {
         bail!(
             "lab {} has a snapshot `{name}` already (taken {}); pass --force to replace it, or choose another name",
             ctx.lab.name,
-            r.taken
+            old.taken
         );
     }
     let nodes = capture_plan(ctx, &st)?;
-
-    // The old snapshot of that name (or leftovers in libvirt) goes first.
-    remove_leftovers(ctx, &st, name)?;
-    st.snapshots.retain(|r| r.name != name);
     let mut record = SnapshotRecord {
         name: name.to_string(),
         taken: now_rfc3339(),
         status: SnapshotStatus::Saving,
         nodes: nodes.clone(),
+        libvirt: Some(format!("lab-{name}.{}", State::new_instance_id())),
     };
     st.snapshots.push(record.clone());
     ctx.state_dir.save(&st)?;
@@ -81,32 +79,38 @@ pub fn save(
         .keys()
         .map(|n| (n.clone(), st.nodes[n].domain.clone()))
         .collect();
-    let volumes: Vec<Option<String>> = nodes.keys().map(|n| overlay(&st, n)).collect();
-    let before = allocations(ctx, &st, &volumes);
-    let running: Vec<(String, String)> = doms
+    let before = super::save_size::allocations(ctx, &st, &doms);
+    // Paused by this save: the running ones (not those paused by hand).
+    let to_pause: Vec<(String, String)> = doms
         .iter()
-        .filter(|(n, _)| nodes[n].running)
+        .filter(|(n, _)| nodes[n].running && !nodes[n].paused)
         .cloned()
         .collect();
+    for (n, _) in &to_pause {
+        if let Some(ns) = st.nodes.get_mut(n) {
+            ns.clock_stale = true;
+        }
+    }
+    ctx.state_dir.save(&st)?;
 
     // One instant: pause every running node, then capture.
-    if !running.is_empty() {
-        rep.note(&format!("pausing {} running node(s)", running.len()));
+    if !to_pause.is_empty() {
+        rep.note(&format!("pausing {} running node(s)", to_pause.len()));
     }
     let paused_at = Instant::now();
     record.taken = now_rfc3339();
-    let paused = crate::fanout::each(&running, |(_, d)| ctx.hv.suspend_domain(d));
+    let paused = crate::fanout::each(&to_pause, |(_, d)| ctx.hv.suspend_domain(d));
     let mut failure = paused
         .into_iter()
         .find_map(Result::err)
         .map(anyhow::Error::from);
     if failure.is_none() {
-        rep.note(if running.is_empty() {
+        rep.note(if to_pause.is_empty() {
             "capturing disks (the lab is halted)"
         } else {
             "capturing memory and disks"
         });
-        let snap = libvirt_name(name);
+        let snap = record.libvirt_name();
         let made = crate::fanout::each(&doms, |(node, d)| {
             rep.phase(node, "capturing");
             let r = ctx.hv.create_snapshot(d, &snap);
@@ -121,39 +125,52 @@ pub fn save(
             .find_map(Result::err)
             .map(anyhow::Error::from);
     }
-    let resumed = crate::fanout::each(&running, |(_, d)| ctx.hv.resume_domain(d));
-    let paused_seconds = if running.is_empty() {
+    let resumed = crate::fanout::each(&to_pause, |(_, d)| ctx.hv.resume_domain(d));
+    let paused_seconds = if to_pause.is_empty() {
         0.0
     } else {
         paused_at.elapsed().as_secs_f64()
     };
     if let Some(e) = failure.or(resumed.into_iter().find_map(Result::err).map(Into::into)) {
-        // Nothing half-made stays: the record and any node's snapshot go.
-        let _ = remove_leftovers(ctx, &st, name);
-        st.snapshots.retain(|r| r.name != name);
+        // Nothing half-made stays: this record and its snapshots go.
+        let _ = remove_libvirt(ctx, &st, &record);
+        st.snapshots
+            .retain(|r| !(r.name == name && r.status == SnapshotStatus::Saving));
         ctx.state_dir.save(&st)?;
         return Err(e.context(format!("snapshot {name} was not taken")));
     }
 
-    let after = allocations(ctx, &st, &volumes);
-    for ((node, b), a) in nodes.keys().zip(before).zip(after) {
+    let sizes = super::save_size::sizes(ctx, &st, &doms, &record.libvirt_name(), &before);
+    for ((node, _), bytes) in doms.iter().zip(sizes) {
         if let Some(n) = record.nodes.get_mut(node) {
-            n.bytes = a.saturating_sub(b);
+            n.bytes = bytes;
         }
     }
     record.status = SnapshotStatus::Complete;
     let info = super::SnapshotInfo::of(&record);
-    if let Some(r) = st.snapshots.iter_mut().find(|r| r.name == name) {
+    // The new one is whole: now the one it replaces goes.
+    if let Some(old) = &old {
+        remove_libvirt(ctx, &st, old)?;
+        st.snapshots
+            .retain(|r| !(r.name == name && r.status == SnapshotStatus::Complete));
+    }
+    if let Some(r) = st
+        .snapshots
+        .iter_mut()
+        .find(|r| r.name == name && r.status == SnapshotStatus::Saving)
+    {
         *r = record.clone();
     }
     ctx.state_dir.save(&st)?;
+    crate::interrupt::set_message(&format!(
+        "interrupted: snapshot {name} is saved; the guests' clocks may lag the host's: the next `lab up` sets them"
+    ));
 
-    let names: Vec<String> = running.iter().map(|(n, _)| n.clone()).collect();
+    let names: Vec<String> = to_pause.iter().map(|(n, _)| n.clone()).collect();
     let clocks = if names.is_empty() {
         Vec::new()
     } else {
-        rep.note("setting the guests' clocks");
-        super::report_clocks((ctx.clocks)(&st, &ctx.state_dir, &names), rep)
+        super::set_stale_clocks(ctx, &mut st, rep)?
     };
     Ok(SaveReport {
         name: name.to_string(),
@@ -163,42 +180,54 @@ pub fn save(
         seconds: start.elapsed().as_secs_f64(),
         bytes: info.bytes,
         clocks,
-        replaced,
+        replaced: old.is_some(),
     })
 }
 
-/// Every node of the lab file, as it is now: it must have been created
-/// by this lab and be running or shut off.
+/// Every node of the lab file, as its VM is now (memory and CPUs as
+/// libvirt defines the domain, the disk's size, the box it was made
+/// from): it must have been created by this lab and be running, paused
+/// or shut off.
 pub(super) fn capture_plan(ctx: &LabCtx, st: &State) -> Result<BTreeMap<String, SnapshotNode>> {
     let mut out = BTreeMap::new();
     for node in &ctx.lab.nodes {
         let Some(ns) = st.nodes.get(&node.name) else {
             bail!("node {} is not created yet; run `lab up` first", node.name);
         };
-        if ctx.domain_owner(st, &ns.domain)? != Owner::Ours {
-            bail!(
+        let gone = || {
+            anyhow::anyhow!(
                 "node {} has no VM of this lab (domain {}); run `lab up` first",
                 node.name,
                 ns.domain
-            );
+            )
+        };
+        if ctx.domain_owner(st, &ns.domain)? != Owner::Ours {
+            return Err(gone());
         }
-        let running = match ctx.hv.domain_state(&ns.domain)? {
-            Some(DomainState::Running | DomainState::Paused) => true,
-            Some(DomainState::ShutOff) => false,
+        let state = ctx.hv.domain_state(&ns.domain)?;
+        let (running, paused) = match state {
+            Some(DomainState::Running) => (true, false),
+            Some(DomainState::Paused) => (true, true),
+            Some(DomainState::ShutOff) => (false, false),
             other => bail!(
                 "node {} is {}; wait until it runs or is shut off (`lab up` or `lab halt`)",
                 node.name,
                 other.map_or_else(|| "not defined".to_string(), |s| s.to_string())
             ),
         };
+        let shape = ctx.hv.domain_shape(&ns.domain)?.ok_or_else(gone)?;
+        let disk = super::save_size::overlay(st, &node.name)
+            .and_then(|v| ctx.hv.volume_sizes(&st.pool, &v).ok().flatten())
+            .map_or(node.disk_gib, |s| s.capacity >> 30);
         out.insert(
             node.name.clone(),
             SnapshotNode {
-                box_name: node.box_name.clone(),
-                cpus: node.cpus,
-                memory_mib: node.memory_mib,
-                disk_gib: node.disk_gib,
+                box_name: ns.box_name.clone(),
+                cpus: shape.vcpus,
+                memory_mib: shape.memory_mib,
+                disk_gib: disk,
                 running,
+                paused,
                 bytes: 0,
                 ready: running && ns.ready,
                 provision_pending: ns.provision_pending,
@@ -206,22 +235,4 @@ pub(super) fn capture_plan(ctx: &LabCtx, st: &State) -> Result<BTreeMap<String, 
         );
     }
     Ok(out)
-}
-
-/// The node's overlay volume (its disk), as recorded.
-fn overlay(st: &State, node: &str) -> Option<String> {
-    let ns = st.nodes.get(node)?;
-    ns.volumes.iter().find(|v| v.ends_with(".qcow2")).cloned()
-}
-
-/// Bytes on disk of each volume (0 when unknown).
-fn allocations(ctx: &LabCtx, st: &State, volumes: &[Option<String>]) -> Vec<u64> {
-    volumes
-        .iter()
-        .map(|v| {
-            v.as_ref()
-                .and_then(|v| ctx.hv.volume_allocation(&st.pool, v).ok().flatten())
-                .unwrap_or(0)
-        })
-        .collect()
 }

@@ -3,6 +3,7 @@
 //! leaving nothing usable and nothing in the way.
 
 use super::*;
+use crate::backend::DomainState;
 use crate::ops::tests::{LAB, fixture, lab_in, ready_probe, rep};
 use crate::ops::up;
 use crate::state::SnapshotStatus;
@@ -17,6 +18,20 @@ fn up_lab(f: &crate::ops::tests::Fixture) {
 
 fn save_it(ctx: &LabCtx, name: &str) -> Result<SaveReport> {
     save(ctx, name, &SaveOptions::default(), &Silent)
+}
+
+/// The lab snapshot names of domain `dom`'s libvirt snapshots
+/// (`lab-NAME.HEX` → `NAME`).
+fn snaps(ctx: &LabCtx, dom: &str) -> Vec<String> {
+    ctx.hv
+        .list_snapshots(dom)
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let s = s.strip_prefix("lab-").expect("lab-");
+            s.rsplit_once('.').map_or(s, |(n, _)| n).to_string()
+        })
+        .collect()
 }
 
 #[test]
@@ -39,7 +54,7 @@ fn save_pauses_every_node_before_capturing_any_and_resumes_them_after() {
     let pos = |c: &str| {
         calls
             .iter()
-            .position(|x| x == c)
+            .position(|x| x == c || x.starts_with(&format!("{c}.")))
             .unwrap_or_else(|| panic!("{c} in {calls:?}"))
     };
     let last_suspend =
@@ -58,7 +73,7 @@ fn save_pauses_every_node_before_capturing_any_and_resumes_them_after() {
             f.ctx.hv.domain_state(d).unwrap(),
             Some(DomainState::Running)
         );
-        assert_eq!(f.ctx.hv.list_snapshots(d).unwrap(), ["lab-provisioned"]);
+        assert_eq!(snaps(&f.ctx, d), ["provisioned"]);
     }
     let list = list_in(&f.ctx.state_dir).unwrap();
     assert_eq!(list.len(), 1);
@@ -127,7 +142,7 @@ fn a_halted_lab_is_saved_disks_only_and_restored_halted() {
     }
     // `lab up` boots them again and keeps the snapshot.
     up_lab(&f);
-    assert_eq!(f.ctx.hv.list_snapshots(N1).unwrap(), ["lab-cold"]);
+    assert_eq!(snaps(&f.ctx, N1), ["cold"]);
 }
 
 #[test]
@@ -223,17 +238,25 @@ fn a_failed_capture_resumes_every_node_and_leaves_no_snapshot() {
 fn killed_save(f: &crate::ops::tests::Fixture, name: &str) {
     let mut st = f.ctx.state_dir.load().unwrap();
     let nodes = save::capture_plan(&f.ctx, &st).unwrap();
-    st.snapshots.push(crate::state::SnapshotRecord {
+    let record = crate::state::SnapshotRecord {
         name: name.into(),
         taken: crate::state::now_rfc3339(),
         status: SnapshotStatus::Saving,
         nodes,
-    });
+        libvirt: Some(format!("lab-{name}.0123456789ab")),
+    };
+    st.snapshots.push(record.clone());
+    for n in st.nodes.values_mut() {
+        n.clock_stale = true;
+    }
     f.ctx.state_dir.save(&st).unwrap();
     for d in [N1, N2] {
         f.ctx.hv.suspend_domain(d).unwrap();
     }
-    f.ctx.hv.create_snapshot(N1, &libvirt_name(name)).unwrap();
+    f.ctx
+        .hv
+        .create_snapshot(N1, &record.libvirt_name())
+        .unwrap();
 }
 
 #[test]
@@ -247,8 +270,15 @@ fn a_killed_save_is_never_usable_and_blocks_nothing() {
     assert!(!half.usable);
     let err = restore(&f.ctx, "half", &Silent).unwrap_err().to_string();
     assert!(
-        err.contains("has no snapshot `half`"),
+        err.contains(
+            "snapshot half was not usable (its save was interrupted) and has been removed"
+        ),
         "settled first, then refused: {err}"
+    );
+    let st = f.ctx.state_dir.load().unwrap();
+    assert!(
+        st.nodes.values().all(|n| !n.clock_stale),
+        "clocks set after the resume"
     );
     // The restore above settled it: nodes resumed, leftovers gone.
     for d in [N1, N2] {
@@ -256,7 +286,7 @@ fn a_killed_save_is_never_usable_and_blocks_nothing() {
             f.ctx.hv.domain_state(d).unwrap(),
             Some(DomainState::Running)
         );
-        assert_eq!(f.ctx.hv.list_snapshots(d).unwrap(), ["lab-good"]);
+        assert_eq!(snaps(&f.ctx, d), ["good"]);
     }
     killed_save(&f, "half");
     save_it(&f.ctx, "half").unwrap();
@@ -294,7 +324,7 @@ fn delete_removes_it_from_every_node() {
     save_it(&f.ctx, "b").unwrap();
     delete(&f.ctx, "a", &Silent).unwrap();
     for d in [N1, N2] {
-        assert_eq!(f.ctx.hv.list_snapshots(d).unwrap(), ["lab-b"]);
+        assert_eq!(snaps(&f.ctx, d), ["b"]);
     }
     let err = delete(&f.ctx, "a", &Silent).unwrap_err().to_string();
     assert!(err.contains("has no snapshot `a`; it has: b"), "{err}");
@@ -307,4 +337,230 @@ fn a_lab_never_up_has_nothing_to_snapshot() {
     assert!(err.contains("is not up") && err.contains("lab up"), "{err}");
     assert!(!f.ctx.state_dir.path().exists(), "no state dir made");
     assert!(list_in(&f.ctx.state_dir).unwrap().is_empty());
+}
+
+#[test]
+fn a_killed_restore_is_finished_by_lab_up_with_clocks_set() {
+    let f = fixture(LAB);
+    up_lab(&f);
+    f.fake.write_guest(N1, "then");
+    save_it(&f.ctx, "base").unwrap();
+    f.fake.write_guest(N1, "later");
+    // As if `restore` was killed after reverting node1 only.
+    let mut st = f.ctx.state_dir.load().unwrap();
+    st.restored = Some(crate::state::Restored {
+        name: "base".into(),
+        at: crate::state::now_rfc3339(),
+        complete: false,
+    });
+    f.ctx.state_dir.save(&st).unwrap();
+    let snap = st.snapshots[0].libvirt_name();
+    f.ctx.hv.revert_snapshot(N1, &snap).unwrap();
+    let status = crate::ops::status::status(&f.ctx).unwrap();
+    assert!(!status.restored.unwrap().complete);
+    let before = f.fake.calls().len();
+    assert!(up::up(&f.ctx, &ready_probe(), rep()).unwrap().noop);
+    let calls = f.fake.calls()[before..].to_vec();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with(&format!("revert_snapshot {N2}/"))),
+        "{calls:?}"
+    );
+    let st = f.ctx.state_dir.load().unwrap();
+    assert!(st.restored.unwrap().complete);
+    assert!(st.nodes.values().all(|n| !n.clock_stale));
+    assert_eq!(f.fake.guest(N1), "then");
+    for d in [N1, N2] {
+        assert_eq!(
+            f.ctx.hv.domain_state(d).unwrap(),
+            Some(DomainState::Running)
+        );
+    }
+}
+
+#[test]
+fn a_node_paused_by_hand_is_resumed_by_up_with_its_clock_set_and_left_paused_by_save() {
+    let f = fixture(LAB);
+    up_lab(&f);
+    f.ctx.hv.suspend_domain(N2).unwrap();
+    let r = save_it(&f.ctx, "s").unwrap();
+    assert_eq!(
+        f.ctx.hv.domain_state(N2).unwrap(),
+        Some(DomainState::Paused),
+        "left as it was"
+    );
+    assert_eq!(
+        r.clocks.len(),
+        1,
+        "only node1 was paused by the save: {:?}",
+        r.clocks
+    );
+    let clocks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = clocks.clone();
+    let mut ctx = lab_in(f.ctx.lab.dir().parent().unwrap(), "lab", LAB, &f.fake);
+    ctx.clocks = std::sync::Arc::new(move |_st, _sd, nodes: &[String]| {
+        seen.lock().unwrap().extend(nodes.iter().cloned());
+        nodes
+            .iter()
+            .map(|n| ClockSet {
+                node: n.clone(),
+                offset_seconds: Some(0.1),
+                answered_seconds: Some(1.0),
+                error: None,
+            })
+            .collect()
+    });
+    up::up(&ctx, &ready_probe(), rep()).unwrap();
+    assert_eq!(
+        f.ctx.hv.domain_state(N2).unwrap(),
+        Some(DomainState::Running)
+    );
+    assert_eq!(*clocks.lock().unwrap(), ["node2"]);
+}
+
+#[test]
+fn a_clock_that_could_not_be_set_is_set_by_the_next_command() {
+    let f = fixture(LAB);
+    up_lab(&f);
+    let mut ctx = lab_in(f.ctx.lab.dir().parent().unwrap(), "lab", LAB, &f.fake);
+    ctx.clocks = std::sync::Arc::new(|_st, _sd, nodes: &[String]| {
+        nodes
+            .iter()
+            .map(|n| ClockSet {
+                node: n.clone(),
+                offset_seconds: None,
+                answered_seconds: None,
+                error: Some("sshd down".into()),
+            })
+            .collect()
+    });
+    let r = save_it(&ctx, "s").unwrap();
+    assert!(r.clocks.iter().all(|c| c.error.is_some()));
+    assert!(
+        f.ctx
+            .state_dir
+            .load()
+            .unwrap()
+            .nodes
+            .values()
+            .all(|n| n.clock_stale)
+    );
+    // The fixture's own ctx sets clocks: `lab up` does it.
+    up::up(&f.ctx, &ready_probe(), rep()).unwrap();
+    assert!(
+        f.ctx
+            .state_dir
+            .load()
+            .unwrap()
+            .nodes
+            .values()
+            .all(|n| !n.clock_stale)
+    );
+}
+
+#[test]
+fn the_snapshot_records_the_vms_not_the_edited_lab_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fake, ctx) = crate::ops::tests::fixture_in(tmp.path(), LAB);
+    up::up(&ctx, &ready_probe(), rep()).unwrap();
+    // The lab file edited, `lab up` not run: the VMs are as they were.
+    let edited = LAB.replace(
+        "    ip: 10.88.1.21\n",
+        "    ip: 10.88.1.21\n    memory: 2048\n",
+    );
+    let ctx2 = lab_in(tmp.path(), "lab", &edited, &fake);
+    save_it(&ctx2, "s").unwrap();
+    let st = ctx.state_dir.load().unwrap();
+    assert_eq!(st.snapshots[0].nodes["node1"].memory_mib, 1024);
+    let ctx1 = lab_in(tmp.path(), "lab", LAB, &fake);
+    restore(&ctx1, "s", &Silent).unwrap();
+    let err = restore(&ctx2, "s", &Silent).unwrap_err().to_string();
+    assert!(
+        err.contains("node node1 had 1024 MiB of memory, has 2048"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_snapshot_removed_outside_lab_is_refused_without_a_restore_record() {
+    let f = fixture(LAB);
+    up_lab(&f);
+    save_it(&f.ctx, "gone").unwrap();
+    let snap = f.ctx.state_dir.load().unwrap().snapshots[0].libvirt_name();
+    f.ctx.hv.delete_snapshot(N2, &snap).unwrap();
+    let before = f.fake.calls().len();
+    let err = restore(&f.ctx, "gone", &Silent).unwrap_err().to_string();
+    assert!(
+        err.contains("snapshot gone is gone from node2 in libvirt")
+            && err.contains("lab snapshot delete gone"),
+        "{err}"
+    );
+    assert!(
+        !f.fake.calls()[before..]
+            .iter()
+            .any(|c| c.starts_with("revert_snapshot"))
+    );
+    assert!(f.ctx.state_dir.load().unwrap().restored.is_none());
+    delete(&f.ctx, "gone", &Silent).unwrap();
+    assert!(list_in(&f.ctx.state_dir).unwrap().is_empty());
+}
+
+#[test]
+fn a_killed_forced_save_keeps_the_snapshot_it_was_replacing() {
+    let f = fixture(LAB);
+    up_lab(&f);
+    f.fake.write_guest(N1, "old");
+    save_it(&f.ctx, "keep").unwrap();
+    f.fake.write_guest(N1, "new");
+    killed_save(&f, "keep");
+    let list = list_in(&f.ctx.state_dir).unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|s| (s.name.as_str(), s.usable))
+            .collect::<Vec<_>>(),
+        [("keep", true), ("keep", false)]
+    );
+    restore(&f.ctx, "keep", &Silent).unwrap();
+    assert_eq!(f.fake.guest(N1), "old");
+    assert_eq!(snaps(&f.ctx, N1), ["keep"]);
+    // A forced save that finishes replaces it, leaving one.
+    f.fake.write_guest(N1, "newer");
+    save(&f.ctx, "keep", &SaveOptions { force: true }, &Silent).unwrap();
+    assert_eq!(snaps(&f.ctx, N1), ["keep"]);
+    f.fake.write_guest(N1, "x");
+    restore(&f.ctx, "keep", &Silent).unwrap();
+    assert_eq!(f.fake.guest(N1), "newer");
+}
+
+#[test]
+fn halt_after_a_killed_save_resumes_then_halts() {
+    let f = fixture(LAB);
+    up_lab(&f);
+    killed_save(&f, "k");
+    let out =
+        crate::ops::halt::halt(&f.ctx, &[], std::time::Duration::from_secs(1), &Silent).unwrap();
+    assert!(
+        out.iter()
+            .all(|(_, h)| *h == crate::ops::halt::Halted::Graceful),
+        "{out:?}"
+    );
+    for d in [N1, N2] {
+        assert_eq!(
+            f.ctx.hv.domain_state(d).unwrap(),
+            Some(DomainState::ShutOff)
+        );
+        assert!(snaps(&f.ctx, d).is_empty());
+    }
+}
+
+#[test]
+fn destroy_names_snapshots_lab_did_not_make() {
+    let f = fixture(LAB);
+    up_lab(&f);
+    save_it(&f.ctx, "ours").unwrap();
+    f.ctx.hv.create_snapshot(N1, "mine").unwrap();
+    let report = crate::ops::destroy::destroy(&f.ctx, &Silent).unwrap();
+    assert_eq!(report.snapshots, ["ours"]);
+    assert_eq!(report.other_snapshots, [format!("mine (domain {N1})")]);
 }

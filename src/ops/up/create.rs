@@ -55,6 +55,7 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
         boot_seconds: entry.boot_seconds,
         ready_seconds: entry.ready_seconds,
         provision_pending: new || entry.provision_pending,
+        clock_stale: entry.clock_stale,
     };
 }
 

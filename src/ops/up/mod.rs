@@ -103,9 +103,12 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     let mut st = ctx.state()?;
     let selected = ctx.select_nodes(&opts.nodes)?;
     if !fresh {
-        // A `lab snapshot save` that was killed left nodes paused.
+        // What a killed `lab snapshot save` or `restore` left; nodes
+        // paused by hand run again, their clocks set.
         super::snapshot::settle(ctx, &mut st, rep)?;
-        resume_paused(ctx, &st, &selected, rep)?;
+        if resume_paused(ctx, &mut st, &selected, rep)? {
+            super::snapshot::set_stale_clocks(ctx, &mut st, rep)?;
+        }
     }
 
     if let Some(report) = already_up(ctx, &st, &selected, opts.provision)? {
@@ -176,26 +179,33 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     })
 }
 
-/// Resume the selected nodes that are paused (by `virsh suspend`, or a
-/// `lab snapshot restore` that was killed): `lab up` means running.
+/// Resume the selected nodes that are paused (by `virsh suspend`): `lab
+/// up` means running. Their clocks are marked stale (they lag by the
+/// pause). Whether any was resumed.
 fn resume_paused(
     ctx: &LabCtx,
-    st: &State,
+    st: &mut State,
     selected: &[Node],
     rep: &dyn NodeReporter,
-) -> Result<()> {
+) -> Result<bool> {
+    let mut any = false;
     for node in selected {
-        let Some(ns) = st.nodes.get(&node.name) else {
+        let Some(dom) = st.nodes.get(&node.name).map(|ns| ns.domain.clone()) else {
             continue;
         };
-        if ctx.hv.domain_state(&ns.domain)? == Some(DomainState::Paused)
-            && ctx.domain_owner(st, &ns.domain)? == Owner::Ours
+        if ctx.hv.domain_state(&dom)? == Some(DomainState::Paused)
+            && ctx.domain_owner(st, &dom)? == Owner::Ours
         {
             rep.phase(&node.name, "resuming (was paused)");
-            ctx.hv.resume_domain(&ns.domain)?;
+            if let Some(ns) = st.nodes.get_mut(&node.name) {
+                ns.clock_stale = true;
+            }
+            ctx.state_dir.save(st)?;
+            ctx.hv.resume_domain(&dom)?;
+            any = true;
         }
     }
-    Ok(())
+    Ok(any)
 }
 
 /// The last step of a successful `lab up`: the lab's forwarders.
