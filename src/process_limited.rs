@@ -36,10 +36,17 @@ impl Cmd {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let (mut child, _tracked) = self.spawn_tracked(cmd)?;
         let pgid = child.id() as libc::pid_t;
-        let overflow: Arc<[AtomicBool; 2]> = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let overflow: Arc<[AtomicBool; 2]> =
+            Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
         let pipes: [Option<Box<dyn Read + Send>>; 2] = [
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
-            child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
         ];
         let readers: Vec<_> = pipes
             .into_iter()
@@ -97,7 +104,10 @@ impl Cmd {
         let mut outputs = readers
             .into_iter()
             .map(|r| String::from_utf8_lossy(&r.join().unwrap_or_default()).into_owned());
-        let (stdout, stderr) = (outputs.next().unwrap_or_default(), outputs.next().unwrap_or_default());
+        let (stdout, stderr) = (
+            outputs.next().unwrap_or_default(),
+            outputs.next().unwrap_or_default(),
+        );
         if let Some(failure) = failure {
             return Err(failure);
         }
@@ -119,7 +129,10 @@ mod tests {
             .args(["-c", "echo out; echo err >&2"])
             .run_limited(Duration::from_secs(10), 100)
             .unwrap();
-        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("out\n", "err\n"));
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("out\n", "err\n")
+        );
         let err = Cmd::new("sh")
             .args(["-c", "echo why >&2; exit 3"])
             .run_limited(Duration::from_secs(10), 100)
@@ -135,7 +148,11 @@ mod tests {
             .run_limited(Duration::from_millis(300), 100)
             .unwrap_err();
         assert!(matches!(err, ProcessError::TimedOut { .. }), "{err}");
-        assert!(err.to_string().ends_with("did not finish within 0.3 s and was stopped"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("did not finish within 0.3 s and was stopped"),
+            "{err}"
+        );
         // The background sleep held stdout open: it was killed too.
         assert!(started.elapsed() < Duration::from_secs(10));
     }
@@ -148,7 +165,9 @@ mod tests {
                 .run_limited(Duration::from_secs(20), 1 << 20)
                 .unwrap_err();
             assert!(
-                err.to_string().ends_with(&format!("wrote more than 1 MiB on its {stream} and was stopped")),
+                err.to_string().ends_with(&format!(
+                    "wrote more than 1 MiB on its {stream} and was stopped"
+                )),
                 "{err}"
             );
         }

@@ -17,6 +17,7 @@ pub mod provision;
 pub mod snapshot;
 pub mod status;
 pub mod up;
+pub mod vagrantfile;
 
 #[cfg(test)]
 mod modes_tests;
