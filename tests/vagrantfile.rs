@@ -18,6 +18,7 @@ const FIXTURES: &[&str] = &[
     "shell-provisioners",
     "forwarded-ports",
     "hostnames-domain",
+    "yaml-servers",
 ];
 
 fn fixtures() -> PathBuf {

@@ -1,5 +1,6 @@
 //! The workflows behind the commands: `up`, `destroy`, `halt`, `status`,
-//! `provision`, `verify`, `info`, `init`, and the forwarders of `forwards:`.
+//! `provision`, `verify`, `info`, `init` (and its Vagrantfile conversion,
+//! [`vagrantfile`]), and the forwarders of `forwards:`.
 //! Commands in [`crate::cli`] parse and print; everything that touches the
 //! hypervisor, the box store or the state directory happens here.
 

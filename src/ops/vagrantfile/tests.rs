@@ -246,3 +246,31 @@ fn scalars_that_yaml_would_read_otherwise_are_quoted() {
         assert_eq!(emit::scalar(s), want);
     }
 }
+
+#[test]
+fn a_missing_ruby_and_ruby_errors_are_one_sentence() {
+    let spawn = crate::process::ProcessError::Spawn {
+        cmdline: "ruby -e ...".into(),
+        hint: String::new(),
+        cause: std::io::Error::from(std::io::ErrorKind::NotFound),
+    };
+    let msg = super::run_error("p/Vagrantfile", spawn);
+    assert!(
+        msg.starts_with("converting p/Vagrantfile needs `ruby` (a Vagrantfile is Ruby code), which is not installed: install it: apt-get install ruby"),
+        "{msg}"
+    );
+    let e = |kind: &str, line, class: Option<&str>| super::model::RubyError {
+        kind: kind.into(),
+        line,
+        message: "undefined local variable or method `foo'\nmore".into(),
+        class: class.map(Into::into),
+    };
+    assert_eq!(
+        super::ruby_error("Vagrantfile", &e("exception", Some(4), Some("NameError"))),
+        "Vagrantfile:4: the Vagrantfile failed when run: NameError: undefined local variable or method `foo'; nothing was written"
+    );
+    assert_eq!(
+        super::ruby_error("Vagrantfile", &e("exit", None, None)),
+        "Vagrantfile: the Vagrantfile stopped (undefined local variable or method `foo'); nothing was written"
+    );
+}
