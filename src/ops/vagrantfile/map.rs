@@ -46,31 +46,42 @@ pub struct Inputs<'a> {
 /// The lab to write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
+    /// The lab's name: the lab directory's, as a DNS label.
     pub name: String,
     /// The lab's box (the one most nodes use).
     pub box_name: String,
+    /// Holds every node address; the first host address is the gateway.
     pub subnet: Ipv4Net,
+    /// The domain every hostname shared, if any.
     pub domain: Option<String>,
-    /// `defaults:` from the global provider settings.
+    /// `defaults:` vCPUs and MiB, from the global provider settings.
     pub cpus: Option<i64>,
     pub memory: Option<i64>,
+    /// In the Vagrantfile's definition order.
     pub nodes: Vec<Node>,
     pub provisioning: Option<Provisioning>,
     pub forwards: Vec<Forward>,
+    /// What is not carried over, by line (notes on the whole file first).
     pub notes: Vec<Note>,
 }
 
+/// One node of [`Plan`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// A DNS label, unique in the lab.
     pub name: String,
     pub ip: Ipv4Addr,
+    /// vCPUs, when the machine's own provider settings differ from `defaults:`.
     pub cpus: Option<i64>,
+    /// MiB, likewise.
     pub memory: Option<i64>,
     /// Set when it differs from the lab's box.
     pub box_name: Option<String>,
+    /// The Ansible groups it is in (from the ansible provisioner).
     pub roles: Vec<String>,
 }
 
+/// One entry of `forwards:`: TCP ports, 1 to 65535.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forward {
     pub node: String,
@@ -154,8 +165,17 @@ pub fn plan(vf: &Vagrantfile, inputs: &Inputs<'_>) -> Plan {
         })
         .collect();
     let forwards = forwards(&merged, &mut notes);
-    // In the Vagrantfile's order; notes about the whole file first.
+    // In the Vagrantfile's order; notes about the whole file first. What
+    // they quote from the Vagrantfile goes to a terminal and a YAML
+    // comment: no control characters.
     notes.sort_by_key(|n| n.line);
+    for n in &mut notes {
+        n.text = n
+            .text
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+    }
     Plan {
         name: inputs.lab_name.clone(),
         box_name,

@@ -41,6 +41,8 @@ const MAX_VAGRANTFILE: u64 = 1 << 20;
 /// What [`convert`] wrote.
 #[derive(Debug)]
 pub struct Converted {
+    /// lab.yaml and the copied scripts; `template` is the Vagrantfile's
+    /// path as given.
     pub written: Written,
     /// Everything not carried over, in Vagrantfile order.
     pub notes: Vec<Note>,

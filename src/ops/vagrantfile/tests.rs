@@ -274,3 +274,16 @@ fn a_missing_ruby_and_ruby_errors_are_one_sentence() {
         "Vagrantfile: the Vagrantfile stopped (undefined local variable or method `foo'); nothing was written"
     );
 }
+
+#[test]
+fn control_characters_of_the_vagrantfile_reach_neither_terminal_nor_file() {
+    let p = convert(
+        json!({"configured": true, "global": {"other": [{"what": "config.\u{1b}[2Jx\ny", "line": 2}]}, "machines": []}),
+        &[],
+    );
+    assert_eq!(
+        notes(&p),
+        ["line 2: config.?[2Jx?y: not carried over (lab has no such setting)"]
+    );
+    checked_yaml(&p);
+}
