@@ -113,7 +113,11 @@ pub(super) fn plan(
             ));
         }
     }
-    let has_ansible = given.iter().any(|(p, _, _)| is_ansible(p));
+    // Only an Ansible provisioner that can be carried over displaces the
+    // shell steps.
+    let has_ansible = given
+        .iter()
+        .any(|(p, _, _)| is_ansible(p) && playbook_file(p, inputs).is_ok());
     let mut ansible: Option<Provisioning> = None;
     let mut steps = Vec::new();
     let mut copies: Vec<Copy> = Vec::new();
@@ -151,6 +155,23 @@ pub(super) fn plan(
 
 fn is_ansible(p: &Provisioner) -> bool {
     p.kind == "ansible" || p.kind == "ansible_local"
+}
+
+/// The playbook of the Ansible provisioner `p` (absolute, normalized),
+/// when it is a readable file; else why not.
+fn playbook_file(p: &Provisioner, inputs: &Inputs<'_>) -> Result<PathBuf, String> {
+    let Some(playbook) = p.options.get("playbook").and_then(text) else {
+        return Err("it names no playbook".into());
+    };
+    let path = normalize(&inputs.vagrant_dir.join(&playbook));
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Ok(path),
+        Ok(_) => Err(format!("its playbook {playbook} is not a regular file")),
+        Err(e) => Err(format!(
+            "its playbook {playbook} cannot be read: {}",
+            e.kind()
+        )),
+    }
 }
 
 fn shell(
@@ -290,14 +311,13 @@ fn ansible_of(
     notes: &mut Vec<Note>,
 ) -> Option<Provisioning> {
     let o = &p.options;
-    let Some(playbook) = o.get("playbook").and_then(text) else {
-        notes.push(not_carried(p.line, what, "it names no playbook"));
-        return None;
+    let playbook = match playbook_file(p, inputs) {
+        Ok(path) => relative(&inputs.lab_dir, &path),
+        Err(why) => {
+            notes.push(not_carried(p.line, what, &why));
+            return None;
+        }
     };
-    let playbook = relative(
-        &inputs.lab_dir,
-        &normalize(&inputs.vagrant_dir.join(&playbook)),
-    );
     if p.kind == "ansible_local" {
         notes.push(Note { line: p.line, text: format!("{what}: Ansible ran on the machine itself; the lab runs it from this host (controller: host)") });
     }

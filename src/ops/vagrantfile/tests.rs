@@ -12,13 +12,18 @@ use super::model::Vagrantfile;
 use super::provision::{Provisioning, Source};
 use super::{emit, map};
 
+/// `vf` converted, its Vagrantfile in a directory holding `site.yml`,
+/// into the directory `lab` below.
 fn convert(vf: serde_json::Value, known: &[&str]) -> Plan {
     let vf: Vagrantfile = serde_json::from_value(vf).unwrap();
     let known: Vec<String> = known.iter().map(|s| s.to_string()).collect();
     let box_known = move |n: &str| known.iter().any(|k| k == n);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("site.yml"), "- hosts: all\n").unwrap();
+    let dir = PathBuf::from(tmp.path());
     let inputs = Inputs {
-        vagrant_dir: PathBuf::from("/p"),
-        lab_dir: PathBuf::from("/p/lab"),
+        vagrant_dir: dir.clone(),
+        lab_dir: dir.join("lab"),
         lab_name: "t".into(),
         box_known: &box_known,
     };
@@ -284,6 +289,30 @@ fn control_characters_of_the_vagrantfile_reach_neither_terminal_nor_file() {
     assert_eq!(
         notes(&p),
         ["line 2: config.?[2Jx?y: not carried over (lab has no such setting)"]
+    );
+    checked_yaml(&p);
+}
+
+#[test]
+fn an_ansible_provisioner_without_its_playbook_leaves_the_shell_steps() {
+    let p = convert(
+        json!({"configured": true,
+            "global": {"provisioners": [
+                {"type": "shell", "options": {"inline": "true"}, "line": 2},
+                {"type": "ansible", "options": {"playbook": "gone.yml"}, "line": 3}]},
+            "machines": []}),
+        &[],
+    );
+    assert!(
+        matches!(p.provisioning, Some(Provisioning::Shell { .. })),
+        "{:?}",
+        p.provisioning
+    );
+    assert_eq!(
+        notes(&p),
+        [
+            "line 3: ansible provisioner: not carried over (its playbook gone.yml cannot be read: entity not found)"
+        ]
     );
     checked_yaml(&p);
 }
