@@ -221,3 +221,23 @@ fn two_directories_with_a_vagrantfile_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_link_where_lab_yaml_goes_is_refused_in_the_words_of_a_conversion() {
+    need_ruby();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_fixture(&fixtures(), "define-blocks", tmp.path());
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("lab.yaml")).unwrap();
+    let (code, out, err) = lab(
+        &dir,
+        tmp.path(),
+        &["init", "--from-vagrantfile", "Vagrantfile", "--force"],
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(
+        err.contains(
+            "lab.yaml is a symbolic link, where the converted lab has a file; nothing was written"
+        ),
+        "{err}"
+    );
+}

@@ -253,7 +253,12 @@ fn write_files_with(
 ) -> Result<Written, InitError> {
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-    let (existing, in_the_way, unwritable) = survey(dir, &paths);
+    let whose = if what.starts_with("template ") {
+        "the template"
+    } else {
+        what
+    };
+    let (existing, in_the_way, unwritable) = survey(dir, &paths, whose);
     if !in_the_way.is_empty() {
         return Err(InitError::InTheWay { in_the_way });
     }
@@ -287,7 +292,8 @@ fn write_files_with(
 /// into that this process may not (`dir`, its nearest existing parent
 /// when it is missing, the template's directories). `dir` itself may be a
 /// symbolic link to a directory; below it, nothing is followed.
-fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<PathBuf>) {
+/// `whose` names the files in those sentences (`the template`).
+fn survey(dir: &Path, files: &[PathBuf], whose: &str) -> (Vec<PathBuf>, Vec<String>, Vec<PathBuf>) {
     let mut existing = Vec::new();
     let mut in_the_way = Vec::new();
     let mut unwritable = Vec::new();
@@ -347,7 +353,7 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<Path
                 && !t.is_dir()
             {
                 in_the_way.push(format!(
-                    "{} is {}, where the template has a directory",
+                    "{} is {}, where {whose} has a directory",
                     dir.join(sub).display(),
                     crate::files::kind_of(t)
                 ));
@@ -357,7 +363,7 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<Path
             None => {}
             Some(t) if t.is_file() => existing.push(file.clone()),
             Some(t) => in_the_way.push(format!(
-                "{} is {}, where the template has a file",
+                "{} is {}, where {whose} has a file",
                 dir.join(file).display(),
                 crate::files::kind_of(t)
             )),
