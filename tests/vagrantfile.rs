@@ -241,3 +241,15 @@ fn a_link_where_lab_yaml_goes_is_refused_in_the_words_of_a_conversion() {
         "{err}"
     );
 }
+
+#[test]
+fn the_help_says_that_converting_runs_the_vagrantfile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, _) = lab(tmp.path(), tmp.path(), &["init", "--help"]);
+    assert_eq!(code, 0);
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        out.contains("This RUNS THE VAGRANTFILE'S RUBY CODE (with `ruby`, against a stand-in for Vagrant's API), as Vagrant does"),
+        "{out}"
+    );
+}
