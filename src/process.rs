@@ -32,6 +32,22 @@ pub enum ProcessError {
         stderr: String,
         log: Option<PathBuf>,
     },
+    /// [`Cmd::run_limited`]: still running at its time limit (then killed).
+    #[error("`{cmdline}` did not finish within {} s and was stopped", limit.as_secs_f64())]
+    TimedOut {
+        cmdline: String,
+        limit: std::time::Duration,
+    },
+    /// [`Cmd::run_limited`]: wrote more than its limit on stdout or
+    /// stderr (then killed).
+    #[error("`{cmdline}` wrote more than {} on its {stream} and was stopped", limited::size(*limit))]
+    TooMuchOutput {
+        cmdline: String,
+        /// `standard output` or `standard error`.
+        stream: &'static str,
+        /// Bytes.
+        limit: usize,
+    },
 }
 
 fn fmt_stderr(stderr: &str, log: &Option<PathBuf>) -> String {
@@ -319,6 +335,9 @@ impl Cmd {
         self.spawn_error(cmd.exec())
     }
 }
+
+#[path = "process_limited.rs"]
+mod limited;
 
 fn signal_of(status: ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;

@@ -1,6 +1,8 @@
 //! `lab init [TEMPLATE] [DIR] [--force]`, `lab init --list`: write a lab
 //! from a template built into `lab`, then say what was written and what
-//! to run next.
+//! to run next. `lab init --from-vagrantfile PATH [DIR] [--force]`: the
+//! same for a lab converted from a Vagrantfile, with a line on stderr for
+//! each thing not carried over.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -9,23 +11,33 @@ use anyhow::Result;
 
 use crate::error::InvalidInput;
 use crate::ops::init::{self, InitError, Written};
+use crate::ops::vagrantfile;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The template: one of the labs built into lab (`lab init --list`).
-    #[arg(default_value = init::DEFAULT_TEMPLATE)]
-    pub template: String,
-    /// Where to write it; created if missing.
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
+    /// The template: one of the labs built into lab (`lab init --list`;
+    /// default: smoke). With --from-vagrantfile: the directory.
+    pub template: Option<String>,
+    /// Where to write it; created if missing (default: the current
+    /// directory).
+    pub dir: Option<PathBuf>,
     /// Replace files of the template that exist already (without it, lab
     /// init writes nothing when one does). Directories and symbolic links
     /// are never replaced.
     #[arg(long)]
     pub force: bool,
     /// List the templates, one line each, and write nothing.
-    #[arg(long, conflicts_with_all = ["force", "template", "dir"])]
+    #[arg(long, conflicts_with_all = ["force", "template", "dir", "from_vagrantfile"])]
     pub list: bool,
+    /// Convert the multi-machine Vagrantfile at PATH into DIR/lab.yaml
+    /// (DIR, the only positional argument then, defaults to the current
+    /// directory): machines, private addresses, memory and cpus, forwarded
+    /// ports, shell and Ansible provisioners; everything else is named on
+    /// stderr and in the file's header. This RUNS THE VAGRANTFILE'S RUBY
+    /// CODE (with `ruby`, against a stand-in for Vagrant's API), as
+    /// Vagrant does: convert only Vagrantfiles you would run.
+    #[arg(long, value_name = "PATH")]
+    pub from_vagrantfile: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -42,7 +54,12 @@ pub fn run(args: Args) -> Result<()> {
         }
         return Ok(());
     }
-    let written = match init::init(&args.template, &args.dir, args.force) {
+    if let Some(path) = &args.from_vagrantfile {
+        return from_vagrantfile(path, &args);
+    }
+    let template = args.template.as_deref().unwrap_or(init::DEFAULT_TEMPLATE);
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let written = match init::init(template, &dir, args.force) {
         Ok(w) => w,
         Err(e @ InitError::UnknownTemplate { .. }) => {
             return Err(InvalidInput {
@@ -53,6 +70,44 @@ pub fn run(args: Args) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     print!("{}", report(&written));
+    Ok(())
+}
+
+/// `--from-vagrantfile PATH [DIR]`: the one positional argument then is
+/// DIR (clap puts it in `template`).
+fn from_vagrantfile(path: &Path, args: &Args) -> Result<()> {
+    if let (Some(first), Some(second)) = (&args.template, &args.dir) {
+        return Err(InvalidInput {
+            summary: format!(
+                "with --from-vagrantfile, lab init takes one directory, not two ({first} and {}): the lab is converted, not taken from a template",
+                second.display()
+            ),
+        }
+        .into());
+    }
+    let dir = PathBuf::from(args.template.as_deref().unwrap_or("."));
+    let converted = match vagrantfile::convert(path, &dir, args.force) {
+        Ok(c) => c,
+        Err(e) if e.is_invalid_input() => {
+            return Err(InvalidInput {
+                summary: e.to_string(),
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for note in &converted.notes {
+        eprintln!(
+            "note: {}",
+            vagrantfile::note_line(&path.display().to_string(), note)
+        );
+    }
+    let report = report(&converted.written).replacen(
+        &format!("wrote lab template {} into", converted.written.template),
+        &format!("converted {} into", converted.written.template),
+        1,
+    );
+    print!("{report}");
     Ok(())
 }
 

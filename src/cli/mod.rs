@@ -55,7 +55,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a lab from a template built into lab (`lab init --list`), then `lab up` there.
+    /// Write a lab from a template built into lab (`lab init --list`) or converted from a Vagrantfile (`--from-vagrantfile`), then `lab up` there.
     Init(init::Args),
     /// Check a lab file and report every error with file:line:column.
     Validate(validate::Args),

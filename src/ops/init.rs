@@ -98,13 +98,14 @@ pub enum InitError {
     )]
     UnknownTemplate { name: String, known: Vec<String> },
     #[error(
-        "{} of template {template} {} already in {}: {}; nothing was written: pass --force to replace them, or choose another directory",
+        "{} of {template} {} already in {}: {}; nothing was written: pass --force to replace them, or choose another directory",
         count(files.len(), "file"),
         if files.len() == 1 { "exists" } else { "exist" },
         dir.display(),
         shown(files)
     )]
     Exists {
+        /// Whose files: `template NAME`, `the converted lab`.
         template: String,
         dir: PathBuf,
         files: Vec<PathBuf>,
@@ -208,15 +209,62 @@ fn init_with(
         });
     }
     let root = format!("{TEMPLATES}/{name}");
-    let mut files: Vec<PathBuf> = builtin::under(&root).map(|(rel, _)| rel.into()).collect();
-    files.sort();
-    let (existing, in_the_way, unwritable) = survey(dir, &files);
+    let files: Vec<NewFile> = builtin::under(&root)
+        .map(|(rel, f)| NewFile {
+            path: rel.into(),
+            data: f.data.to_vec(),
+            mode: f.plain_mode(),
+        })
+        .collect();
+    write_files_with(&format!("template {name}"), name, dir, files, force, write)
+}
+
+/// A file to write into a lab directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// Relative to the directory.
+    pub path: PathBuf,
+    pub data: Vec<u8>,
+    /// Its mode, e.g. 0o644, whatever the umask.
+    pub mode: u32,
+}
+
+/// Write `files` into `dir` by the rules of [`init`] (refusals before
+/// anything is written, `force`, all or nothing); `what` names them in a
+/// refusal (`template smoke`, `the converted lab`), `label` in
+/// [`Written::template`].
+pub fn write_files(
+    what: &str,
+    label: &str,
+    dir: &Path,
+    files: Vec<NewFile>,
+    force: bool,
+) -> Result<Written, InitError> {
+    write_files_with(what, label, dir, files, force, crate::files::write_atomic)
+}
+
+fn write_files_with(
+    what: &str,
+    label: &str,
+    dir: &Path,
+    mut files: Vec<NewFile>,
+    force: bool,
+    write: impl FnMut(&Path, &[u8], u32) -> Result<(), FileError>,
+) -> Result<Written, InitError> {
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let whose = if what.starts_with("template ") {
+        "the template"
+    } else {
+        what
+    };
+    let (existing, in_the_way, unwritable) = survey(dir, &paths, whose);
     if !in_the_way.is_empty() {
         return Err(InitError::InTheWay { in_the_way });
     }
     if !existing.is_empty() && !force {
         return Err(InitError::Exists {
-            template: name.to_string(),
+            template: what.to_string(),
             dir: dir.to_owned(),
             files: existing,
         });
@@ -224,15 +272,15 @@ fn init_with(
     if !unwritable.is_empty() {
         return Err(InitError::NotWritable { dirs: unwritable });
     }
-    write::write_all(&root, dir, write).map_err(|f| InitError::File {
+    write::write_all(&files, dir, write).map_err(|f| InitError::File {
         cause: f.cause,
         dir: dir.to_owned(),
         taken_back: f.taken_back,
     })?;
     Ok(Written {
-        template: name.to_string(),
+        template: label.to_string(),
         dir: dir.to_owned(),
-        files,
+        files: paths,
         replaced: existing,
     })
 }
@@ -244,7 +292,8 @@ fn init_with(
 /// into that this process may not (`dir`, its nearest existing parent
 /// when it is missing, the template's directories). `dir` itself may be a
 /// symbolic link to a directory; below it, nothing is followed.
-fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<PathBuf>) {
+/// `whose` names the files in those sentences (`the template`).
+fn survey(dir: &Path, files: &[PathBuf], whose: &str) -> (Vec<PathBuf>, Vec<String>, Vec<PathBuf>) {
     let mut existing = Vec::new();
     let mut in_the_way = Vec::new();
     let mut unwritable = Vec::new();
@@ -304,7 +353,7 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<Path
                 && !t.is_dir()
             {
                 in_the_way.push(format!(
-                    "{} is {}, where the template has a directory",
+                    "{} is {}, where {whose} has a directory",
                     dir.join(sub).display(),
                     crate::files::kind_of(t)
                 ));
@@ -314,7 +363,7 @@ fn survey(dir: &Path, files: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>, Vec<Path
             None => {}
             Some(t) if t.is_file() => existing.push(file.clone()),
             Some(t) => in_the_way.push(format!(
-                "{} is {}, where the template has a file",
+                "{} is {}, where {whose} has a file",
                 dir.join(file).display(),
                 crate::files::kind_of(t)
             )),

@@ -1,4 +1,5 @@
-//! Writing a template into a directory all or nothing (for [`super::init`]):
+//! Writing a lab's files (a template's, a converted Vagrantfile's) into a
+//! directory all or nothing (for [`super::init`]):
 //! every directory made, file written and file replaced is recorded, and
 //! on a failure midway (a full disk, a directory that refuses a file) all
 //! of it is taken back, so a second `lab init` finds the directory as the
@@ -7,7 +8,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::builtin::{self, DIR_MODE};
+use crate::builtin::DIR_MODE;
 use crate::files::FileError;
 
 /// Why writing stopped, and what became of what had been written.
@@ -31,21 +32,20 @@ struct Undo {
     replaced: Vec<(PathBuf, Vec<u8>, u32)>,
 }
 
-/// Write the built-in files below `root` into `dir` (made with its missing
-/// parents, 0755), each through `write(path, data, mode)` with its
-/// [`builtin::File::plain_mode`]; a file that exists is replaced (the
+/// Write `files` into `dir` (made with its missing parents, 0755), each
+/// through `write(path, data, mode)`; a file that exists is replaced (the
 /// caller has refused that unless asked). On the first error, everything
 /// done is taken back.
 pub fn write_all(
-    root: &str,
+    files: &[super::NewFile],
     dir: &Path,
     mut write: impl FnMut(&Path, &[u8], u32) -> Result<(), FileError>,
 ) -> Result<(), Failed> {
     let mut undo = Undo::default();
     let mut step = |undo: &mut Undo| -> Result<(), FileError> {
         make_dirs(dir, undo)?;
-        for (rel, f) in builtin::under(root) {
-            let path = dir.join(rel);
+        for f in files {
+            let path = dir.join(&f.path);
             if let Some(parent) = path.parent() {
                 make_dirs(parent, undo)?;
             }
@@ -56,7 +56,7 @@ pub fn write_all(
                 )),
                 Err(_) => None,
             };
-            write(&path, f.data, f.plain_mode())?;
+            write(&path, &f.data, f.mode)?;
             match old {
                 Some((data, mode)) => undo.replaced.push((path, data, mode)),
                 None => undo.new_files.push(path),

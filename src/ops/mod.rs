@@ -1,5 +1,6 @@
 //! The workflows behind the commands: `up`, `destroy`, `halt`, `status`,
-//! `provision`, `verify`, `info`, `init`, and the forwarders of `forwards:`.
+//! `provision`, `verify`, `info`, `init` (and its Vagrantfile conversion,
+//! [`vagrantfile`]), and the forwarders of `forwards:`.
 //! Commands in [`crate::cli`] parse and print; everything that touches the
 //! hypervisor, the box store or the state directory happens here.
 
@@ -17,6 +18,7 @@ pub mod provision;
 pub mod snapshot;
 pub mod status;
 pub mod up;
+pub mod vagrantfile;
 
 #[cfg(test)]
 mod modes_tests;
