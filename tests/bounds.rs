@@ -1,5 +1,6 @@
 //! Inputs past `lab`'s bounds, through the real binary: each is refused
-//! (or cut) with its sentence within 5 s and under 200 MB of memory.
+//! (or cut) with its sentence within 5 s of CPU time (60 s of wall-clock time,
+//! for a hang) and under 200 MB of memory.
 //!
 //! Every run is watched: the child's peak resident memory is polled from
 //! /proc while it runs (it is killed past the limit or the time) and read
@@ -14,6 +15,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TIME_LIMIT: Duration = Duration::from_secs(5);
+/// Wall-clock bound for a hang (the CPU bound [`TIME_LIMIT`] does not see
+/// a process that waits); far above it, since a loaded machine (VMs under
+/// emulation beside the tests) can give the process a small share of CPU.
+const WALL_LIMIT: Duration = Duration::from_secs(60);
 const MEMORY_LIMIT_KIB: u64 = 200 * 1024;
 
 /// How a watched run of `lab` ended.
@@ -80,8 +85,10 @@ fn lab(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
         }
         assert_eq!(got, 0, "wait4 failed");
         let peak = peak_kib(pid);
-        let over = if start.elapsed() > TIME_LIMIT {
-            Some(format!("did not finish within {TIME_LIMIT:?}"))
+        let over = if cpu_time(pid) > TIME_LIMIT {
+            Some(format!("used more than {TIME_LIMIT:?} of CPU"))
+        } else if start.elapsed() > WALL_LIMIT {
+            Some(format!("did not finish within {WALL_LIMIT:?}"))
         } else if peak > MEMORY_LIMIT_KIB {
             Some(format!("used {peak} KiB of memory"))
         } else {
@@ -115,6 +122,26 @@ fn lab(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
 }
 
 /// VmHWM (peak resident memory) of a running process, KiB; 0 once gone.
+/// CPU time (user + system) the running process `pid` used so far, from
+/// /proc/PID/stat (fields 14 and 15, in clock ticks: proc(5)).
+fn cpu_time(pid: libc::pid_t) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
 fn peak_kib(pid: libc::pid_t) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
