@@ -159,6 +159,26 @@ impl FakeHypervisor {
         self.lock().guest.get(name).cloned().unwrap_or_default()
     }
 
+    /// Call `op`: put an active (running or paused) domain into `to`;
+    /// a shut-off one is an error, as libvirt's "domain is not running".
+    fn pause_or_resume(&self, op: &str, verb: &str, name: &str, to: DomainState) -> Result<()> {
+        let mut st = self.enter(op, name)?;
+        let (_, s) = st
+            .domains
+            .get_mut(name)
+            .ok_or_else(|| not_found(Kind::Domain, name))?;
+        match s {
+            DomainState::Running | DomainState::Paused => {
+                *s = to;
+                Ok(())
+            }
+            other => Err(BackendError::Failed {
+                op: format!("{verb} domain `{name}`"),
+                message: format!("domain is {other}"),
+            }),
+        }
+    }
+
     fn add_volume(&self, pool: &str, name: &str, mut vol: FakeVolume) -> Result<PathBuf> {
         let mut st = self.lock();
         let p = st
@@ -430,39 +450,11 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn suspend_domain(&self, name: &str) -> Result<()> {
-        let mut st = self.enter("suspend_domain", name)?;
-        let (_, s) = st
-            .domains
-            .get_mut(name)
-            .ok_or_else(|| not_found(Kind::Domain, name))?;
-        match s {
-            DomainState::Running | DomainState::Paused => {
-                *s = DomainState::Paused;
-                Ok(())
-            }
-            other => Err(BackendError::Failed {
-                op: format!("pause domain `{name}`"),
-                message: format!("domain is {other}"),
-            }),
-        }
+        self.pause_or_resume("suspend_domain", "pause", name, DomainState::Paused)
     }
 
     fn resume_domain(&self, name: &str) -> Result<()> {
-        let mut st = self.enter("resume_domain", name)?;
-        let (_, s) = st
-            .domains
-            .get_mut(name)
-            .ok_or_else(|| not_found(Kind::Domain, name))?;
-        match s {
-            DomainState::Running | DomainState::Paused => {
-                *s = DomainState::Running;
-                Ok(())
-            }
-            other => Err(BackendError::Failed {
-                op: format!("resume domain `{name}`"),
-                message: format!("domain is {other}"),
-            }),
-        }
+        self.pause_or_resume("resume_domain", "resume", name, DomainState::Running)
     }
 
     fn create_snapshot(&self, domain: &str, snapshot: &str) -> Result<()> {

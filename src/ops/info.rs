@@ -131,12 +131,7 @@ pub fn gather(lab: &Lab, sd: &StateDir, st: &State, when: &WhenRunner) -> Info {
         ssh: format!("lab ssh {file}{}", nodes.first().map_or("NODE", |n| n)),
         nodes,
         state_dir: sd.path().to_path_buf(),
-        snapshots: st
-            .snapshots
-            .iter()
-            .filter(|r| r.status == crate::state::SnapshotStatus::Complete)
-            .map(|r| r.name.clone())
-            .collect(),
+        snapshots: st.snapshot_names(crate::state::SnapshotStatus::Complete),
         restored: st.restored.clone(),
         sandbox,
         reachable,

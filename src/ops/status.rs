@@ -155,17 +155,7 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
         nodes,
         not_ours,
         restored: st.restored.clone(),
-        snapshots: st
-            .snapshots
-            .iter()
-            .filter(|r| r.status == crate::state::SnapshotStatus::Complete)
-            .map(|r| r.name.clone())
-            .collect(),
-        unfinished_saves: st
-            .snapshots
-            .iter()
-            .filter(|r| r.status == crate::state::SnapshotStatus::Saving)
-            .map(|r| r.name.clone())
-            .collect(),
+        snapshots: st.snapshot_names(crate::state::SnapshotStatus::Complete),
+        unfinished_saves: st.snapshot_names(crate::state::SnapshotStatus::Saving),
     })
 }

@@ -51,6 +51,17 @@ impl SnapshotRecord {
     }
 }
 
+impl super::State {
+    /// Names of the snapshots in `status`, oldest first.
+    pub fn snapshot_names(&self, status: SnapshotStatus) -> Vec<String> {
+        self.snapshots
+            .iter()
+            .filter(|r| r.status == status)
+            .map(|r| r.name.clone())
+            .collect()
+    }
+}
+
 /// Whether a snapshot can be restored.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -155,12 +155,7 @@ fn missing(ctx: &LabCtx, st: &State, name: &str, dropped: &[String]) -> String {
             "snapshot {name} was not usable (its save was interrupted) and has been removed; take it again with `lab snapshot save {name}`"
         );
     }
-    let names: Vec<&str> = st
-        .snapshots
-        .iter()
-        .filter(|r| r.status == SnapshotStatus::Complete)
-        .map(|r| r.name.as_str())
-        .collect();
+    let names = st.snapshot_names(SnapshotStatus::Complete);
     let has = if names.is_empty() {
         "it has none; take one with `lab snapshot save NAME`".to_string()
     } else {
