@@ -170,6 +170,9 @@ fn fake_lab(tmp: &Path, port: u16) -> LabCtx {
             suite: "bookworm".into(),
             packages: vec![],
             installed_packages: 0,
+            boot: Default::default(),
+            firmware: Default::default(),
+            source: None,
         })
         .unwrap();
     let hv: Arc<dyn Hypervisor> = Arc::new(FakeHypervisor::new());

@@ -160,8 +160,32 @@ pub enum Boot {
         initrd: Option<PathBuf>,
         cmdline: String,
     },
-    /// BIOS boot from the first disk (images with a bootloader).
-    Disk,
+    /// Boot from the first disk's own bootloader (imported images).
+    Disk { firmware: Firmware },
+}
+
+/// The firmware a domain that boots from its disk starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Firmware {
+    /// SeaBIOS, QEMU's default: MBR boot code, or GRUB's BIOS boot partition
+    /// on GPT.
+    #[default]
+    Bios,
+    /// UEFI from Debian's `ovmf` package, chosen by libvirt from the QEMU
+    /// firmware descriptors (`/usr/share/qemu/firmware`), secure boot off;
+    /// its variable store (NVRAM) is made per domain and removed with it.
+    Uefi,
+}
+
+impl Firmware {
+    /// `bios` or `uefi`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Firmware::Bios => "bios",
+            Firmware::Uefi => "uefi",
+        }
+    }
 }
 
 /// One disk of a domain.

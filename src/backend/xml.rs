@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{
-    Accel, Boot, DiskFormat, DomainSpec, LabTag, METADATA_NS, METADATA_PREFIX, NetworkSpec,
+    Accel, Boot, DiskFormat, DomainSpec, Firmware, LabTag, METADATA_NS, METADATA_PREFIX,
+    NetworkSpec,
 };
 
 /// Escape text for use in XML element content or a quoted attribute.
@@ -82,7 +83,20 @@ pub fn domain_xml_with_uuid(spec: &DomainSpec, uuid: Option<&str>) -> String {
     x.push_str(&metadata(&spec.tag));
     let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", spec.memory_mib);
     let _ = writeln!(x, "  <vcpu placement='static'>{}</vcpu>", spec.vcpus);
-    x.push_str("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n");
+    // libvirt picks the UEFI build itself from QEMU's firmware descriptors
+    // (<https://libvirt.org/formatdomain.html#bios-bootloader>); secure boot
+    // needs SMM, which the `pc` machine under TCG lacks.
+    if matches!(
+        spec.boot,
+        Boot::Disk {
+            firmware: Firmware::Uefi
+        }
+    ) {
+        x.push_str("  <os firmware='efi'>\n    <type arch='x86_64' machine='pc'>hvm</type>\n");
+        x.push_str("    <firmware>\n      <feature enabled='no' name='secure-boot'/>\n      <feature enabled='no' name='enrolled-keys'/>\n    </firmware>\n");
+    } else {
+        x.push_str("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n");
+    }
     match &spec.boot {
         Boot::Kernel {
             kernel,
@@ -95,7 +109,7 @@ pub fn domain_xml_with_uuid(spec: &DomainSpec, uuid: Option<&str>) -> String {
             }
             let _ = writeln!(x, "    <cmdline>{}</cmdline>", escape(cmdline));
         }
-        Boot::Disk => x.push_str("    <boot dev='hd'/>\n"),
+        Boot::Disk { .. } => x.push_str("    <boot dev='hd'/>\n"),
     }
     x.push_str("  </os>\n  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
     match spec.accel {

@@ -21,7 +21,9 @@ fn domain_tcg_direct_kernel() {
 #[test]
 fn domain_kvm_disk_boot_with_uuid() {
     let mut spec = fixtures::domain("smoke", "node2", Accel::Kvm);
-    spec.boot = Boot::Disk;
+    spec.boot = Boot::Disk {
+        firmware: Firmware::Bios,
+    };
     spec.disks.truncate(1);
     spec.vcpus = 2;
     spec.memory_mib = 2048;
@@ -29,6 +31,15 @@ fn domain_kvm_disk_boot_with_uuid() {
         &spec,
         Some("6695eb01-f6a4-8304-79aa-97f2502e193f")
     ));
+}
+
+#[test]
+fn domain_uefi_disk_boot_asks_libvirt_for_efi_without_secure_boot() {
+    let mut spec = fixtures::domain("smoke", "node3", Accel::Tcg);
+    spec.boot = Boot::Disk {
+        firmware: Firmware::Uefi,
+    };
+    insta::assert_snapshot!(domain_xml(&spec));
 }
 
 #[test]

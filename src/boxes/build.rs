@@ -127,6 +127,9 @@ pub fn build(
         suite: r.suite.clone(),
         packages: r.packages.clone(),
         installed_packages: installed,
+        boot: Default::default(),
+        firmware: Default::default(),
+        source: None,
     };
     Ok(Outcome::Built(staging.commit(&meta)?))
 }

@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::files;
 
+pub use super::origin::{BootMode, BoxSource, Firmware, SourceKind};
 pub use super::store_check::Broken;
 use super::store_check::check_meta;
 
@@ -54,6 +55,15 @@ pub struct BoxMeta {
     pub packages: Vec<String>,
     /// Number of packages installed in the image.
     pub installed_packages: usize,
+    /// How the disk boots (older box.json files have none: kernel).
+    #[serde(default)]
+    pub boot: BootMode,
+    /// The firmware a [`BootMode::Disk`] box starts with.
+    #[serde(default)]
+    pub firmware: Firmware,
+    /// Where an imported box came from; `None` for a box built here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<BoxSource>,
 }
 
 /// A box in the store.
@@ -81,12 +91,16 @@ impl StoredBox {
         self.dir.join(INITRD_FILE)
     }
     /// The first file the box needs that is not a regular file in its
-    /// directory: disk, kernel and initrd for a disk box; the tarball for
-    /// a rootfs. `None` when it is complete.
+    /// directory: disk, kernel and initrd for a box booted by its kernel; the tarball for
+    /// a rootfs; the disk alone for a box that boots from it. `None` when
+    /// it is complete.
     pub fn missing(&self) -> Option<&'static str> {
-        let needed: &[&'static str] = match self.meta.format {
-            crate::boxes::Format::Disk => &[DISK_FILE, KERNEL_FILE, INITRD_FILE],
-            crate::boxes::Format::Rootfs => &[ROOTFS_FILE],
+        let needed: &[&'static str] = match (self.meta.format, self.meta.boot) {
+            (crate::boxes::Format::Disk, BootMode::Kernel) => {
+                &[DISK_FILE, KERNEL_FILE, INITRD_FILE]
+            }
+            (crate::boxes::Format::Disk, BootMode::Disk) => &[DISK_FILE],
+            (crate::boxes::Format::Rootfs, _) => &[ROOTFS_FILE],
         };
         needed.iter().find(|f| !self.dir.join(f).is_file()).copied()
     }
@@ -388,9 +402,17 @@ impl Staging {
 }
 
 impl Drop for Staging {
+    /// An uncommitted build or import leaves nothing: its directory goes,
+    /// and so does the lock file when no box of the name is stored (it is
+    /// unlinked while still locked, so another `lab` that opened it fails
+    /// with [`StoreError::Busy`] rather than wait on it).
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.dir);
+            if !self.store.root.join(&self.name).exists() {
+                let lock = self.store.root.join(format!(".{}{LOCK_SUFFIX}", self.name));
+                let _ = std::fs::remove_file(lock);
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ fn meta(name: &str, hash: &str) -> BoxMeta {
         suite: "bookworm".into(),
         packages: vec![],
         installed_packages: 0,
+        boot: Default::default(),
+        firmware: Default::default(),
+        source: None,
     }
 }
 

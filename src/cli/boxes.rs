@@ -43,6 +43,21 @@ pub enum BoxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import a Vagrant box of the libvirt provider (.box: a tar, maybe
+    /// gzipped, with metadata.json and box.img) or a qcow2 or raw disk
+    /// image with a bootloader (a distribution cloud image) as a box.
+    ///
+    /// Imported boxes boot from their own bootloader: BIOS, or UEFI (Debian's
+    /// OVMF) when the disk has only an EFI system partition, the box's
+    /// metadata says `"firmware": "uefi"`, or --firmware uefi. The lab's
+    /// key reaches the guest through cloud-init's NoCloud seed; a Vagrant
+    /// box without cloud-init is first reached with Vagrant's insecure key,
+    /// which lab replaces by the lab's key at once and removes from every
+    /// authorized_keys before the node counts as ready. The root disk grows
+    /// to the node's `disk:` where the image grows its partition
+    /// (cloud-init's growpart). A truncated or damaged file is refused and
+    /// leaves nothing in the store.
+    Import(super::box_import::Args),
     /// Remove a box from the store.
     Remove {
         /// Box name.
@@ -104,6 +119,7 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             recipes: false,
             json,
         } => list_store(&store, json)?,
+        BoxCommand::Import(args) => super::box_import::run(&store, args)?,
         BoxCommand::Remove { name } => {
             box_name(&name)?;
             store.remove(&name)?;
@@ -139,19 +155,29 @@ fn list_store(store: &Store, json: bool) -> Result<()> {
                 b.meta.name.clone(),
                 b.meta.version.clone(),
                 b.meta.format.as_str().to_string(),
+                boot_of(&b.meta).to_string(),
                 table::fmt_bytes(b.size_bytes()),
                 table::fmt_age(now.saturating_sub(b.meta.built_at)),
+                match &b.meta.source {
+                    Some(s) => format!("{} {}", s.kind.as_str(), s.file),
+                    None => "recipe".to_string(),
+                },
             ],
             Err(broken) => {
                 let mut row = vec![broken.name.clone()];
-                row.extend(["-", "-", "-", "broken (below)"].map(String::from));
+                row.extend(["-", "-", "-", "-", "broken (below)", "-"].map(String::from));
                 row
             }
         })
         .collect();
     print!(
         "{}",
-        table::render(&["NAME", "VERSION", "FORMAT", "SIZE", "BUILT"], &rows)
+        table::render(
+            &[
+                "NAME", "VERSION", "FORMAT", "BOOT", "SIZE", "BUILT", "SOURCE"
+            ],
+            &rows
+        )
     );
     for broken in boxes.iter().filter_map(|b| b.as_ref().err()) {
         println!(
@@ -160,6 +186,17 @@ fn list_store(store: &Store, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// How a box starts, in a word: `kernel` (direct kernel boot), `bios` or
+/// `uefi` (its own bootloader), `-` for a rootfs.
+fn boot_of(meta: &boxes::BoxMeta) -> &'static str {
+    use boxes::store::BootMode;
+    match (meta.format, meta.boot) {
+        (boxes::Format::Rootfs, _) => "-",
+        (_, BootMode::Kernel) => "kernel",
+        (_, BootMode::Disk) => meta.firmware.as_str(),
+    }
 }
 
 /// `lab box list --json`.
@@ -177,6 +214,11 @@ struct BoxJson {
     name: String,
     version: Option<String>,
     format: Option<boxes::Format>,
+    /// `kernel`, `bios` or `uefi` for a disk box, `-` for a rootfs.
+    boot: Option<&'static str>,
+    /// Where an imported box came from: kind (`vagrant-box`, `qcow2`,
+    /// `raw`), file, sha256; null for a box built from a recipe.
+    source: Option<boxes::store::BoxSource>,
     /// Bytes on disk, all files of the box.
     size_bytes: Option<u64>,
     /// Unix seconds.
@@ -196,6 +238,8 @@ impl From<&Result<boxes::StoredBox, boxes::store::Broken>> for BoxJson {
                 name: b.meta.name.clone(),
                 version: Some(b.meta.version.clone()),
                 format: Some(b.meta.format),
+                boot: Some(boot_of(&b.meta)),
+                source: b.meta.source.clone(),
                 size_bytes: Some(b.size_bytes()),
                 built_at: Some(b.meta.built_at),
                 recipe_hash: Some(b.meta.recipe_hash.clone()),
@@ -206,6 +250,8 @@ impl From<&Result<boxes::StoredBox, boxes::store::Broken>> for BoxJson {
                 name: broken.name.clone(),
                 version: None,
                 format: None,
+                boot: None,
+                source: None,
                 size_bytes: None,
                 built_at: None,
                 recipe_hash: None,
@@ -255,7 +301,7 @@ fn list_recipes(recipes: &[KnownRecipe], json: bool) -> Result<()> {
 
 /// The directory of the lab file, if there is one: `LAB_FILE`, else
 /// `lab.yaml` here or in a parent directory. `lab box build` needs none.
-fn lab_dir() -> Option<PathBuf> {
+pub(super) fn lab_dir() -> Option<PathBuf> {
     let file = match std::env::var_os("LAB_FILE").filter(|v| !v.is_empty()) {
         Some(file) => PathBuf::from(file),
         None => crate::paths::find_lab_file(

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and dispatch, one file per
 //! command. Commands parse, call a workflow in [`crate::ops`], and print.
 
+mod box_import;
 mod boxes;
 mod closed_stdout;
 mod completions;

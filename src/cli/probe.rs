@@ -32,6 +32,7 @@ pub fn run(args: Args) -> Result<()> {
             port: 22,
             user: args.user.clone(),
             key: args.key.clone(),
+            vagrant_key: false,
         };
         let r = ssh::wait_ready(&t, deadline, &ssh::probe, |_| {});
         let secs = start.elapsed().as_secs_f64();

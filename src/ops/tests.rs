@@ -89,6 +89,9 @@ fn box_meta() -> BoxMeta {
         suite: "bookworm".into(),
         packages: vec![],
         installed_packages: 0,
+        boot: Default::default(),
+        firmware: Default::default(),
+        source: None,
     }
 }
 

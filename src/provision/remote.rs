@@ -40,6 +40,7 @@ impl Remote {
                 port: 22,
                 user: ns.user.clone(),
                 key: sd.ssh_key(),
+                vagrant_key: false,
             },
             host_key: ns.host_key.clone(),
         })

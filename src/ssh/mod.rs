@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use crate::process::Cmd;
 
 pub mod openssh;
+pub mod vagrant;
 
 /// Marker cloud-init writes when its final stage is done.
 pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
@@ -71,6 +72,10 @@ pub struct Target {
     pub port: u16,
     pub user: String,
     pub key: PathBuf,
+    /// A box imported from Vagrant: when the lab's key is refused, log in
+    /// with Vagrant's insecure key to install it, and before calling the
+    /// guest ready remove the insecure key everywhere ([`vagrant`]).
+    pub vagrant_key: bool,
 }
 
 /// Why a probe did not succeed yet; the last one is reported on timeout.
@@ -80,6 +85,9 @@ pub enum ProbeState {
     NoConnection(String),
     /// SSH answered but refused the key (cloud-init has not installed it yet).
     AuthRefused,
+    /// Logged in with Vagrant's insecure key and put the lab's key in its
+    /// place; the next login uses the lab's key.
+    KeyInserted,
     /// Logged in; cloud-init is still running.
     CloudInitRunning,
     /// Logged in and cloud-init is done. Carries the host key line.
@@ -114,19 +122,25 @@ pub fn probe(t: &Target, remaining: Duration, progress: Progress<'_>) -> ProbeSt
 fn probe_inner(t: &Target, remaining: Duration, progress: Progress<'_>) -> Result<ProbeState> {
     let sess = connect(t, remaining.min(CONNECT_TIMEOUT))?;
     if !sess.authenticated() {
+        if t.vagrant_key && vagrant::insert_lab_key(&sess, t)? {
+            progress(&ProbeState::KeyInserted);
+        }
         return Ok(ProbeState::AuthRefused);
     }
-    let (code, _) = exec_on(&sess, &format!("test -e {BOOT_FINISHED}"))?;
+    // Done: cloud-init finished, or the image has no cloud-init at all
+    // (a Vagrant box reached through the insecure key).
+    let done = format!("test -e {BOOT_FINISHED} || ! command -v cloud-init >/dev/null");
+    let (code, _) = exec_on(&sess, &done)?;
     if code != 0 {
         progress(&ProbeState::CloudInitRunning);
         sess.set_timeout(remaining.as_millis().clamp(1, u32::MAX as u128) as u32);
-        let waited = exec_on(
-            &sess,
-            &format!("while ! test -e {BOOT_FINISHED}; do sleep 0.3; done"),
-        );
+        let waited = exec_on(&sess, &format!("until {done}; do sleep 0.3; done"));
         if !matches!(waited, Ok((0, _))) {
             return Ok(ProbeState::CloudInitRunning);
         }
+    }
+    if t.vagrant_key {
+        vagrant::remove_insecure_keys(&sess)?;
     }
     Ok(ProbeState::Ready(host_key(&sess)?))
 }
@@ -302,6 +316,7 @@ mod tests {
             port,
             user: "lab".into(),
             key: "/nonexistent".into(),
+            vagrant_key: false,
         };
         assert!(matches!(
             probe(&t, Duration::from_secs(1), &mut |_| {}),

@@ -336,8 +336,10 @@ impl Hypervisor for Libvirt {
         let Some(dom) = self.domain(name)? else {
             return Ok(());
         };
-        let flags =
-            sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA;
+        // NVRAM: the UEFI variable store libvirt made for the domain.
+        let flags = sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+            | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+            | sys::VIR_DOMAIN_UNDEFINE_NVRAM;
         match dom.undefine_flags(flags) {
             Ok(_) => Ok(()),
             Err(e) if e.code().is(ErrorNumber::NoDomain) => Ok(()),

@@ -14,6 +14,7 @@ use super::plan::{NodePlan, Plan};
 use crate::backend::{
     Accel, Boot, DiskFormat, DiskSpec, DomainSpec, HostEntry, InterfaceSpec, NetworkSpec, RunState,
 };
+use crate::boxes::store::BootMode;
 use crate::boxes::{self, StoredBox};
 use crate::seed::{SeedConfig, write_seed};
 use crate::state::{NodeState, State};
@@ -22,10 +23,27 @@ use crate::ui::nodes::{NodeReporter, Notes};
 /// A box ready for nodes: stored, and its files in the pool.
 pub struct ReadyBox {
     pub stored: StoredBox,
-    /// Pool paths of its disk, kernel and initrd.
+    /// Pool path of its disk.
     pub disk: PathBuf,
-    pub kernel: PathBuf,
-    pub initrd: PathBuf,
+    /// Pool paths of its kernel and initrd: `None` for a box that boots
+    /// from its disk.
+    pub kernel: Option<(PathBuf, PathBuf)>,
+}
+
+impl ReadyBox {
+    /// How a node on this box boots.
+    fn boot(&self) -> Boot {
+        match &self.kernel {
+            Some((kernel, initrd)) => Boot::Kernel {
+                kernel: kernel.clone(),
+                initrd: Some(initrd.clone()),
+                cmdline: self.stored.meta.cmdline.clone(),
+            },
+            None => Boot::Disk {
+                firmware: self.stored.meta.firmware,
+            },
+        }
+    }
 }
 
 /// What every node's definition shares.
@@ -81,8 +99,13 @@ pub fn boxes(
             ));
             Ok(ctx.hv.upload_volume(POOL, vol, &src, format)?)
         };
-        let kernel = get(&kernel, stored.kernel(), DiskFormat::Raw)?;
-        let initrd = get(&initrd, stored.initrd(), DiskFormat::Raw)?;
+        let kernel = match stored.meta.boot {
+            BootMode::Kernel => Some((
+                get(&kernel, stored.kernel(), DiskFormat::Raw)?,
+                get(&initrd, stored.initrd(), DiskFormat::Raw)?,
+            )),
+            BootMode::Disk => None,
+        };
         // Last: its presence means the box is fully in the pool.
         let disk = get(&disk, stored.disk(), DiskFormat::Qcow2)?;
         out.insert(
@@ -91,7 +114,6 @@ pub fn boxes(
                 stored,
                 disk,
                 kernel,
-                initrd,
             },
         );
     }
@@ -185,11 +207,7 @@ pub fn node(
             memory_mib: np.node.memory_mib,
             vcpus: np.node.cpus,
             accel: env.accel,
-            boot: Boot::Kernel {
-                kernel: b.kernel.clone(),
-                initrd: Some(b.initrd.clone()),
-                cmdline: b.stored.meta.cmdline.clone(),
-            },
+            boot: b.boot(),
             disks: vec![
                 DiskSpec {
                     path: overlay_path,

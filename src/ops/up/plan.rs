@@ -36,6 +36,9 @@ pub struct NodePlan {
     pub mac: String,
     /// The box's login user.
     pub user: String,
+    /// The box came from Vagrant: its insecure key may open the first
+    /// login and must be gone before the node is ready.
+    pub vagrant_key: bool,
     /// The domain's state when planned; `None`: not defined yet.
     pub state: Option<DomainState>,
     /// Running and seen ready before this run.
@@ -214,9 +217,13 @@ fn node_plan(
         .iter()
         .find(|b| b.name() == node.box_name)
         .expect("planned above");
-    let (box_disk, user) = match b {
-        BoxPlan::Ready(b) => (b.meta.disk_gib, b.meta.user.clone()),
-        BoxPlan::Build(r) => (r.recipe.disk_gib, r.recipe.user.clone()),
+    let (box_disk, user, vagrant_key) = match b {
+        BoxPlan::Ready(b) => (
+            b.meta.disk_gib,
+            b.meta.user.clone(),
+            b.meta.source.as_ref().is_some_and(|s| s.vagrant_key),
+        ),
+        BoxPlan::Build(r) => (r.recipe.disk_gib, r.recipe.user.clone(), false),
     };
     if node.disk_gib < box_disk {
         bail!(
@@ -254,6 +261,7 @@ fn node_plan(
         seed,
         mac: crate::network::mac_for(&lab.name, &node.name),
         user,
+        vagrant_key,
         state,
     })
 }

@@ -49,6 +49,7 @@ pub fn boot_and_wait(
             port: 22,
             user: np.user.clone(),
             key: ctx.state_dir.ssh_key(),
+            vagrant_key: np.vagrant_key,
         };
         let console = ctx.state_dir.console_log(&np.node.name);
         wait_node(
@@ -113,6 +114,9 @@ fn wait_node(
         let phase = match state {
             ProbeState::NoConnection(_) => "booting (SSH not answering yet)",
             ProbeState::AuthRefused => "SSH up, waiting for cloud-init to install the key",
+            ProbeState::KeyInserted => {
+                "logged in with Vagrant's insecure key, replaced it by the lab's"
+            }
             ProbeState::CloudInitRunning => "logged in, waiting for cloud-init to finish",
             ProbeState::Ready(_) => "ready",
         };
@@ -134,6 +138,9 @@ fn wait_node(
                     "SSH refused the lab key (cloud-init did not install it)".into()
                 }
                 ProbeState::CloudInitRunning => "cloud-init did not finish".into(),
+                ProbeState::KeyInserted => {
+                    "the lab's key, put in place of Vagrant's insecure key, was then refused".into()
+                }
                 ProbeState::Ready(_) => unreachable!("ready is success"),
             };
             rep.failed(name, &why);
