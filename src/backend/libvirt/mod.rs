@@ -336,10 +336,13 @@ impl Hypervisor for Libvirt {
         let Some(dom) = self.domain(name)? else {
             return Ok(());
         };
-        // NVRAM: the UEFI variable store libvirt made for the domain.
-        let flags = sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-            | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-            | sys::VIR_DOMAIN_UNDEFINE_NVRAM;
+        let mut flags =
+            sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA;
+        // A UEFI domain's variable store (NVRAM), made by libvirt for it,
+        // goes with it. Asked only then: drivers without UEFI refuse the flag.
+        if dom.xml_desc(0).is_ok_and(|x| x.contains("<nvram")) {
+            flags |= sys::VIR_DOMAIN_UNDEFINE_NVRAM;
+        }
         match dom.undefine_flags(flags) {
             Ok(_) => Ok(()),
             Err(e) if e.code().is(ErrorNumber::NoDomain) => Ok(()),
