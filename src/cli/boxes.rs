@@ -165,7 +165,7 @@ fn list_store(store: &Store, json: bool) -> Result<()> {
             ],
             Err(broken) => {
                 let mut row = vec![broken.name.clone()];
-                row.extend(["-", "-", "-", "-", "broken (below)", "-"].map(String::from));
+                row.extend(["-", "-", "-", "-", "-", "broken (below)"].map(String::from));
                 row
             }
         })
