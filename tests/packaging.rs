@@ -135,6 +135,7 @@ fn bash_completion_offers_subcommands_and_options_but_no_hidden_command() {
             "--version",
             "build",
             "list",
+            "import",
             "remove",
             "help"
         ]
