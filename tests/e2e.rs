@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "e2e/imports.rs"]
+mod imports;
 #[path = "e2e/inventory.rs"]
 mod inventory;
 #[path = "e2e/snapshots.rs"]
@@ -384,5 +386,13 @@ fn smoke_lab_lifecycle_on_real_vms() {
     let vols = virsh(&["vol-list", "lab"]);
     assert!(!vols.contains(&format!("{LAB}.")), "volumes left:\n{vols}");
     assert!(!dir.join(".lab").exists(), "state dir left");
+    INSTALLED.lock().unwrap().take();
+}
+
+#[test]
+#[ignore = "boots VMs: run scripts/e2e"]
+fn imported_boxes_boot_from_their_own_disks() {
+    require_sandbox();
+    imports::round_trip();
     INSTALLED.lock().unwrap().take();
 }
