@@ -127,9 +127,12 @@ fn probe_inner(t: &Target, remaining: Duration, progress: Progress<'_>) -> Resul
         }
         return Ok(ProbeState::AuthRefused);
     }
-    // Done: cloud-init finished, or the image has no cloud-init at all
-    // (a Vagrant box reached through the insecure key).
-    let done = format!("test -e {BOOT_FINISHED} || ! command -v cloud-init >/dev/null");
+    // Done: cloud-init finished, or will not run: not installed, or
+    // disabled (by a file, or by its generator finding no datasource) on a
+    // Vagrant box reached through the insecure key.
+    let done = format!(
+        "test -e {BOOT_FINISHED} || ! command -v cloud-init >/dev/null || test -e /run/cloud-init/disabled || test -e /etc/cloud/cloud-init.disabled"
+    );
     let (code, _) = exec_on(&sess, &done)?;
     if code != 0 {
         progress(&ProbeState::CloudInitRunning);

@@ -3,13 +3,15 @@
 //! bootloader, kernel inside), imported back, and a two-node lab on them
 //! brought up: node1 on the Vagrant box (login user `vagrant`), node2 on
 //! the qcow2 (a cloud image: cloud-init gives it the lab's key, its name
-//! and address). Checked: both ready and reachable with `lab ssh`; no
+//! and address), node3 on the Vagrant box with cloud-init disabled (reached
+//! through Vagrant's insecure key, replaced by the lab's). Checked: both ready and reachable with `lab ssh`; no
 //! domain boots by direct kernel boot; Vagrant's insecure key is in no
-//! authorized_keys of node1; the root disk has the node's size; a
+//! authorized_keys of node1 or node3; the root disk has the node's size; a
 //! truncated box is refused and leaves nothing; `lab destroy` leaves no
 //! domain, volume or state.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 use super::{lab, ok, virsh};
@@ -17,6 +19,7 @@ use super::{lab, ok, virsh};
 const LAB: &str = "e2eimport";
 const VAGRANT_BOX: &str = "e2e-d12-vagrant";
 const CLOUD_BOX: &str = "e2e-d12-cloud";
+const NOCLOUD_BOX: &str = "e2e-d12-nocloud";
 /// Key material of Vagrant's insecure public keys (RSA, ed25519).
 const INSECURE: [&str; 2] = [
     "AAAAB3NzaC1yc2EAAAABIwAAAQEA6NF8iallvQVp22WDkTkyrtvp9eWW6A8YVr",
@@ -40,8 +43,63 @@ nodes:
   node2:
     ip: 10.77.97.22
     box: {CLOUD_BOX}
+  node3:
+    ip: 10.77.97.23
+    box: {NOCLOUD_BOX}
 "
     )
+}
+
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `d.box` with cloud-init disabled (`/etc/cloud/cloud-init.disabled`
+/// written into its root partition with debugfs): a Vagrant box lab can
+/// reach only through Vagrant's insecure key. Returns its path.
+fn nocloud_box(dir: &Path) -> PathBuf {
+    let nc = dir.join("nc");
+    std::fs::create_dir_all(&nc).unwrap();
+    sh(Command::new("tar")
+        .arg("xf")
+        .arg(dir.join("d.box"))
+        .arg("-C")
+        .arg(&nc));
+    let raw = nc.join("disk.raw");
+    sh(Command::new("qemu-img")
+        .args(["convert", "-O", "raw"])
+        .arg(nc.join("box.img"))
+        .arg(&raw));
+    let table: serde_json::Value =
+        serde_json::from_str(&sh(Command::new("sfdisk").arg("--json").arg(&raw))).unwrap();
+    let parts = table["partitiontable"]["partitions"].as_array().unwrap();
+    let start = parts.last().unwrap()["start"].as_u64().unwrap() * 512;
+    sh(Command::new("debugfs")
+        .args(["-w", "-R", "write /dev/null /etc/cloud/cloud-init.disabled"])
+        .arg(format!("{}?offset={start}", raw.display())));
+    let check = sh(Command::new("debugfs")
+        .args(["-R", "stat /etc/cloud/cloud-init.disabled"])
+        .arg(format!("{}?offset={start}", raw.display())));
+    assert!(check.contains("Type: regular"), "{check}");
+    sh(Command::new("qemu-img")
+        .args(["convert", "-O", "qcow2"])
+        .arg(&raw)
+        .arg(nc.join("box.img")));
+    std::fs::remove_file(&raw).unwrap();
+    let out = dir.join("nocloud.box");
+    sh(Command::new("tar")
+        .arg("cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&nc)
+        .arg("."));
+    out
 }
 
 fn stored(dir: &Path) -> Vec<String> {
@@ -64,7 +122,7 @@ pub fn round_trip() {
     let dir = tmp.path();
     std::fs::write(dir.join("lab.yaml"), lab_yaml()).unwrap();
     let _ = lab(dir, &["destroy", "-f"]);
-    for b in [VAGRANT_BOX, CLOUD_BOX] {
+    for b in [VAGRANT_BOX, CLOUD_BOX, NOCLOUD_BOX] {
         let _ = lab(dir, &["box", "remove", b]);
     }
     ok(dir, &["box", "build", "debian-12"]);
@@ -89,7 +147,12 @@ pub fn round_trip() {
     );
     assert!(!stored(dir).contains(&VAGRANT_BOX.to_string()));
 
-    // 2. Import both.
+    // 2. Import all three.
+    nocloud_box(dir);
+    ok(
+        dir,
+        &["box", "import", "nocloud.box", "--name", NOCLOUD_BOX],
+    );
     let t = Instant::now();
     ok(dir, &["box", "import", "d.box", "--name", VAGRANT_BOX]);
     eprintln!("box import (.box) took {:.1}s", t.elapsed().as_secs_f64());
@@ -104,7 +167,7 @@ pub fn round_trip() {
         "lab up on imported boxes took {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    for node in ["node1", "node2"] {
+    for node in ["node1", "node2", "node3"] {
         let xml = virsh(&["dumpxml", &format!("{LAB}.{node}")]);
         assert!(
             xml.contains("<boot dev='hd'/>") && !xml.contains("<kernel>"),
@@ -123,22 +186,49 @@ pub fn round_trip() {
         "root disk grown to disk: 12"
     );
 
-    // 4. The insecure key is authorized nowhere; the lab's key is.
-    let keys = ok(
+    // 4. The insecure key is authorized nowhere; the lab's key is: node1
+    //    got it from cloud-init, node3 (no cloud-init) through the
+    //    insecure key, which lab then removed.
+    let lab_key = std::fs::read_to_string(dir.join(".lab/id_ed25519.pub")).unwrap();
+    let lab_key = lab_key.split_whitespace().nth(1).unwrap().to_string();
+    for node in ["node1", "node3"] {
+        let keys = ok(
+            dir,
+            &[
+                "ssh",
+                node,
+                "--",
+                "sudo sh -c 'cat /root/.ssh/authorized_keys* /home/*/.ssh/authorized_keys* 2>/dev/null'",
+            ],
+        );
+        for k in INSECURE {
+            assert!(
+                !keys.contains(k),
+                "{node}: insecure key still authorized:\n{keys}"
+            );
+        }
+        assert!(
+            keys.contains(&lab_key),
+            "{node}: lab key not authorized:\n{keys}"
+        );
+    }
+    let ran = lab(
         dir,
         &[
             "ssh",
-            "node1",
+            "node3",
             "--",
-            "sudo sh -c 'cat /root/.ssh/authorized_keys* /home/*/.ssh/authorized_keys* 2>/dev/null'",
+            "test",
+            "-e",
+            "/var/lib/cloud/instance/boot-finished",
         ],
     );
-    for k in INSECURE {
-        assert!(!keys.contains(k), "insecure key still authorized:\n{keys}");
-    }
-    let lab_key = std::fs::read_to_string(dir.join(".lab/id_ed25519.pub")).unwrap();
-    let lab_key = lab_key.split_whitespace().nth(1).unwrap();
-    assert!(keys.contains(lab_key), "lab key not authorized:\n{keys}");
+    assert_eq!(
+        ran.status.code(),
+        Some(1),
+        "cloud-init must not have run on node3"
+    );
+    ok(dir, &["ssh", "node3", "--", "ping", "-c1", "-W5", "node1"]);
 
     // 5. Destroy leaves nothing; the boxes go too.
     ok(dir, &["destroy", "-f"]);
@@ -147,7 +237,7 @@ pub fn round_trip() {
     let vols = virsh(&["vol-list", "lab"]);
     assert!(!vols.contains(&format!("{LAB}.")), "{vols}");
     assert!(!dir.join(".lab").exists());
-    for b in [VAGRANT_BOX, CLOUD_BOX] {
+    for b in [VAGRANT_BOX, CLOUD_BOX, NOCLOUD_BOX] {
         ok(dir, &["box", "remove", b]);
     }
 }
