@@ -11,13 +11,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::files;
 
 pub use super::origin::{BootMode, BoxSource, Firmware, SourceKind};
-pub use super::store_check::Broken;
 use super::store_check::check_meta;
+use super::store_check::io;
+pub use super::store_check::{Broken, StoreError};
 
 /// Metadata file of a stored box.
 pub const META_FILE: &str = "box.json";
@@ -117,63 +117,6 @@ impl StoredBox {
                     .sum()
             })
             .unwrap_or(0)
-    }
-}
-
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("box `{0}` is not in the store")]
-    NotFound(String),
-    /// Not a box name ([`crate::names::box_name`]): it could name a path
-    /// outside the store (`../x`).
-    #[error("box name {} {why}", crate::names::quoted(name))]
-    BadName { name: String, why: String },
-    #[error("another `lab box build {0}` is running (lock held on {1})")]
-    Busy(String, PathBuf),
-    #[error("{action} {path}: {cause}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        /// In the message, not a `source()`: the chain would repeat it.
-        cause: std::io::Error,
-    },
-    #[error(
-        "{} is not valid box metadata ({cause}); remove the box with `lab box remove {name}` and build it again",
-        path.display()
-    )]
-    BadMeta {
-        path: PathBuf,
-        name: String,
-        /// In the message, not a `source()`: the chain would repeat it.
-        cause: serde_json::Error,
-    },
-    /// box.json is there, a file the box needs is not.
-    #[error(
-        "box `{name}` in the store is incomplete (no {file}); remove it with `lab box remove {name}` and build it again"
-    )]
-    Incomplete { name: String, file: &'static str },
-    /// box.json parses, but holds a value `lab` never writes there.
-    #[error(
-        "{}: {what}; lab never writes such a value, so the file was changed: remove the box with `lab box remove {name}` and build it again",
-        path.display()
-    )]
-    BadValue {
-        path: PathBuf,
-        name: String,
-        what: String,
-    },
-    #[error(transparent)]
-    File(#[from] crate::files::FileError),
-    /// box.json could not be read, or is too large.
-    #[error(transparent)]
-    Read(#[from] crate::limits::ReadError),
-}
-
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |cause| StoreError::Io {
-        action,
-        path: path.to_owned(),
-        cause,
     }
 }
 
