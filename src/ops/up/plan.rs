@@ -14,6 +14,7 @@ use super::super::names::{self, POOL};
 use super::super::owner::{self, Owner};
 use super::super::{LabCtx, preflight};
 use crate::backend::{Accel, DomainState, Hypervisor};
+use crate::boxes::store::{BootMode, Firmware};
 use crate::boxes::{self, BoxPlan, Format, Store};
 use crate::spec::{Controller, Lab, Node, Provision};
 use crate::state::State;
@@ -274,7 +275,16 @@ pub struct ToolNeeds {
     pub builds: Vec<String>,
     /// Other programs it runs, each with what for.
     pub programs: Vec<(&'static str, &'static str)>,
+    /// Boxes that boot with UEFI: QEMU needs Debian's `ovmf` firmware.
+    pub uefi: Vec<String>,
 }
+
+/// Where Debian's `ovmf` puts the UEFI firmware QEMU loads (one of them is
+/// enough; libvirt picks through `/usr/share/qemu/firmware/*.json`).
+const OVMF_FILES: [&str; 2] = [
+    "/usr/share/OVMF/OVMF_CODE_4M.fd",
+    "/usr/share/OVMF/OVMF_CODE.fd",
+];
 
 impl ToolNeeds {
     /// Refuse when one of the programs is not installed (or a build cannot
@@ -282,6 +292,14 @@ impl ToolNeeds {
     pub fn check(&self) -> Result<()> {
         if !self.builds.is_empty() {
             boxes::build::check_tools()?;
+        }
+        if let Some(first) = self.uefi.first()
+            && !OVMF_FILES.iter().any(|f| Path::new(f).is_file())
+        {
+            bail!(
+                "box {first} boots with UEFI, and this host has no UEFI firmware for QEMU ({}); install Debian's ovmf: apt-get install ovmf",
+                OVMF_FILES.join(" or ")
+            );
         }
         for (p, why) in &self.programs {
             if crate::process::find_program(p).is_none() {
@@ -316,7 +334,22 @@ pub fn tool_needs(lab: &Lab, store: &Store, boxes: &[BoxPlan]) -> Result<ToolNee
             }
         }
     }
-    Ok(ToolNeeds { builds, programs })
+    let uefi = boxes
+        .iter()
+        .filter_map(|b| match b {
+            BoxPlan::Ready(b)
+                if b.meta.boot == BootMode::Disk && b.meta.firmware == Firmware::Uefi =>
+            {
+                Some(b.meta.name.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(ToolNeeds {
+        builds,
+        programs,
+        uefi,
+    })
 }
 
 /// Free disk `lab up` needs for new overlays, box copies in the pool and

@@ -40,6 +40,7 @@ fn a_missing_tool_fails_when_the_lab_needs_it_else_warns() {
     let builds = ToolNeeds {
         builds: vec!["debian-12".into()],
         programs: vec![("ssh-keygen", "the lab's SSH key")],
+        uefi: vec![],
     };
     let c = &run_tools(Some(&builds), &["mmdebstrap"], true, &all)[0];
     is(
@@ -60,6 +61,7 @@ fn a_missing_tool_fails_when_the_lab_needs_it_else_warns() {
     let built = ToolNeeds {
         builds: vec![],
         programs: builds.programs.clone(),
+        uefi: vec![],
     };
     let c = &run_tools(Some(&built), &["mmdebstrap", "qemu-img"], true, &all)[0];
     is(
@@ -107,6 +109,7 @@ fn a_missing_tool_fails_when_the_lab_needs_it_else_warns() {
             ("ansible-playbook", "`controller: host` in the lab file"),
             ("ssh", "ansible-playbook on this machine connects with it"),
         ],
+        uefi: vec![],
     };
     let c = run_tools(Some(&host_ansible), &[], true, &["ssh-keygen"]);
     is(
