@@ -10,6 +10,7 @@ pub mod recipe;
 mod recipe_diag;
 pub mod store;
 mod store_check;
+pub mod vagrant_keys;
 mod yaml_limits;
 
 pub use build::{Outcome, build};
