@@ -1,6 +1,7 @@
 //! Boxes: base images built from recipes (`boxes/NAME/box.yaml`) into the
 //! store under `$LAB_HOME/boxes`.
 
+pub mod bootdisk;
 pub mod build;
 pub mod catalog;
 pub mod hash;
