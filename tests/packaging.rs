@@ -136,6 +136,7 @@ fn bash_completion_offers_subcommands_and_options_but_no_hidden_command() {
             "build",
             "list",
             "remove",
+            "export",
             "help"
         ]
     );

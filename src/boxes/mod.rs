@@ -4,6 +4,9 @@
 pub mod bootdisk;
 pub mod build;
 pub mod catalog;
+mod debugfs;
+pub mod export;
+mod export_disk;
 pub mod hash;
 pub mod hygiene;
 mod lookup;
@@ -11,7 +14,9 @@ pub mod recipe;
 mod recipe_diag;
 pub mod store;
 mod store_check;
+mod vagrant_box;
 pub mod vagrant_keys;
+mod vagrant_user;
 mod yaml_limits;
 
 pub use build::{Outcome, build};
