@@ -415,7 +415,8 @@ pub fn debian_package(program: &str) -> &str {
     match program {
         "ssh" | "ssh-keygen" => "openssh-client",
         "ansible-playbook" => "ansible",
-        "mkfs.ext4" => "e2fsprogs",
+        "mkfs.ext4" | "debugfs" | "e2fsck" | "resize2fs" | "e2label" => "e2fsprogs",
+        "grub-mkimage" => "grub-pc-bin",
         "qemu-img" => "qemu-utils",
         "qemu-system-x86_64" => "qemu-system-x86",
         "unshare" => "util-linux",

@@ -137,6 +137,7 @@ fn bash_completion_offers_subcommands_and_options_but_no_hidden_command() {
             "list",
             "import",
             "remove",
+            "export",
             "help"
         ]
     );

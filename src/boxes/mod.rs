@@ -1,8 +1,12 @@
 //! Boxes: base images built from recipes (`boxes/NAME/box.yaml`) into the
 //! store under `$LAB_HOME/boxes`.
 
+pub mod bootdisk;
 pub mod build;
 pub mod catalog;
+mod debugfs;
+pub mod export;
+mod export_disk;
 pub mod hash;
 pub mod hygiene;
 pub mod import;
@@ -13,6 +17,8 @@ pub mod recipe;
 mod recipe_diag;
 pub mod store;
 mod store_check;
+mod vagrant_box;
+mod vagrant_user;
 mod yaml_limits;
 
 pub use build::{Outcome, build};

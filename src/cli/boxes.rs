@@ -1,4 +1,4 @@
-//! `lab box build|list|remove`.
+//! `lab box build|list|remove|export`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -63,6 +63,23 @@ pub enum BoxCommand {
         /// Box name.
         name: String,
     },
+    /// Write a disk box of the store as a disk that boots by itself (BIOS,
+    /// GRUB; root found by its label), for Vagrant or other tools: FILE.box
+    /// is a Vagrant box of the libvirt provider (metadata.json, Vagrantfile,
+    /// box.img), FILE.qcow2 the disk alone, a cloud image (the box has
+    /// cloud-init). The image gets a `vagrant` user with Vagrant's insecure
+    /// public keys and sudo without a password. The box in the store is not
+    /// changed; nothing is written to FILE until the export is complete.
+    Export {
+        /// Box name, e.g. debian-12.
+        name: String,
+        /// The file to write: FILE.box or FILE.qcow2.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Replace FILE when it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Refuse a NAME argument that is not a box name (it names a directory
@@ -124,6 +141,26 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             box_name(&name)?;
             store.remove(&name)?;
             println!("removed box {name}");
+        }
+        BoxCommand::Export {
+            name,
+            output,
+            force,
+        } => {
+            box_name(&name)?;
+            let start = Instant::now();
+            let log = boxes::export::export_log(&name);
+            let reporter = progress::stderr_reporter();
+            let done =
+                boxes::export::export(&store, &name, &output, force, &log, reporter.as_ref())?;
+            drop(reporter);
+            println!(
+                "exported box {name} as {} to {} ({}) in {}",
+                done.target.describe(),
+                done.path.display(),
+                table::fmt_bytes(done.bytes),
+                progress::fmt_duration(start.elapsed())
+            );
         }
     }
     Ok(())

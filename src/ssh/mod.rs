@@ -14,6 +14,7 @@ use crate::process::Cmd;
 
 pub mod openssh;
 pub mod vagrant;
+pub mod vagrant_keys;
 
 /// Marker cloud-init writes when its final stage is done.
 pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
