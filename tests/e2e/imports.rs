@@ -185,6 +185,15 @@ pub fn round_trip() {
         12 << 30,
         "root disk grown to disk: 12"
     );
+    // cloud-init grew the partition (growpart) and the file system in it.
+    for node in ["node1", "node2"] {
+        let root = ok(dir, &["ssh", node, "--", "findmnt", "-bno", "SIZE", "/"]);
+        let bytes: u64 = root.trim().parse().unwrap();
+        assert!(
+            bytes > 11 << 30,
+            "{node}: / is {bytes} bytes, not grown to about 12 GiB"
+        );
+    }
 
     // 4. The insecure key is authorized nowhere; the lab's key is: node1
     //    got it from cloud-init, node3 (no cloud-init) through the
