@@ -29,6 +29,7 @@ const INSECURE: [&str; 2] = [
 fn lab_yaml() -> String {
     format!(
         "name: {LAB}
+box: {CLOUD_BOX}
 network:
   subnet: 10.77.97.0/24
   domain: {LAB}.lab
@@ -207,7 +208,7 @@ pub fn round_trip() {
                 "ssh",
                 node,
                 "--",
-                "sudo sh -c 'cat /root/.ssh/authorized_keys* /home/*/.ssh/authorized_keys* 2>/dev/null'",
+                "sudo sh -c 'cat /root/.ssh/authorized_keys* /home/*/.ssh/authorized_keys* 2>/dev/null; true'",
             ],
         );
         for k in INSECURE {
