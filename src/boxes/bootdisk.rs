@@ -201,13 +201,18 @@ fn chs(lba: u64) -> [u8; 3] {
 
 /// The box's kernel command line with the root file system found by its
 /// label: every `root=` word becomes `root=LABEL=<label>` (added in front
-/// when there is none), the other words stay as they are, in order
-/// (`console=ttyS0,...` included).
+/// when there is none), `cloud-init=disabled` is dropped (lab's direct
+/// kernel boot applies the seed without cloud-init; a disk booted on its
+/// own, by Vagrant or as a cloud image, needs cloud-init), the other words
+/// stay as they are, in order (`console=ttyS0,...` included).
 pub fn boot_cmdline(cmdline: &str, label: &str) -> String {
     let root = format!("root=LABEL={label}");
     let mut words: Vec<&str> = Vec::new();
     let mut seen = false;
     for word in cmdline.split_whitespace() {
+        if word == "cloud-init=disabled" {
+            continue;
+        }
         if word.starts_with("root=") {
             if !seen {
                 words.push(&root);

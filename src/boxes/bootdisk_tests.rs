@@ -150,6 +150,11 @@ fn the_root_is_found_by_label_and_the_rest_of_the_cmdline_stays() {
         "ro root=LABEL=labroot x"
     );
     assert_eq!(boot_cmdline("", label), "root=LABEL=labroot");
+    // The exported disk runs cloud-init: lab's own boot turns it off.
+    assert_eq!(
+        boot_cmdline("root=/dev/vda rw cloud-init=disabled quiet", label),
+        "root=LABEL=labroot rw quiet"
+    );
     // A word that only starts like it is not the root.
     assert_eq!(
         boot_cmdline("rootwait rootfstype=ext4", label),

@@ -127,7 +127,9 @@ fn files_are_sorted_as_paths_and_found_by_path() {
         "box.yaml",
         "files/etc/cloud/cloud.cfg.d/10-lab.cfg",
         "files/etc/systemd/network/10-lab.network",
-        "files/etc/systemd/system/systemd-networkd-wait-online.service.d/10-lab.conf"
+        "files/etc/systemd/system/lab-firstboot.service",
+        "files/etc/systemd/system/systemd-networkd-wait-online.service.d/10-lab.conf",
+        "files/usr/local/sbin/lab-firstboot"
     ]));
 }
 

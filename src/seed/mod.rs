@@ -2,6 +2,13 @@
 //! `meta-data` and `user-data`, attached to a VM as a read-only disk. It
 //! carries what one VM needs at first boot: hostname, the login user with the
 //! lab's SSH public key, and the guest HTTP proxy for apt.
+//!
+//! The same seed holds `lab.env`, the same facts as shell assignments, for
+//! lab's own boxes: they boot with `cloud-init=disabled` and apply it with
+//! a few lines of shell (`lab-firstboot`, in the `debian-12` recipe), which
+//! under software emulation takes a second where cloud-init's four Python
+//! stages take minutes. Images booted by their own bootloader (imported or
+//! exported boxes) run cloud-init on `meta-data` and `user-data` as ever.
 
 use std::io::Write;
 use std::path::Path;
@@ -72,6 +79,27 @@ impl SeedConfig {
             serde_json::to_string_pretty(&doc).expect("json")
         )
     }
+
+    /// `lab.env`: `LAB_HOSTNAME`, `LAB_FQDN`, `LAB_USER`,
+    /// `LAB_AUTHORIZED_KEYS` (one key per line) and `LAB_APT_PROXY`, each
+    /// a POSIX shell assignment with its value single-quoted, for the box's
+    /// `lab-firstboot` to source (empty when there is none).
+    pub fn lab_env(&self) -> String {
+        let q = |v: &str| format!("'{}'", v.replace('\'', r"'\''"));
+        let fqdn = self
+            .domain
+            .as_ref()
+            .map(|d| format!("{}.{d}", self.hostname))
+            .unwrap_or_default();
+        format!(
+            "# Written by lab for lab-firstboot (see cloud-init's user-data beside it).\nLAB_HOSTNAME={}\nLAB_FQDN={}\nLAB_USER={}\nLAB_AUTHORIZED_KEYS={}\nLAB_APT_PROXY={}\n",
+            q(&self.hostname),
+            q(&fqdn),
+            q(&self.user),
+            q(&self.authorized_keys.join("\n")),
+            q(self.apt_proxy.as_deref().unwrap_or("")),
+        )
+    }
 }
 
 /// Write a NoCloud seed image to `path` (replacing it), mode 0600.
@@ -90,6 +118,7 @@ pub fn write_seed(path: &Path, cfg: &SeedConfig) -> Result<()> {
     for (name, text) in [
         ("meta-data", cfg.meta_data()),
         ("user-data", cfg.user_data()),
+        ("lab.env", cfg.lab_env()),
     ] {
         let mut f = root
             .create_file(name)
@@ -179,6 +208,42 @@ mod tests {
             .read_to_string(&mut ud)
             .unwrap();
         assert_eq!(ud, cfg().user_data());
+    }
+
+    #[test]
+    fn lab_env_is_sourced_by_sh_to_the_same_values() {
+        let mut c = cfg();
+        c.authorized_keys.push("ssh-rsa AAAB it's $(reboot)".into());
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("lab.env");
+        std::fs::write(&env, c.lab_env()).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(". \"$1\" && printf '%s|' \"$LAB_HOSTNAME\" \"$LAB_FQDN\" \"$LAB_USER\" \"$LAB_AUTHORIZED_KEYS\" \"$LAB_APT_PROXY\"")
+            .arg("sh")
+            .arg(&env)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "node1|node1.smoke.lab|lab|ssh-ed25519 AAAAC3Nza test@lab\nssh-rsa AAAB it's $(reboot)|http://10.77.10.1:8888|"
+        );
+    }
+
+    #[test]
+    fn the_seed_holds_lab_env_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed.img");
+        write_seed(&path, &cfg()).unwrap();
+        let mut file = std::fs::File::open(&path).unwrap();
+        let fs = fatfs::FileSystem::new(&mut file, fatfs::FsOptions::new()).unwrap();
+        let mut text = String::new();
+        fs.root_dir()
+            .open_file("lab.env")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, cfg().lab_env());
     }
 
     #[test]

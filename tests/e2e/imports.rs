@@ -103,6 +103,20 @@ fn nocloud_box(dir: &Path) -> PathBuf {
     out
 }
 
+/// On the way out, passed or failed, the lab and the imported boxes go:
+/// a failed run must not leave VMs behind (a lab's objects can be proven
+/// its own only from its state dir, which goes with the temporary dir).
+struct Cleanup<'a>(&'a Path);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = lab(self.0, &["destroy", "-f"]);
+        for b in [VAGRANT_BOX, CLOUD_BOX, NOCLOUD_BOX] {
+            let _ = lab(self.0, &["box", "remove", b]);
+        }
+    }
+}
+
 fn stored(dir: &Path) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(&ok(dir, &["box", "list", "--json"])).unwrap();
     v["boxes"]
@@ -122,7 +136,7 @@ pub fn round_trip() {
         .unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("lab.yaml"), lab_yaml()).unwrap();
-    let _ = lab(dir, &["destroy", "-f"]);
+    let _cleanup = Cleanup(dir);
     for b in [VAGRANT_BOX, CLOUD_BOX, NOCLOUD_BOX] {
         let _ = lab(dir, &["box", "remove", b]);
     }
