@@ -187,6 +187,16 @@ fn bad_inputs_are_refused_with_one_sentence_and_leave_nothing() {
     raw_disk(d, "no-boot-code.raw", false);
     let raw = std::fs::read(d.join("disk.raw")).unwrap();
     std::fs::write(d.join("odd.raw"), &raw[..raw.len() - 100]).unwrap();
+    // Whole sectors, but its partition runs to 64 MiB.
+    std::fs::write(d.join("cut.raw"), &raw[..1 << 20]).unwrap();
+    // A backing file that would hang whoever opens it: the header alone
+    // must refuse the image.
+    common::mkfifo(&d.join("fifo"));
+    run(Command::new("qemu-img")
+        .args(["create", "-f", "qcow2", "-u", "-F", "raw", "-b"])
+        .arg(d.join("fifo"))
+        .arg(d.join("fifo-backed.qcow2"))
+        .arg("64M"));
     run(Command::new("qemu-img")
         .args(["create", "-f", "qcow2", "-F", "qcow2", "-b"])
         .arg(d.join("box.img"))
@@ -203,13 +213,16 @@ fn bad_inputs_are_refused_with_one_sentence_and_leave_nothing() {
         "notes.txt",
         "no-boot-code.raw",
         "odd.raw",
+        "cut.raw",
         "overlay.qcow2",
+        "fifo-backed.qcow2",
         "virtualbox.box",
         "no-metadata.box",
         "missing.box",
     ] {
         let (code, out, err) = lab(d, &["box", "import", file, "--name", "x"]);
-        assert_eq!(code, 1, "{file}: {err}");
+        let want = if file == "missing.box" { 2 } else { 1 };
+        assert_eq!(code, want, "{file}: {err}");
         assert!(out.is_empty(), "{out}");
         let last: Vec<&str> = err.lines().filter(|l| !l.starts_with('[')).collect();
         seen.push_str(&format!("{file}:\n{}\n", last.join("\n")));
@@ -234,8 +247,27 @@ fn names_a_recipe_or_a_stored_box_has_are_refused() {
     assert!(err.contains("box name \"../up\""), "{err}");
     assert_eq!(lab(d, &["box", "import", "disk.raw", "--name", "a"]).0, 0);
     let (code, _, err) = lab(d, &["box", "import", "box.img", "--name", "a"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     insta::assert_snapshot!("taken_name", err);
+    let (code, _, err) = lab(
+        d,
+        &[
+            "box",
+            "import",
+            "box.img",
+            "--name",
+            "u",
+            "--firmware",
+            "uefi",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("has no EFI system partition"), "{err}");
+    // An imported box is not exported again, and nothing goes into the store.
+    let (code, _, err) = lab(d, &["box", "export", "a", "-o", "again.box"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("was imported from [DIR]/disk.raw"), "{err}");
+    assert!(!d.join("again.box").exists());
     let (code, _, err) = lab(d, &["box", "import", "box.img", "--name", "a", "--force"]);
     assert_eq!(code, 0, "{err}");
     let (_, out, _) = lab(d, &["box", "list", "--json"]);

@@ -125,6 +125,19 @@ pub fn export(
     let target = Target::of(output)?;
     let b = disk_box(store, name)?;
     let dir = check_output(output, force)?;
+    // Never into the store: `--force` would overwrite a box's own files.
+    if let (Ok(d), Ok(root)) = (dir.canonicalize(), store.root().canonicalize())
+        && d.starts_with(&root)
+    {
+        return Err(InvalidInput {
+            summary: format!(
+                "{} is inside the box store {}; write the export somewhere else",
+                output.display(),
+                root.display()
+            ),
+        }
+        .into());
+    }
     check_tools()?;
     let layout = layout_of(&b)?;
     clean_stale(&dir);
@@ -206,6 +219,20 @@ fn disk_box(store: &Store, name: &str) -> Result<StoredBox> {
         return Err(InvalidInput {
             summary: format!(
                 "box `{name}` is a root filesystem for containers (format: rootfs), not a VM disk; only disk boxes can be exported"
+            ),
+        }
+        .into());
+    }
+    if b.meta.boot == super::store::BootMode::Disk {
+        let from = b
+            .meta
+            .source
+            .as_ref()
+            .map(|s| format!(" from {}", s.file))
+            .unwrap_or_default();
+        return Err(InvalidInput {
+            summary: format!(
+                "box `{name}` was imported{from} and boots from its own disk: export writes boxes built from recipes; the import's source file is already a box"
             ),
         }
         .into());

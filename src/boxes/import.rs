@@ -11,7 +11,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -53,25 +53,38 @@ pub fn import(
     let file = std::path::absolute(&req.file)
         .with_context(|| format!("cannot resolve {}", req.file.display()))?;
     let shown = file.display().to_string();
-    if !file.is_file() {
-        bail!("{shown} is not a file");
+    let invalid =
+        |summary: String| -> anyhow::Error { crate::error::InvalidInput { summary }.into() };
+    match std::fs::metadata(&file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(invalid(format!("{shown} does not exist")));
+        }
+        Ok(m) if !m.is_file() => return Err(invalid(format!("{shown} is not a regular file"))),
+        _ => {}
     }
-    let kind = sniff_file(&file)?;
+    let (kind, head) = sniff_file(&file)?;
+    if kind == Kind::Qcow2 {
+        import_sniff::qcow2_header(&head).map_err(|why| anyhow::anyhow!("{shown} {why}"))?;
+    }
     if !req.force && store.get(&req.name)?.is_some() {
-        bail!(
+        return Err(invalid(format!(
             "box `{}` is in the store already; choose another --name, or give --force to replace it",
             req.name
-        );
+        )));
     }
     let staging = store.stage(&req.name)?;
     super::build::start_log(log)?;
     let sha256 = run_phase(reporter, "checksum", || super::build::sha256_file(&file))?;
     let (image, format, metadata_uefi) = match kind {
-        Kind::VagrantBox { gzip } => {
+        Kind::VagrantBox { .. } => {
             let (disk, uefi) = run_phase(reporter, "unpacking the box", || {
-                unpack_box(&file, gzip, staging.dir())
+                unpack_box(&file, staging.dir())
             })
             .map_err(|e| anyhow::anyhow!("{shown} is not a usable Vagrant box: {e:#}"))?;
+            let (_, disk_head) = sniff_file(&disk).unwrap_or((Kind::Raw, Vec::new()));
+            import_sniff::qcow2_header(&disk_head).map_err(|why| {
+                anyhow::anyhow!("{shown} is not a usable Vagrant box: its disk {why}")
+            })?;
             (disk, "qcow2", uefi)
         }
         Kind::Qcow2 => (file.clone(), "qcow2", false),
@@ -90,19 +103,26 @@ pub fn import(
     })
     .map_err(|e| anyhow::anyhow!("{shown} cannot be imported: {e:#}"))?;
     let head = read_table(&image, format, staging.dir(), log)?;
+    let what = if image == file {
+        shown.clone()
+    } else {
+        format!("the disk in {shown}")
+    };
     let found = import_sniff::firmware_of(&head).map_err(|why| {
-        let what = if image == file {
-            shown.clone()
-        } else {
-            format!("the disk in {shown}")
-        };
         anyhow::anyhow!(
             "{what} {why}; lab imports disks that boot from their own bootloader (BIOS or UEFI)"
         )
     })?;
+    import_sniff::table_fits(&head, info.virtual_size)
+        .map_err(|why| anyhow::anyhow!("{what} {why}"))?;
     let firmware = req
         .firmware
         .unwrap_or(if metadata_uefi { Firmware::Uefi } else { found });
+    if firmware == Firmware::Uefi && !import_sniff::has_esp(&head) {
+        return Err(invalid(format!(
+            "{what} has no EFI system partition, so it cannot boot with UEFI; import it without --firmware uefi"
+        )));
+    }
     let disk = staging.dir().join(DISK_FILE);
     run_phase(reporter, "copying the disk into the store", || {
         if image.starts_with(staging.dir()) {
@@ -159,86 +179,96 @@ pub fn import(
     Ok(staging.commit(&meta)?)
 }
 
-/// The kind of `file`, from its first bytes, or a sentence saying it is
-/// none lab imports.
-fn sniff_file(file: &Path) -> Result<Kind> {
+/// The kind of `file` and its first [`SNIFF_BYTES`], or a sentence
+/// saying it is none lab imports.
+fn sniff_file(file: &Path) -> Result<(Kind, Vec<u8>)> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     std::fs::File::open(file)
         .with_context(|| format!("cannot open {}", file.display()))?
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", file.display()))?;
-    import_sniff::sniff(&head).ok_or_else(|| {
+    let kind = import_sniff::sniff(&head).ok_or_else(|| {
         anyhow::anyhow!(
             "{} is neither a Vagrant box (.box, a tar), a qcow2 image nor a raw disk image with a partition table",
             file.display()
         )
-    })
+    })?;
+    Ok((kind, head))
 }
 
-/// Read the box to its end, keeping `metadata.json` and the disk it
-/// names (extracted into `dir`); `(disk path, metadata says uefi)`.
-/// Member names are only compared, never used as paths: the disk is
-/// written under a name of ours.
-fn unpack_box(file: &Path, gzip: bool, dir: &Path) -> Result<(PathBuf, bool)> {
-    let reader: Box<dyn Read> = {
-        let f = std::fs::File::open(file)?;
-        if gzip {
-            Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(f)))
-        } else {
-            Box::new(std::io::BufReader::new(f))
-        }
+/// How long listing or extracting a box may take (a gzipped box of
+/// several GiB is read three times).
+const TAR_LIMIT: Duration = Duration::from_secs(1800);
+/// Most bytes of `tar -t` output read: names of the members.
+const LIST_LIMIT: usize = 4 << 20;
+
+/// Read the box with GNU `tar` (which knows every member format Vagrant
+/// and vagrant-libvirt write: sparse entries of `tar -S` and of bsdtar
+/// included) to its end, then extract `metadata.json` and the one disk it
+/// names into `dir`, by their exact member names: nothing else is
+/// written. `(disk path, metadata says uefi)`.
+fn unpack_box(file: &Path, dir: &Path) -> Result<(PathBuf, bool)> {
+    let listed = Cmd::new("tar")
+        .args(["-t", "-f"])
+        .arg(file)
+        .run_limited(TAR_LIMIT, LIST_LIMIT)
+        .map_err(|e| match e {
+            crate::process::ProcessError::Failed { stderr, .. } => anyhow::anyhow!(
+                "the archive is truncated or damaged ({})",
+                stderr
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("tar failed")
+                    .trim()
+            ),
+            e => anyhow::anyhow!("the archive cannot be listed ({e})"),
+        })?;
+    let member = |want: &str| {
+        listed
+            .stdout
+            .lines()
+            .find(|l| l.trim_start_matches("./") == want)
+            .map(str::to_string)
     };
-    let mut archive = tar::Archive::new(reader);
-    let mut metadata = None;
-    let mut images: Vec<(String, PathBuf)> = Vec::new();
-    let damaged = |e: std::io::Error| anyhow::anyhow!("the archive is truncated or damaged ({e})");
-    for (i, entry) in archive.entries().map_err(damaged)?.enumerate() {
-        let mut entry = entry.map_err(damaged)?;
-        let name = entry
-            .path()
-            .map_err(damaged)?
-            .to_string_lossy()
-            .into_owned();
-        let name = name.trim_start_matches("./").to_string();
-        if !entry.header().entry_type().is_file() || name.contains('/') {
-            continue;
-        }
-        if name == "metadata.json" {
-            let mut text = String::new();
-            (&mut entry)
-                .take(METADATA_LIMIT + 1)
-                .read_to_string(&mut text)
-                .map_err(damaged)?;
-            if text.len() as u64 > METADATA_LIMIT {
-                bail!("its metadata.json is over {} KiB", METADATA_LIMIT / 1024);
-            }
-            metadata = Some(text);
-        } else if name.ends_with(".img") {
-            let out = dir.join(format!("member-{i}.img"));
-            let mut w = std::fs::File::create(&out)?;
-            std::io::copy(&mut entry, &mut w).map_err(damaged)?;
-            images.push((name, out));
-        }
-    }
-    // Read on to the end: the tar reader stops at the last member it was
-    // asked for, and gzip checks its CRC only at the end of the stream.
-    std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map_err(damaged)?;
-    let Some(metadata) = metadata else {
+    let Some(meta_member) = member("metadata.json") else {
         bail!("it has no metadata.json");
     };
-    let want = import_sniff::box_disk(&metadata).map_err(|why| anyhow::anyhow!("it {why}"))?;
-    let mut disk = None;
-    for (name, path) in images {
-        if name == want.path {
-            disk = Some(path);
-        } else {
-            let _ = std::fs::remove_file(path);
-        }
+    let metadata = extract(file, &meta_member, dir)?;
+    let text = crate::limits::read_to_string(&metadata, crate::limits::OWN_JSON_FILE)
+        .map_err(|e| anyhow::anyhow!("its metadata.json cannot be read ({e})"))?;
+    let _ = std::fs::remove_file(&metadata);
+    if text.len() as u64 > METADATA_LIMIT {
+        bail!("its metadata.json is over {} KiB", METADATA_LIMIT / 1024);
     }
-    let disk = disk
-        .ok_or_else(|| anyhow::anyhow!("it has no {} (its metadata.json names it)", want.path))?;
+    let want = import_sniff::box_disk(&text).map_err(|why| anyhow::anyhow!("it {why}"))?;
+    let Some(disk_member) = member(&want.path) else {
+        bail!("it has no {} (its metadata.json names it)", want.path);
+    };
+    let disk = extract(file, &disk_member, dir)?;
     Ok((disk, want.uefi))
+}
+
+/// Extract the member `name` of `file` into `dir` and return its path;
+/// it must come out as a regular file (a link named `box.img` is refused).
+fn extract(file: &Path, name: &str, dir: &Path) -> Result<PathBuf> {
+    Cmd::new("tar")
+        .args(["-x", "--no-same-owner", "--no-same-permissions", "-f"])
+        .arg(file)
+        .arg("-C")
+        .arg(dir)
+        .arg("--")
+        .arg(name)
+        .run_limited(TAR_LIMIT, LIST_LIMIT)
+        .map_err(|e| anyhow::anyhow!("{name} cannot be extracted ({e})"))?;
+    let path = dir.join(name.trim_start_matches("./"));
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.is_file() => Ok(path),
+        _ => bail!(
+            "its {} is not a regular file",
+            name.trim_start_matches("./")
+        ),
+    }
 }
 
 /// What `qemu-img info` says of an image that passed the checks.
@@ -250,6 +280,15 @@ struct ImageInfo {
 /// `qemu-img check` (qcow2: every cluster inside the file) and `qemu-img
 /// info`: refuse a backing file or an external data file, and an empty disk.
 fn check_image(image: &Path, format: &str) -> Result<ImageInfo> {
+    let cluster = if format == "qcow2" {
+        let mut head = Vec::new();
+        std::fs::File::open(image)?
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)?;
+        import_sniff::qcow2_header(&head).map_err(|why| anyhow::anyhow!("its image {why}"))?
+    } else {
+        0
+    };
     if format == "qcow2" {
         let damaged = || {
             anyhow::anyhow!(
@@ -258,9 +297,9 @@ fn check_image(image: &Path, format: &str) -> Result<ImageInfo> {
             )
         };
         let checked = Cmd::new("qemu-img")
-            .args(["check", "--output=json", "-f", "qcow2"])
+            .args(["check", "-U", "--output=json", "-f", "qcow2"])
             .arg(image)
-            .run();
+            .run_limited(QEMU_IMG_LIMIT, QEMU_IMG_OUTPUT);
         let end = match checked {
             Ok(out) => serde_json::from_str::<serde_json::Value>(&out.stdout)
                 .ok()
@@ -274,15 +313,17 @@ fn check_image(image: &Path, format: &str) -> Result<ImageInfo> {
             Err(_) => return Err(damaged()),
         };
         // A cut through an L2 table hides the clusters it mapped from the
-        // check; the file still ends before the image does.
-        if end.is_some_and(|end| end > std::fs::metadata(image).map_or(0, |m| m.len())) {
+        // check; the file then ends a cluster or more before the image
+        // does (a last cluster may be short: compressed ones are).
+        let len = std::fs::metadata(image).map_or(0, |m| m.len());
+        if end.is_some_and(|end| end > len + cluster) {
             return Err(damaged());
         }
     }
     let out = Cmd::new("qemu-img")
-        .args(["info", "--output=json", "-f", format])
+        .args(["info", "-U", "--output=json", "-f", format])
         .arg(image)
-        .run()?;
+        .run_limited(QEMU_IMG_LIMIT, QEMU_IMG_OUTPUT)?;
     let v: serde_json::Value =
         serde_json::from_str(&out.stdout).context("qemu-img info printed no JSON")?;
     if let Some(b) = v
@@ -302,6 +343,12 @@ fn check_image(image: &Path, format: &str) -> Result<ImageInfo> {
     }
     Ok(ImageInfo { virtual_size })
 }
+
+/// How long `qemu-img check` or `info` may take (check reads every
+/// table of a many-GiB image).
+const QEMU_IMG_LIMIT: Duration = Duration::from_secs(600);
+/// Most bytes of their output read.
+const QEMU_IMG_OUTPUT: usize = 1 << 20;
 
 /// Scratch file for the partition table read out of a qcow2.
 const HEAD_FILE: &str = "head.raw";

@@ -45,6 +45,79 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
     None
 }
 
+/// What a qcow2 header (the first bytes of the file, at least 104) says
+/// lab must know before any tool opens the image: `Ok(cluster size in
+/// bytes)`, or `Err` (a sentence fragment) for an image that would make
+/// QEMU open another file: a backing file (header field
+/// `backing_file_offset` non-zero) or an external data file (incompatible
+/// feature bit 2, qcow2 version 3). Layout: QEMU's `docs/interop/qcow2.txt`.
+pub fn qcow2_header(head: &[u8]) -> Result<u64, String> {
+    if head.len() < 104 || !head.starts_with(b"QFI\xfb") {
+        return Err("is not a qcow2 image".into());
+    }
+    let be32 = |o: usize| u32::from_be_bytes(head[o..o + 4].try_into().expect("4 bytes"));
+    let be64 = |o: usize| u64::from_be_bytes(head[o..o + 8].try_into().expect("8 bytes"));
+    let version = be32(4);
+    if be64(8) != 0 {
+        return Err(
+            "has a backing file; give lab a standalone image (`qemu-img convert` makes one)".into(),
+        );
+    }
+    if version >= 3 && be64(72) & 0b100 != 0 {
+        return Err("keeps its data in an external file; give lab a standalone image (`qemu-img convert` makes one)".into());
+    }
+    let bits = be32(20);
+    if !(9..=21).contains(&bits) {
+        return Err(format!(
+            "has a cluster size of 2^{bits} bytes, which qcow2 does not allow"
+        ));
+    }
+    Ok(1 << bits)
+}
+
+/// Whether every partition of the table in `head` ends within a disk of
+/// `size` bytes; `Err` names the first that does not (the image was cut
+/// short, e.g. a raw image truncated by a copy).
+pub fn table_fits(head: &[u8], size: u64) -> Result<(), String> {
+    let sectors = size / 512;
+    let le32 = |o: usize| u32::from_le_bytes(head[o..o + 4].try_into().expect("4 bytes")) as u64;
+    let le64 = |o: usize| u64::from_le_bytes(head[o..o + 8].try_into().expect("8 bytes"));
+    let protective = (0..4).any(|i| head[446 + i * 16 + 4] == 0xee);
+    if !protective {
+        for i in 0..4 {
+            let e = 446 + i * 16;
+            let (start, len) = (le32(e + 8), le32(e + 12));
+            if head[e + 4] != 0 && start + len > sectors {
+                return Err(format!(
+                    "has partition {} ending at {} MiB, past its end at {} MiB: it is truncated",
+                    i + 1,
+                    (start + len) / 2048,
+                    sectors / 2048
+                ));
+            }
+        }
+        return Ok(());
+    }
+    if head.len() < 1024 + 128 || &head[512..520] != b"EFI PART" {
+        return Ok(());
+    }
+    let (count, size_e) = (le32(512 + 80) as usize, le32(512 + 84) as usize);
+    for i in 0..count {
+        let at = 1024 + i * size_e;
+        let Some(entry) = head.get(at..at + 48) else {
+            break;
+        };
+        if entry[..16].iter().any(|&b| b != 0) && le64(at + 40) >= sectors {
+            return Err(format!(
+                "has partition {} ending past its end at {} MiB: it is truncated",
+                i + 1,
+                sectors / 2048
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// GPT partition type GUID of an EFI system partition, in its on-disk
 /// byte order (`C12A7328-F81F-11D2-BA4B-00A0C93EC93B`).
 const ESP: [u8; 16] = [
@@ -102,6 +175,15 @@ pub fn firmware_of(head: &[u8]) -> Result<Firmware, String> {
     }
 }
 
+/// Whether the GPT in `head` has an EFI system partition (what UEFI boots
+/// from).
+pub fn has_esp(head: &[u8]) -> bool {
+    if head.len() < 1024 || &head[512..520] != b"EFI PART" {
+        return false;
+    }
+    (0..128).any(|i| head.get(1024 + i * 128..1024 + i * 128 + 16) == Some(&ESP[..]))
+}
+
 /// What `metadata.json` of a Vagrant box says about its disk: the file in
 /// the box holding it and its format. The format is vagrant-libvirt's
 /// (<https://vagrant-libvirt.github.io/vagrant-libvirt/boxes.html>):
@@ -120,17 +202,24 @@ pub fn box_disk(metadata: &str) -> Result<BoxDisk, String> {
     let v: serde_json::Value = serde_json::from_str(metadata)
         .map_err(|e| format!("has a metadata.json that is not JSON ({e})"))?;
     let provider = v.get("provider").and_then(|p| p.as_str()).unwrap_or("");
+    if provider.is_empty() {
+        return Err("has a metadata.json that names no provider; lab imports boxes of the libvirt provider (vagrant-libvirt)".into());
+    }
     if provider != "libvirt" {
         return Err(format!(
-            "is for the {} provider; lab imports boxes of the libvirt provider (vagrant-libvirt)",
-            if provider.is_empty() {
-                "(unnamed)"
-            } else {
-                provider
-            }
+            "is for the {provider} provider; lab imports boxes of the libvirt provider (vagrant-libvirt)"
         ));
     }
-    let uefi = v.get("firmware").and_then(|f| f.as_str()) == Some("uefi");
+    let uefi = match v.get("firmware") {
+        None => false,
+        Some(f) if f == "uefi" || f == "efi" => true,
+        Some(f) if f == "bios" => false,
+        Some(f) => {
+            return Err(format!(
+                "has a metadata.json whose firmware is {f}; lab boots \"bios\" or \"uefi\""
+            ));
+        }
+    };
     let (path, format) = match v.get("disks").and_then(|d| d.as_array()) {
         Some(disks) if disks.len() > 1 => {
             return Err(format!(

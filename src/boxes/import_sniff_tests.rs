@@ -105,9 +105,66 @@ fn box_metadata_of_both_vagrant_libvirt_formats() {
 fn box_metadata_refusals_say_why() {
     let e = |m: &str| box_disk(m).unwrap_err();
     assert!(e(r#"{"provider":"virtualbox"}"#).contains("virtualbox provider"));
-    assert!(e("{}").contains("(unnamed) provider"));
+    assert!(e("{}").contains("names no provider"));
+    assert!(
+        e(r#"{"provider":"libvirt","firmware":"coreboot"}"#).contains("firmware is \"coreboot\"")
+    );
     assert!(e("not json").contains("not JSON"));
     assert!(e(r#"{"provider":"libvirt","format":"raw"}"#).contains("\"raw\""));
     assert!(e(r#"{"provider":"libvirt","disks":[{"path":"a"},{"path":"b"}]}"#).contains("2 disks"));
     assert!(e(r#"{"provider":"libvirt","disks":[{"path":"../x"}]}"#).contains("not a file"));
+}
+
+/// A qcow2 header: version 3, cluster bits, backing offset, incompatible
+/// features.
+fn qcow2(bits: u32, backing: u64, incompat: u64) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..4].copy_from_slice(b"QFI\xfb");
+    h[4..8].copy_from_slice(&3u32.to_be_bytes());
+    h[8..16].copy_from_slice(&backing.to_be_bytes());
+    h[20..24].copy_from_slice(&bits.to_be_bytes());
+    h[72..80].copy_from_slice(&incompat.to_be_bytes());
+    h
+}
+
+#[test]
+fn a_qcow2_that_would_open_another_file_is_refused_from_its_header() {
+    assert_eq!(qcow2_header(&qcow2(16, 0, 0)), Ok(65536));
+    assert!(
+        qcow2_header(&qcow2(16, 0x200, 0))
+            .unwrap_err()
+            .contains("backing file")
+    );
+    assert!(
+        qcow2_header(&qcow2(16, 0, 0b100))
+            .unwrap_err()
+            .contains("external file")
+    );
+    assert!(
+        qcow2_header(&qcow2(40, 0, 0))
+            .unwrap_err()
+            .contains("cluster size")
+    );
+    assert!(
+        qcow2_header(b"QFI\xfb")
+            .unwrap_err()
+            .contains("not a qcow2")
+    );
+}
+
+#[test]
+fn a_table_whose_partitions_end_past_the_disk_is_truncated() {
+    let mut d = mbr(true, &[0x83]);
+    d[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
+    d[446 + 12..446 + 16].copy_from_slice(&(20_971_520u32 - 2048).to_le_bytes());
+    assert_eq!(table_fits(&d, 10 << 30), Ok(()));
+    let e = table_fits(&d, 1 << 20).unwrap_err();
+    assert!(
+        e.contains("partition 1 ending at 10240 MiB, past its end at 1 MiB"),
+        "{e}"
+    );
+    let mut g = gpt(true, &[ESP]);
+    g[1024 + 40..1024 + 48].copy_from_slice(&4096u64.to_le_bytes());
+    assert_eq!(table_fits(&g, 4 << 20), Ok(()));
+    assert!(table_fits(&g, 1 << 20).unwrap_err().contains("truncated"));
 }

@@ -93,7 +93,9 @@ pub enum StoreError {
     /// outside the store (`../x`).
     #[error("box name {} {why}", crate::names::quoted(name))]
     BadName { name: String, why: String },
-    #[error("another `lab box build {0}` is running (lock held on {1})")]
+    #[error(
+        "another lab command is building, importing or removing box `{0}` (lock held on {1}); wait for it to finish"
+    )]
     Busy(String, PathBuf),
     #[error("{action} {path}: {cause}")]
     Io {
