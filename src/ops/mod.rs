@@ -67,7 +67,7 @@ impl LabCtx {
     }
 
     fn connect(lab: Lab) -> Result<Self> {
-        let uri = resolve_uri(lab.libvirt_uri.as_deref());
+        let uri = resolve_uri(lab.uri_in_file());
         let hv = Libvirt::connect(&uri)?;
         Ok(Self::with_hypervisor(
             lab,
