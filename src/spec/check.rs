@@ -159,31 +159,9 @@ pub(crate) fn libvirt_uri(uri: &str) -> Result<LibvirtUri, String> {
     })
 }
 
-/// `USER@ADDRESS` as OpenSSH takes it for a jump host: a login name
-/// (`[a-z_][a-z0-9_-]*`, root allowed) and a DNS name or an IPv4 address.
+/// `USER@ADDRESS` for the login to a lab's host ([`crate::names::ssh_login`]).
 pub(crate) fn ssh_login(text: &str) -> Result<SshLogin, String> {
-    let Some((user, address)) = text.split_once('@') else {
-        return Err("is not USER@ADDRESS (e.g. root@server)".into());
-    };
-    match crate::names::login_name(user) {
-        Err(_) if user == "root" => {}
-        Err(why) => return Err(format!("has the user {:?} that {why}", clip(user))),
-        Ok(()) => {}
-    }
-    if address.parse::<Ipv4Addr>().is_err() {
-        if address.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return Err(format!(
-                "has the address {:?}, which is not a valid IPv4 address",
-                clip(address)
-            ));
-        }
-        domain(address).map_err(|why| {
-            format!(
-                "has the address {:?} that {why}; give a DNS name or an IPv4 address",
-                clip(address)
-            )
-        })?;
-    }
+    let (user, address) = crate::names::ssh_login(text)?;
     Ok(SshLogin {
         user: user.to_owned(),
         address: address.to_owned(),

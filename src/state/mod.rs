@@ -141,6 +141,12 @@ pub struct NodeState {
     pub mac: String,
     pub user: String,
     pub box_name: String,
+    /// `USER@ADDRESS` of the sshd on the node's host that `lab` reaches
+    /// the node through (OpenSSH's ProxyJump), when the host is another
+    /// machine; absent otherwise, and in states written before it
+    /// existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
     /// Volumes in the pool that belong to this node (overlay, seed).
     pub volumes: Vec<String>,
     /// Set once the node was seen ready (SSH + cloud-init) and its host key

@@ -67,6 +67,7 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
         mac: np.mac.clone(),
         user: np.user.clone(),
         box_name: np.node.box_name.clone(),
+        jump: np.jump.clone(),
         volumes: vec![np.overlay.clone(), np.seed.clone()],
         ready: entry.ready,
         host_key: entry.host_key.clone(),

@@ -44,6 +44,9 @@ pub struct NodePlan {
     pub state: Option<DomainState>,
     /// Running and seen ready before this run.
     pub was_ready: bool,
+    /// `USER@ADDRESS` of the host's sshd the node is reached through
+    /// (its host is another machine); `None`: directly.
+    pub jump: Option<String>,
 }
 
 impl NodePlan {
@@ -255,6 +258,10 @@ fn node_plan(
         None => None,
     };
     Ok(NodePlan {
+        jump: lab
+            .host_of(node)
+            .and_then(|h| h.ssh.as_ref())
+            .map(ToString::to_string),
         node: node.clone(),
         was_ready: state == Some(DomainState::Running) && recorded.is_some_and(|n| n.ready),
         domain,

@@ -50,6 +50,7 @@ pub fn boot_and_wait(
             user: np.user.clone(),
             key: ctx.state_dir.ssh_key(),
             vagrant_key: np.vagrant_key,
+            jump: np.jump.clone().map(crate::ssh::Jump::new),
         };
         let console = ctx.state_dir.console_log(&np.node.name);
         wait_node(
