@@ -58,6 +58,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
             args.node
         );
     };
+    let options = options.through(ns.jump.as_deref())?;
     let mut cmd = Cmd::new("ssh").args(options.args());
     if !args.command.is_empty() {
         cmd = cmd.arg("-T");
@@ -83,6 +84,7 @@ pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
         );
     }
     for (node, ns) in up {
+        let options = options.clone().through(ns.jump.as_deref())?;
         print!("{}", options.host_block(&node.name, &ns.ip, &ns.user)?);
     }
     Ok(())

@@ -119,6 +119,13 @@ impl State {
         getrandom::fill(&mut bytes).expect("the OS random source works");
         hex::encode(bytes)
     }
+
+    /// The `USER@ADDRESS` the lab's nodes are reached through (their
+    /// [`NodeState::jump`]; a lab runs on one host for now, so the first
+    /// one found); `None` when they are reached directly.
+    pub fn jump(&self) -> Option<&str> {
+        self.nodes.values().find_map(|n| n.jump.as_deref())
+    }
 }
 
 /// One running (or recorded) forwarder: `lab __forward --listen LISTEN --to TO`.
