@@ -25,6 +25,8 @@ mod modes_tests;
 #[cfg(test)]
 mod owner_tests;
 #[cfg(test)]
+mod remote_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;

@@ -227,7 +227,11 @@ pub fn node(
                 network: env.network.clone(),
                 mac: np.mac.clone(),
             }],
-            console_log: ctx.state_dir.console_log(name),
+            console_log: match np.jump {
+                // The host is another machine: the log stays there.
+                Some(_) => names::remote_console_log(&np.domain).into(),
+                None => ctx.state_dir.console_log(name),
+            },
         })?;
     }
     // The box's user may differ from the plan's guess only if the box was
