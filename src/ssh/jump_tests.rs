@@ -218,3 +218,42 @@ fn the_relay_is_ssh_w_with_the_login_never_taken_for_an_option() {
     let cmd = jump.relay("10.77.10.21:22".parse().unwrap(), Duration::from_secs(5));
     insta::assert_snapshot!(cmd.cmdline(), @"ssh -o BatchMode=yes -o ConnectTimeout=5 -W 10.77.10.21:22 -l root -- lab-host-b");
 }
+
+#[test]
+fn a_forward_reaches_its_guest_port_through_the_host() {
+    use std::io::{Read, Write};
+    let s = setup();
+    // The guest's port: an echo server.
+    let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in echo.incoming().flatten() {
+            let mut w = conn.try_clone().unwrap();
+            let mut r = conn;
+            std::thread::spawn(move || std::io::copy(&mut r, &mut w));
+        }
+    });
+    let listen: std::net::SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let via = jump_to(&s, s.host.port);
+    // Runs until the test process ends.
+    std::thread::spawn(move || crate::forward::serve(listen, to, Some(via), false));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut conn = loop {
+        match TcpStream::connect(listen) {
+            Ok(c) => break c,
+            Err(e) => assert!(Instant::now() < deadline, "not listening: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"ping").unwrap();
+    let mut got = [0u8; 4];
+    conn.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"ping");
+    let log = s.host.log();
+    assert!(
+        log.contains("Accepted publickey for root"),
+        "through the host: {log}"
+    );
+}
