@@ -36,3 +36,15 @@ fn up_reaches_and_records_the_guests_through_their_host() {
         std::path::PathBuf::from("/var/log/libvirt/qemu/far.node1-console.log")
     );
 }
+
+#[test]
+fn this_machines_memory_does_not_limit_a_lab_on_another_host() {
+    // 64 GiB: more than this machine has free, which says nothing of
+    // lab-host-b.
+    let big = LAB.replace(
+        "    ip: 10.88.7.21\n",
+        "    ip: 10.88.7.21\n    memory: 65536\n",
+    );
+    let f = fixture(&big);
+    up::up(&f.ctx, &super::tests::ready_probe(), rep()).unwrap();
+}
