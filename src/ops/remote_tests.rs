@@ -48,3 +48,17 @@ fn this_machines_memory_does_not_limit_a_lab_on_another_host() {
     let f = fixture(&big);
     up::up(&f.ctx, &super::tests::ready_probe(), rep()).unwrap();
 }
+
+#[test]
+fn a_node_that_never_gets_ready_names_its_console_log_on_the_host() {
+    let f = fixture(LAB);
+    let mut opts = up::UpOptions::new(vec![], std::time::Duration::from_millis(300));
+    opts.probe = Arc::new(|_, _, _| ProbeState::NoConnection("connection refused".into()));
+    let err = format!("{:#}", up::up(&f.ctx, &opts, rep()).unwrap_err());
+    assert!(
+        err.contains(
+            "console log: /var/log/libvirt/qemu/far.node1-console.log (also: lab console node1)"
+        ),
+        "{err}"
+    );
+}
