@@ -1,6 +1,8 @@
 //! The TCP forwarder behind `forwards:`. [`serve`] is the relay that runs
-//! as the hidden `lab __forward --listen ADDR:PORT --to IP:PORT` (a thread
-//! per connection, copying both ways); [`spawn`] starts one detached in a
+//! as the hidden `lab __forward --listen ADDR:PORT --to IP:PORT [--via
+//! USER@HOST]` (a thread per connection, copying both ways; with `--via`,
+//! each connection reaches the guest through that host's sshd, as
+//! [`crate::ssh::Jump`] does); [`spawn`] starts one detached in a
 //! session of its own and hands its pid to the caller before the relay
 //! listens; [`is_forwarder`] and [`stop`] recognise and end one by pid, and
 //! never signal another program.
@@ -10,8 +12,9 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -53,11 +56,17 @@ impl fmt::Display for StartError {
     }
 }
 
-/// The relay: listen on `listen`, copy every connection to and from `to`.
+/// The relay: listen on `listen`, copy every connection to and from `to`,
+/// through `via` when set (the guest's host is another machine).
 /// With `handshake` (how [`spawn`] runs it): wait for `go` on stdin, report
 /// the outcome of binding on stdout, then send stdout to stderr (the log)
 /// and read from /dev/null. Runs until killed.
-pub fn serve(listen: SocketAddr, to: SocketAddr, handshake: bool) -> Result<()> {
+pub fn serve(
+    listen: SocketAddr,
+    to: SocketAddr,
+    via: Option<crate::ssh::Jump>,
+    handshake: bool,
+) -> Result<()> {
     if handshake {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -91,7 +100,11 @@ pub fn serve(listen: SocketAddr, to: SocketAddr, handshake: bool) -> Result<()> 
     for conn in listener.incoming() {
         match conn {
             Ok(client) => {
-                std::thread::spawn(move || relay(client, to, listen));
+                let via = via.clone();
+                std::thread::spawn(move || match via {
+                    None => relay(client, to, listen),
+                    Some(jump) => relay_via(client, to, listen, &jump),
+                });
             }
             Err(e) => eprintln!("{listen} → {to}: accept failed: {e}"),
         }
@@ -122,12 +135,63 @@ fn relay(client: TcpStream, to: SocketAddr, listen: SocketAddr) {
         }
     };
     let _ = (client.set_nodelay(true), server.set_nodelay(true));
-    let (Ok(mut client_r), Ok(mut server_w)) = (client.try_clone(), server.try_clone()) else {
+    copy_both_ways(client, server);
+}
+
+/// [`relay`] through the guest's host: `ssh -W` there carries the
+/// connection; what it says on failure goes to the log.
+fn relay_via(client: TcpStream, to: SocketAddr, listen: SocketAddr, jump: &crate::ssh::Jump) {
+    let (server, ssh) = match jump.connect(to, CONNECT_TIMEOUT) {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!(
+                "{listen} → {to}: cannot reach the guest through {}: {e:#}",
+                jump.login
+            );
+            return;
+        }
+    };
+    // A forwarded connection may stay quiet for long.
+    let _ = (client.set_nodelay(true), server.set_read_timeout(None));
+    copy_both_ways(client, server);
+    let said = ssh.finish(Duration::from_secs(1));
+    if !said.is_empty() {
+        eprintln!("{listen} → {to} through {}: {said}", jump.login);
+    }
+}
+
+/// A connection that can be split into a reading and a writing half.
+trait Duplex: Read + Write + Send + Sized + 'static {
+    fn split(&self) -> std::io::Result<Self>;
+    fn close_write(&self);
+}
+
+impl Duplex for TcpStream {
+    fn split(&self) -> std::io::Result<Self> {
+        self.try_clone()
+    }
+    fn close_write(&self) {
+        let _ = self.shutdown(Shutdown::Write);
+    }
+}
+
+impl Duplex for UnixStream {
+    fn split(&self) -> std::io::Result<Self> {
+        self.try_clone()
+    }
+    fn close_write(&self) {
+        let _ = self.shutdown(Shutdown::Write);
+    }
+}
+
+/// Copy `client` → `server` and back until each side has closed.
+fn copy_both_ways(client: TcpStream, server: impl Duplex) {
+    let (Ok(mut client_r), Ok(mut server_w)) = (client.try_clone(), server.split()) else {
         return;
     };
     let up = std::thread::spawn(move || {
         let _ = std::io::copy(&mut client_r, &mut server_w);
-        let _ = server_w.shutdown(Shutdown::Write);
+        server_w.close_write();
     });
     let (mut server_r, mut client_w) = (server, client);
     let _ = std::io::copy(&mut server_r, &mut client_w);
@@ -135,14 +199,15 @@ fn relay(client: TcpStream, to: SocketAddr, listen: SocketAddr) {
     let _ = up.join();
 }
 
-/// Start `program __forward --listen LISTEN --to TO` detached (own
-/// session, output appended to `log`), call `record` with its pid, and only
-/// then let it listen. `Ok(pid)` once it listens. When `record` fails the
-/// forwarder is stopped and the error returned.
+/// Start `program __forward --listen LISTEN --to TO [--via USER@HOST]`
+/// detached (own session, output appended to `log`), call `record` with
+/// its pid, and only then let it listen. `Ok(pid)` once it listens. When
+/// `record` fails the forwarder is stopped and the error returned.
 pub fn spawn(
     program: &Path,
     listen: SocketAddr,
     to: SocketAddr,
+    via: Option<&str>,
     log: &Path,
     record: impl FnOnce(u32) -> Result<()>,
 ) -> Result<u32, StartError> {
@@ -162,6 +227,7 @@ pub fn spawn(
             &to.to_string(),
             "--handshake",
         ])
+        .args(via.iter().flat_map(|v| ["--via", v]))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(log_file);

@@ -101,6 +101,50 @@ pub fn login_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `USER@ADDRESS` as ssh(1) takes it for the login to a lab's host (a
+/// jump host): a login name as [`login_name`] has it, `root` allowed,
+/// and a DNS name (dot-separated [`dns_label`]s, at most 253
+/// characters) or an IPv4 address. Neither part can start an option of
+/// ssh(1) or break an ssh_config(5) line. Returns (user, address).
+pub fn ssh_login(text: &str) -> Result<(&str, &str), String> {
+    let Some((user, address)) = text.split_once('@') else {
+        return Err("is not USER@ADDRESS (e.g. root@server)".into());
+    };
+    match login_name(user) {
+        Err(_) if user == "root" => {}
+        Err(why) => return Err(format!("has the user {} that {why}", quoted(user))),
+        Ok(()) => {}
+    }
+    if address.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok((user, address));
+    }
+    if address.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "has the address {}, which is not a valid IPv4 address",
+            quoted(address)
+        ));
+    }
+    let why = if address.len() > 253 {
+        Some(format!(
+            "is {} characters long; at most 253 are allowed",
+            address.len()
+        ))
+    } else {
+        address.split('.').find_map(|label| {
+            dns_label(label)
+                .err()
+                .map(|why| format!("has a label {} that {why}", quoted(label)))
+        })
+    };
+    match why {
+        Some(why) => Err(format!(
+            "has the address {} that {why}; give a DNS name or an IPv4 address",
+            quoted(address)
+        )),
+        None => Ok((user, address)),
+    }
+}
+
 /// `value` for a message: quoted with Rust's escapes (a newline shows as
 /// `\n`), cut after 60 characters with `…`, so a hostile or huge value
 /// reads as one short word.

@@ -338,6 +338,9 @@ impl Cmd {
 
 #[path = "process_limited.rs"]
 mod limited;
+#[path = "process_socket.rs"]
+mod socket;
+pub use socket::SocketChild;
 
 fn signal_of(status: ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;

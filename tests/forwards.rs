@@ -107,7 +107,7 @@ fn spawn_records_the_pid_before_listening_and_reports_a_busy_port() {
     let echo = echo_server();
     let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let mut recorded = None;
-    let pid = forward::spawn(Path::new(LAB), listen, echo, &log, |pid| {
+    let pid = forward::spawn(Path::new(LAB), listen, echo, None, &log, |pid| {
         // Not listening yet: the forwarder waits for the go-ahead.
         assert!(
             TcpStream::connect(listen).is_err(),
@@ -133,11 +133,53 @@ fn spawn_records_the_pid_before_listening_and_reports_a_busy_port() {
         Path::new(LAB),
         busy.local_addr().unwrap(),
         echo,
+        None,
         &log,
         |_| Ok(()),
     )
     .unwrap_err();
     assert!(matches!(err, StartError::InUse), "{err}");
+}
+
+#[test]
+fn a_forwarder_to_a_guest_of_a_remote_host_is_told_its_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("forwards.log");
+    let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let to: SocketAddr = ([10, 77, 60, 21], 80).into();
+    let pid = forward::spawn(
+        Path::new(LAB),
+        listen,
+        to,
+        Some("root@lab-host-b"),
+        &log,
+        |_| Ok(()),
+    )
+    .unwrap();
+    let args = forward::cmdline(pid).unwrap();
+    assert_eq!(forward::stop(pid, &listen.to_string()), Stopped::Stopped);
+    assert!(
+        args.windows(2).any(|w| w == ["--via", "root@lab-host-b"]),
+        "{args:?}"
+    );
+    // A login ssh could take for an option is refused.
+    let out = std::process::Command::new(LAB)
+        .args([
+            "__forward",
+            "--listen",
+            "127.0.0.1:1",
+            "--to",
+            "127.0.0.1:2",
+            "--via=-oProxyCommand=x@h",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--via \"-oProxyCommand=x@h\" has the user"),
+        "{err}"
+    );
 }
 
 /// A lab on the fake hypervisor whose node1:80 is forwarded to

@@ -362,3 +362,30 @@ fn ansible_reads_the_inventory_from_a_pipe() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(!text.starts_with("#####"), "{text}");
 }
+
+#[test]
+fn nodes_of_a_remote_host_are_reached_through_it_by_proxyjump() {
+    let lab = lab_with("inv-jump", &["node1", "node2"]);
+    let path = lab.path().join(".lab/state.json");
+    let mut st: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for node in ["node1", "node2"] {
+        st["nodes"][node]["jump"] = json!("root@lab-host-b");
+    }
+    write_private(&path, &st.to_string(), 0o600);
+    let (json, _) = lab.inventory(&["--format", "json"]);
+    let list: Value = serde_json::from_str(&json).unwrap();
+    let args = text(&list["_meta"]["hostvars"]["node1"]["ansible_ssh_common_args"]).to_string();
+    assert!(args.ends_with(" -o ProxyJump=root@lab-host-b"), "{args}");
+    let out = lab.lab(&["ssh-config"]);
+    let config = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        config.matches("\n  ProxyJump root@lab-host-b\n").count(),
+        2,
+        "{config}"
+    );
+}

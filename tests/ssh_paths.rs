@@ -189,3 +189,39 @@ fn a_lab_path_ssh_cannot_take_is_refused() {
     assert_eq!(errors[0], errors[1]);
     insta::assert_snapshot!(errors[0]);
 }
+
+#[test]
+fn ssh_to_a_node_of_a_remote_host_goes_through_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = lab_in("plain");
+    let state = lab.dir.join(".lab/state.json");
+    let mut st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    st["nodes"]["node1"]["jump"] = "root@lab-host-b".into();
+    std::fs::write(&state, st.to_string()).unwrap();
+    let bin = lab.home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = lab.home.join("args");
+    let stand_in = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
+        record.display()
+    );
+    std::fs::write(bin.join("ssh"), stand_in).unwrap();
+    std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = lab
+        .lab(&["ssh", "node1", "--", "true"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        recorded.contains("\n-o\nProxyJump=root@lab-host-b\n-T\n-l\nlab\n--\n10.77.10.21\ntrue\n"),
+        "{recorded}"
+    );
+}

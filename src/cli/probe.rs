@@ -33,6 +33,7 @@ pub fn run(args: Args) -> Result<()> {
             user: args.user.clone(),
             key: args.key.clone(),
             vagrant_key: false,
+            jump: None,
         };
         let r = ssh::wait_ready(&t, deadline, &ssh::probe, |_| {});
         let secs = start.elapsed().as_secs_f64();

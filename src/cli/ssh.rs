@@ -58,6 +58,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
             args.node
         );
     };
+    let options = options.through(ns.jump.as_deref())?;
     let mut cmd = Cmd::new("ssh").args(options.args());
     if !args.command.is_empty() {
         cmd = cmd.arg("-T");
@@ -83,6 +84,7 @@ pub fn run_config(global: &Global, _args: ConfigArgs) -> Result<()> {
         );
     }
     for (node, ns) in up {
+        let options = options.clone().through(ns.jump.as_deref())?;
         print!("{}", options.host_block(&node.name, &ns.ip, &ns.user)?);
     }
     Ok(())
@@ -94,24 +96,11 @@ pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
         .node(&args.node)
         .with_context(|| format!("lab {} has no node `{}`", ctx_lab.name, args.node))?;
     let sd = StateDir::for_lab_dir(ctx_lab.dir());
-    let path = sd.console_log(&args.node);
-    // One sentence either way: the cause is in it, not a second line.
-    let file = match crate::limits::open_regular(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "node {} has no console log yet ({} does not exist); it is written from the node's first start: run `lab up {}`",
-            args.node,
-            path.display(),
-            args.node
-        ),
-        Err(e) => bail!("cannot read the console log {}: {e}", path.display()),
-    };
-    // Line by line: the log grows as long as the VM runs. Lines over
-    // MAX_LINE_BYTES are cut; `-n N` keeps only N of them at a time.
-    let mut reader = std::io::BufReader::new(file);
+    // Lines over MAX_LINE_BYTES are cut (by the readers); `-n N` keeps
+    // only N of them at a time: the log grows as long as the VM runs.
     let mut last = std::collections::VecDeque::new();
-    while let Some(line) = crate::limits::read_text_line(&mut reader)? {
-        let line = crate::ops::up::strip_control(&line);
+    let mut emit = |line: &str| {
+        let line = crate::ops::up::strip_control(line);
         match args.lines {
             None => println!("{line}"),
             Some(n) => {
@@ -121,9 +110,72 @@ pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
                 }
             }
         }
+    };
+    let remote = match sd.exists() {
+        true => sd
+            .load()?
+            .nodes
+            .remove(&args.node)
+            .filter(|ns| ns.jump.is_some()),
+        false => None,
+    };
+    match remote {
+        Some(ns) => console_through_host(&args.node, &ns, &mut emit)?,
+        None => console_here(&args.node, &sd.console_log(&args.node), &mut emit)?,
     }
     for line in last {
         println!("{line}");
     }
     Ok(())
+}
+
+/// Hands each line of the console log at `path` on this machine to `emit`.
+fn console_here(node: &str, path: &std::path::Path, emit: &mut dyn FnMut(&str)) -> Result<()> {
+    // One sentence either way: the cause is in it, not a second line.
+    let file = match crate::limits::open_regular(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "node {node} has no console log yet ({} does not exist); it is written from the node's first start: run `lab up {node}`",
+            path.display(),
+        ),
+        Err(e) => bail!("cannot read the console log {}: {e}", path.display()),
+    };
+    let mut reader = std::io::BufReader::new(file);
+    while let Some(line) = crate::limits::read_text_line(&mut reader)? {
+        emit(&line);
+    }
+    Ok(())
+}
+
+/// Hands each line of the console log of the node whose host is another
+/// machine (it stays there: [`crate::ops::names::remote_console_log`]) to
+/// `emit`, read by `ssh USER@HOST cat` with the user's ssh config for
+/// the host, as the other logins to it.
+fn console_through_host(
+    node: &str,
+    ns: &crate::state::NodeState,
+    emit: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let jump = ns.jump.as_deref().expect("chosen for its jump");
+    let (user, address) = crate::names::ssh_login(jump)
+        .map_err(|why| anyhow::anyhow!("the host login of node {node} in the state {why}"))?;
+    let path = crate::ops::names::remote_console_log(&ns.domain);
+    // The remote shell reads the command: the path is one quoted word.
+    let remote = format!(
+        "test -e {0} || exit 3; exec cat -- {0}",
+        crate::process::shell_quote(&path)
+    );
+    let cmd = Cmd::new("ssh")
+        .args(["-o", "BatchMode=yes"])
+        .args(crate::ssh::openssh::login(user, address))
+        .arg(remote);
+    match cmd.stream(&mut |line| emit(line)) {
+        Ok(()) => Ok(()),
+        Err(crate::process::ProcessError::Failed { status, .. }) if status == "exit status 3" => bail!(
+            "node {node} has no console log yet ({path} does not exist on host {address}); it is written from the node's first start: run `lab up {node}`"
+        ),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "cannot read node {node}'s console log {path} on host {address}; check that `ssh {jump}` logs in without a prompt"
+        ))),
+    }
 }

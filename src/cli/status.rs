@@ -23,6 +23,8 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         "lab {}: network {} {}",
         st.lab, st.network, st.network_state
     );
+    // A HOST column only for a lab with `hosts:` (every node has one).
+    let hosts = st.nodes.iter().any(|n| n.host.is_some());
     let rows: Vec<Vec<String>> = st
         .nodes
         .iter()
@@ -34,19 +36,24 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
                 n.state.to_string()
             };
             let accel = n.accel.map_or_else(|| "-".into(), |a| a.to_string());
-            vec![
+            let mut row = vec![
                 n.node.clone(),
                 state,
                 n.ip.clone(),
                 n.box_name.clone(),
                 accel,
-            ]
+            ];
+            if hosts {
+                row.insert(1, n.host.clone().unwrap_or_else(|| "-".into()));
+            }
+            row
         })
         .collect();
-    print!(
-        "{}",
-        table::render(&["NODE", "STATE", "IP", "BOX", "ACCEL"], &rows)
-    );
+    let mut header = vec!["NODE", "STATE", "IP", "BOX", "ACCEL"];
+    if hosts {
+        header.insert(1, "HOST");
+    }
+    print!("{}", table::render(&header, &rows));
     let pending: Vec<&str> = st
         .nodes
         .iter()

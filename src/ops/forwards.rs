@@ -91,7 +91,8 @@ pub fn ensure(ctx: &LabCtx, st: &mut State, program: &Path, rep: &dyn NodeReport
             continue;
         }
         let sd = &ctx.state_dir;
-        let started = forward::spawn(program, listen, to, &log, |pid| {
+        let via = st.nodes.get(&f.node).and_then(|n| n.jump.clone());
+        let started = forward::spawn(program, listen, to, via.as_deref(), &log, |pid| {
             st.forwards.push(ForwardState {
                 node: f.node.clone(),
                 listen: listen_s.clone(),

@@ -55,7 +55,7 @@ pub fn inventory(lab: &Lab, sd: &StateDir, format: Format) -> Result<Printed> {
         );
     }
     let st = sd.load()?;
-    let ssh = ClientOptions::for_lab(sd)?;
+    let ssh = ClientOptions::for_lab(sd)?.through(st.jump())?;
     let key = sd.ssh_key();
     let key = key.to_str().expect("checked by ClientOptions: UTF-8");
     render(lab, &st, &ssh, key, format)

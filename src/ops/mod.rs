@@ -25,6 +25,8 @@ mod modes_tests;
 #[cfg(test)]
 mod owner_tests;
 #[cfg(test)]
+mod remote_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;
@@ -67,7 +69,7 @@ impl LabCtx {
     }
 
     fn connect(lab: Lab) -> Result<Self> {
-        let uri = resolve_uri(lab.libvirt_uri.as_deref());
+        let uri = resolve_uri(lab.uri_in_file());
         let hv = Libvirt::connect(&uri)?;
         Ok(Self::with_hypervisor(
             lab,

@@ -54,6 +54,7 @@ fn make_everything(root: &Path) {
         Path::new("/nonexistent/lab"),
         addr("127.0.0.1:1"),
         addr("127.0.0.1:2"),
+        None,
         &sd.file(FORWARDS_LOG),
         |_| Ok(()),
     );

@@ -32,6 +32,15 @@ pub fn domain(lab: &str, node: &str) -> String {
     format!("{lab}.{node}")
 }
 
+/// Where a host that is another machine keeps the serial console log of
+/// the domain `domain`: `/var/log/libvirt/qemu/DOMAIN-console.log`, in
+/// the directory libvirt's QEMU driver keeps its domains' logs in (so it
+/// exists, and virtlogd may write there); the lab's state directory is
+/// on this machine only. `lab console` reads it through the host.
+pub fn remote_console_log(domain: &str) -> String {
+    format!("/var/log/libvirt/qemu/{domain}-console.log")
+}
+
 /// Prefix of every pool volume of one lab instance: `LAB.INSTANCE.`.
 pub fn volume_prefix(lab: &str, instance: &str) -> String {
     format!("{lab}.{instance}.")

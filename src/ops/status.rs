@@ -57,6 +57,10 @@ impl std::fmt::Display for NetState {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NodeStatus {
     pub node: String,
+    /// The name of its host in the lab file's `hosts`; left out of the
+    /// JSON when the lab has no `hosts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub state: VmState,
     pub ip: String,
     #[serde(rename = "box")]
@@ -135,6 +139,7 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
         let ours = state != VmState::NotCreated;
         nodes.push(NodeStatus {
             node: node.name.clone(),
+            host: node.host.clone(),
             ready: state == VmState::Domain(DomainState::Running) && ns.is_some_and(|n| n.ready),
             state,
             ip: node.ip.to_string(),

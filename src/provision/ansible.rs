@@ -214,7 +214,7 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Ve
     let dir = run.sd.file(ANSIBLE_DIR);
     crate::files::private_dir(&dir)?;
     let images = images::on_host(&images::build(run, &a.images)?);
-    let access = crate::ssh::openssh::ClientOptions::for_lab(run.sd)?;
+    let access = crate::ssh::openssh::ClientOptions::for_lab(run.sd)?.through(run.st.jump())?;
     let files = [
         (
             INVENTORY_ON_HOST,

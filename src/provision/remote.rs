@@ -41,6 +41,7 @@ impl Remote {
                 user: ns.user.clone(),
                 key: sd.ssh_key(),
                 vagrant_key: false,
+                jump: ns.jump.clone().map(crate::ssh::Jump::new),
             },
             host_key: ns.host_key.clone(),
         })

@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use super::diag::clip;
-use super::model::{Proxy, ProxyHost};
+use super::model::{Proxy, ProxyHost, SshLogin};
 
 /// The name rules shared with the rest of `lab` (box recipes, the box
 /// store, the state): [`crate::names`].
@@ -78,6 +78,96 @@ pub(crate) fn proxy(url: &str) -> Result<Proxy, String> {
     Ok(Proxy { host, port })
 }
 
+/// The parts of a libvirt URI (<https://libvirt.org/uri.html>) that
+/// decide where its VMs run: `DRIVER[+TRANSPORT]://[USER@][SERVER][:PORT]/PATH[?...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LibvirtUri {
+    pub transport: Option<String>,
+    pub user: Option<String>,
+    /// The server; `None` for this machine.
+    pub server: Option<String>,
+}
+
+/// libvirt's remote transports (<https://libvirt.org/uri.html#transport-configuration>).
+const TRANSPORTS: [&str; 7] = ["unix", "ssh", "libssh", "libssh2", "tcp", "tls", "ext"];
+/// Transports that reach the server through SSH, as a login.
+pub(crate) const SSH_TRANSPORTS: [&str; 3] = ["ssh", "libssh", "libssh2"];
+
+/// A libvirt URI lab can use: driver `qemu` (`/system` or `/session`) or
+/// `test` (libvirt's test driver, for lab's own tests), a transport
+/// libvirt knows, a server for every transport but `unix`.
+pub(crate) fn libvirt_uri(uri: &str) -> Result<LibvirtUri, String> {
+    const HOW: &str =
+        "a libvirt URI looks like qemu:///system (this machine) or qemu+ssh://USER@SERVER/system";
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Err(format!("is not a libvirt URI; {HOW}"));
+    };
+    let (driver, transport) = match scheme.split_once('+') {
+        Some((d, t)) => (d, Some(t)),
+        None => (scheme, None),
+    };
+    if !["qemu", "test"].contains(&driver) {
+        return Err(format!(
+            "names the libvirt driver {:?}; lab runs its VMs with QEMU: {HOW}",
+            clip(driver)
+        ));
+    }
+    if let Some(t) = transport.filter(|t| !TRANSPORTS.contains(t)) {
+        return Err(format!(
+            "names the transport {:?}, which libvirt does not know (it knows {})",
+            clip(t),
+            TRANSPORTS.join(", ")
+        ));
+    }
+    let before_query = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = before_query
+        .find('/')
+        .map_or((before_query, ""), |i| before_query.split_at(i));
+    if driver == "qemu" && !["/system", "/session"].contains(&path.trim_end_matches('/')) {
+        return Err(format!(
+            "has the path {:?}; a QEMU URI ends in /system (the system daemon) or /session",
+            clip(path)
+        ));
+    }
+    let (user, server) = match authority.rsplit_once('@') {
+        Some((u, s)) => (Some(u), s),
+        None => (None, authority),
+    };
+    let server = server
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(server, |(s, _)| s);
+    let server = (!server.is_empty()).then_some(server);
+    match (transport, server) {
+        (Some("unix"), Some(s)) => {
+            return Err(format!(
+                "names the server {:?} with the unix transport, which reaches this machine only",
+                clip(s)
+            ));
+        }
+        (Some(t), None) if t != "unix" => {
+            return Err(format!(
+                "uses the {t} transport without a server; write qemu+{t}://USER@SERVER/system"
+            ));
+        }
+        _ => {}
+    }
+    Ok(LibvirtUri {
+        transport: transport.map(str::to_owned),
+        user: user.map(str::to_owned),
+        server: server.map(str::to_owned),
+    })
+}
+
+/// `USER@ADDRESS` for the login to a lab's host ([`crate::names::ssh_login`]).
+pub(crate) fn ssh_login(text: &str) -> Result<SshLogin, String> {
+    let (user, address) = crate::names::ssh_login(text)?;
+    Ok(SshLogin {
+        user: user.to_owned(),
+        address: address.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +195,48 @@ mod tests {
         assert!(relative_path("provision/site.yml").is_ok());
         assert!(relative_path("/etc/site.yml").is_err());
         assert!(relative_path(" ").is_err());
+    }
+
+    #[test]
+    fn libvirt_uris() {
+        let here = libvirt_uri("qemu:///system").unwrap();
+        assert_eq!((here.transport, here.server), (None, None));
+        let far = libvirt_uri("qemu+ssh://root@lab-host-b:2222/system?keyfile=/k").unwrap();
+        assert_eq!(far.transport.as_deref(), Some("ssh"));
+        assert_eq!(far.user.as_deref(), Some("root"));
+        assert_eq!(far.server.as_deref(), Some("lab-host-b"));
+        assert!(libvirt_uri("qemu+unix:///session?socket=/tmp/s").is_ok());
+        assert!(libvirt_uri("test:///default").is_ok());
+        assert!(libvirt_uri("qemu+tls://server/system").is_ok());
+        for (bad, why) in [
+            ("system", "is not a libvirt URI"),
+            ("xen:///system", "driver \"xen\""),
+            ("qemu+ftp://h/system", "transport \"ftp\""),
+            ("qemu+ssh://h/", "has the path \"/\""),
+            ("qemu+ssh:///system", "without a server"),
+            ("qemu+unix://h/system", "unix transport"),
+        ] {
+            let err = libvirt_uri(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn ssh_logins() {
+        let l = ssh_login("root@lab-host-b").unwrap();
+        assert_eq!(l.to_string(), "root@lab-host-b");
+        assert!(ssh_login("ops@10.0.0.5").is_ok());
+        for bad in [
+            "server",
+            "@server",
+            "-oProxyCommand=x@h",
+            "a@10.0.0.300",
+            "a@-h",
+            "a@h h",
+            "a@",
+        ] {
+            assert!(ssh_login(bad).is_err(), "{bad:?} should be rejected");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::diag::{Diags, clip, one_of};
-use super::raw::{NodeMap, RawDefaults, RawLab, RawNetwork, RawNode, Sp, keys};
+use super::raw::{HostMap, NodeMap, RawDefaults, RawHost, RawLab, RawNetwork, RawNode, Sp, keys};
 use super::suggest::closest;
 use super::values::{Decode, join, mismatch};
 use super::yaml::{Kind, Node, Span};
@@ -188,6 +188,7 @@ pub(crate) fn lab(root: &Node, d: &mut Diags) -> RawLab {
         ),
         accel: m.optional("accel", d),
         libvirt_uri: m.optional("libvirt_uri", d),
+        hosts: sub(&m, "hosts", false, "", hosts, d),
         network: sub(
             &m,
             "network",
@@ -280,6 +281,41 @@ fn nodes(node: &Node, field: &str, _owner: Span, d: &mut Diags) -> Option<NodeMa
     Some(NodeMap(list))
 }
 
+fn hosts(node: &Node, field: &str, _owner: Span, d: &mut Diags) -> Option<HostMap> {
+    let entries = entries(node, field, "a mapping of hosts", "host name", d)?;
+    if entries.is_empty() {
+        d.error(
+            field,
+            node.span,
+            "has no hosts; leave `hosts` out to run the lab on this machine",
+        )
+        .help("add a host, e.g. `server: {uri: qemu+ssh://root@server/system}`");
+    }
+    let list = entries
+        .into_iter()
+        .map(|(name, value)| {
+            let raw =
+                self::host(value, &join(field, &name.value), name.span, d).unwrap_or_default();
+            (name, raw)
+        })
+        .collect();
+    Some(HostMap(list))
+}
+
+fn host(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Option<RawHost> {
+    let m = MapReader::new(node, field, owner, d)?;
+    let raw = RawHost {
+        uri: m.required(
+            "uri",
+            "every host needs its libvirt URI, e.g. `uri: qemu+ssh://root@server/system`",
+            d,
+        ),
+        ssh: m.optional("ssh", d),
+    };
+    m.finish(keys::HOST, "a host", d);
+    Some(raw)
+}
+
 fn node(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Option<RawNode> {
     let m = MapReader::new(node, field, owner, d)?;
     let raw = RawNode {
@@ -293,6 +329,7 @@ fn node(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Option<RawNode>
         disk: m.optional("disk", d),
         box_name: m.optional("box", d),
         roles: m.optional("roles", d),
+        host: m.optional("host", d),
     };
     m.finish(keys::NODE, "a node", d);
     Some(raw)

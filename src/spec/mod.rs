@@ -4,7 +4,7 @@
 //! Pipeline, one module per step, each step reporting all it finds:
 //! `yaml` (text → spanned tree: syntax, tabs, empty file) → `decode` and
 //! `values` (tree → `raw` types: shapes, types, unknown and duplicate keys)
-//! → `validate`, `nodes`, `provision` and `extras` (raw → [`Lab`]: names,
+//! → `validate`, `nodes`, `hosts`, `provision` and `extras` (raw → [`Lab`]: names,
 //! ranges, addresses, boxes, references; `extras` holds `checks` and
 //! `forwards`, `links` the `links` section, `files` the files on disk the
 //! lab refers to). Problems become [`SpecDiagnostic`]s with
@@ -23,6 +23,7 @@ mod decode;
 mod diag;
 mod extras;
 mod files;
+mod hosts;
 mod links;
 mod model;
 mod nodes;
@@ -44,8 +45,8 @@ pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
 pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
 pub use files::NOT_COPIED;
 pub use model::{
-    Accel, Ansible, Check, Controller, Forward, GUEST_PROXY_ENV, Lab, Link, Network, Node,
-    Provision, ProvisionerKind, Proxy, ProxyHost, ScriptSource, ScriptStep, Shell,
+    Accel, Ansible, Check, Controller, Forward, GUEST_PROXY_ENV, Host, Lab, Link, Network, Node,
+    Provision, ProvisionerKind, Proxy, ProxyHost, ScriptSource, ScriptStep, Shell, SshLogin,
 };
 pub use raw::json_schema;
 

@@ -15,8 +15,14 @@ pub struct Lab {
     /// Default box of the nodes (each [`Node::box_name`] is already resolved).
     pub box_name: String,
     pub accel: Accel,
-    /// libvirt URI from the file; `LAB_LIBVIRT_URI` overrides it at run time.
+    /// libvirt URI from the file's `libvirt_uri`; `LAB_LIBVIRT_URI`
+    /// overrides it at run time. Never set together with `hosts`
+    /// ([`Lab::uri_in_file`] gives the one to use).
     pub libvirt_uri: Option<String>,
+    /// The file's `hosts`, in file order; empty without it. Every node
+    /// names one of them ([`Node::host`]); all nodes are on one host
+    /// for now.
+    pub hosts: Vec<Host>,
     pub network: Network,
     pub proxy: Option<Proxy>,
     /// Nodes in file order.
@@ -55,6 +61,26 @@ impl Lab {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         }
+    }
+
+    /// The libvirt URI the lab file names: `libvirt_uri`, else the URI
+    /// of the host the nodes are on; `None` when it names neither.
+    pub fn uri_in_file(&self) -> Option<&str> {
+        self.libvirt_uri
+            .as_deref()
+            .or_else(|| self.host().map(|h| h.uri.as_str()))
+    }
+
+    /// The host the lab's nodes run on (a lab runs on one host for now):
+    /// that of the first node; `None` without `hosts`.
+    pub fn host(&self) -> Option<&Host> {
+        self.nodes.first().and_then(|n| self.host_of(n))
+    }
+
+    /// The host `node` runs on; `None` without `hosts`.
+    pub fn host_of(&self, node: &Node) -> Option<&Host> {
+        let name = node.host.as_deref()?;
+        self.hosts.iter().find(|h| h.name == name)
     }
 
     /// The node called `name`.
@@ -126,6 +152,33 @@ pub struct Network {
     pub domain: Option<String>,
 }
 
+/// A libvirt host of the lab file's `hosts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    /// Its key in `hosts` (a DNS label).
+    pub name: String,
+    /// Its libvirt URI (<https://libvirt.org/uri.html>), as written.
+    pub uri: String,
+    /// The login `lab` goes through to reach the guests' SSH (OpenSSH's
+    /// ProxyJump): `ssh`, else the user and server of a `qemu+ssh://`
+    /// URI; `None` for this machine.
+    pub ssh: Option<SshLogin>,
+}
+
+/// `USER@ADDRESS` for OpenSSH: a login name and a DNS name or IPv4
+/// address, both plain words (no option, quote or space).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshLogin {
+    pub user: String,
+    pub address: String,
+}
+
+impl std::fmt::Display for SshLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.user, self.address)
+    }
+}
+
 /// Guest HTTP proxy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proxy {
@@ -161,6 +214,9 @@ pub struct Node {
     pub disk_gib: u64,
     pub box_name: String,
     pub roles: Vec<String>,
+    /// The name of its host in [`Lab::hosts`]; `None` when the lab has
+    /// no `hosts`.
+    pub host: Option<String>,
 }
 
 /// What runs once the VMs are up.

@@ -85,6 +85,7 @@ pub(super) fn nodes(
                 disk_gib: disk as u64,
                 box_name,
                 roles,
+                host: None,
             });
         }
     }

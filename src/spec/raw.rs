@@ -50,7 +50,11 @@ pub struct RawLab {
     /// Hardware acceleration: `auto` (KVM when available, default), `kvm` or `tcg`.
     pub accel: Option<Sp<Accel>>,
     /// libvirt connection URI, e.g. `qemu:///system` (LAB_LIBVIRT_URI overrides it).
+    /// Not together with `hosts`.
     pub libvirt_uri: Option<Sp<String>>,
+    /// The libvirt hosts the nodes run on, by name; without it the lab runs
+    /// on this machine (or `libvirt_uri`). A lab runs on one host for now.
+    pub hosts: Option<Sp<HostMap>>,
     /// The lab's private network.
     #[schemars(required)]
     pub network: Option<Sp<RawNetwork>>,
@@ -120,6 +124,43 @@ impl JsonSchema for NodeMap {
     }
 }
 
+/// Hosts by name, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct HostMap(pub Vec<(Sp<String>, RawHost)>);
+
+impl JsonSchema for HostMap {
+    fn schema_name() -> Cow<'static, str> {
+        "Hosts".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "The libvirt hosts by name (DNS labels), each named by nodes' `host`.",
+            "minProperties": 1,
+            "propertyNames": { "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$" },
+            "additionalProperties": generator.subschema_for::<RawHost>(),
+        })
+    }
+}
+
+/// One libvirt host: where its VMs are defined, and how `lab` reaches
+/// their SSH through it.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Host")]
+pub struct RawHost {
+    /// libvirt connection URI (<https://libvirt.org/uri.html>) of a QEMU
+    /// driver: `qemu:///system` (this machine) or
+    /// `qemu+ssh://USER@SERVER/system` (LAB_LIBVIRT_URI overrides it).
+    #[schemars(required)]
+    pub uri: Option<Sp<String>>,
+    /// `USER@ADDRESS` whose sshd `lab` goes through to reach the guests
+    /// (OpenSSH's ProxyJump, with the user's own ssh config for it).
+    /// Default: the user and server of a `qemu+ssh://` URI; required for
+    /// other remote URIs; none for this machine.
+    pub ssh: Option<Sp<String>>,
+}
+
 /// One VM.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +183,9 @@ pub struct RawNode {
     pub box_name: Option<Sp<String>>,
     /// Group names for inventories and `provision.scripts[].on`.
     pub roles: Option<Vec<Sp<String>>>,
+    /// The host (a key of `hosts`) the node runs on; default: the only
+    /// host.
+    pub host: Option<Sp<String>>,
 }
 
 /// Provisioning, chosen by `type`.
@@ -266,6 +310,7 @@ pub(crate) mod keys {
         "box",
         "accel",
         "libvirt_uri",
+        "hosts",
         "network",
         "proxy",
         "defaults",
@@ -277,7 +322,8 @@ pub(crate) mod keys {
     ];
     pub const NETWORK: &[&str] = &["subnet", "domain"];
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
-    pub const NODE: &[&str] = &["ip", "cpus", "memory", "disk", "box", "roles"];
+    pub const HOST: &[&str] = &["uri", "ssh"];
+    pub const NODE: &[&str] = &["ip", "cpus", "memory", "disk", "box", "roles", "host"];
     pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars", "images"];
     pub const SHELL: &[&str] = &["scripts"];
     pub const STEP: &[&str] = &["on", "script", "inline"];

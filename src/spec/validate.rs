@@ -15,7 +15,7 @@ use super::model::{Lab, Network};
 use super::provision::{self, Names};
 use super::raw::{RawDefaults, RawLab, RawNetwork, Sp};
 use super::suggest::closest;
-use super::{check, extras, links, nodes};
+use super::{check, extras, hosts, links, nodes};
 
 /// Built-in node sizes: cpus, memory (MiB), disk (GiB).
 pub const DEFAULT_CPUS: u32 = 1;
@@ -84,15 +84,28 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         .as_ref()
         .is_some_and(|b| known_box(b, "box", ctx, d));
     if let Some(uri) = &raw.libvirt_uri
-        && !uri.value.contains("://")
+        && let Err(why) = check::libvirt_uri(&uri.value)
     {
         d.error(
             "libvirt_uri",
             uri.span,
-            format!("{:?} is not a libvirt URI", clip(&uri.value)),
-        )
-        .help("libvirt URIs look like qemu:///system or qemu:///session");
+            format!("the URI {:?} {why}", clip(&uri.value)),
+        );
     }
+    let hosts = raw
+        .hosts
+        .as_ref()
+        .map(|h| hosts::hosts(h, raw.libvirt_uri.as_ref(), d))
+        .unwrap_or_default();
+    let host_names: Option<Vec<&str>> = raw
+        .hosts
+        .as_ref()
+        .map(|h| h.value.0.iter().map(|(n, _)| n.value.as_str()).collect());
+    let placed = raw
+        .nodes
+        .as_ref()
+        .map(|n| hosts::place(&n.value.0, host_names.as_deref(), d))
+        .unwrap_or_default();
     let network = raw.network.as_ref().and_then(|n| network(n, d));
     let proxy = raw
         .proxy
@@ -125,6 +138,12 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
             d,
         )
     });
+    let nodes = nodes.map(|mut nodes| {
+        for node in &mut nodes {
+            node.host = placed.get(&node.name).cloned();
+        }
+        nodes
+    });
     let names = raw.nodes.as_ref().map(|n| Names::of(&n.value.0));
     let provision = raw
         .provision
@@ -154,6 +173,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         box_name: default_box?,
         accel: raw.accel.as_ref().map(|a| a.value).unwrap_or_default(),
         libvirt_uri: raw.libvirt_uri.as_ref().map(|u| u.value.clone()),
+        hosts,
         network: network?,
         proxy,
         nodes: nodes?,

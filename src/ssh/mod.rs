@@ -12,9 +12,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::process::Cmd;
 
+pub mod jump;
 pub mod openssh;
 pub mod vagrant;
 pub mod vagrant_keys;
+
+pub use jump::Jump;
 
 /// Marker cloud-init writes when its final stage is done.
 pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
@@ -77,6 +80,9 @@ pub struct Target {
     /// with Vagrant's insecure key to install it, and before calling the
     /// guest ready remove the insecure key everywhere ([`vagrant`]).
     pub vagrant_key: bool,
+    /// The host's sshd the guest is reached through (the lab's host is
+    /// another machine); `None`: directly.
+    pub jump: Option<Jump>,
 }
 
 /// Why a probe did not succeed yet; the last one is reported on timeout.
@@ -151,16 +157,39 @@ fn probe_inner(t: &Target, remaining: Duration, progress: Progress<'_>) -> Resul
 
 /// Open an SSH session and try the key; the session is returned even when
 /// authentication was refused (check `authenticated()`).
+/// Through [`Target::jump`] when it is set.
 pub fn connect(t: &Target, timeout: Duration) -> Result<ssh2::Session> {
     let addr = SocketAddr::new(t.ip, t.port);
-    let tcp = TcpStream::connect_timeout(&addr, timeout)
-        .with_context(|| format!("cannot connect to {addr}"))?;
-    tcp.set_read_timeout(Some(timeout))?;
     let mut sess = ssh2::Session::new().context("cannot create an SSH session")?;
-    sess.set_tcp_stream(tcp);
+    let mut relay = None;
+    match &t.jump {
+        None => {
+            let tcp = TcpStream::connect_timeout(&addr, timeout)
+                .with_context(|| format!("cannot connect to {addr}"))?;
+            tcp.set_read_timeout(Some(timeout))?;
+            sess.set_tcp_stream(tcp);
+        }
+        Some(jump) => {
+            let (stream, child) = jump.connect(addr, timeout)?;
+            sess.set_tcp_stream(stream);
+            relay = Some(child);
+        }
+    }
     sess.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
-    sess.handshake()
-        .with_context(|| format!("SSH handshake with {addr} failed"))?;
+    if let Err(e) = sess.handshake() {
+        let err = anyhow::Error::new(e).context(format!("SSH handshake with {addr} failed"));
+        return Err(match (relay, &t.jump) {
+            (Some(relay), Some(jump)) => {
+                let why = relay.finish(Duration::from_secs(2));
+                let why = if why.is_empty() { "it printed nothing".into() } else { why };
+                err.context(format!(
+                    "cannot reach {addr} through {} (`ssh -W`: {why}); check that `ssh {}` logs in without a prompt and that its sshd allows TCP forwarding",
+                    jump.login, jump.login
+                ))
+            }
+            _ => err,
+        });
+    }
     let _ = sess.userauth_pubkey_file(&t.user, None, &t.key, None);
     Ok(sess)
 }
@@ -321,6 +350,7 @@ mod tests {
             user: "lab".into(),
             key: "/nonexistent".into(),
             vagrant_key: false,
+            jump: None,
         };
         assert!(matches!(
             probe(&t, Duration::from_secs(1), &mut |_| {}),

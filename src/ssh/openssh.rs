@@ -1,6 +1,9 @@
 //! The OpenSSH client options `lab` logs in with, in one place: the key,
 //! the pinned known_hosts with `StrictHostKeyChecking yes`,
-//! `IdentitiesOnly yes` and `LogLevel ERROR`. `lab ssh` gives them as
+//! `IdentitiesOnly yes` and `LogLevel ERROR`, and `ProxyJump USER@HOST`
+//! when the lab's host is another machine (ssh(1) then logs in to that
+//! host as the user's own ssh config says: these options are for the
+//! guest only). `lab ssh` gives them as
 //! `-o` arguments, `lab ssh-config` as ssh_config lines, and Ansible (on
 //! the host or on the controller node) through `ansible_ssh_common_args`.
 //! Also the known_hosts text those options point at.
@@ -27,12 +30,15 @@ use crate::state::State;
 pub struct ClientOptions {
     identity_file: String,
     known_hosts: String,
+    /// `USER@ADDRESS` for ProxyJump (checked: [`crate::names::ssh_login`]).
+    jump: Option<String>,
 }
 
-/// One option's value: a path (quoted, `%` doubled) or a fixed word.
+/// One option's value: a path (quoted, `%` doubled) or a word written
+/// as it is (fixed, or checked to be safe as it is).
 enum Value<'a> {
     Path(&'a str),
-    Word(&'static str),
+    Word(&'a str),
 }
 
 impl ClientOptions {
@@ -47,7 +53,25 @@ impl ClientOptions {
         Ok(ClientOptions {
             identity_file: text("the SSH key path", identity_file)?,
             known_hosts: text("the known_hosts path", known_hosts)?,
+            jump: None,
         })
+    }
+
+    /// These options reaching the guest through the sshd at `jump`
+    /// (`USER@ADDRESS`, OpenSSH's ProxyJump), or directly when `None`.
+    /// An error says why `jump` is not a login ssh can be given
+    /// ([`crate::names::ssh_login`]).
+    pub fn through(mut self, jump: Option<&str>) -> Result<ClientOptions> {
+        if let Some(jump) = jump
+            && let Err(why) = crate::names::ssh_login(jump)
+        {
+            anyhow::bail!(
+                "the host login {} {why}; lab records only such logins, so check where it came from",
+                crate::names::quoted(jump)
+            );
+        }
+        self.jump = jump.map(str::to_owned);
+        Ok(self)
     }
 
     /// The lab's own key and pinned known_hosts in its state directory.
@@ -61,14 +85,18 @@ impl ClientOptions {
         ClientOptions::new(&sd.ssh_key(), &sd.known_hosts())
     }
 
-    fn entries(&self) -> [(&'static str, Value<'_>); 5] {
-        [
+    fn entries(&self) -> Vec<(&'static str, Value<'_>)> {
+        let mut entries = vec![
             ("IdentityFile", Value::Path(&self.identity_file)),
             ("UserKnownHostsFile", Value::Path(&self.known_hosts)),
             ("StrictHostKeyChecking", Value::Word("yes")),
             ("IdentitiesOnly", Value::Word("yes")),
             ("LogLevel", Value::Word("ERROR")),
-        ]
+        ];
+        if let Some(jump) = &self.jump {
+            entries.push(("ProxyJump", Value::Word(jump)));
+        }
+        entries
     }
 
     /// `-o Keyword=VALUE` pairs for ssh's command line (each a separate

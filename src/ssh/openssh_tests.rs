@@ -324,3 +324,60 @@ fn an_ssh_config_block_never_gets_a_second_line_or_an_option() {
         );
     }
 }
+
+#[test]
+fn a_guest_behind_a_host_is_reached_by_proxyjump_in_every_form() {
+    let o = ClientOptions::new(
+        "/l/.lab/id_ed25519".as_ref(),
+        "/l/.lab/known_hosts".as_ref(),
+    )
+    .unwrap()
+    .through(Some("root@lab-host-b"))
+    .unwrap();
+    insta::assert_snapshot!(o.args().join(" "), @r#"-o IdentityFile="/l/.lab/id_ed25519" -o UserKnownHostsFile="/l/.lab/known_hosts" -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o LogLevel=ERROR -o ProxyJump=root@lab-host-b"#);
+    insta::assert_snapshot!(o.host_block("node1", "10.77.10.21", "lab").unwrap(), @r#"
+    Host node1
+      HostName 10.77.10.21
+      User lab
+      IdentityFile "/l/.lab/id_ed25519"
+      UserKnownHostsFile "/l/.lab/known_hosts"
+      StrictHostKeyChecking yes
+      IdentitiesOnly yes
+      LogLevel ERROR
+      ProxyJump root@lab-host-b
+    "#);
+    // ssh itself reads it so, from the command line and from a block.
+    let mut args: Vec<String> = ["-G", "-F", "/dev/null"].map(String::from).to_vec();
+    args.extend(o.args());
+    args.extend(login("lab", "10.77.10.21"));
+    let (ok, out, err) = ssh(&args);
+    assert!(ok, "ssh -G failed: {err}");
+    assert_eq!(resolved(&out, "proxyjump"), ["root@lab-host-b"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("ssh_config");
+    std::fs::write(&cfg, o.host_block("node1", "10.77.10.21", "lab").unwrap()).unwrap();
+    let cfg = path_str(&cfg).to_string();
+    let (ok, out, err) = ssh(&["-G".into(), "-F".into(), cfg, "node1".into()]);
+    assert!(ok, "ssh -G -F failed: {err}");
+    assert_eq!(resolved(&out, "proxyjump"), ["root@lab-host-b"]);
+    // Directly: no ProxyJump at all.
+    let direct = ClientOptions::new("/k".as_ref(), "/h".as_ref())
+        .unwrap()
+        .through(None)
+        .unwrap();
+    assert!(!direct.args().join(" ").contains("ProxyJump"));
+}
+
+#[test]
+fn a_host_login_ssh_could_misread_is_refused() {
+    let o = ClientOptions::new("/k".as_ref(), "/h".as_ref()).unwrap();
+    for bad in [
+        "-oProxyCommand=x@h",
+        "root@h\nProxyCommand x",
+        "root@h h",
+        "host",
+    ] {
+        let err = o.clone().through(Some(bad)).unwrap_err().to_string();
+        assert!(err.starts_with("the host login "), "{bad:?}: {err}");
+    }
+}

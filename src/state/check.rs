@@ -56,6 +56,11 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
         {
             return bad(field("host_key"), key, why);
         }
+        if let Some(jump) = &ns.jump
+            && let Err(why) = names::ssh_login(jump)
+        {
+            return bad(field("jump"), jump, why);
+        }
     }
     for (i, f) in st.forwards.iter().enumerate() {
         let field = |n: &str| format!("forwards[{i}].{n}");

@@ -119,6 +119,13 @@ impl State {
         getrandom::fill(&mut bytes).expect("the OS random source works");
         hex::encode(bytes)
     }
+
+    /// The `USER@ADDRESS` the lab's nodes are reached through (their
+    /// [`NodeState::jump`]; a lab runs on one host for now, so the first
+    /// one found); `None` when they are reached directly.
+    pub fn jump(&self) -> Option<&str> {
+        self.nodes.values().find_map(|n| n.jump.as_deref())
+    }
 }
 
 /// One running (or recorded) forwarder: `lab __forward --listen LISTEN --to TO`.
@@ -141,6 +148,12 @@ pub struct NodeState {
     pub mac: String,
     pub user: String,
     pub box_name: String,
+    /// `USER@ADDRESS` of the sshd on the node's host that `lab` reaches
+    /// the node through (OpenSSH's ProxyJump), when the host is another
+    /// machine; absent otherwise, and in states written before it
+    /// existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
     /// Volumes in the pool that belong to this node (overlay, seed).
     pub volumes: Vec<String>,
     /// Set once the node was seen ready (SSH + cloud-init) and its host key

@@ -169,6 +169,9 @@ fn state_with(field: &str, value: serde_json::Value) -> (tempfile::TempDir, Stat
 fn values_lab_never_writes_are_refused_when_the_state_is_read() {
     let (_tmp, sd) = state_with("user", "lab".into());
     assert_eq!(sd.load().unwrap().nodes["node1"].user, "lab");
+    let (_tmp, sd) = state_with("jump", "root@lab-host-b".into());
+    let jump = sd.load().unwrap().nodes["node1"].jump.clone();
+    assert_eq!(jump.as_deref(), Some("root@lab-host-b"));
     let cases = [
         (
             "user",
@@ -199,6 +202,16 @@ fn values_lab_never_writes_are_refused_when_the_state_is_read() {
             "host_key",
             "ssh-ed25519 AAAA\n10.0.0.9 ssh-ed25519 BBBB",
             "`nodes.node1.host_key` is \"ssh-ed25519 AAAA\\n10.0.0.9 ssh-ed25519 BBBB\", which is not a host key",
+        ),
+        (
+            "jump",
+            "-oProxyCommand=x@host",
+            "`nodes.node1.jump` is \"-oProxyCommand=x@host\", which has the user \"-oProxyCommand=x\" that starts with '-'",
+        ),
+        (
+            "jump",
+            "root@host\nProxyCommand x",
+            "`nodes.node1.jump` is \"root@host\\nProxyCommand x\", which has the address \"host\\nProxyCommand x\" that has a label",
         ),
         (
             "box_name",

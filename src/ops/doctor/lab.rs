@@ -101,9 +101,9 @@ impl Found {
         }
     }
 
-    /// The lab file's `libvirt_uri`, if a valid lab names one.
+    /// The lab file's `libvirt_uri` or its host's `uri`, if a valid lab names one.
     pub fn libvirt_uri(&self) -> Option<&str> {
-        self.lab().and_then(|l| l.libvirt_uri.as_deref())
+        self.lab().and_then(|l| l.uri_in_file())
     }
 
     /// Plan the lab as `lab up` would, asking `hv` (within `limit`) which

@@ -67,6 +67,7 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
         mac: np.mac.clone(),
         user: np.user.clone(),
         box_name: np.node.box_name.clone(),
+        jump: np.jump.clone(),
         volumes: vec![np.overlay.clone(), np.seed.clone()],
         ready: entry.ready,
         host_key: entry.host_key.clone(),
@@ -226,7 +227,11 @@ pub fn node(
                 network: env.network.clone(),
                 mac: np.mac.clone(),
             }],
-            console_log: ctx.state_dir.console_log(name),
+            console_log: match np.jump {
+                // The host is another machine: the log stays there.
+                Some(_) => names::remote_console_log(&np.domain).into(),
+                None => ctx.state_dir.console_log(name),
+            },
         })?;
     }
     // The box's user may differ from the plan's guess only if the box was

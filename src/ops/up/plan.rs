@@ -44,6 +44,9 @@ pub struct NodePlan {
     pub state: Option<DomainState>,
     /// Running and seen ready before this run.
     pub was_ready: bool,
+    /// `USER@ADDRESS` of the host's sshd the node is reached through
+    /// (its host is another machine); `None`: directly.
+    pub jump: Option<String>,
 }
 
 impl NodePlan {
@@ -84,13 +87,20 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     // The network of our name was refused above unless it is ours.
     preflight::check_networks(lab.network.subnet, Some(&network), &networks)?;
     let bridge = crate::network::bridge_name(&lab.name);
-    preflight::check_routes(lab.network.subnet, Some(&bridge), &preflight::host_routes())?;
-    let (need_mem, vms) = memory_need(&nodes);
-    preflight::check_memory(need_mem, vms, preflight::available_memory_mib())?;
+    // This machine's routes, memory and pool directory say nothing of a
+    // host that is another machine (its VMs, bridge and pool are there).
+    let here = lab.host().is_none_or(|h| h.ssh.is_none());
+    if here {
+        preflight::check_routes(lab.network.subnet, Some(&bridge), &preflight::host_routes())?;
+        let (need_mem, vms) = memory_need(&nodes);
+        preflight::check_memory(need_mem, vms, preflight::available_memory_mib())?;
+    }
     tool_needs(lab, &ctx.store, &boxes)?.check()?;
     let room = room_needs(&ctx.store, &nodes, &boxes, Some(ctx.hv.as_ref()))?;
     for (dir, bytes) in room {
-        preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
+        if here || dir != names::pool_dir() {
+            preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
+        }
     }
     // Last, once all else passed: the shared pool (libvirt must take a write).
     ctx.hv.ensure_pool(POOL, &names::pool_dir())?;
@@ -255,6 +265,10 @@ fn node_plan(
         None => None,
     };
     Ok(NodePlan {
+        jump: lab
+            .host_of(node)
+            .and_then(|h| h.ssh.as_ref())
+            .map(ToString::to_string),
         node: node.clone(),
         was_ready: state == Some(DomainState::Running) && recorded.is_some_and(|n| n.ready),
         domain,

@@ -50,8 +50,14 @@ pub fn boot_and_wait(
             user: np.user.clone(),
             key: ctx.state_dir.ssh_key(),
             vagrant_key: np.vagrant_key,
+            jump: np.jump.clone().map(crate::ssh::Jump::new),
         };
-        let console = ctx.state_dir.console_log(&np.node.name);
+        // On a host that is another machine the log stays there: its tail
+        // cannot be read here, `lab console` reads it.
+        let console = match np.jump {
+            Some(_) => crate::ops::names::remote_console_log(&np.domain).into(),
+            None => ctx.state_dir.console_log(&np.node.name),
+        };
         wait_node(
             &np.node.name,
             &target,

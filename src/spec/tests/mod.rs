@@ -4,6 +4,7 @@ mod bounds;
 mod clipping;
 mod extras;
 mod files;
+mod hosts;
 mod links;
 mod provision;
 mod rules;
