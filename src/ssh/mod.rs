@@ -181,7 +181,11 @@ pub fn connect(t: &Target, timeout: Duration) -> Result<ssh2::Session> {
         return Err(match (relay, &t.jump) {
             (Some(relay), Some(jump)) => {
                 let why = relay.finish(Duration::from_secs(2));
-                let why = if why.is_empty() { "it printed nothing".into() } else { why };
+                let why = if why.is_empty() {
+                    "it printed nothing".into()
+                } else {
+                    why
+                };
                 err.context(format!(
                     "cannot reach {addr} through {} (`ssh -W`: {why}); check that `ssh {}` logs in without a prompt and that its sshd allows TCP forwarding",
                     jump.login, jump.login
