@@ -63,9 +63,13 @@ pub fn import(
         _ => {}
     }
     let (kind, head) = sniff_file(&file)?;
-    if kind == Kind::Qcow2 {
-        import_sniff::qcow2_header(&head).map_err(|why| anyhow::anyhow!("{shown} {why}"))?;
-    }
+    // Cluster size in bytes of a qcow2 (0 for raw); the header is read
+    // before any tool opens the image.
+    let file_cluster = if kind == Kind::Qcow2 {
+        import_sniff::qcow2_header(&head).map_err(|why| anyhow::anyhow!("{shown} {why}"))?
+    } else {
+        0
+    };
     if !req.force && store.get(&req.name)?.is_some() {
         return Err(invalid(format!(
             "box `{}` is in the store already; choose another --name, or give --force to replace it",
@@ -75,19 +79,19 @@ pub fn import(
     let staging = store.stage(&req.name)?;
     super::build::start_log(log)?;
     let sha256 = run_phase(reporter, "checksum", || super::build::sha256_file(&file))?;
-    let (image, format, metadata_uefi) = match kind {
+    let (image, format, cluster, metadata_uefi) = match kind {
         Kind::VagrantBox { .. } => {
             let (disk, uefi) = run_phase(reporter, "unpacking the box", || {
                 unpack_box(&file, staging.dir())
             })
             .map_err(|e| anyhow::anyhow!("{shown} is not a usable Vagrant box: {e:#}"))?;
             let (_, disk_head) = sniff_file(&disk).unwrap_or((Kind::Raw, Vec::new()));
-            import_sniff::qcow2_header(&disk_head).map_err(|why| {
+            let cluster = import_sniff::qcow2_header(&disk_head).map_err(|why| {
                 anyhow::anyhow!("{shown} is not a usable Vagrant box: its disk {why}")
             })?;
-            (disk, "qcow2", uefi)
+            (disk, "qcow2", cluster, uefi)
         }
-        Kind::Qcow2 => (file.clone(), "qcow2", false),
+        Kind::Qcow2 => (file.clone(), "qcow2", file_cluster, false),
         Kind::Raw => {
             let len = std::fs::metadata(&file)?.len();
             if len % 512 != 0 {
@@ -95,11 +99,11 @@ pub fn import(
                     "{shown} is {len} bytes, not whole 512-byte sectors: it is truncated, or not a raw disk image"
                 );
             }
-            (file.clone(), "raw", false)
+            (file.clone(), "raw", 0, false)
         }
     };
     let info = run_phase(reporter, "checking the image", || {
-        check_image(&image, format)
+        check_image(&image, format, cluster)
     })
     .map_err(|e| anyhow::anyhow!("{shown} cannot be imported: {e:#}"))?;
     let head = read_table(&image, format, staging.dir(), log)?;
@@ -278,17 +282,11 @@ struct ImageInfo {
 }
 
 /// `qemu-img check` (qcow2: every cluster inside the file) and `qemu-img
-/// info`: refuse a backing file or an external data file, and an empty disk.
-fn check_image(image: &Path, format: &str) -> Result<ImageInfo> {
-    let cluster = if format == "qcow2" {
-        let mut head = Vec::new();
-        std::fs::File::open(image)?
-            .take(SNIFF_BYTES as u64)
-            .read_to_end(&mut head)?;
-        import_sniff::qcow2_header(&head).map_err(|why| anyhow::anyhow!("its image {why}"))?
-    } else {
-        0
-    };
+/// info` of an image whose qcow2 header passed
+/// [`import_sniff::qcow2_header`] (`cluster`: its cluster size in bytes,
+/// 0 for raw): refuse a backing file or an external data file, and an
+/// empty disk.
+fn check_image(image: &Path, format: &str, cluster: u64) -> Result<ImageInfo> {
     if format == "qcow2" {
         let damaged = || {
             anyhow::anyhow!(
