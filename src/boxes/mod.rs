@@ -1,6 +1,7 @@
 //! Boxes: base images built from recipes (`boxes/NAME/box.yaml`) into the
 //! store under `$LAB_HOME/boxes`.
 
+mod apt_cache;
 pub mod bootdisk;
 pub mod build;
 pub mod catalog;
@@ -139,6 +140,47 @@ pub fn realize(store: &Store, plan: BoxPlan, reporter: &dyn Reporter) -> Result<
     }
 }
 
+/// Carry out several [`BoxPlan`]s at once: each build runs in a thread of
+/// its own, so their downloads, dpkg runs and `mkfs.ext4` overlap (the
+/// boxes of a lab no longer build one after another). Plans of the same
+/// name are carried out once. `reporter(name)` reports box `name`'s build.
+/// Returns the boxes by name; after every build has ended, the first
+/// failure in plan order is the error.
+pub fn realize_all<R: Reporter>(
+    store: &Store,
+    plans: &[BoxPlan],
+    reporter: impl Fn(&str) -> R + Sync,
+) -> Result<std::collections::BTreeMap<String, StoredBox>> {
+    let mut unique: Vec<&BoxPlan> = Vec::new();
+    for p in plans {
+        if !unique.iter().any(|u| u.name() == p.name()) {
+            unique.push(p);
+        }
+    }
+    let results: Vec<Result<StoredBox>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = unique
+            .iter()
+            .map(|p| {
+                let reporter = &reporter;
+                scope.spawn(move || realize(store, (*p).clone(), &reporter(p.name())))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a box build panicked")))
+            })
+            .collect()
+    });
+    let mut out = std::collections::BTreeMap::new();
+    for r in results {
+        let b = r?;
+        out.insert(b.meta.name.clone(), b);
+    }
+    Ok(out)
+}
+
 /// The box `name` for a lab in `lab_dir`, of format `want`: [`plan`], then
 /// built when it needs to be ([`realize`]).
 pub fn ensure(
@@ -213,6 +255,25 @@ mod tests {
                 .format,
             Format::Disk
         );
+    }
+
+    #[test]
+    fn realize_all_carries_out_each_name_once_and_reports_a_failure() {
+        let quiet = |_: &str| crate::ui::progress::Silent;
+        let (_tmp, store) = stored(Format::Disk);
+        let ready = BoxPlan::Ready(store.get("only-stored").unwrap().unwrap());
+        let got = realize_all(&store, &[ready.clone(), ready.clone()], quiet).unwrap();
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["only-stored"]);
+
+        // A build that cannot start (another build holds the box's lock)
+        // fails; the other plans are still carried out, and its error is
+        // the result.
+        let recipe = recipe::find("debian-12", &[crate::paths::RecipeDir::BuiltIn]).unwrap();
+        let _held = store.lock("debian-12").unwrap();
+        let err = realize_all(&store, &[ready, BoxPlan::Build(recipe)], quiet)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("debian-12"), "{err}");
     }
 
     #[test]

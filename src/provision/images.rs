@@ -40,7 +40,7 @@ pub fn build(run: &Run, names: &[String]) -> Result<Vec<StoredBox>> {
                 run.lab.dir(),
                 name,
                 Format::Rootfs,
-                &crate::ui::nodes::Notes(run.rep),
+                &crate::ui::nodes::Notes(run.rep, name.clone()),
             )
         })
         .collect()

@@ -24,17 +24,21 @@ pub trait NodeReporter: Send + Sync {
     fn failed(&self, node: &str, reason: &str);
 }
 
-/// A [`Reporter`] (box builds and other single-thread steps) shown through
-/// a [`NodeReporter`] as lab-wide notes: `box: PHASE ...`, `box: PHASE done (TIME)`.
-pub struct Notes<'a>(pub &'a dyn NodeReporter);
+/// A [`Reporter`] of one box build shown through a [`NodeReporter`] as
+/// lab-wide notes: `box NAME: PHASE ...`, `box NAME: PHASE done (TIME)`
+/// (several boxes build at once, so each line names its box).
+pub struct Notes<'a>(pub &'a dyn NodeReporter, pub String);
 
 impl Reporter for Notes<'_> {
     fn phase(&self, name: &str) {
-        self.0.note(&format!("box: {name} ..."));
+        self.0.note(&format!("box {}: {name} ...", self.1));
     }
     fn phase_done(&self, name: &str, elapsed: std::time::Duration) {
-        self.0
-            .note(&format!("box: {name} done ({})", fmt_duration(elapsed)));
+        self.0.note(&format!(
+            "box {}: {name} done ({})",
+            self.1,
+            fmt_duration(elapsed)
+        ));
     }
     fn line(&self, text: &str) {
         self.0.note(text);

@@ -17,6 +17,7 @@ use crate::backend::{
 use crate::boxes::store::BootMode;
 use crate::boxes::{self, StoredBox};
 use crate::seed::{SeedConfig, write_seed};
+use crate::spec::Provision;
 use crate::state::{NodeState, State};
 use crate::ui::nodes::{NodeReporter, Notes};
 
@@ -78,16 +79,33 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
     };
 }
 
-/// Build the boxes that need it (minutes each) and copy every box into the
-/// pool once; by box name.
+/// Build the boxes that need it (minutes each; all at once, and with them
+/// the `provision.images` of a lab about to be provisioned, which would
+/// otherwise be built after the nodes are up) and copy every node box into
+/// the pool once; by box name.
 pub fn boxes(
     ctx: &LabCtx,
     plan: &Plan,
+    images: bool,
     rep: &dyn NodeReporter,
 ) -> Result<BTreeMap<String, ReadyBox>> {
+    let mut plans = plan.boxes.clone();
+    if images && let Some(Provision::Ansible(a)) = &ctx.lab.provision {
+        for image in &a.images {
+            plans.push(boxes::plan(
+                &ctx.store,
+                ctx.lab.dir(),
+                image,
+                boxes::Format::Rootfs,
+            )?);
+        }
+    }
+    let mut built = boxes::realize_all(&ctx.store, &plans, |name| Notes(rep, name.to_string()))?;
     let mut out = BTreeMap::new();
     for bp in &plan.boxes {
-        let stored = boxes::realize(&ctx.store, bp.clone(), &Notes(rep))?;
+        let stored = built
+            .remove(bp.name())
+            .expect("realize_all returns every planned box");
         let (disk, kernel, initrd) = names::box_volumes(&stored);
         let get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
             if let Some(p) = ctx.hv.volume_path(POOL, vol)? {

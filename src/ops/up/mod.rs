@@ -147,7 +147,7 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     ctx.state_dir.save(&st)?;
 
     // 3. Create what is missing.
-    let boxes = create::boxes(ctx, &plan, rep)?;
+    let boxes = create::boxes(ctx, &plan, opts.provision, rep)?;
     let pubkey = ssh::ensure_keypair(&ctx.state_dir.ssh_key(), &format!("lab@{}", ctx.lab.name))?;
     create::network(ctx, &st, &plan, rep)?;
     let env = create::NodeEnv {
