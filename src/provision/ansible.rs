@@ -24,13 +24,13 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::images;
 use super::inventory::{self, CONTROLLER_KEY, CONTROLLER_KNOWN_HOSTS};
 use super::recap::{Event, HostRecap, Parser};
 use super::remote::{self, Remote};
 use super::timing::RoleTime;
 use super::upload::{self, Extra};
 use super::{Options, Run, clip, guest_lab_dir, secrets};
+use super::{images, mitogen};
 use crate::process::{Cmd, ProcessError, shell_quote};
 use crate::spec::{Ansible, Controller};
 use crate::state::{ANSIBLE_DIR, INTERNAL_KEY_FILE, write_atomic};
@@ -151,7 +151,16 @@ fn on_node(
     )?;
     ensure_ansible(run, &ctrl, &sess)?;
 
-    let env: Vec<String> = ENV.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut env: Vec<String> = ENV.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if let Some(m) = wanted_mitogen(run, a) {
+        let on_node = format!("{home}/{}", mitogen::ON_NODE);
+        copy_mitogen(run, &ctrl, &sess, &m, &on_node)?;
+        env.extend(
+            mitogen::Mitogen::env(&on_node)
+                .iter()
+                .map(|(k, v)| format!("{k}={}", shell_quote(v))),
+        );
+    }
     let cmd = format!(
         "cd {} && {} ansible-playbook -i {INVENTORY_ON_NODE} -e @.lab-secrets.json -e @.lab-vars.json {}",
         shell_quote(&dir),
@@ -168,6 +177,55 @@ fn on_node(
         show(run, Some(controller), &mut parser, l)
     })?;
     outcome(run, parser, exit.success(), &exit.to_string())
+}
+
+/// The Mitogen to run `a` with: none when the lab says `mitogen: false`,
+/// or when this machine has none (then a note says how to install it).
+fn wanted_mitogen(run: &Run, a: &Ansible) -> Option<mitogen::Mitogen> {
+    if !a.mitogen {
+        return None;
+    }
+    let found = mitogen::find();
+    match &found {
+        Some(m) => run.rep.note(&format!(
+            "ansible: with Mitogen {} ({})",
+            m.version,
+            m.dir.display()
+        )),
+        None => run.rep.note(&mitogen::missing_note()),
+    }
+    found
+}
+
+/// Copy Mitogen to `dest` on the controller unless the same version is
+/// there (its version file says).
+fn copy_mitogen(
+    run: &Run,
+    ctrl: &Remote,
+    sess: &ssh2::Session,
+    m: &mitogen::Mitogen,
+    dest: &str,
+) -> Result<()> {
+    const VERSION_FILE: &str = ".lab-mitogen-version";
+    let probe = format!("cat {}/{VERSION_FILE}", shell_quote(dest));
+    let mut have = String::new();
+    if remote::exec_lines(sess, &probe, &[], &mut |l| have.push_str(l))?.success()
+        && have.trim() == m.version
+        && m.version != "unknown"
+    {
+        return Ok(());
+    }
+    run.rep.phase(
+        &ctrl.name,
+        &format!("copying Mitogen {} to {dest}", m.version),
+    );
+    let version = Extra {
+        path: VERSION_FILE.into(),
+        data: format!("{}\n", m.version).into_bytes(),
+        mode: 0o644,
+    };
+    upload::upload_dir(ctrl, sess, &m.dir, dest, &[version])?;
+    Ok(())
 }
 
 /// Install Ansible on the controller unless it is there.
@@ -240,6 +298,11 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Ve
         .cwd(lab.dir());
     for (k, v) in ENV {
         cmd = cmd.env(k, v);
+    }
+    if let Some(m) = wanted_mitogen(run, a) {
+        for (k, v) in mitogen::Mitogen::env(&m.dir.display().to_string()) {
+            cmd = cmd.env(k, v);
+        }
     }
     run.rep.note(&format!("ansible: host: {cmd}"));
     let mut parser = Parser::default();

@@ -14,6 +14,7 @@ pub mod ansible;
 pub mod images;
 pub mod inventory;
 pub mod log;
+pub mod mitogen;
 pub mod recap;
 pub mod remote;
 pub mod secrets;

@@ -262,6 +262,9 @@ pub struct Ansible {
     pub extra_vars: serde_json::Map<String, serde_json::Value>,
     /// Rootfs boxes built on the host and uploaded to the controller.
     pub images: Vec<String>,
+    /// Run with Mitogen for Ansible when it is found (`mitogen:`, default
+    /// true): see `provision::mitogen`.
+    pub mitogen: bool,
 }
 
 /// Where Ansible runs.

@@ -53,6 +53,7 @@ pub(crate) fn decode(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Op
         playbook: m.optional("playbook", d),
         extra_vars: m.optional("extra_vars", d),
         images: m.optional("images", d),
+        mitogen: m.optional("mitogen", d),
     };
     let shell = |d: &mut Diags| RawShell {
         scripts: m.optional("scripts", d),
@@ -278,6 +279,7 @@ fn ansible(
             .as_ref()
             .map(|v| v.value.clone())
             .unwrap_or_default(),
+        mitogen: raw.mitogen.as_ref().is_none_or(|m| m.value),
     })
 }
 

@@ -215,6 +215,9 @@ pub struct RawAnsible {
     /// import`) that `lab` builds natively on the host and uploads to the
     /// controller; the playbook finds them in the `lab_images` variable.
     pub images: Option<Sp<Vec<Sp<String>>>>,
+    /// Run the playbook with Mitogen for Ansible when `lab` finds it
+    /// (default `true`; `false` runs Ansible's own linear strategy).
+    pub mitogen: Option<Sp<bool>>,
 }
 
 /// `type: shell`.
@@ -324,7 +327,7 @@ pub(crate) mod keys {
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
     pub const HOST: &[&str] = &["uri", "ssh"];
     pub const NODE: &[&str] = &["ip", "cpus", "memory", "disk", "box", "roles", "host"];
-    pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars", "images"];
+    pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars", "images", "mitogen"];
     pub const SHELL: &[&str] = &["scripts"];
     pub const STEP: &[&str] = &["on", "script", "inline"];
     pub const CHECK: &[&str] = &["name", "on", "run", "retries", "interval"];

@@ -66,6 +66,25 @@ impl Decode for i64 {
     }
 }
 
+impl Decode for bool {
+    /// YAML 1.2 core schema booleans: `true` or `false`, unquoted (a
+    /// quoted "true" is a string, and `yes`/`no` are YAML 1.1).
+    fn decode(node: &Node, field: &str, d: &mut Diags) -> Option<Self> {
+        let parsed = match &node.kind {
+            Kind::Scalar { text, plain: true } => match text.as_str() {
+                "true" | "True" | "TRUE" => Some(true),
+                "false" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        if parsed.is_none() {
+            mismatch(node, field, "true or false", d);
+        }
+        parsed
+    }
+}
+
 /// A YAML 1.2 core-schema integer: decimal, `0x` hex or `0o` octal.
 fn parse_int(text: &str) -> Option<i64> {
     let (neg, digits) = match text.strip_prefix('-') {

@@ -52,6 +52,29 @@ fn ansible_images_must_be_known_boxes_listed_once() {
 }
 
 #[test]
+fn ansible_mitogen_is_on_unless_turned_off_with_a_boolean() {
+    let mitogen = |body: &str| {
+        let lab = ok(&with_provision(&format!(
+            "  type: ansible\n  playbook: site.yml\n{body}"
+        )));
+        let Some(Provision::Ansible(a)) = lab.provision else {
+            panic!()
+        };
+        a.mitogen
+    };
+    assert!(mitogen(""));
+    assert!(mitogen("  mitogen: true\n"));
+    assert!(!mitogen("  mitogen: false\n"));
+    for wrong in ["\"false\"", "no", "0", "[false]"] {
+        let errs = errors(&with_provision(&format!(
+            "  type: ansible\n  playbook: site.yml\n  mitogen: {wrong}\n"
+        )));
+        find(&errs, "provision.mitogen", "expected true or false");
+        assert_eq!(errs.len(), 1, "{wrong}: {errs:?}");
+    }
+}
+
+#[test]
 fn ansible_controller_must_be_a_node_or_host() {
     let errs = errors(&with_provision(
         "  type: ansible\n  controller: contrl1\n  playbook: site.yml\n",
