@@ -40,6 +40,9 @@ pub struct Validation {
     pub nodes: Vec<NodeJson>,
     /// `shell` or `ansible`; null without a `provision:` section.
     pub provisioner: Option<crate::spec::ProvisionerKind>,
+    /// `provision.images` (rootfs boxes built for the playbook); empty
+    /// without them.
+    pub images: Vec<String>,
     /// The names of `checks:`, in order.
     pub checks: Vec<String>,
     pub forwards: Vec<ForwardJson>,
@@ -99,6 +102,10 @@ impl Validation {
                 })
                 .collect(),
             provisioner: lab.provision.as_ref().map(Provision::kind),
+            images: match &lab.provision {
+                Some(Provision::Ansible(a)) => a.images.clone(),
+                _ => Vec::new(),
+            },
             checks: lab.checks.iter().map(|c| c.name.clone()).collect(),
             forwards: lab
                 .forwards
@@ -123,6 +130,7 @@ impl Validation {
             subnet: None,
             nodes: Vec::new(),
             provisioner: None,
+            images: Vec::new(),
             checks: Vec::new(),
             forwards: Vec::new(),
             errors,
