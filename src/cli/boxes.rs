@@ -260,6 +260,8 @@ struct BoxJson {
     size_bytes: Option<u64>,
     /// Unix seconds.
     built_at: Option<u64>,
+    /// Seconds its build took (0 for an imported box).
+    build_seconds: Option<u64>,
     /// The hash of the recipe it was built from (see `boxes::hash`).
     recipe_hash: Option<String>,
     /// Why it cannot be used.
@@ -279,6 +281,7 @@ impl From<&Result<boxes::StoredBox, boxes::store::Broken>> for BoxJson {
                 source: b.meta.source.clone(),
                 size_bytes: Some(b.size_bytes()),
                 built_at: Some(b.meta.built_at),
+                build_seconds: Some(b.meta.build_seconds),
                 recipe_hash: Some(b.meta.recipe_hash.clone()),
                 broken: None,
                 fix: None,
@@ -291,6 +294,7 @@ impl From<&Result<boxes::StoredBox, boxes::store::Broken>> for BoxJson {
                 source: None,
                 size_bytes: None,
                 built_at: None,
+                build_seconds: None,
                 recipe_hash: None,
                 broken: Some(broken.reason.clone()),
                 fix: Some(broken.fix.clone()),
