@@ -15,6 +15,7 @@
 //! creates only what is missing, and never takes another lab's objects.
 
 mod create;
+mod hosts;
 mod plan;
 mod wait;
 
@@ -144,12 +145,18 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     for np in &plan.nodes {
         create::record_node(&mut st, np);
     }
+    if let Some((vni, _)) = &plan.overlay {
+        create::record_hosts(ctx, &mut st, &plan.network, *vni);
+    }
     ctx.state_dir.save(&st)?;
 
     // 3. Create what is missing.
     let boxes = create::boxes(ctx, &plan, rep)?;
     let pubkey = ssh::ensure_keypair(&ctx.state_dir.ssh_key(), &format!("lab@{}", ctx.lab.name))?;
     create::network(ctx, &st, &plan, rep)?;
+    if let Some((vni, addrs)) = &plan.overlay {
+        super::overlay::ensure(&ctx.hosts, addrs, *vni, &plan.bridge, rep)?;
+    }
     let env = create::NodeEnv {
         accel: plan.accel,
         pubkey,
@@ -157,7 +164,8 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
         network: plan.network.clone(),
     };
     for np in &plan.nodes {
-        create::node(ctx, &mut st, np, &boxes[&np.node.box_name], &env, rep)?;
+        let b = &boxes[&(np.host.clone(), np.node.box_name.clone())];
+        create::node(ctx, &mut st, np, b, &env, rep)?;
     }
 
     // 4. Boot and wait.
@@ -193,7 +201,8 @@ fn resume_paused(
         let Some(dom) = st.nodes.get(&node.name).map(|ns| ns.domain.clone()) else {
             continue;
         };
-        if ctx.hv.domain_state(&dom)? == Some(DomainState::Paused)
+        let hv = ctx.hv_of_domain(st, &dom);
+        if hv.domain_state(&dom)? == Some(DomainState::Paused)
             && ctx.domain_owner(st, &dom)? == Owner::Ours
         {
             rep.phase(&node.name, "resuming (was paused)");
@@ -201,7 +210,7 @@ fn resume_paused(
                 ns.clock_stale = true;
             }
             ctx.state_dir.save(st)?;
-            ctx.hv.resume_domain(&dom)?;
+            hv.resume_domain(&dom)?;
             any = true;
         }
     }
@@ -242,13 +251,19 @@ pub(super) fn already_up(
     if st.nodes.is_empty() || ctx.hv.network_state(net)? != Some(RunState::Active) {
         return Ok(None);
     }
+    for h in &ctx.hosts {
+        if h.hv.network_state(net)? != Some(RunState::Active) {
+            return Ok(None);
+        }
+    }
     let mut reports = Vec::new();
     for node in selected {
         let Some(ns) = st.nodes.get(&node.name) else {
             return Ok(None);
         };
         if !ns.ready
-            || ctx.hv.domain_state(&ns.domain)? != Some(DomainState::Running)
+            || ctx.hv_of_domain(st, &ns.domain).domain_state(&ns.domain)?
+                != Some(DomainState::Running)
             || ctx.domain_owner(st, &ns.domain)? != Owner::Ours
         {
             return Ok(None);
