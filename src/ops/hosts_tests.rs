@@ -70,7 +70,18 @@ fn ctx_on(root: &Path, src: &str, a: &Fake, b: &Fake, b_hv: Arc<dyn Hypervisor>)
             _ => HostCtx::new(h, b_hv.clone(), b.net.clone()),
         })
         .collect();
-    LabCtx::with_hosts(lab, hosts, crate::boxes::Store::new(root.join("boxes")))
+    let mut ctx = LabCtx::with_hosts(lab, hosts, crate::boxes::Store::new(root.join("boxes")));
+    ctx.clocks = single.clocks.clone();
+    // No SSH to guests that do not exist: the MTU is "set" on paper, in
+    // a file the tests read.
+    let log = root.join("mtu.log");
+    ctx.guest_mtu = Arc::new(move |_st, _sd, nodes, mtu| {
+        let line = format!("{} {mtu}\n", nodes.join(","));
+        let old = std::fs::read_to_string(&log).unwrap_or_default();
+        std::fs::write(&log, old + &line).unwrap();
+        Vec::new()
+    });
+    ctx
 }
 
 fn two(first: &str) -> Two {
@@ -135,6 +146,10 @@ fn up_puts_each_node_on_its_host_and_joins_the_bridges() {
     let console = t.a.hv.domain_spec(&d1).unwrap().console_log;
     assert!(console.starts_with(t.ctx.state_dir.path()), "{console:?}");
 
+    // The guests got the overlay's MTU.
+    let mtu = std::fs::read_to_string(t._tmp.path().join("mtu.log")).unwrap();
+    assert_eq!(mtu, "node1,node2 1450\n");
+
     // A second run is a no-op.
     assert!(up::up(&t.ctx, &ready_probe(), rep()).unwrap().noop);
 }
@@ -180,7 +195,9 @@ fn preflight_names_every_failing_host_before_anything_is_made() {
 #[test]
 fn destroy_removes_everything_on_every_host_and_a_second_up_uploads_nothing() {
     let t = two("a");
-    up::up(&t.ctx, &ready_probe(), rep()).unwrap();
+    let first = up::up(&t.ctx, &ready_probe(), rep()).unwrap();
+    assert_eq!(first.uploads.len(), 6, "{:?}", first.uploads);
+    assert!(first.uploads.iter().any(|u| u.ends_with(".qcow2 on host b")), "{:?}", first.uploads);
     let report = destroy::destroy(&t.ctx, &Silent).unwrap();
     assert_eq!(report.domains.len(), 2, "{report:?}");
     assert_eq!(report.vxlan.len(), 2, "{report:?}");
@@ -194,8 +211,9 @@ fn destroy_removes_everything_on_every_host_and_a_second_up_uploads_nothing() {
     assert!(!t.ctx.state_dir.path().exists());
 
     let before = (uploads(&t.a.hv).len(), uploads(&t.b.hv).len());
-    up::up(&t.ctx, &ready_probe(), rep()).unwrap();
+    let again = up::up(&t.ctx, &ready_probe(), rep()).unwrap();
     assert_eq!((uploads(&t.a.hv).len(), uploads(&t.b.hv).len()), before);
+    assert_eq!(again.uploads, Vec::<String>::new());
 }
 
 #[test]

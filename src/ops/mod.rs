@@ -94,6 +94,9 @@ pub struct LabCtx {
     /// Sets guests' clocks after a snapshot is saved or restored
     /// ([`snapshot::clock::set_all`] over SSH; tests put a stand-in).
     pub clocks: snapshot::Clocks,
+    /// Sets the overlay's MTU in the guests of a lab over several hosts
+    /// ([`overlay::guest_mtu::set_all`] over SSH; tests put a stand-in).
+    pub guest_mtu: overlay::GuestMtu,
 }
 
 impl LabCtx {
@@ -213,6 +216,7 @@ impl LabCtx {
             hosts: Vec::new(),
             store,
             clocks: Arc::new(snapshot::clock::set_all),
+            guest_mtu: Arc::new(overlay::guest_mtu::set_all),
         }
     }
 

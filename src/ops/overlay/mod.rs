@@ -7,6 +7,7 @@
 //! [`check_vni`]). The commands and parsers are in
 //! [`crate::network::vxlan`].
 
+pub mod guest_mtu;
 mod steps;
 #[cfg(test)]
 pub(crate) mod fake;
@@ -18,6 +19,7 @@ use anyhow::{Context, Result};
 use crate::network::vxlan::{self, VxlanSpec};
 use crate::process::{Cmd, shell_quote};
 
+pub use guest_mtu::GuestMtu;
 pub use steps::{check_vni, ensure, tunnel_addresses};
 
 /// What `lab` does on a host outside libvirt, for its VXLAN device.

@@ -100,10 +100,12 @@ pub fn record_hosts(ctx: &LabCtx, st: &mut State, network: &str, vni: u32) {
 
 /// Build the boxes that need it (minutes each) and copy every box into the
 /// pool of each host whose nodes use it, once per host and content (its
-/// volume name carries the content's hash); by (host, box name).
+/// volume name carries the content's hash); by (host, box name). Each
+/// volume copied now is added to `uploaded` ([`super::UpReport::uploads`]).
 pub fn boxes(
     ctx: &LabCtx,
     plan: &Plan,
+    uploaded: &mut Vec<String>,
     rep: &dyn NodeReporter,
 ) -> Result<BTreeMap<(Option<String>, String), ReadyBox>> {
     let mut out = BTreeMap::new();
@@ -118,7 +120,7 @@ pub fn boxes(
         hosts.sort();
         hosts.dedup();
         for host in hosts {
-            let ready = box_on(ctx, host.as_deref(), stored.clone(), rep)?;
+            let ready = box_on(ctx, host.as_deref(), stored.clone(), uploaded, rep)?;
             out.insert((host, bp.name().to_string()), ready);
         }
     }
@@ -126,11 +128,12 @@ pub fn boxes(
 }
 
 /// Box `stored`'s files in the pool of host `host` (uploaded when
-/// missing).
+/// missing, and then named in `uploaded`).
 fn box_on(
     ctx: &LabCtx,
     host: Option<&str>,
     stored: StoredBox,
+    uploaded: &mut Vec<String>,
     rep: &dyn NodeReporter,
 ) -> Result<ReadyBox> {
     let hv = ctx.hv_of(host);
@@ -140,10 +143,11 @@ fn box_on(
     };
     {
         let (disk, kernel, initrd) = names::box_volumes(&stored);
-        let get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
+        let mut get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
             if let Some(p) = hv.volume_path(POOL, vol)? {
                 return Ok(p);
             }
+            uploaded.push(format!("{vol}{on}"));
             rep.note(&format!(
                 "box {}: copying {} into pool {POOL}{on}",
                 stored.meta.name,

@@ -89,6 +89,10 @@ pub struct UpReport {
     /// The provisioning run and the checks at the end
     /// ([`super::provision::after_up`]); empty when skipped.
     pub after: super::provision::AfterUp,
+    /// Box volumes copied into a pool by this run, each as `VOLUME` or
+    /// `VOLUME on host NAME` (a lab over several hosts); a box is copied
+    /// once per host and content.
+    pub uploads: Vec<String>,
 }
 
 /// What an interrupted `lab up` prints (see [`crate::interrupt`]).
@@ -151,7 +155,8 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     ctx.state_dir.save(&st)?;
 
     // 3. Create what is missing.
-    let boxes = create::boxes(ctx, &plan, rep)?;
+    let mut uploads = Vec::new();
+    let boxes = create::boxes(ctx, &plan, &mut uploads, rep)?;
     let pubkey = ssh::ensure_keypair(&ctx.state_dir.ssh_key(), &format!("lab@{}", ctx.lab.name))?;
     create::network(ctx, &st, &plan, rep)?;
     if let Some((vni, addrs)) = &plan.overlay {
@@ -170,6 +175,9 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
 
     // 4. Boot and wait.
     let reports = wait::boot_and_wait(ctx, &mut st, &plan, opts, &reporter)?;
+    if plan.overlay.is_some() {
+        overlay_mtu(ctx, &st, &plan, rep)?;
+    }
 
     // 5. Finish.
     let after = if opts.provision {
@@ -184,7 +192,26 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
         nodes: reports,
         noop: false,
         after,
+        uploads,
     })
+}
+
+/// Set the overlay's MTU in the planned nodes of a lab over several hosts
+/// ([`super::overlay::guest_mtu`]), before anything larger crosses it.
+fn overlay_mtu(ctx: &LabCtx, st: &State, plan: &plan::Plan, rep: &dyn NodeReporter) -> Result<()> {
+    let mtu = crate::network::vxlan::OVERLAY_MTU;
+    let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.name.clone()).collect();
+    rep.note(&format!("guests: MTU {mtu} (the VXLAN overlay's)"));
+    let failed = (ctx.guest_mtu)(st, &ctx.state_dir, &nodes, mtu);
+    if !failed.is_empty() {
+        let lines: Vec<String> = failed.iter().map(|(n, e)| format!("node {n}: {e}")).collect();
+        bail!(
+            "cannot set the overlay's MTU ({mtu}) in {} node(s); run `lab up` again:\n  {}",
+            failed.len(),
+            lines.join("\n  ")
+        );
+    }
+    Ok(())
 }
 
 /// Resume the selected nodes that are paused (by `virsh suspend`): `lab
@@ -285,6 +312,7 @@ pub(super) fn already_up(
         nodes: reports,
         noop: true,
         after: Default::default(),
+        uploads: Vec::new(),
     }))
 }
 
