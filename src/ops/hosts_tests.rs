@@ -55,8 +55,15 @@ fn fakes() -> (Fake, Fake) {
         hv: Arc::new(FakeHypervisor::new()),
         net: Arc::new(FakeHostNet::new(Some(B))),
     };
+    b.net.add_file("/proc/meminfo", "MemTotal: 67108864 kB\nMemAvailable: 33554432 kB\n");
+    b.net.add_file("/proc/net/route", ROUTES);
     (a, b)
 }
+
+/// Host b's routes: the default and its link.
+const ROUTES: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+    lablink0\t00000000\t0100FE0A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+    lablink0\t0000FE0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
 
 /// The lab in `root` on hosts `a` and `b` (`b_hv` standing for b's libvirt).
 fn ctx_on(root: &Path, src: &str, a: &Fake, b: &Fake, b_hv: Arc<dyn Hypervisor>) -> LabCtx {
@@ -190,6 +197,28 @@ fn preflight_names_every_failing_host_before_anything_is_made() {
         .collect();
     assert!(made.is_empty(), "{made:?}");
     assert!(!ctx.state_dir.path().exists());
+}
+
+#[test]
+fn another_machines_memory_and_the_remote_primarys_routes_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = fakes();
+    // 512 MiB free on b; a route there on the lab's subnet.
+    b.net.add_file("/proc/meminfo", "MemAvailable: 524288 kB\n");
+    let taken = "eth1\t0009580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+    b.net.add_file("/proc/net/route", &format!("{ROUTES}{taken}"));
+    let src = lab_src("b").replace("ip: 10.88.9.21", "ip: 10.88.9.21, memory: 2048");
+    let ctx = ctx_on(tmp.path(), &src, &a, &b, b.hv.clone());
+    let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(
+        err.contains("host b: not enough free memory: starting 1 VM(s) needs 2048 MiB but only 512 MiB is available"),
+        "{err}"
+    );
+    assert!(
+        err.contains("host b: subnet 10.88.9.0/24 collides with the host route 10.88.9.0/24 on eth1"),
+        "{err}"
+    );
 }
 
 #[test]

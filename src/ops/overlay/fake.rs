@@ -16,6 +16,7 @@ struct Inner {
     links: BTreeMap<String, VxlanSpec>,
     names: BTreeMap<String, Ipv4Addr>,
     src: Option<Ipv4Addr>,
+    files: BTreeMap<String, String>,
     down: bool,
 }
 
@@ -35,6 +36,10 @@ impl FakeHostNet {
     /// `name` resolves to `ip` on this host.
     pub fn add_name(&self, name: &str, ip: Ipv4Addr) {
         self.inner.lock().unwrap().names.insert(name.into(), ip);
+    }
+    /// File `path` on this host holds `text`.
+    pub fn add_file(&self, path: &str, text: &str) {
+        self.inner.lock().unwrap().files.insert(path.into(), text.into());
     }
     /// Every call fails (`true`) or works again.
     pub fn set_down(&self, down: bool) {
@@ -87,5 +92,11 @@ impl HostNet for FakeHostNet {
     }
     fn route_src(&self, _peer: Ipv4Addr) -> Result<Option<Ipv4Addr>> {
         Ok(self.up()?.src)
+    }
+    fn read_file(&self, path: &str) -> Result<String> {
+        match self.up()?.files.get(path) {
+            Some(text) => Ok(text.clone()),
+            None => bail!("cat: {path}: No such file or directory"),
+        }
     }
 }

@@ -37,6 +37,9 @@ pub trait HostNet: Send + Sync {
     fn resolve(&self, name: &str) -> Result<Option<Ipv4Addr>>;
     /// The source address of this host's route to `peer` (`ip route get`).
     fn route_src(&self, peer: Ipv4Addr) -> Result<Option<Ipv4Addr>>;
+    /// The text of file `path` on this host (`cat`), e.g. `/proc/meminfo`
+    /// and `/proc/net/route` for preflight.
+    fn read_file(&self, path: &str) -> Result<String>;
 }
 
 /// [`HostNet`] with iproute2 and getent: on this machine, or on the host
@@ -148,5 +151,9 @@ impl HostNet for IpHostNet {
     fn route_src(&self, peer: Ipv4Addr) -> Result<Option<Ipv4Addr>> {
         let json = self.run(&[vxlan::route_command(peer)])?;
         Ok(vxlan::parse_route_src(&json))
+    }
+
+    fn read_file(&self, path: &str) -> Result<String> {
+        self.run(&[vec!["cat".into(), "--".into(), path.into()]])
     }
 }

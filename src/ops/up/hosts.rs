@@ -1,7 +1,7 @@
 //! Phase 1 of `lab up` for a lab over several hosts: every host is
 //! checked before anything is created on any of them — libvirt reachable,
 //! objects of our names there ours, the subnet against its networks (and
-//! this machine's routes), memory on this machine for its own nodes,
+//! the primary's routes), each host's free memory for its own nodes,
 //! `ip` usable and the lab's VNI free, each host's tunnel address — and
 //! every failing host is named in one error. Then the pool is made on
 //! each host.
@@ -91,6 +91,32 @@ pub(super) fn plan(
         let (need, vms) = super::plan::memory_need(&mine);
         if let Err(e) = preflight::check_memory(need, vms, preflight::available_memory_mib()) {
             problems.push((index(&h.name), format!("host {}: {e}", h.name)));
+        }
+    }
+    // Another machine's memory for its nodes, and the primary's routes
+    // (its bridge gets the gateway address) when it is another machine.
+    for (i, h) in ctx.hosts.iter().enumerate().filter(|(_, h)| h.ssh.is_some()) {
+        let mine: Vec<_> = nodes
+            .iter()
+            .filter(|n| n.host.as_deref() == Some(h.name.as_str()))
+            .cloned()
+            .collect();
+        let (need, vms) = super::plan::memory_need(&mine);
+        let checked = h.net.read_file("/proc/meminfo").and_then(|text| {
+            let avail = preflight::parse_mem_available(&text);
+            Ok(preflight::check_memory(need, vms, avail)?)
+        });
+        if let Err(e) = checked {
+            problems.push((i, format!("host {}: {e:#}", h.name)));
+        }
+        if i == 0 {
+            let checked = h.net.read_file("/proc/net/route").and_then(|text| {
+                let routes = preflight::parse_routes(&text);
+                Ok(preflight::check_routes(lab.network.subnet, Some(&bridge), &routes)?)
+            });
+            if let Err(e) = checked {
+                problems.push((i, format!("host {}: {e:#}", h.name)));
+            }
         }
     }
     let addrs: Vec<Ipv4Addr> = match overlay::tunnel_addresses(&ctx.hosts) {
