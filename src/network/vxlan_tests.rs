@@ -38,7 +38,10 @@ fn commands_make_a_device_on_the_bridge_with_a_copy_to_each_peer() {
             "bridge fdb append 00:00:00:00:00:00 dev labvx000abc dst 10.254.0.3",
         ]
     );
-    assert_eq!(del_command("labvx000abc").join(" "), "ip link del labvx000abc");
+    assert_eq!(
+        del_command("labvx000abc").join(" "),
+        "ip link del labvx000abc"
+    );
 }
 
 #[test]
@@ -47,7 +50,10 @@ fn what_ip_and_getent_print_is_read() {
     let json = r#"[{"ifindex":7,"ifname":"labvx000abc","flags":["BROADCAST"],"mtu":1450,
         "linkinfo":{"info_kind":"vxlan","info_data":{"id":2748,"local":"10.254.0.1","port":4789}}},
         {"ifindex":8,"ifname":"odd"}]"#;
-    assert_eq!(parse_links(json).unwrap(), [("labvx000abc".to_string(), 2748)]);
+    assert_eq!(
+        parse_links(json).unwrap(),
+        [("labvx000abc".to_string(), 2748)]
+    );
     assert_eq!(parse_links("").unwrap(), []);
     assert!(parse_links("Object \"link\" is unknown").is_err());
     let getent = "10.254.0.2      STREAM lab-host-b\n10.254.0.2      DGRAM  \n";

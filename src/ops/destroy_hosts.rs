@@ -120,7 +120,10 @@ fn left_on(st: &State, host: &str, dev: &str, e: &anyhow::Error) -> String {
         if let Some(net) = &hs.network {
             left.push(format!("network {net}"));
         }
-        left.push(format!("VXLAN device {}", hs.vxlan.as_deref().unwrap_or(dev)));
+        left.push(format!(
+            "VXLAN device {}",
+            hs.vxlan.as_deref().unwrap_or(dev)
+        ));
     }
     let left = match left.is_empty() {
         true => String::new(),

@@ -17,7 +17,8 @@ use crate::backend::{BackendError, Hypervisor, Unreachable};
 use crate::network::vxlan;
 use crate::ui::nodes::Silent;
 
-const HOSTS: &str = "hosts:\n  a: {uri: 'qemu:///system'}\n  b: {uri: 'qemu+ssh://root@lab-host-b/system'}\n";
+const HOSTS: &str =
+    "hosts:\n  a: {uri: 'qemu:///system'}\n  b: {uri: 'qemu+ssh://root@lab-host-b/system'}\n";
 
 /// node1 on `first`, node2 on the other host.
 fn lab_src(first: &str) -> String {
@@ -55,7 +56,10 @@ fn fakes() -> (Fake, Fake) {
         hv: Arc::new(FakeHypervisor::new()),
         net: Arc::new(FakeHostNet::new(Some(B))),
     };
-    b.net.add_file("/proc/meminfo", "MemTotal: 67108864 kB\nMemAvailable: 33554432 kB\n");
+    b.net.add_file(
+        "/proc/meminfo",
+        "MemTotal: 67108864 kB\nMemAvailable: 33554432 kB\n",
+    );
     b.net.add_file("/proc/net/route", ROUTES);
     (a, b)
 }
@@ -114,7 +118,10 @@ fn uploads(hv: &FakeHypervisor) -> Vec<String> {
 fn up_puts_each_node_on_its_host_and_joins_the_bridges() {
     let t = two("a");
     up::up(&t.ctx, &ready_probe(), rep()).unwrap();
-    let (d1, d2) = (names::domain("split", "node1"), names::domain("split", "node2"));
+    let (d1, d2) = (
+        names::domain("split", "node1"),
+        names::domain("split", "node2"),
+    );
     assert!(t.a.hv.domain_spec(&d1).is_some() && t.a.hv.domain_spec(&d2).is_none());
     assert!(t.b.hv.domain_spec(&d2).is_some() && t.b.hv.domain_spec(&d1).is_none());
 
@@ -131,8 +138,14 @@ fn up_puts_each_node_on_its_host_and_joins_the_bridges() {
     let dev = vxlan::device_name(vni);
     let on_a = &t.a.net.links()[&dev];
     let on_b = &t.b.net.links()[&dev];
-    assert_eq!((on_a.vni, on_a.local, on_a.peers.as_slice()), (vni, A, &[B][..]));
-    assert_eq!((on_b.vni, on_b.local, on_b.peers.as_slice()), (vni, B, &[A][..]));
+    assert_eq!(
+        (on_a.vni, on_a.local, on_a.peers.as_slice()),
+        (vni, A, &[B][..])
+    );
+    assert_eq!(
+        (on_b.vni, on_b.local, on_b.peers.as_slice()),
+        (vni, B, &[A][..])
+    );
     assert_eq!(on_a.bridge, net_a.bridge);
     assert_eq!(on_b.mtu, 1450);
 
@@ -147,9 +160,15 @@ fn up_puts_each_node_on_its_host_and_joins_the_bridges() {
     assert_eq!(st.hosts["b"].ssh.as_deref(), Some("root@lab-host-b"));
     assert_eq!(st.nodes["node2"].host.as_deref(), Some("b"));
     assert_eq!(st.jump(), None);
-    assert_eq!(st.nodes["node2"].host_ssh.as_deref(), Some("root@lab-host-b"));
+    assert_eq!(
+        st.nodes["node2"].host_ssh.as_deref(),
+        Some("root@lab-host-b")
+    );
     let console = t.b.hv.domain_spec(&d2).unwrap().console_log;
-    assert_eq!(console, Path::new("/var/log/libvirt/qemu/split.node2-console.log"));
+    assert_eq!(
+        console,
+        Path::new("/var/log/libvirt/qemu/split.node2-console.log")
+    );
     let console = t.a.hv.domain_spec(&d1).unwrap().console_log;
     assert!(console.starts_with(t.ctx.state_dir.path()), "{console:?}");
 
@@ -182,19 +201,25 @@ fn preflight_names_every_failing_host_before_anything_is_made() {
     let (a, b) = fakes();
     let why = BackendError::Unreachable {
         uri: "qemu+ssh://root@lab-host-b/system".into(),
-        message: "Cannot recv data: ssh: connect to host lab-host-b port 22: No route to host".into(),
+        message: "Cannot recv data: ssh: connect to host lab-host-b port 22: No route to host"
+            .into(),
     };
     b.net.set_down(true);
     a.net.add_foreign("vxtaken", vxlan::vni_for("split"));
-    let ctx = ctx_on(tmp.path(), &lab_src("a"), &a, &b, Arc::new(Unreachable::new("b", &why)));
+    let ctx = ctx_on(
+        tmp.path(),
+        &lab_src("a"),
+        &a,
+        &b,
+        Arc::new(Unreachable::new("b", &why)),
+    );
     let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
     insta::assert_snapshot!(err);
-    let made: Vec<String> = a
-        .hv
-        .calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("list") && !c.starts_with("network_state"))
-        .collect();
+    let made: Vec<String> =
+        a.hv.calls()
+            .into_iter()
+            .filter(|c| !c.starts_with("list") && !c.starts_with("network_state"))
+            .collect();
     assert!(made.is_empty(), "{made:?}");
     assert!(!ctx.state_dir.path().exists());
 }
@@ -206,7 +231,8 @@ fn another_machines_memory_and_the_remote_primarys_routes_are_checked() {
     // 512 MiB free on b; a route there on the lab's subnet.
     b.net.add_file("/proc/meminfo", "MemAvailable: 524288 kB\n");
     let taken = "eth1\t0009580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
-    b.net.add_file("/proc/net/route", &format!("{ROUTES}{taken}"));
+    b.net
+        .add_file("/proc/net/route", &format!("{ROUTES}{taken}"));
     let src = lab_src("b").replace("ip: 10.88.9.21", "ip: 10.88.9.21, memory: 2048");
     let ctx = ctx_on(tmp.path(), &src, &a, &b, b.hv.clone());
     let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
@@ -216,7 +242,9 @@ fn another_machines_memory_and_the_remote_primarys_routes_are_checked() {
         "{err}"
     );
     assert!(
-        err.contains("host b: subnet 10.88.9.0/24 collides with the host route 10.88.9.0/24 on eth1"),
+        err.contains(
+            "host b: subnet 10.88.9.0/24 collides with the host route 10.88.9.0/24 on eth1"
+        ),
         "{err}"
     );
 }
@@ -226,7 +254,14 @@ fn destroy_removes_everything_on_every_host_and_a_second_up_uploads_nothing() {
     let t = two("a");
     let first = up::up(&t.ctx, &ready_probe(), rep()).unwrap();
     assert_eq!(first.uploads.len(), 6, "{:?}", first.uploads);
-    assert!(first.uploads.iter().any(|u| u.ends_with(".qcow2 on host b")), "{:?}", first.uploads);
+    assert!(
+        first
+            .uploads
+            .iter()
+            .any(|u| u.ends_with(".qcow2 on host b")),
+        "{:?}",
+        first.uploads
+    );
     let report = destroy::destroy(&t.ctx, &Silent).unwrap();
     assert_eq!(report.domains.len(), 2, "{report:?}");
     assert_eq!(report.vxlan.len(), 2, "{report:?}");
@@ -251,7 +286,8 @@ fn destroy_with_a_host_down_says_what_is_left_and_a_later_one_finishes() {
     up::up(&t.ctx, &ready_probe(), rep()).unwrap();
     let why = BackendError::Unreachable {
         uri: "qemu+ssh://root@lab-host-b/system".into(),
-        message: "Cannot recv data: ssh: connect to host lab-host-b port 22: No route to host".into(),
+        message: "Cannot recv data: ssh: connect to host lab-host-b port 22: No route to host"
+            .into(),
     };
     t.b.net.set_down(true);
     let down = ctx_on(

@@ -70,7 +70,12 @@ impl LabCtx {
 
     /// Whose domain `name` is (on its node's host).
     pub fn domain_owner(&self, st: &State, name: &str) -> Result<Owner> {
-        domain_owner(self.hv_of_domain(st, name).as_ref(), &self.lab.name, st, name)
+        domain_owner(
+            self.hv_of_domain(st, name).as_ref(),
+            &self.lab.name,
+            st,
+            name,
+        )
     }
 
     /// Whose network `name` is.

@@ -90,7 +90,11 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
     if let Some(vni) = st.vni
         && !(1..crate::network::vxlan::VNI_LIMIT).contains(&vni)
     {
-        return bad("vni".into(), &vni.to_string(), "is not a VXLAN network identifier (1 to 16777215)".into());
+        return bad(
+            "vni".into(),
+            &vni.to_string(),
+            "is not a VXLAN network identifier (1 to 16777215)".into(),
+        );
     }
     for (i, f) in st.forwards.iter().enumerate() {
         let field = |n: &str| format!("forwards[{i}].{n}");

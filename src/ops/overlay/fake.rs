@@ -39,7 +39,11 @@ impl FakeHostNet {
     }
     /// File `path` on this host holds `text`.
     pub fn add_file(&self, path: &str, text: &str) {
-        self.inner.lock().unwrap().files.insert(path.into(), text.into());
+        self.inner
+            .lock()
+            .unwrap()
+            .files
+            .insert(path.into(), text.into());
     }
     /// Every call fails (`true`) or works again.
     pub fn set_down(&self, down: bool) {

@@ -50,7 +50,10 @@ fn set_one(st: &State, sd: &StateDir, node: &str, mtu: u32) -> Result<()> {
     let ip = remote.target.ip.to_string();
     let (status, out) = crate::ssh::exec_on(&sess, &script(&ip, mtu))?;
     if status != 0 {
-        bail!("setting the MTU exited with status {status}: {}", out.trim());
+        bail!(
+            "setting the MTU exited with status {status}: {}",
+            out.trim()
+        );
     }
     Ok(())
 }
@@ -62,7 +65,10 @@ mod tests {
         let s = super::script("10.77.10.22", 1450);
         assert!(s.contains("ip -o -4 addr show to 10.77.10.22"), "{s}");
         assert!(s.contains("sudo ip link set dev \"$dev\" mtu 1450"), "{s}");
-        assert!(s.contains("sudo mkdir -p /etc/systemd/network/10-lab.network.d"), "{s}");
+        assert!(
+            s.contains("sudo mkdir -p /etc/systemd/network/10-lab.network.d"),
+            "{s}"
+        );
         assert!(s.contains("UseMTU=yes"), "{s}");
     }
 }

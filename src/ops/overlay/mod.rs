@@ -7,10 +7,10 @@
 //! [`check_vni`]). The commands and parsers are in
 //! [`crate::network::vxlan`].
 
-pub mod guest_mtu;
-mod steps;
 #[cfg(test)]
 pub(crate) mod fake;
+pub mod guest_mtu;
+mod steps;
 
 use std::net::Ipv4Addr;
 
@@ -79,12 +79,16 @@ impl IpHostNet {
                 }
             }
             Some(login) => {
-                let (user, address) = crate::names::ssh_login(login).map_err(|why| {
-                    anyhow::anyhow!("the login of host {} {why}", self.host)
-                })?;
+                let (user, address) = crate::names::ssh_login(login)
+                    .map_err(|why| anyhow::anyhow!("the login of host {} {why}", self.host))?;
                 let line = argvs
                     .iter()
-                    .map(|a| a.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" "))
+                    .map(|a| {
+                        a.iter()
+                            .map(|w| shell_quote(w))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
                     .collect::<Vec<_>>()
                     .join(" && ");
                 let cmd = Cmd::new("ssh")

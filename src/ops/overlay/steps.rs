@@ -79,7 +79,10 @@ pub fn tunnel_addresses(hosts: &[HostCtx]) -> Result<Vec<Ipv4Addr>, Vec<String>>
         }
     }
     if problems.is_empty() {
-        Ok(found.into_iter().map(|a| a.expect("found or reported")).collect())
+        Ok(found
+            .into_iter()
+            .map(|a| a.expect("found or reported"))
+            .collect())
     } else {
         Err(problems)
     }

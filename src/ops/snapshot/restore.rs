@@ -80,7 +80,11 @@ pub(super) fn restore_locked(
         if ctx.domain_owner(st, &dom)? != Owner::Ours {
             bail!("node {node} has no VM of this lab (domain {dom}); the snapshot went with it");
         }
-        if !ctx.hv_of_domain(st, &dom).list_snapshots(&dom)?.contains(&snap) {
+        if !ctx
+            .hv_of_domain(st, &dom)
+            .list_snapshots(&dom)?
+            .contains(&snap)
+        {
             lost.push(node.clone());
         }
         doms.push((node.clone(), dom));

@@ -23,7 +23,12 @@ pub(super) fn allocations(ctx: &LabCtx, st: &State, doms: &[(String, String)]) -
     doms.iter()
         .map(|(node, dom)| {
             overlay(st, node)
-                .and_then(|v| ctx.hv_of_domain(st, dom).volume_sizes(&st.pool, &v).ok().flatten())
+                .and_then(|v| {
+                    ctx.hv_of_domain(st, dom)
+                        .volume_sizes(&st.pool, &v)
+                        .ok()
+                        .flatten()
+                })
                 .map_or(0, |s| s.allocation)
         })
         .collect()
@@ -56,7 +61,12 @@ pub(super) fn sizes(
     let mut out = Vec::new();
     for (i, (node, dom)) in doms.iter().enumerate() {
         let read = overlay(st, node)
-            .and_then(|v| ctx.hv_of_domain(st, dom).volume_path(&st.pool, &v).ok().flatten())
+            .and_then(|v| {
+                ctx.hv_of_domain(st, dom)
+                    .volume_path(&st.pool, &v)
+                    .ok()
+                    .flatten()
+            })
             .and_then(|path| state_sizes(&path))
             .and_then(|m| m.get(snapshot).copied());
         let grown = after[i].saturating_sub(before.get(i).copied().unwrap_or(0));

@@ -141,35 +141,33 @@ fn box_on(
         Some(h) if !ctx.hosts.is_empty() => format!(" on host {h}"),
         _ => String::new(),
     };
-    {
-        let (disk, kernel, initrd) = names::box_volumes(&stored);
-        let mut get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
-            if let Some(p) = hv.volume_path(POOL, vol)? {
-                return Ok(p);
-            }
-            uploaded.push(format!("{vol}{on}"));
-            rep.note(&format!(
-                "box {}: copying {} into pool {POOL}{on}",
-                stored.meta.name,
-                src.display()
-            ));
-            Ok(hv.upload_volume(POOL, vol, &src, format)?)
-        };
-        let kernel = match stored.meta.boot {
-            BootMode::Kernel => Some((
-                get(&kernel, stored.kernel(), DiskFormat::Raw)?,
-                get(&initrd, stored.initrd(), DiskFormat::Raw)?,
-            )),
-            BootMode::Disk => None,
-        };
-        // Last: its presence means the box is fully in the pool.
-        let disk = get(&disk, stored.disk(), DiskFormat::Qcow2)?;
-        Ok(ReadyBox {
-            stored,
-            disk,
-            kernel,
-        })
-    }
+    let (disk, kernel, initrd) = names::box_volumes(&stored);
+    let mut get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
+        if let Some(p) = hv.volume_path(POOL, vol)? {
+            return Ok(p);
+        }
+        uploaded.push(format!("{vol}{on}"));
+        rep.note(&format!(
+            "box {}: copying {} into pool {POOL}{on}",
+            stored.meta.name,
+            src.display()
+        ));
+        Ok(hv.upload_volume(POOL, vol, &src, format)?)
+    };
+    let kernel = match stored.meta.boot {
+        BootMode::Kernel => Some((
+            get(&kernel, stored.kernel(), DiskFormat::Raw)?,
+            get(&initrd, stored.initrd(), DiskFormat::Raw)?,
+        )),
+        BootMode::Disk => None,
+    };
+    // Last: its presence means the box is fully in the pool.
+    let disk = get(&disk, stored.disk(), DiskFormat::Qcow2)?;
+    Ok(ReadyBox {
+        stored,
+        disk,
+        kernel,
+    })
 }
 
 /// Define the lab's network when missing and start it: on one host, or

@@ -60,7 +60,11 @@ pub(super) fn plan(
         let host = p.strip_prefix("host ").and_then(|r| r.split(':').next());
         (index(host.unwrap_or("")), p)
     };
-    problems.extend(overlay::check_vni(&ctx.hosts, vni, &device).into_iter().map(tag));
+    problems.extend(
+        overlay::check_vni(&ctx.hosts, vni, &device)
+            .into_iter()
+            .map(tag),
+    );
     if !reachable {
         // Nothing more can be asked of a host that does not answer.
         return refuse(problems);
@@ -95,7 +99,12 @@ pub(super) fn plan(
     }
     // Another machine's memory for its nodes, and the primary's routes
     // (its bridge gets the gateway address) when it is another machine.
-    for (i, h) in ctx.hosts.iter().enumerate().filter(|(_, h)| h.ssh.is_some()) {
+    for (i, h) in ctx
+        .hosts
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.ssh.is_some())
+    {
         let mine: Vec<_> = nodes
             .iter()
             .filter(|n| n.host.as_deref() == Some(h.name.as_str()))
@@ -112,7 +121,11 @@ pub(super) fn plan(
         if i == 0 {
             let checked = h.net.read_file("/proc/net/route").and_then(|text| {
                 let routes = preflight::parse_routes(&text);
-                Ok(preflight::check_routes(lab.network.subnet, Some(&bridge), &routes)?)
+                Ok(preflight::check_routes(
+                    lab.network.subnet,
+                    Some(&bridge),
+                    &routes,
+                )?)
             });
             if let Err(e) = checked {
                 problems.push((i, format!("host {}: {e:#}", h.name)));
