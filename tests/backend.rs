@@ -49,6 +49,8 @@ fn net_spec(name: &str, lab: &str, subnet: &str) -> NetworkSpec {
             mac: network::mac_for(lab, "node1"),
             ip: Ipv4Addr::from(base + 10),
         }],
+        mtu: None,
+        bridge_only: false,
     }
 }
 

@@ -101,6 +101,11 @@ pub enum BackendError {
 
     #[error("libvirt could not {op}: {message}")]
     Failed { op: String, message: String },
+
+    /// Every call to a host whose connection failed earlier (see
+    /// [`super::Unreachable`]): that failure's sentence, as it was.
+    #[error("{why}")]
+    NotConnected { why: String },
 }
 
 impl BackendError {

@@ -241,7 +241,10 @@ impl Hypervisor for FakeHypervisor {
             .map(|(spec, state)| NetworkInfo {
                 name: spec.name.clone(),
                 bridge: Some(spec.bridge.clone()),
-                subnets: vec![spec.subnet.trunc()],
+                subnets: (!spec.bridge_only)
+                    .then(|| spec.subnet.trunc())
+                    .into_iter()
+                    .collect(),
                 maker: if st.foreign.contains(&format!("network {}", spec.name)) {
                     Maker::Unknown
                 } else {

@@ -39,6 +39,8 @@ pub fn network(lab: &str) -> NetworkSpec {
         domain: Some(format!("{lab}.lab")),
         dhcp_range: network::dhcp_range(subnet),
         hosts,
+        mtu: None,
+        bridge_only: false,
     }
 }
 

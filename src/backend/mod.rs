@@ -14,6 +14,7 @@ pub mod fake;
 pub(crate) mod fixtures;
 pub mod libvirt;
 mod parse;
+mod unreachable;
 pub mod xml;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use ipnet::Ipv4Net;
 
 pub use accel::Accel;
 pub use error::{BackendError, DENIED_FIX, Kind, NO_ANSWER_FIX, UNREACHABLE_FIX};
+pub use unreachable::Unreachable;
 
 /// XML namespace of the metadata element `lab` puts on what it defines.
 pub const METADATA_NS: &str = "https://lab.dev/ns/lab";
@@ -111,7 +113,9 @@ pub enum Maker {
 }
 
 /// A lab's private network: NAT to the outside, DHCP with a reservation and
-/// a DNS name for every node.
+/// a DNS name for every node; or, on the other hosts of a lab over several
+/// hosts, only the bridge (`bridge_only`), joined to the primary's over
+/// VXLAN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSpec {
     /// libvirt network name, e.g. `lab-smoke`.
@@ -128,6 +132,15 @@ pub struct NetworkSpec {
     /// Dynamic DHCP range; `None` for reservations only.
     pub dhcp_range: Option<(Ipv4Addr, Ipv4Addr)>,
     pub hosts: Vec<HostEntry>,
+    /// The bridge's MTU in bytes (libvirt's `<mtu size>`; libvirt 9.0's
+    /// dnsmasq then hands it to the guests as DHCP option 26); `None`:
+    /// the default, 1500.
+    pub mtu: Option<u32>,
+    /// Only the bridge: no `<forward>`, `<ip>`, `<dns>` or `<domain>`, so
+    /// libvirt runs no dnsmasq for it. The other hosts' networks of a lab
+    /// over several hosts are such; `subnet`, `gateway`, `domain`,
+    /// `dhcp_range` and `hosts` are then left out of the XML.
+    pub bridge_only: bool,
 }
 
 /// One node on the network: DHCP reservation by MAC plus DNS names.

@@ -185,12 +185,21 @@ pub fn network_xml_with_uuid(spec: &NetworkSpec, uuid: Option<&str>) -> String {
         let _ = writeln!(x, "  <uuid>{}</uuid>", escape(uuid));
     }
     x.push_str(&metadata(&spec.tag));
-    x.push_str("  <forward mode='nat'/>\n");
+    if !spec.bridge_only {
+        x.push_str("  <forward mode='nat'/>\n");
+    }
     let _ = writeln!(
         x,
         "  <bridge name='{}' stp='on' delay='0'/>",
         escape(&spec.bridge)
     );
+    if let Some(mtu) = spec.mtu {
+        let _ = writeln!(x, "  <mtu size='{mtu}'/>");
+    }
+    if spec.bridge_only {
+        x.push_str("</network>\n");
+        return x;
+    }
     if let Some(domain) = &spec.domain {
         let _ = writeln!(x, "  <domain name='{}' localOnly='yes'/>", escape(domain));
     }

@@ -87,6 +87,23 @@ fn network_without_domain_or_range() {
 }
 
 #[test]
+fn network_of_a_lab_over_several_hosts() {
+    // The primary's: everything as on one host, and the overlay's MTU
+    // (libvirt hands it to the guests through DHCP).
+    let mut primary = fixtures::network("split");
+    primary.mtu = Some(1450);
+    insta::assert_snapshot!("network_primary_mtu", network_xml(&primary));
+    // The other hosts': only the bridge, so no dnsmasq there.
+    let mut other = primary.clone();
+    other.bridge_only = true;
+    let xml = network_xml(&other);
+    insta::assert_snapshot!("network_bridge_only", xml);
+    for absent in ["<forward", "<ip", "<dhcp", "<dns", "<domain"] {
+        assert!(!xml.contains(absent), "{absent} in {xml}");
+    }
+}
+
+#[test]
 fn pool_and_volumes() {
     insta::assert_snapshot!(
         "pool",

@@ -48,8 +48,12 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         0 => String::new(),
         n => format!(", {n} snapshot(s)"),
     };
+    let vxlan = match report.vxlan.is_empty() {
+        true => String::new(),
+        false => format!(", VXLAN device(s) {}", report.vxlan.join(", ")),
+    };
     println!(
-        "destroyed lab {}: {} VM(s), {} volume(s), network {}{forwarders}{snapshots}; state removed",
+        "destroyed lab {}: {} VM(s), {} volume(s), network {}{vxlan}{forwarders}{snapshots}; state removed",
         ctx.lab.name,
         report.domains.len(),
         report.volumes.len(),

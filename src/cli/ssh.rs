@@ -111,16 +111,20 @@ pub fn run_console(global: &Global, args: ConsoleArgs) -> Result<()> {
             }
         }
     };
+    // The node's own host's login (a lab over several hosts), else the
+    // jump of a state that records no host (the only host).
     let remote = match sd.exists() {
-        true => sd
-            .load()?
-            .nodes
-            .remove(&args.node)
-            .filter(|ns| ns.jump.is_some()),
+        true => sd.load()?.nodes.remove(&args.node).and_then(|ns| {
+            let login = ns
+                .host_ssh
+                .clone()
+                .or_else(|| ns.host.is_none().then(|| ns.jump.clone()).flatten())?;
+            Some((ns, login))
+        }),
         false => None,
     };
     match remote {
-        Some(ns) => console_through_host(&args.node, &ns, &mut emit)?,
+        Some((ns, login)) => console_through_host(&args.node, &ns, &login, &mut emit)?,
         None => console_here(&args.node, &sd.console_log(&args.node), &mut emit)?,
     }
     for line in last {
@@ -154,9 +158,9 @@ fn console_here(node: &str, path: &std::path::Path, emit: &mut dyn FnMut(&str)) 
 fn console_through_host(
     node: &str,
     ns: &crate::state::NodeState,
+    jump: &str,
     emit: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    let jump = ns.jump.as_deref().expect("chosen for its jump");
     let (user, address) = crate::names::ssh_login(jump)
         .map_err(|why| anyhow::anyhow!("the host login of node {node} in the state {why}"))?;
     let path = crate::ops::names::remote_console_log(&ns.domain);

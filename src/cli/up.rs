@@ -55,6 +55,9 @@ pub struct UpJson<'a> {
     pub checks: &'a [CheckResult],
     /// Where to look, as `lab info --json` prints it.
     pub info: &'a Info,
+    /// Box volumes this run copied into a pool (`VOLUME`, or `VOLUME on
+    /// host NAME` over several hosts); empty when every box was there.
+    pub uploads: &'a [String],
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
@@ -81,6 +84,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
             provision: report.after.provision.as_ref(),
             checks: &report.after.checks,
             info: &info,
+            uploads: &report.uploads,
         };
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
@@ -175,6 +179,7 @@ mod tests {
             provision: Some(&report),
             checks: &checks,
             info: &info,
+            uploads: &["lab-box-debian-12.0123456789ab.qcow2 on host b".to_string()],
         };
         insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
     }

@@ -7,6 +7,8 @@
 
 use std::net::Ipv4Addr;
 
+pub mod vxlan;
+
 use ipnet::Ipv4Net;
 use sha2::{Digest, Sha256};
 

@@ -13,6 +13,8 @@ use anyhow::Result;
 use super::LabCtx;
 use super::names::{self, POOL};
 use super::owner::Owner;
+use crate::backend::Hypervisor;
+use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 
 /// What was removed, and what was left alone.
@@ -30,6 +32,9 @@ pub struct DestroyReport {
     /// `virsh`), as `NAME (domain DOMAIN)`: they live in the VMs' disks and
     /// go with them.
     pub other_snapshots: Vec<String>,
+    /// VXLAN devices removed, as `DEVICE (host NAME)` (a lab over
+    /// several hosts).
+    pub vxlan: Vec<String>,
     /// Objects of this lab's names that are not its own, each as
     /// "domain `bugs.node1`: lab `bugs` made from /a/lab.yaml".
     pub left_alone: Vec<String>,
@@ -51,20 +56,54 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
         ctx.state_dir.save(&st)?;
     }
 
-    let mut domains: BTreeSet<String> = st.nodes.values().map(|n| n.domain.clone()).collect();
-    domains.extend(lab.nodes.iter().map(|n| names::domain(&lab.name, &n.name)));
+    if !ctx.hosts.is_empty() || !st.hosts.is_empty() {
+        super::destroy_hosts::destroy_hosts(ctx, &mut st, &mut report, rep)?;
+        drop(lock);
+        ctx.state_dir.remove()?;
+        return Ok(report);
+    }
+    clear(ctx, &st, ctx.hv.as_ref(), &|_| true, &mut report, rep)?;
+    drop(lock);
+    ctx.state_dir.remove()?;
+    Ok(report)
+}
+
+/// Remove from `hv` the lab's domains and volumes of the nodes `mine`
+/// says are on it (all of them on one host), and its network there,
+/// adding each to `report`; objects of our names that are not ours are
+/// left alone and named. Stops at the first error (libvirt's).
+pub(super) fn clear(
+    ctx: &LabCtx,
+    st: &State,
+    hv: &dyn Hypervisor,
+    mine: &dyn Fn(&str) -> bool,
+    report: &mut DestroyReport,
+    rep: &dyn NodeReporter,
+) -> Result<()> {
+    let lab = &ctx.lab;
+    let mut domains: BTreeSet<String> = st
+        .nodes
+        .iter()
+        .filter(|(n, _)| mine(n))
+        .map(|(_, ns)| ns.domain.clone())
+        .collect();
     domains.extend(
-        ctx.hv
-            .list_lab_domains(&lab.name)?
+        lab.nodes
+            .iter()
+            .filter(|n| !st.nodes.contains_key(&n.name) && mine(&n.name))
+            .map(|n| names::domain(&lab.name, &n.name)),
+    );
+    domains.extend(
+        hv.list_lab_domains(&lab.name)?
             .into_iter()
             .map(|(name, _)| name),
     );
     for dom in domains {
-        match ctx.domain_owner(&st, &dom)? {
+        match super::owner::domain_owner(hv, &lab.name, st, &dom)? {
             Owner::Missing => {}
             Owner::Ours => {
                 let ours: Vec<String> = st.snapshots.iter().map(|r| r.libvirt_name()).collect();
-                for snap in ctx.hv.list_snapshots(&dom).unwrap_or_default() {
+                for snap in hv.list_snapshots(&dom).unwrap_or_default() {
                     // `lab-*` of no record: leftovers of lab's own.
                     if !ours.contains(&snap) && !snap.starts_with("lab-") {
                         report
@@ -73,8 +112,8 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
                     }
                 }
                 rep.note(&format!("removing VM {dom}"));
-                ctx.hv.destroy_domain(&dom)?;
-                ctx.hv.undefine_domain(&dom)?;
+                hv.destroy_domain(&dom)?;
+                hv.undefine_domain(&dom)?;
                 report.domains.push(dom);
             }
             // Another lab's domain: only worth a word when it has one of
@@ -92,8 +131,13 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
         }
     }
 
-    let mut volumes: BTreeSet<String> = st.nodes.values().flat_map(|n| n.volumes.clone()).collect();
-    let existing = ctx.hv.list_volumes(POOL).unwrap_or_default();
+    let mut volumes: BTreeSet<String> = st
+        .nodes
+        .iter()
+        .filter(|(n, _)| mine(n))
+        .flat_map(|(_, ns)| ns.volumes.clone())
+        .collect();
+    let existing = hv.list_volumes(POOL).unwrap_or_default();
     if !st.instance.is_empty() {
         // Volumes of nodes since removed from the lab file, or not yet recorded.
         let prefix = names::volume_prefix(&lab.name, &st.instance);
@@ -102,7 +146,7 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
     for vol in volumes {
         if existing.contains(&vol) {
             rep.note(&format!("removing volume {vol}"));
-            ctx.hv.delete_volume(POOL, &vol)?;
+            hv.delete_volume(POOL, &vol)?;
             report.volumes.push(vol);
         }
     }
@@ -111,16 +155,14 @@ pub fn destroy(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<DestroyReport> {
         .network
         .clone()
         .unwrap_or_else(|| names::network(&lab.name));
-    match ctx.network_owner(&st, &net)? {
+    match super::owner::network_owner(hv, &lab.name, st, &net)? {
         Owner::Missing => {}
         Owner::Ours => {
             rep.note(&format!("removing network {net}"));
-            ctx.hv.remove_network(&net)?;
+            hv.remove_network(&net)?;
             report.network = Some(net);
         }
         Owner::Other(who) => report.left_alone.push(format!("network `{net}`: {who}")),
     }
-    drop(lock);
-    ctx.state_dir.remove()?;
-    Ok(report)
+    Ok(())
 }

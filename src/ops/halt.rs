@@ -52,9 +52,10 @@ pub fn halt(
         );
         // Only this lab's own domain; another lab's of the same name stays.
         let ours = ctx.domain_owner(&st, &dom)? == Owner::Ours;
-        if ours && ctx.hv.domain_state(&dom)? == Some(DomainState::Running) {
+        let hv = ctx.hv_of_domain(&st, &dom);
+        if ours && hv.domain_state(&dom)? == Some(DomainState::Running) {
             rep.phase(&node.name, "shutting down");
-            ctx.hv.shutdown_domain(&dom)?;
+            hv.shutdown_domain(&dom)?;
             pending.push((node.name.clone(), dom));
         } else {
             rep.done(&node.name, "not running");
@@ -65,9 +66,10 @@ pub fn halt(
     while !pending.is_empty() {
         let mut still = Vec::new();
         for (name, dom) in pending {
-            if ctx.hv.domain_state(&dom)? == Some(DomainState::Running) {
+            let hv = ctx.hv_of_domain(&st, &dom);
+            if hv.domain_state(&dom)? == Some(DomainState::Running) {
                 if Instant::now() >= deadline {
-                    ctx.hv.destroy_domain(&dom)?;
+                    hv.destroy_domain(&dom)?;
                     rep.done(&name, "forced off after timeout");
                     out.push((name, Halted::Forced));
                 } else {

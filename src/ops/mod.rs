@@ -5,6 +5,7 @@
 //! hypervisor, the box store or the state directory happens here.
 
 pub mod destroy;
+mod destroy_hosts;
 pub mod doctor;
 pub mod forwards;
 pub mod halt;
@@ -12,6 +13,7 @@ pub mod info;
 pub mod init;
 pub mod inventory;
 pub mod names;
+pub mod overlay;
 pub mod owner;
 pub mod preflight;
 pub mod provision;
@@ -20,6 +22,8 @@ pub mod status;
 pub mod up;
 pub mod vagrantfile;
 
+#[cfg(test)]
+mod hosts_tests;
 #[cfg(test)]
 mod modes_tests;
 #[cfg(test)]
@@ -37,19 +41,62 @@ use anyhow::{Context, Result};
 use crate::backend::Hypervisor;
 use crate::backend::libvirt::{Libvirt, resolve_uri};
 use crate::spec::Lab;
-use crate::state::StateDir;
+use crate::state::{State, StateDir};
 
-/// A loaded lab with its state directory and a hypervisor connection.
+/// One host of a lab over several hosts: its libvirt connection and what
+/// `lab` runs there outside libvirt.
+pub struct HostCtx {
+    /// Its name in the lab file's `hosts`.
+    pub name: String,
+    /// Its libvirt URI.
+    pub uri: String,
+    /// `USER@ADDRESS` of its sshd; `None`: this machine.
+    pub ssh: Option<String>,
+    /// `address` of the lab file: its tunnel end; `None`: found
+    /// ([`overlay::tunnel_addresses`]).
+    pub address: Option<std::net::Ipv4Addr>,
+    pub hv: Arc<dyn Hypervisor>,
+    pub net: Arc<dyn overlay::HostNet>,
+}
+
+impl HostCtx {
+    /// Host `h` of the lab file on `hv` and `net`.
+    pub fn new(
+        h: &crate::spec::Host,
+        hv: Arc<dyn Hypervisor>,
+        net: Arc<dyn overlay::HostNet>,
+    ) -> Self {
+        HostCtx {
+            name: h.name.clone(),
+            uri: h.uri.clone(),
+            ssh: h.ssh.as_ref().map(ToString::to_string),
+            address: h.address,
+            hv,
+            net,
+        }
+    }
+}
+
+/// A loaded lab with its state directory and a hypervisor connection
+/// (one per host for a lab over several hosts).
 pub struct LabCtx {
     pub lab: Lab,
     pub state_dir: StateDir,
+    /// The primary host's hypervisor (the only one's, on one host).
     pub hv: Arc<dyn Hypervisor>,
     pub uri: String,
+    /// Every host a node of a lab over several hosts runs on, primary
+    /// first ([`Lab::used_hosts`]); empty for a lab on one host, where
+    /// `hv` is all there is.
+    pub hosts: Vec<HostCtx>,
     /// Where boxes are found and built.
     pub store: crate::boxes::Store,
     /// Sets guests' clocks after a snapshot is saved or restored
     /// ([`snapshot::clock::set_all`] over SSH; tests put a stand-in).
     pub clocks: snapshot::Clocks,
+    /// Sets the overlay's MTU in the guests of a lab over several hosts
+    /// ([`overlay::guest_mtu::set_all`] over SSH; tests put a stand-in).
+    pub guest_mtu: overlay::GuestMtu,
 }
 
 impl LabCtx {
@@ -69,6 +116,9 @@ impl LabCtx {
     }
 
     fn connect(lab: Lab) -> Result<Self> {
+        if lab.multi_host() {
+            return Ok(Self::connect_hosts(lab));
+        }
         let uri = resolve_uri(lab.uri_in_file());
         let hv = Libvirt::connect(&uri)?;
         Ok(Self::with_hypervisor(
@@ -77,6 +127,77 @@ impl LabCtx {
             uri,
             crate::boxes::Store::default_location(),
         ))
+    }
+
+    /// A lab over several hosts: a connection to each (in parallel); a
+    /// host that cannot be reached gets a stand-in that fails every call
+    /// with why ([`crate::backend::Unreachable`]), so `lab destroy` still
+    /// does what it can elsewhere and preflight names every such host.
+    fn connect_hosts(lab: Lab) -> Self {
+        let hosts: Vec<crate::spec::Host> = lab.used_hosts().into_iter().cloned().collect();
+        let conns = crate::fanout::each(&hosts, |h| Libvirt::connect(&h.uri));
+        let hosts = hosts
+            .iter()
+            .zip(conns)
+            .map(|(h, conn)| {
+                let hv: Arc<dyn Hypervisor> = match conn {
+                    Ok(hv) => Arc::new(hv),
+                    Err(e) => Arc::new(crate::backend::Unreachable::new(&h.name, &e)),
+                };
+                let ssh = h.ssh.as_ref().map(ToString::to_string);
+                let net = Arc::new(overlay::IpHostNet::new(&h.name, ssh.as_deref()));
+                HostCtx::new(h, hv, net)
+            })
+            .collect();
+        Self::with_hosts(lab, hosts, crate::boxes::Store::default_location())
+    }
+
+    /// A lab over several hosts on the given hosts (primary first; tests
+    /// put fakes).
+    pub fn with_hosts(lab: Lab, hosts: Vec<HostCtx>, store: crate::boxes::Store) -> Self {
+        let primary = &hosts[0];
+        let (hv, uri) = (primary.hv.clone(), primary.uri.clone());
+        let mut ctx = Self::with_hypervisor(lab, hv, uri, store);
+        ctx.hosts = hosts;
+        ctx
+    }
+
+    /// The hypervisor of host `host` (a name of the lab file's `hosts`):
+    /// that host's for a lab over several hosts, else (and for `None` or
+    /// a host lab has no connection to) the primary's.
+    pub fn hv_of(&self, host: Option<&str>) -> &Arc<dyn Hypervisor> {
+        host.and_then(|name| self.hosts.iter().find(|h| h.name == name))
+            .map_or(&self.hv, |h| &h.hv)
+    }
+
+    /// The host node `node` runs on: as recorded in `st`, else as the lab
+    /// file says; `None` without `hosts`.
+    pub fn host_of_node<'a>(&'a self, st: &'a State, node: &str) -> Option<&'a str> {
+        st.nodes
+            .get(node)
+            .and_then(|ns| ns.host.as_deref())
+            .or_else(|| self.lab.node(node).and_then(|n| n.host.as_deref()))
+    }
+
+    /// The hypervisor holding domain `domain`: its node's host's
+    /// ([`Self::host_of_node`]), the primary's for a domain of no node.
+    pub fn hv_of_domain(&self, st: &State, domain: &str) -> &Arc<dyn Hypervisor> {
+        if self.hosts.is_empty() {
+            return &self.hv;
+        }
+        let node = st
+            .nodes
+            .iter()
+            .find(|(_, ns)| ns.domain == domain)
+            .map(|(name, _)| name.as_str())
+            .or_else(|| {
+                self.lab
+                    .nodes
+                    .iter()
+                    .find(|n| names::domain(&self.lab.name, &n.name) == domain)
+                    .map(|n| n.name.as_str())
+            });
+        self.hv_of(node.and_then(|n| self.host_of_node(st, n)))
     }
 
     /// For tests: a lab on any hypervisor (e.g. the fake).
@@ -92,8 +213,10 @@ impl LabCtx {
             state_dir,
             hv,
             uri,
+            hosts: Vec::new(),
             store,
             clocks: Arc::new(snapshot::clock::set_all),
+            guest_mtu: Arc::new(overlay::guest_mtu::set_all),
         }
     }
 

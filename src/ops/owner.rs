@@ -68,9 +68,14 @@ impl LabCtx {
         }
     }
 
-    /// Whose domain `name` is.
+    /// Whose domain `name` is (on its node's host).
     pub fn domain_owner(&self, st: &State, name: &str) -> Result<Owner> {
-        domain_owner(self.hv.as_ref(), &self.lab.name, st, name)
+        domain_owner(
+            self.hv_of_domain(st, name).as_ref(),
+            &self.lab.name,
+            st,
+            name,
+        )
     }
 
     /// Whose network `name` is.

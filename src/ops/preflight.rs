@@ -133,7 +133,8 @@ pub fn available_memory_mib() -> Option<u64> {
     parse_mem_available(&text)
 }
 
-fn parse_mem_available(text: &str) -> Option<u64> {
+/// `MemAvailable` of a `/proc/meminfo` text, in MiB.
+pub fn parse_mem_available(text: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024)

@@ -31,7 +31,7 @@ pub fn ensure_up(ctx: &LabCtx, st: &State, nodes: &[&str]) -> Result<()> {
             down.push(format!("{name} was never created"));
             continue;
         };
-        match ctx.hv.domain_state(&ns.domain)? {
+        match ctx.hv_of_domain(st, &ns.domain).domain_state(&ns.domain)? {
             Some(DomainState::Running) if ns.ready => {}
             Some(DomainState::Running) => down.push(format!("{name} has not become ready")),
             Some(state) => down.push(format!("{name} is {state}")),

@@ -127,7 +127,7 @@ pub fn status(ctx: &LabCtx) -> Result<LabStatus> {
         );
         let state = match ctx.domain_owner(&st, &dom)? {
             Owner::Ours => ctx
-                .hv
+                .hv_of_domain(&st, &dom)
                 .domain_state(&dom)?
                 .map_or(VmState::NotCreated, VmState::Domain),
             Owner::Missing => VmState::NotCreated,

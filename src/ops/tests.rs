@@ -207,6 +207,8 @@ fn colliding_subnet_is_refused_before_anything_is_created() {
             domain: None,
             dhcp_range: None,
             hosts: vec![],
+            mtu: None,
+            bridge_only: false,
         })
         .unwrap();
     let before = f.fake.calls().len();
@@ -264,6 +266,8 @@ fn cheap_checks_refuse_before_any_box_build() {
         domain: None,
         dhcp_range: None,
         hosts: vec![],
+        mtu: None,
+        bridge_only: false,
     });
     let err = format!("{:#}", up::up(&f.ctx, &ready_probe(), rep()).unwrap_err());
     assert!(

@@ -311,6 +311,7 @@ fn host(node: &Node, field: &str, owner: Span, d: &mut Diags) -> Option<RawHost>
             d,
         ),
         ssh: m.optional("ssh", d),
+        address: m.optional("address", d),
     };
     m.finish(keys::HOST, "a host", d);
     Some(raw)

@@ -1,7 +1,7 @@
 //! The `hosts` section and each node's `host`, checked: host names, libvirt
 //! URIs lab can use ([`check::libvirt_uri`]), the SSH login through which
 //! the guests are reached (given, or taken from a `qemu+ssh://` URI), the
-//! host each node names, and for now that all nodes are on one host.
+//! host each node names, and each host's optional tunnel `address`.
 
 use std::collections::HashMap;
 
@@ -73,10 +73,28 @@ pub(super) fn hosts(
                 },
                 None => default_login(&name.value, &field, uri, &parts, d)?,
             };
+            let address = match &host.address {
+                Some(a) => match a.value.trim().parse::<std::net::Ipv4Addr>() {
+                    Ok(ip) if !ip.is_unspecified() && !ip.is_multicast() && !ip.is_broadcast() => {
+                        Some(ip)
+                    }
+                    _ => {
+                        d.error(
+                            &join(&field, "address"),
+                            a.span,
+                            format!("{:?} is not a unicast IPv4 address", clip(&a.value)),
+                        )
+                        .help("`address` is the host's IPv4 address on the link to the other hosts, e.g. 10.254.0.2");
+                        return None;
+                    }
+                },
+                None => None,
+            };
             Some(Host {
                 name: name.value.clone(),
                 uri: uri.value.trim().to_owned(),
                 ssh,
+                address,
             })
         })
         .collect()
@@ -123,8 +141,9 @@ fn default_login(
 
 /// The host each node runs on (node name → host name): its `host`, else
 /// the only host; every node when `hosts` names any, none without it.
-/// Reports a `host` that names no host, a node without one among
-/// several hosts, and nodes on different hosts (one host for now).
+/// Reports a `host` that names no host and a node without one among
+/// several hosts. Nodes may be on different hosts: the first node's is
+/// the lab's primary ([`super::model::Lab::host`]).
 /// `hosts` holds every name in the file's `hosts` (checked or not).
 pub(super) fn place(
     nodes: &[(Sp<String>, RawNode)],
@@ -132,8 +151,6 @@ pub(super) fn place(
     d: &mut Diags,
 ) -> HashMap<String, String> {
     let mut placed = HashMap::new();
-    let mut first: Option<(&str, &str)> = None;
-    let mut split_reported = false;
     for (name, node) in nodes {
         let field = join("nodes", &name.value);
         let host = match (hosts, &node.host) {
@@ -190,24 +207,6 @@ pub(super) fn place(
                 continue;
             }
         };
-        match first {
-            None => first = Some((&name.value, host)),
-            Some((first_node, first_host)) if first_host != host && !split_reported => {
-                let span = node.host.as_ref().map_or(name.span, |h| h.span);
-                d.error(
-                    &join(&field, "host"),
-                    span,
-                    format!(
-                        "nodes {first_node} (host {first_host}) and {} (host {host}) are on different hosts; a lab runs on one host for now",
-                        name.value
-                    ),
-                )
-                .help(format!("put every node on host {first_host}, or make a lab per host"));
-                // Reported once: the first pair tells what to change.
-                split_reported = true;
-            }
-            Some(_) => {}
-        }
         placed.insert(name.value.clone(), host.to_owned());
     }
     placed

@@ -64,17 +64,37 @@ impl Lab {
     }
 
     /// The libvirt URI the lab file names: `libvirt_uri`, else the URI
-    /// of the host the nodes are on; `None` when it names neither.
+    /// of the lab's primary host ([`Self::host`]); `None` when it names
+    /// neither.
     pub fn uri_in_file(&self) -> Option<&str> {
         self.libvirt_uri
             .as_deref()
             .or_else(|| self.host().map(|h| h.uri.as_str()))
     }
 
-    /// The host the lab's nodes run on (a lab runs on one host for now):
-    /// that of the first node; `None` without `hosts`.
+    /// The lab's primary host: that of the first node in file order;
+    /// `None` without `hosts`. Its libvirt network serves DHCP, DNS and
+    /// NAT for every node, and its sshd is the way to every guest.
     pub fn host(&self) -> Option<&Host> {
         self.nodes.first().and_then(|n| self.host_of(n))
+    }
+
+    /// The hosts the nodes run on, primary first, each once, in the
+    /// order of their first node; empty without `hosts`.
+    pub fn used_hosts(&self) -> Vec<&Host> {
+        let mut out: Vec<&Host> = Vec::new();
+        for h in self.nodes.iter().filter_map(|n| self.host_of(n)) {
+            if !out.iter().any(|o| o.name == h.name) {
+                out.push(h);
+            }
+        }
+        out
+    }
+
+    /// Whether the nodes are on more than one host (the lab's network
+    /// then spans them over VXLAN).
+    pub fn multi_host(&self) -> bool {
+        self.used_hosts().len() > 1
     }
 
     /// The host `node` runs on; `None` without `hosts`.
@@ -163,6 +183,9 @@ pub struct Host {
     /// ProxyJump): `ssh`, else the user and server of a `qemu+ssh://`
     /// URI; `None` for this machine.
     pub ssh: Option<SshLogin>,
+    /// `address`: its end of the VXLAN tunnels of a lab over several
+    /// hosts; `None`: found when the tunnels are made.
+    pub address: Option<Ipv4Addr>,
 }
 
 /// `USER@ADDRESS` for OpenSSH: a login name and a DNS name or IPv4

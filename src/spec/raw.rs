@@ -53,7 +53,10 @@ pub struct RawLab {
     /// Not together with `hosts`.
     pub libvirt_uri: Option<Sp<String>>,
     /// The libvirt hosts the nodes run on, by name; without it the lab runs
-    /// on this machine (or `libvirt_uri`). A lab runs on one host for now.
+    /// on this machine (or `libvirt_uri`). Nodes may be on several hosts:
+    /// the first node's host is the lab's primary (its network serves
+    /// DHCP, DNS and NAT for all, its sshd reaches every guest), and the
+    /// hosts' bridges are joined by VXLAN.
     pub hosts: Option<Sp<HostMap>>,
     /// The lab's private network.
     #[schemars(required)]
@@ -159,6 +162,12 @@ pub struct RawHost {
     /// Default: the user and server of a `qemu+ssh://` URI; required for
     /// other remote URIs; none for this machine.
     pub ssh: Option<Sp<String>>,
+    /// The host's IPv4 address on the link to the other hosts: the
+    /// local end of its VXLAN tunnels when the lab's nodes are on several
+    /// hosts. Default: the `ssh` address as the other hosts resolve it
+    /// (`getent ahostsv4`), or for this machine the source address of its
+    /// route to them.
+    pub address: Option<Sp<String>>,
 }
 
 /// One VM.
@@ -325,7 +334,7 @@ pub(crate) mod keys {
     ];
     pub const NETWORK: &[&str] = &["subnet", "domain"];
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
-    pub const HOST: &[&str] = &["uri", "ssh"];
+    pub const HOST: &[&str] = &["uri", "ssh", "address"];
     pub const NODE: &[&str] = &["ip", "cpus", "memory", "disk", "box", "roles", "host"];
     pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars", "images", "mitogen"];
     pub const SHELL: &[&str] = &["scripts"];

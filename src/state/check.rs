@@ -56,11 +56,45 @@ pub(super) fn first_bad(st: &State) -> Option<String> {
         {
             return bad(field("host_key"), key, why);
         }
-        if let Some(jump) = &ns.jump
-            && let Err(why) = names::ssh_login(jump)
-        {
-            return bad(field("jump"), jump, why);
+        for (f, login) in [("jump", &ns.jump), ("host_ssh", &ns.host_ssh)] {
+            if let Some(login) = login
+                && let Err(why) = names::ssh_login(login)
+            {
+                return bad(field(f), login, why);
+            }
         }
+        if let Some(host) = &ns.host
+            && let Err(why) = names::dns_label(host)
+        {
+            return bad(field("host"), host, why);
+        }
+    }
+    for (name, hs) in &st.hosts {
+        if let Err(why) = names::dns_label(name) {
+            return Some(format!(
+                "`hosts` has a host named {}, which {why}",
+                names::quoted(name)
+            ));
+        }
+        if let Some(login) = &hs.ssh
+            && let Err(why) = names::ssh_login(login)
+        {
+            return bad(format!("hosts.{name}.ssh"), login, why);
+        }
+        if let Some(dev) = &hs.vxlan
+            && let Err(why) = crate::network::vxlan::check_device(dev)
+        {
+            return bad(format!("hosts.{name}.vxlan"), dev, why);
+        }
+    }
+    if let Some(vni) = st.vni
+        && !(1..crate::network::vxlan::VNI_LIMIT).contains(&vni)
+    {
+        return bad(
+            "vni".into(),
+            &vni.to_string(),
+            "is not a VXLAN network identifier (1 to 16777215)".into(),
+        );
     }
     for (i, f) in st.forwards.iter().enumerate() {
         let field = |n: &str| format!("forwards[{i}].{n}");

@@ -85,6 +85,38 @@ pub struct State {
     /// The last `lab snapshot restore`, until the lab is destroyed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored: Option<Restored>,
+    /// The hosts of a lab over several hosts, by their name in the lab
+    /// file, with what `lab up` made (or is about to make) on each;
+    /// empty for a lab on one host (`uri` and `network` say it all).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, HostState>,
+    /// The VXLAN network identifier joining the hosts' bridges (24 bits,
+    /// [`crate::network::vxlan::vni_for`] of the lab name, recorded at the
+    /// first `lab up`); `None` for a lab on one host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
+}
+
+/// What a lab over several hosts made on one of them, recorded before
+/// it is made, so `lab destroy` finds it from the state alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HostState {
+    /// Its libvirt URI.
+    pub uri: String,
+    /// `USER@ADDRESS` `lab` runs `ip` and `bridge` on it through
+    /// (`ssh USER@ADDRESS -- ip ...`); `None`: this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<String>,
+    /// The primary host: its network serves DHCP, DNS and NAT.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary: bool,
+    /// The lab's libvirt network there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// The VXLAN device there (at most 15 characters), enslaved to the
+    /// lab's bridge; not a libvirt object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vxlan: Option<String>,
 }
 
 fn legacy_format() -> u32 {
@@ -108,6 +140,8 @@ impl Default for State {
             forwards: Vec::new(),
             snapshots: Vec::new(),
             restored: None,
+            hosts: BTreeMap::new(),
+            vni: None,
         }
     }
 }
@@ -121,8 +155,8 @@ impl State {
     }
 
     /// The `USER@ADDRESS` the lab's nodes are reached through (their
-    /// [`NodeState::jump`]; a lab runs on one host for now, so the first
-    /// one found); `None` when they are reached directly.
+    /// [`NodeState::jump`]: the primary host's, the same for every node,
+    /// so the first one found); `None` when they are reached directly.
     pub fn jump(&self) -> Option<&str> {
         self.nodes.values().find_map(|n| n.jump.as_deref())
     }
@@ -154,6 +188,15 @@ pub struct NodeState {
     /// existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jump: Option<String>,
+    /// The name (in the lab file's `hosts`) of the host the node runs
+    /// on; absent for a lab without `hosts` and in older states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `USER@ADDRESS` of the node's own host when that is another
+    /// machine: its console log is read there. Absent when it is the
+    /// jump's (older states) or this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ssh: Option<String>,
     /// Volumes in the pool that belong to this node (overlay, seed).
     pub volumes: Vec<String>,
     /// Set once the node was seen ready (SSH + cloud-init) and its host key

@@ -169,7 +169,10 @@ fn missing(ctx: &LabCtx, st: &State, name: &str, dropped: &[String]) -> String {
 fn remove_libvirt(ctx: &LabCtx, st: &State, record: &SnapshotRecord) -> Result<()> {
     let snap = record.libvirt_name();
     for ns in st.nodes.values() {
-        retry_busy(|| ctx.hv.delete_snapshot(&ns.domain, &snap))?;
+        retry_busy(|| {
+            ctx.hv_of_domain(st, &ns.domain)
+                .delete_snapshot(&ns.domain, &snap)
+        })?;
     }
     Ok(())
 }

@@ -80,7 +80,11 @@ pub(super) fn restore_locked(
         if ctx.domain_owner(st, &dom)? != Owner::Ours {
             bail!("node {node} has no VM of this lab (domain {dom}); the snapshot went with it");
         }
-        if !ctx.hv.list_snapshots(&dom)?.contains(&snap) {
+        if !ctx
+            .hv_of_domain(st, &dom)
+            .list_snapshots(&dom)?
+            .contains(&snap)
+        {
             lost.push(node.clone());
         }
         doms.push((node.clone(), dom));
@@ -115,16 +119,16 @@ pub(super) fn restore_locked(
         rep.phase(node, "restoring");
         if !record.nodes[node].running {
             // Disk only: the VM must be off for its disk to be put back.
-            ctx.hv.destroy_domain(d)?;
+            ctx.hv_of_domain(st, d).destroy_domain(d)?;
         }
-        ctx.hv.revert_snapshot(d, &snap)
+        ctx.hv_of_domain(st, d).revert_snapshot(d, &snap)
     });
     if let Some(e) = reverted.into_iter().find_map(Result::err) {
         return Err(anyhow::Error::from(e).context(format!(
             "snapshot {name} was not restored on every node; run `lab snapshot restore {name}` again"
         )));
     }
-    let resumed = crate::fanout::each(&running, |(_, d)| ctx.hv.resume_domain(d));
+    let resumed = crate::fanout::each(&running, |(_, d)| ctx.hv_of_domain(st, d).resume_domain(d));
     if let Some(e) = resumed.into_iter().find_map(Result::err) {
         return Err(anyhow::Error::from(e).context(format!(
             "snapshot {name}: a node did not resume; run `lab snapshot restore {name}` again"

@@ -99,7 +99,9 @@ pub fn save(
     }
     let paused_at = Instant::now();
     record.taken = now_rfc3339();
-    let paused = crate::fanout::each(&to_pause, |(_, d)| ctx.hv.suspend_domain(d));
+    let paused = crate::fanout::each(&to_pause, |(_, d)| {
+        ctx.hv_of_domain(&st, d).suspend_domain(d)
+    });
     let mut failure = paused
         .into_iter()
         .find_map(Result::err)
@@ -113,7 +115,7 @@ pub fn save(
         let snap = record.libvirt_name();
         let made = crate::fanout::each(&doms, |(node, d)| {
             rep.phase(node, "capturing");
-            let r = ctx.hv.create_snapshot(d, &snap);
+            let r = ctx.hv_of_domain(&st, d).create_snapshot(d, &snap);
             match &r {
                 Ok(()) => rep.done(node, "captured"),
                 Err(e) => rep.failed(node, &e.to_string()),
@@ -125,7 +127,9 @@ pub fn save(
             .find_map(Result::err)
             .map(anyhow::Error::from);
     }
-    let resumed = crate::fanout::each(&to_pause, |(_, d)| ctx.hv.resume_domain(d));
+    let resumed = crate::fanout::each(&to_pause, |(_, d)| {
+        ctx.hv_of_domain(&st, d).resume_domain(d)
+    });
     let paused_seconds = if to_pause.is_empty() {
         0.0
     } else {
@@ -204,7 +208,7 @@ pub(super) fn capture_plan(ctx: &LabCtx, st: &State) -> Result<BTreeMap<String, 
         if ctx.domain_owner(st, &ns.domain)? != Owner::Ours {
             return Err(gone());
         }
-        let state = ctx.hv.domain_state(&ns.domain)?;
+        let state = ctx.hv_of_domain(st, &ns.domain).domain_state(&ns.domain)?;
         let (running, paused) = match state {
             Some(DomainState::Running) => (true, false),
             Some(DomainState::Paused) => (true, true),
@@ -215,9 +219,17 @@ pub(super) fn capture_plan(ctx: &LabCtx, st: &State) -> Result<BTreeMap<String, 
                 other.map_or_else(|| "not defined".to_string(), |s| s.to_string())
             ),
         };
-        let shape = ctx.hv.domain_shape(&ns.domain)?.ok_or_else(gone)?;
+        let shape = ctx
+            .hv_of_domain(st, &ns.domain)
+            .domain_shape(&ns.domain)?
+            .ok_or_else(gone)?;
         let disk = super::save_size::overlay(st, &node.name)
-            .and_then(|v| ctx.hv.volume_sizes(&st.pool, &v).ok().flatten())
+            .and_then(|v| {
+                ctx.hv_of_domain(st, &ns.domain)
+                    .volume_sizes(&st.pool, &v)
+                    .ok()
+                    .flatten()
+            })
             .map_or(node.disk_gib, |s| s.capacity >> 30);
         out.insert(
             node.name.clone(),

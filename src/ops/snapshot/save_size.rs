@@ -21,9 +21,14 @@ pub(super) fn overlay(st: &State, node: &str) -> Option<String> {
 /// (node, domain).
 pub(super) fn allocations(ctx: &LabCtx, st: &State, doms: &[(String, String)]) -> Vec<u64> {
     doms.iter()
-        .map(|(node, _)| {
+        .map(|(node, dom)| {
             overlay(st, node)
-                .and_then(|v| ctx.hv.volume_sizes(&st.pool, &v).ok().flatten())
+                .and_then(|v| {
+                    ctx.hv_of_domain(st, dom)
+                        .volume_sizes(&st.pool, &v)
+                        .ok()
+                        .flatten()
+                })
                 .map_or(0, |s| s.allocation)
         })
         .collect()
@@ -54,9 +59,14 @@ pub(super) fn sizes(
 ) -> Vec<u64> {
     let after = allocations(ctx, st, doms);
     let mut out = Vec::new();
-    for (i, (node, _)) in doms.iter().enumerate() {
+    for (i, (node, dom)) in doms.iter().enumerate() {
         let read = overlay(st, node)
-            .and_then(|v| ctx.hv.volume_path(&st.pool, &v).ok().flatten())
+            .and_then(|v| {
+                ctx.hv_of_domain(st, dom)
+                    .volume_path(&st.pool, &v)
+                    .ok()
+                    .flatten()
+            })
             .and_then(|path| state_sizes(&path))
             .and_then(|m| m.get(snapshot).copied());
         let grown = after[i].saturating_sub(before.get(i).copied().unwrap_or(0));

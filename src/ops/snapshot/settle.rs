@@ -55,9 +55,10 @@ fn drop_unfinished_saves(
             // Paused by that save (not by hand before it): resume.
             if sn.running
                 && !sn.paused
-                && ctx.hv.domain_state(&ns.domain)? == Some(DomainState::Paused)
+                && ctx.hv_of_domain(st, &ns.domain).domain_state(&ns.domain)?
+                    == Some(DomainState::Paused)
             {
-                retry_busy(|| ctx.hv.resume_domain(&ns.domain))?;
+                retry_busy(|| ctx.hv_of_domain(st, &ns.domain).resume_domain(&ns.domain))?;
                 rep.note(&format!("{node}: resumed"));
             }
         }
@@ -81,7 +82,10 @@ pub fn set_stale_clocks(
 ) -> Result<Vec<super::ClockSet>> {
     let mut stale = Vec::new();
     for (node, ns) in &st.nodes {
-        if ns.clock_stale && ctx.hv.domain_state(&ns.domain)? == Some(DomainState::Running) {
+        if ns.clock_stale
+            && ctx.hv_of_domain(st, &ns.domain).domain_state(&ns.domain)?
+                == Some(DomainState::Running)
+        {
             stale.push(node.clone());
         }
     }

@@ -18,7 +18,7 @@ use crate::boxes::store::BootMode;
 use crate::boxes::{self, StoredBox};
 use crate::seed::{SeedConfig, write_seed};
 use crate::spec::Provision;
-use crate::state::{NodeState, State};
+use crate::state::{HostState, NodeState, State};
 use crate::ui::nodes::{NodeReporter, Notes};
 
 /// A box ready for nodes: stored, and its files in the pool.
@@ -69,6 +69,8 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
         user: np.user.clone(),
         box_name: np.node.box_name.clone(),
         jump: np.jump.clone(),
+        host: np.host.clone(),
+        host_ssh: np.host_ssh.clone(),
         volumes: vec![np.overlay.clone(), np.seed.clone()],
         ready: entry.ready,
         host_key: entry.host_key.clone(),
@@ -79,16 +81,37 @@ pub fn record_node(st: &mut State, np: &NodePlan) {
     };
 }
 
+/// Record each host of a lab over several hosts and what `lab up` makes
+/// there (its network, its VXLAN device of VNI `vni`), before it is made.
+pub fn record_hosts(ctx: &LabCtx, st: &mut State, network: &str, vni: u32) {
+    st.vni = Some(vni);
+    for (i, h) in ctx.hosts.iter().enumerate() {
+        st.hosts.insert(
+            h.name.clone(),
+            HostState {
+                uri: h.uri.clone(),
+                ssh: h.ssh.clone(),
+                primary: i == 0,
+                network: Some(network.to_string()),
+                vxlan: Some(crate::network::vxlan::device_name(vni)),
+            },
+        );
+    }
+}
+
 /// Build the boxes that need it (minutes each; all at once, and with them
 /// the `provision.images` of a lab about to be provisioned, which would
 /// otherwise be built after the nodes are up) and copy every node box into
-/// the pool once; by box name.
+/// the pool of each host whose nodes use it, once per host and content
+/// (its volume name carries the content's hash); by (host, box name). Each
+/// volume copied now is added to `uploaded` ([`super::UpReport::uploads`]).
 pub fn boxes(
     ctx: &LabCtx,
     plan: &Plan,
     images: bool,
+    uploaded: &mut Vec<String>,
     rep: &dyn NodeReporter,
-) -> Result<BTreeMap<String, ReadyBox>> {
+) -> Result<BTreeMap<(Option<String>, String), ReadyBox>> {
     let mut plans = plan.boxes.clone();
     if images && let Some(Provision::Ansible(a)) = &ctx.lab.provision {
         for image in &a.images {
@@ -106,70 +129,127 @@ pub fn boxes(
         let stored = built
             .remove(bp.name())
             .expect("realize_all returns every planned box");
-        let (disk, kernel, initrd) = names::box_volumes(&stored);
-        let get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
-            if let Some(p) = ctx.hv.volume_path(POOL, vol)? {
-                return Ok(p);
-            }
-            rep.note(&format!(
-                "box {}: copying {} into pool {POOL}",
-                stored.meta.name,
-                src.display()
-            ));
-            Ok(ctx.hv.upload_volume(POOL, vol, &src, format)?)
-        };
-        let kernel = match stored.meta.boot {
-            BootMode::Kernel => Some((
-                get(&kernel, stored.kernel(), DiskFormat::Raw)?,
-                get(&initrd, stored.initrd(), DiskFormat::Raw)?,
-            )),
-            BootMode::Disk => None,
-        };
-        // Last: its presence means the box is fully in the pool.
-        let disk = get(&disk, stored.disk(), DiskFormat::Qcow2)?;
-        out.insert(
-            bp.name().to_string(),
-            ReadyBox {
-                stored,
-                disk,
-                kernel,
-            },
-        );
+        let mut hosts: Vec<Option<String>> = plan
+            .nodes
+            .iter()
+            .filter(|np| np.node.box_name == bp.name())
+            .map(|np| np.host.clone())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        for host in hosts {
+            let ready = box_on(ctx, host.as_deref(), stored.clone(), uploaded, rep)?;
+            out.insert((host, bp.name().to_string()), ready);
+        }
     }
     Ok(out)
 }
 
-/// Define the lab's network when missing and start it.
-pub fn network(ctx: &LabCtx, st: &State, plan: &Plan, rep: &dyn NodeReporter) -> Result<()> {
-    let lab = &ctx.lab;
-    let name = &plan.network;
-    let state = ctx.hv.network_state(name)?;
-    if state.is_none() {
+/// Box `stored`'s files in the pool of host `host` (uploaded when
+/// missing, and then named in `uploaded`).
+fn box_on(
+    ctx: &LabCtx,
+    host: Option<&str>,
+    stored: StoredBox,
+    uploaded: &mut Vec<String>,
+    rep: &dyn NodeReporter,
+) -> Result<ReadyBox> {
+    let hv = ctx.hv_of(host);
+    let on = match host {
+        Some(h) if !ctx.hosts.is_empty() => format!(" on host {h}"),
+        _ => String::new(),
+    };
+    let (disk, kernel, initrd) = names::box_volumes(&stored);
+    let mut get = |vol: &str, src: PathBuf, format: DiskFormat| -> Result<PathBuf> {
+        if let Some(p) = hv.volume_path(POOL, vol)? {
+            return Ok(p);
+        }
+        uploaded.push(format!("{vol}{on}"));
         rep.note(&format!(
-            "network {name}: defining {} on bridge {}",
-            lab.network.subnet, plan.bridge
+            "box {}: copying {} into pool {POOL}{on}",
+            stored.meta.name,
+            src.display()
         ));
-        ctx.hv.define_network(&NetworkSpec {
-            name: name.clone(),
-            bridge: plan.bridge.clone(),
-            tag: ctx.tag(st, None),
-            subnet: lab.network.subnet,
-            gateway: lab.network.gateway,
-            domain: lab.network.domain.clone(),
-            dhcp_range: None,
-            hosts: lab
-                .nodes
-                .iter()
-                .map(|n| HostEntry {
-                    name: n.name.clone(),
-                    mac: crate::network::mac_for(&lab.name, &n.name),
-                    ip: n.ip,
-                })
-                .collect(),
-        })?;
+        Ok(hv.upload_volume(POOL, vol, &src, format)?)
+    };
+    let kernel = match stored.meta.boot {
+        BootMode::Kernel => Some((
+            get(&kernel, stored.kernel(), DiskFormat::Raw)?,
+            get(&initrd, stored.initrd(), DiskFormat::Raw)?,
+        )),
+        BootMode::Disk => None,
+    };
+    // Last: its presence means the box is fully in the pool.
+    let disk = get(&disk, stored.disk(), DiskFormat::Qcow2)?;
+    Ok(ReadyBox {
+        stored,
+        disk,
+        kernel,
+    })
+}
+
+/// Define the lab's network when missing and start it: on one host, or
+/// on every host of a lab over several ([`network_spec`]).
+pub fn network(ctx: &LabCtx, st: &State, plan: &Plan, rep: &dyn NodeReporter) -> Result<()> {
+    if ctx.hosts.is_empty() {
+        return network_on(ctx.hv.as_ref(), "", network_spec(ctx, st, plan, None), rep);
+    }
+    for (i, h) in ctx.hosts.iter().enumerate() {
+        let spec = network_spec(ctx, st, plan, Some(i == 0));
+        network_on(h.hv.as_ref(), &format!(" on host {}", h.name), spec, rep)?;
+    }
+    Ok(())
+}
+
+/// The lab's network: NAT, DHCP and DNS for every node; over several
+/// hosts (`primary` is `Some`) with the overlay's MTU, and only the
+/// bridge on a host that is not the primary.
+fn network_spec(ctx: &LabCtx, st: &State, plan: &Plan, primary: Option<bool>) -> NetworkSpec {
+    let lab = &ctx.lab;
+    NetworkSpec {
+        name: plan.network.clone(),
+        bridge: plan.bridge.clone(),
+        tag: ctx.tag(st, None),
+        subnet: lab.network.subnet,
+        gateway: lab.network.gateway,
+        domain: lab.network.domain.clone(),
+        dhcp_range: None,
+        hosts: lab
+            .nodes
+            .iter()
+            .map(|n| HostEntry {
+                name: n.name.clone(),
+                mac: crate::network::mac_for(&lab.name, &n.name),
+                ip: n.ip,
+            })
+            .collect(),
+        mtu: primary.map(|_| crate::network::vxlan::OVERLAY_MTU),
+        bridge_only: primary == Some(false),
+    }
+}
+
+/// Define `spec` on `hv` when missing, and start it.
+fn network_on(
+    hv: &dyn crate::backend::Hypervisor,
+    on: &str,
+    spec: NetworkSpec,
+    rep: &dyn NodeReporter,
+) -> Result<()> {
+    let name = &spec.name;
+    let state = hv.network_state(name)?;
+    if state.is_none() {
+        let what = match spec.bridge_only {
+            true => "a bridge only".to_string(),
+            false => spec.subnet.to_string(),
+        };
+        rep.note(&format!(
+            "network {name}{on}: defining {what} on bridge {}",
+            spec.bridge
+        ));
+        hv.define_network(&spec)?;
     }
     if state != Some(RunState::Active) {
-        ctx.hv.start_network(name)?;
+        hv.start_network(name)?;
     }
     Ok(())
 }
@@ -185,7 +265,8 @@ pub fn node(
 ) -> Result<()> {
     let lab = &ctx.lab;
     let name = &np.node.name;
-    let overlay_path = match ctx.hv.volume_path(POOL, &np.overlay)? {
+    let hv = ctx.hv_of(np.host.as_deref());
+    let overlay_path = match hv.volume_path(POOL, &np.overlay)? {
         Some(p) => p,
         None => {
             rep.phase(name, "creating disk");
@@ -194,11 +275,10 @@ pub fn node(
                 ns.provision_pending = true;
             }
             ctx.state_dir.save(st)?;
-            ctx.hv
-                .create_overlay(POOL, &np.overlay, &b.disk, np.node.disk_gib)?
+            hv.create_overlay(POOL, &np.overlay, &b.disk, np.node.disk_gib)?
         }
     };
-    let seed_path = match ctx.hv.volume_path(POOL, &np.seed)? {
+    let seed_path = match hv.volume_path(POOL, &np.seed)? {
         Some(p) => p,
         None => {
             rep.phase(name, "writing seed");
@@ -214,13 +294,12 @@ pub fn node(
                     apt_proxy: env.proxy.clone(),
                 },
             )?;
-            ctx.hv
-                .upload_volume(POOL, &np.seed, &local, DiskFormat::Raw)?
+            hv.upload_volume(POOL, &np.seed, &local, DiskFormat::Raw)?
         }
     };
-    if ctx.hv.domain_state(&np.domain)?.is_none() {
+    if hv.domain_state(&np.domain)?.is_none() {
         rep.phase(name, "defining");
-        ctx.hv.define_domain(&DomainSpec {
+        hv.define_domain(&DomainSpec {
             name: np.domain.clone(),
             tag: ctx.tag(st, Some(name)),
             memory_mib: np.node.memory_mib,
@@ -245,7 +324,7 @@ pub fn node(
                 network: env.network.clone(),
                 mac: np.mac.clone(),
             }],
-            console_log: match np.jump {
+            console_log: match np.host_ssh {
                 // The host is another machine: the log stays there.
                 Some(_) => names::remote_console_log(&np.domain).into(),
                 None => ctx.state_dir.console_log(name),

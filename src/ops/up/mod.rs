@@ -15,6 +15,7 @@
 //! creates only what is missing, and never takes another lab's objects.
 
 mod create;
+mod hosts;
 mod plan;
 mod wait;
 
@@ -88,6 +89,10 @@ pub struct UpReport {
     /// The provisioning run and the checks at the end
     /// ([`super::provision::after_up`]); empty when skipped.
     pub after: super::provision::AfterUp,
+    /// Box volumes copied into a pool by this run, each as `VOLUME` or
+    /// `VOLUME on host NAME` (a lab over several hosts); a box is copied
+    /// once per host and content.
+    pub uploads: Vec<String>,
 }
 
 /// What an interrupted `lab up` prints (see [`crate::interrupt`]).
@@ -144,12 +149,19 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
     for np in &plan.nodes {
         create::record_node(&mut st, np);
     }
+    if let Some((vni, _)) = &plan.overlay {
+        create::record_hosts(ctx, &mut st, &plan.network, *vni);
+    }
     ctx.state_dir.save(&st)?;
 
     // 3. Create what is missing.
-    let boxes = create::boxes(ctx, &plan, opts.provision, rep)?;
+    let mut uploads = Vec::new();
+    let boxes = create::boxes(ctx, &plan, opts.provision, &mut uploads, rep)?;
     let pubkey = ssh::ensure_keypair(&ctx.state_dir.ssh_key(), &format!("lab@{}", ctx.lab.name))?;
     create::network(ctx, &st, &plan, rep)?;
+    if let Some((vni, addrs)) = &plan.overlay {
+        super::overlay::ensure(&ctx.hosts, addrs, *vni, &plan.bridge, rep)?;
+    }
     let env = create::NodeEnv {
         accel: plan.accel,
         pubkey,
@@ -157,11 +169,15 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
         network: plan.network.clone(),
     };
     for np in &plan.nodes {
-        create::node(ctx, &mut st, np, &boxes[&np.node.box_name], &env, rep)?;
+        let b = &boxes[&(np.host.clone(), np.node.box_name.clone())];
+        create::node(ctx, &mut st, np, b, &env, rep)?;
     }
 
     // 4. Boot and wait.
     let reports = wait::boot_and_wait(ctx, &mut st, &plan, opts, &reporter)?;
+    if plan.overlay.is_some() {
+        overlay_mtu(ctx, &st, &plan, rep)?;
+    }
 
     // 5. Finish.
     let after = if opts.provision {
@@ -176,7 +192,29 @@ pub fn up(ctx: &LabCtx, opts: &UpOptions, reporter: Arc<dyn NodeReporter>) -> Re
         nodes: reports,
         noop: false,
         after,
+        uploads,
     })
+}
+
+/// Set the overlay's MTU in the planned nodes of a lab over several hosts
+/// ([`super::overlay::guest_mtu`]), before anything larger crosses it.
+fn overlay_mtu(ctx: &LabCtx, st: &State, plan: &plan::Plan, rep: &dyn NodeReporter) -> Result<()> {
+    let mtu = crate::network::vxlan::OVERLAY_MTU;
+    let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.name.clone()).collect();
+    rep.note(&format!("guests: MTU {mtu} (the VXLAN overlay's)"));
+    let failed = (ctx.guest_mtu)(st, &ctx.state_dir, &nodes, mtu);
+    if !failed.is_empty() {
+        let lines: Vec<String> = failed
+            .iter()
+            .map(|(n, e)| format!("node {n}: {e}"))
+            .collect();
+        bail!(
+            "cannot set the overlay's MTU ({mtu}) in {} node(s); run `lab up` again:\n  {}",
+            failed.len(),
+            lines.join("\n  ")
+        );
+    }
+    Ok(())
 }
 
 /// Resume the selected nodes that are paused (by `virsh suspend`): `lab
@@ -193,7 +231,8 @@ fn resume_paused(
         let Some(dom) = st.nodes.get(&node.name).map(|ns| ns.domain.clone()) else {
             continue;
         };
-        if ctx.hv.domain_state(&dom)? == Some(DomainState::Paused)
+        let hv = ctx.hv_of_domain(st, &dom);
+        if hv.domain_state(&dom)? == Some(DomainState::Paused)
             && ctx.domain_owner(st, &dom)? == Owner::Ours
         {
             rep.phase(&node.name, "resuming (was paused)");
@@ -201,7 +240,7 @@ fn resume_paused(
                 ns.clock_stale = true;
             }
             ctx.state_dir.save(st)?;
-            ctx.hv.resume_domain(&dom)?;
+            hv.resume_domain(&dom)?;
             any = true;
         }
     }
@@ -242,13 +281,19 @@ pub(super) fn already_up(
     if st.nodes.is_empty() || ctx.hv.network_state(net)? != Some(RunState::Active) {
         return Ok(None);
     }
+    for h in &ctx.hosts {
+        if h.hv.network_state(net)? != Some(RunState::Active) {
+            return Ok(None);
+        }
+    }
     let mut reports = Vec::new();
     for node in selected {
         let Some(ns) = st.nodes.get(&node.name) else {
             return Ok(None);
         };
         if !ns.ready
-            || ctx.hv.domain_state(&ns.domain)? != Some(DomainState::Running)
+            || ctx.hv_of_domain(st, &ns.domain).domain_state(&ns.domain)?
+                != Some(DomainState::Running)
             || ctx.domain_owner(st, &ns.domain)? != Owner::Ours
         {
             return Ok(None);
@@ -270,6 +315,7 @@ pub(super) fn already_up(
         nodes: reports,
         noop: true,
         after: Default::default(),
+        uploads: Vec::new(),
     }))
 }
 

@@ -44,9 +44,15 @@ pub struct NodePlan {
     pub state: Option<DomainState>,
     /// Running and seen ready before this run.
     pub was_ready: bool,
-    /// `USER@ADDRESS` of the host's sshd the node is reached through
-    /// (its host is another machine); `None`: directly.
+    /// `USER@ADDRESS` of the sshd the node is reached through: the
+    /// lab's primary host's, when that is another machine; `None`:
+    /// directly.
     pub jump: Option<String>,
+    /// The node's host (its name in `hosts`); `None` without `hosts`.
+    pub host: Option<String>,
+    /// `USER@ADDRESS` of the node's own host when that is another
+    /// machine (its console log stays there); `None`: this machine.
+    pub host_ssh: Option<String>,
 }
 
 impl NodePlan {
@@ -67,6 +73,9 @@ pub struct Plan {
     pub nodes: Vec<NodePlan>,
     /// The boxes of the selected nodes, one per name.
     pub boxes: Vec<BoxPlan>,
+    /// A lab over several hosts: the VXLAN identifier and each host's
+    /// tunnel address (order of [`LabCtx::hosts`]); `None` on one host.
+    pub overlay: Option<(u32, Vec<std::net::Ipv4Addr>)>,
 }
 
 /// Plan `selected` and run the preflight checks. `st` carries this lab
@@ -79,6 +88,10 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         .network
         .clone()
         .unwrap_or_else(|| names::network(&lab.name));
+    let bridge = crate::network::bridge_name(&lab.name);
+    if !ctx.hosts.is_empty() {
+        return super::hosts::plan(ctx, st, selected, (accel, accel_reason), network, bridge);
+    }
     refuse_other(lab, "network", &network, ctx.network_owner(st, &network)?)?;
 
     let Survey { nodes, boxes } = survey(lab, &ctx.store, st, selected, Some(ctx.hv.as_ref()))?;
@@ -86,7 +99,6 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     let networks = ctx.hv.list_networks()?;
     // The network of our name was refused above unless it is ours.
     preflight::check_networks(lab.network.subnet, Some(&network), &networks)?;
-    let bridge = crate::network::bridge_name(&lab.name);
     // This machine's routes, memory and pool directory say nothing of a
     // host that is another machine (its VMs, bridge and pool are there).
     let here = lab.host().is_none_or(|h| h.ssh.is_none());
@@ -111,6 +123,7 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         bridge,
         nodes,
         boxes,
+        overlay: None,
     })
 }
 
@@ -150,7 +163,7 @@ pub fn check_owners(
 }
 
 /// Refuse an object of one of our names that is not ours.
-fn refuse_other(lab: &Lab, kind: &str, name: &str, owner: Owner) -> Result<()> {
+pub(super) fn refuse_other(lab: &Lab, kind: &str, name: &str, owner: Owner) -> Result<()> {
     let file = std::path::absolute(&lab.path).unwrap_or_else(|_| lab.path.clone());
     match owner {
         Owner::Missing | Owner::Ours => Ok(()),
@@ -192,6 +205,17 @@ pub fn survey(
     selected: &[Node],
     hv: Option<&dyn Hypervisor>,
 ) -> Result<Survey> {
+    survey_on(lab, store, st, selected, &|_| hv)
+}
+
+/// [`survey`] asking `hv_of` each node's hypervisor (its host's).
+pub fn survey_on<'a>(
+    lab: &Lab,
+    store: &Store,
+    st: &State,
+    selected: &[Node],
+    hv_of: &dyn Fn(&Node) -> Option<&'a dyn Hypervisor>,
+) -> Result<Survey> {
     let mut boxes = Vec::new();
     for name in selected
         .iter()
@@ -202,7 +226,7 @@ pub fn survey(
     }
     let nodes = selected
         .iter()
-        .map(|node| node_plan(lab, st, node, &boxes, hv))
+        .map(|node| node_plan(lab, st, node, &boxes, hv_of(node)))
         .collect::<Result<_>>()?;
     Ok(Survey { nodes, boxes })
 }
@@ -265,7 +289,14 @@ fn node_plan(
         None => None,
     };
     Ok(NodePlan {
+        // Every guest through the primary host: its bridge has the
+        // gateway address and reaches the other hosts' guests by VXLAN.
         jump: lab
+            .host()
+            .and_then(|h| h.ssh.as_ref())
+            .map(ToString::to_string),
+        host: node.host.clone(),
+        host_ssh: lab
             .host_of(node)
             .and_then(|h| h.ssh.as_ref())
             .map(ToString::to_string),

@@ -34,9 +34,10 @@ pub fn boot_and_wait(
 ) -> Result<Vec<NodeReport>> {
     let rep = reporter.as_ref();
     for np in &plan.nodes {
-        if ctx.hv.domain_state(&np.domain)? != Some(crate::backend::DomainState::Running) {
+        let hv = ctx.hv_of(np.host.as_deref());
+        if hv.domain_state(&np.domain)? != Some(crate::backend::DomainState::Running) {
             rep.phase(&np.node.name, "starting");
-            ctx.hv.start_domain(&np.domain)?;
+            hv.start_domain(&np.domain)?;
         }
         rep.phase(&np.node.name, "booting");
     }
@@ -54,7 +55,7 @@ pub fn boot_and_wait(
         };
         // On a host that is another machine the log stays there: its tail
         // cannot be read here, `lab console` reads it.
-        let console = match np.jump {
+        let console = match np.host_ssh {
             Some(_) => crate::ops::names::remote_console_log(&np.domain).into(),
             None => ctx.state_dir.console_log(&np.node.name),
         };

@@ -84,18 +84,51 @@ fn a_node_names_a_host_of_the_file() {
 }
 
 #[test]
-fn a_lab_runs_on_one_host_and_names_its_uri_once() {
-    let hosts = "hosts:\n  a: {uri: 'qemu:///system'}\n  b: {uri: 'qemu+ssh://root@b/system'}\n";
-    let errs = errors(&lab_src(
+fn nodes_on_several_hosts_make_the_first_nodes_host_primary() {
+    let hosts = "hosts:\n  a: {uri: 'qemu:///system'}\n  b: {uri: 'qemu+ssh://root@b/system', address: 10.254.0.2}\n";
+    let lab = ok(&lab_src(
         hosts,
-        "  node1: {ip: 10.77.10.21, host: a}\n  node2: {ip: 10.77.10.22, host: b}\n  node3: {ip: 10.77.10.23, host: b}\n",
+        "  node1: {ip: 10.77.10.21, host: b}\n  node2: {ip: 10.77.10.22, host: a}\n  node3: {ip: 10.77.10.23, host: b}\n",
     ));
-    assert_eq!(errs.len(), 1, "reported once: {errs:#?}");
+    assert_eq!(lab.host().unwrap().name, "b", "the first node's host");
+    let used: Vec<&str> = lab.used_hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(used, ["b", "a"]);
+    assert!(lab.multi_host());
+    assert_eq!(lab.uri_in_file(), Some("qemu+ssh://root@b/system"));
+    assert_eq!(lab.hosts[1].address, Some("10.254.0.2".parse().unwrap()));
+    assert_eq!(lab.hosts[0].address, None);
+    let one = ok(&lab_src(hosts, "  node1: {ip: 10.77.10.21, host: a}\n"));
+    assert!(!one.multi_host());
+}
+
+#[test]
+fn a_bad_tunnel_address_is_reported_at_its_field() {
+    let errs = errors(&lab_src(
+        "hosts:\n  a: {uri: 'qemu:///system', address: 10.254.0.300}\n  b: {uri: 'qemu:///system', address: 0.0.0.0}\n  c: {uri: 'qemu:///system', address: server-c}\n",
+        "  node1: {ip: 10.77.10.21, host: a}\n  node2: {ip: 10.77.10.22, host: b}\n  node3: {ip: 10.77.10.23, host: c}\n",
+    ));
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    let e = find(
+        &errs,
+        "hosts.a.address",
+        "\"10.254.0.300\" is not a unicast IPv4 address",
+    );
+    assert!(e.hint().unwrap().contains("on the link to the other hosts"));
     find(
         &errs,
-        "nodes.node2.host",
-        "nodes node1 (host a) and node2 (host b) are on different hosts; a lab runs on one host for now",
+        "hosts.b.address",
+        "\"0.0.0.0\" is not a unicast IPv4 address",
     );
+    find(
+        &errs,
+        "hosts.c.address",
+        "\"server-c\" is not a unicast IPv4 address",
+    );
+}
+
+#[test]
+fn a_lab_names_its_uri_once() {
+    let hosts = "hosts:\n  a: {uri: 'qemu:///system'}\n  b: {uri: 'qemu+ssh://root@b/system'}\n";
     let errs = errors(&lab_src(
         &format!("libvirt_uri: qemu:///system\n{hosts}"),
         "  node1: {ip: 10.77.10.21, host: a}\n",

@@ -1,0 +1,189 @@
+//! Phase 1 of `lab up` for a lab over several hosts: every host is
+//! checked before anything is created on any of them — libvirt reachable,
+//! objects of our names there ours, the subnet against its networks (and
+//! the primary's routes), each host's free memory for its own nodes,
+//! `ip` usable and the lab's VNI free, each host's tunnel address — and
+//! every failing host is named in one error. Then the pool is made on
+//! each host.
+
+use std::net::Ipv4Addr;
+
+use anyhow::{Result, bail};
+
+use super::super::names::{self, POOL};
+use super::super::{LabCtx, overlay, preflight};
+use super::plan::{Plan, Survey, refuse_other, room_needs, survey_on, tool_needs};
+use crate::backend::{Accel, Hypervisor};
+use crate::network::vxlan;
+use crate::spec::Node;
+use crate::state::State;
+
+/// [`super::plan::plan`] of a lab over several hosts (`ctx.hosts`).
+pub(super) fn plan(
+    ctx: &LabCtx,
+    st: &State,
+    selected: &[Node],
+    (accel, accel_reason): (Accel, String),
+    network: String,
+    bridge: String,
+) -> Result<Plan> {
+    let lab = &ctx.lab;
+    let vni = st.vni.unwrap_or_else(|| vxlan::vni_for(&lab.name));
+    let device = vxlan::device_name(vni);
+    // (host's index, problem): reported in the hosts' order.
+    let mut problems: Vec<(usize, String)> = Vec::new();
+    let index = |name: &str| ctx.hosts.iter().position(|h| h.name == name).unwrap_or(0);
+
+    // libvirt on every host, and our network's name there.
+    let listed = crate::fanout::each(&ctx.hosts, |h| h.hv.list_networks());
+    let mut reachable = true;
+    for (i, (h, networks)) in ctx.hosts.iter().zip(&listed).enumerate() {
+        let networks = match networks {
+            Ok(n) => n,
+            Err(e) => {
+                problems.push((i, format!("host {}: {e}", h.name)));
+                reachable = false;
+                continue;
+            }
+        };
+        let owner = super::super::owner::network_owner(h.hv.as_ref(), &lab.name, st, &network);
+        let checked = owner.and_then(|o| {
+            refuse_other(lab, "network", &network, o)?;
+            preflight::check_networks(lab.network.subnet, Some(&network), networks)?;
+            Ok(())
+        });
+        if let Err(e) = checked {
+            problems.push((i, format!("host {}: {e:#}", h.name)));
+        }
+    }
+    let tag = |p: String| {
+        let host = p.strip_prefix("host ").and_then(|r| r.split(':').next());
+        (index(host.unwrap_or("")), p)
+    };
+    problems.extend(
+        overlay::check_vni(&ctx.hosts, vni, &device)
+            .into_iter()
+            .map(tag),
+    );
+    if !reachable {
+        // Nothing more can be asked of a host that does not answer.
+        return refuse(problems);
+    }
+
+    let hv_of = |n: &Node| Some(ctx.hv_of(n.host.as_deref()).as_ref() as &dyn Hypervisor);
+    let Survey { nodes, boxes } = survey_on(lab, &ctx.store, st, selected, &hv_of)?;
+    for np in &nodes {
+        let hv = ctx.hv_of(np.host.as_deref());
+        let owner = super::super::owner::domain_owner(hv.as_ref(), &lab.name, st, &np.domain)?;
+        if let Err(e) = refuse_other(lab, "domain", &np.domain, owner) {
+            let host = np.host.as_deref().unwrap_or("?");
+            problems.push((index(host), format!("host {host}: {e}")));
+        }
+    }
+    // This machine's routes and memory, for the hosts that are this
+    // machine (their bridge and VMs are here).
+    for h in ctx.hosts.iter().filter(|h| h.ssh.is_none()) {
+        let routes = preflight::host_routes();
+        if let Err(e) = preflight::check_routes(lab.network.subnet, Some(&bridge), &routes) {
+            problems.push((index(&h.name), format!("host {}: {e}", h.name)));
+        }
+        let mine: Vec<_> = nodes
+            .iter()
+            .filter(|n| n.host.as_deref() == Some(h.name.as_str()))
+            .cloned()
+            .collect();
+        let (need, vms) = super::plan::memory_need(&mine);
+        if let Err(e) = preflight::check_memory(need, vms, preflight::available_memory_mib()) {
+            problems.push((index(&h.name), format!("host {}: {e}", h.name)));
+        }
+    }
+    // Another machine's memory for its nodes, and the primary's routes
+    // (its bridge gets the gateway address) when it is another machine.
+    for (i, h) in ctx
+        .hosts
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.ssh.is_some())
+    {
+        let mine: Vec<_> = nodes
+            .iter()
+            .filter(|n| n.host.as_deref() == Some(h.name.as_str()))
+            .cloned()
+            .collect();
+        let (need, vms) = super::plan::memory_need(&mine);
+        let checked = h.net.read_file("/proc/meminfo").and_then(|text| {
+            let avail = preflight::parse_mem_available(&text);
+            Ok(preflight::check_memory(need, vms, avail)?)
+        });
+        if let Err(e) = checked {
+            problems.push((i, format!("host {}: {e:#}", h.name)));
+        }
+        if i == 0 {
+            let checked = h.net.read_file("/proc/net/route").and_then(|text| {
+                let routes = preflight::parse_routes(&text);
+                Ok(preflight::check_routes(
+                    lab.network.subnet,
+                    Some(&bridge),
+                    &routes,
+                )?)
+            });
+            if let Err(e) = checked {
+                problems.push((i, format!("host {}: {e:#}", h.name)));
+            }
+        }
+    }
+    let addrs: Vec<Ipv4Addr> = match overlay::tunnel_addresses(&ctx.hosts) {
+        Ok(a) => a,
+        Err(p) => {
+            problems.extend(p.into_iter().map(tag));
+            Vec::new()
+        }
+    };
+    if !problems.is_empty() {
+        return refuse(problems);
+    }
+    tool_needs(lab, &ctx.store, &boxes)?.check()?;
+    let here = ctx.hosts.iter().find(|h| h.ssh.is_none());
+    let local_nodes: Vec<_> = nodes
+        .iter()
+        .filter(|n| here.is_some_and(|h| n.host.as_deref() == Some(h.name.as_str())))
+        .cloned()
+        .collect();
+    let room = room_needs(
+        &ctx.store,
+        &local_nodes,
+        &boxes,
+        here.map(|h| h.hv.as_ref() as &dyn Hypervisor),
+    )?;
+    for (dir, bytes) in room {
+        if here.is_some() || dir != names::pool_dir() {
+            preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
+        }
+    }
+    // Last, once all else passed: the pool on every host.
+    for h in &ctx.hosts {
+        h.hv.ensure_pool(POOL, &names::pool_dir())?;
+    }
+    Ok(Plan {
+        accel,
+        accel_reason,
+        network,
+        bridge,
+        nodes,
+        boxes,
+        overlay: Some((vni, addrs)),
+    })
+}
+
+/// The error naming every problem found on the hosts, one per line, in
+/// the hosts' order.
+fn refuse(mut problems: Vec<(usize, String)>) -> Result<Plan> {
+    problems.sort_by_key(|(i, _)| *i);
+    let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
+    bail!(
+        "lab up cannot start: {} problem{} on the lab's hosts, and nothing was created:\n  {}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.join("\n  ")
+    )
+}
