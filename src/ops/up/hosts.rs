@@ -12,7 +12,7 @@ use anyhow::{Result, bail};
 
 use super::super::names::{self, POOL};
 use super::super::{LabCtx, overlay, preflight};
-use super::plan::{Plan, Survey, refuse_other, room_needs, survey_on, tool_needs};
+use super::plan::{NodePlan, Plan, Survey, refuse_other, room_needs, survey_on, tool_needs};
 use crate::backend::{Accel, Hypervisor};
 use crate::network::vxlan;
 use crate::spec::Node;
@@ -87,11 +87,7 @@ pub(super) fn plan(
         if let Err(e) = preflight::check_routes(lab.network.subnet, Some(&bridge), &routes) {
             problems.push((index(&h.name), format!("host {}: {e}", h.name)));
         }
-        let mine: Vec<_> = nodes
-            .iter()
-            .filter(|n| n.host.as_deref() == Some(h.name.as_str()))
-            .cloned()
-            .collect();
+        let mine = nodes_on(&nodes, &h.name);
         let (need, vms) = super::plan::memory_need(&mine);
         if let Err(e) = preflight::check_memory(need, vms, preflight::available_memory_mib()) {
             problems.push((index(&h.name), format!("host {}: {e}", h.name)));
@@ -105,11 +101,7 @@ pub(super) fn plan(
         .enumerate()
         .filter(|(_, h)| h.ssh.is_some())
     {
-        let mine: Vec<_> = nodes
-            .iter()
-            .filter(|n| n.host.as_deref() == Some(h.name.as_str()))
-            .cloned()
-            .collect();
+        let mine = nodes_on(&nodes, &h.name);
         let (need, vms) = super::plan::memory_need(&mine);
         let checked = h.net.read_file("/proc/meminfo").and_then(|text| {
             let avail = preflight::parse_mem_available(&text);
@@ -186,4 +178,13 @@ fn refuse(mut problems: Vec<(usize, String)>) -> Result<Plan> {
         if problems.len() == 1 { "" } else { "s" },
         problems.join("\n  ")
     )
+}
+
+/// The planned nodes that run on host `host`.
+fn nodes_on(nodes: &[NodePlan], host: &str) -> Vec<NodePlan> {
+    nodes
+        .iter()
+        .filter(|n| n.host.as_deref() == Some(host))
+        .cloned()
+        .collect()
 }
