@@ -94,6 +94,36 @@ fn ssh_g(args: &[String], keyword: &str) -> Vec<String> {
         .collect()
 }
 
+/// The arguments `lab ssh node1 -- true` gives `ssh`, one per line: a
+/// stand-in `ssh` first on PATH records them (the command must succeed).
+fn lab_ssh_arguments(lab: &Lab) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = lab.home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = lab.home.join("args");
+    std::fs::write(
+        bin.join("ssh"),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = lab
+        .lab(&["ssh", "node1", "--", "true"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&record).unwrap()
+}
+
 #[test]
 fn ssh_config_resolves_to_the_lab_key_and_known_hosts() {
     let lab = lab_in(ODD);
@@ -125,33 +155,8 @@ fn ssh_config_resolves_to_the_lab_key_and_known_hosts() {
 
 #[test]
 fn ssh_hands_ssh_options_that_resolve_to_the_lab_key_and_known_hosts() {
-    use std::os::unix::fs::PermissionsExt;
     let lab = lab_in(ODD);
-    // A stand-in `ssh` first on PATH records its arguments, one per line.
-    let bin = lab.home.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let record = lab.home.join("args");
-    std::fs::write(
-        bin.join("ssh"),
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
-            record.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = lab
-        .lab(&["ssh", "node1", "--", "true"])
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let recorded = std::fs::read_to_string(&record).unwrap();
+    let recorded = lab_ssh_arguments(&lab);
     let mut args: Vec<String> = recorded.lines().map(str::to_string).collect();
     // The user as an argument of its own, `--` before the address.
     assert_eq!(
@@ -192,34 +197,13 @@ fn a_lab_path_ssh_cannot_take_is_refused() {
 
 #[test]
 fn ssh_to_a_node_of_a_remote_host_goes_through_it() {
-    use std::os::unix::fs::PermissionsExt;
     let lab = lab_in("plain");
     let state = lab.dir.join(".lab/state.json");
     let mut st: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     st["nodes"]["node1"]["jump"] = "root@lab-host-b".into();
     std::fs::write(&state, st.to_string()).unwrap();
-    let bin = lab.home.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let record = lab.home.join("args");
-    let stand_in = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
-        record.display()
-    );
-    std::fs::write(bin.join("ssh"), stand_in).unwrap();
-    std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = lab
-        .lab(&["ssh", "node1", "--", "true"])
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let recorded = std::fs::read_to_string(&record).unwrap();
+    let recorded = lab_ssh_arguments(&lab);
     assert!(
         recorded.contains("\n-o\nProxyJump=root@lab-host-b\n-T\n-l\nlab\n--\n10.77.10.21\ntrue\n"),
         "{recorded}"
