@@ -4,7 +4,8 @@
 //!
 //! It follows the real backend's contract (idempotent teardown, redefine
 //! replaces, not-found errors) but is deliberately simple: a shutdown
-//! request powers the domain off at once, volumes hold no data.
+//! request powers the domain off at once (unless a test asked for a lag
+//! with [`FakeHypervisor::lag_shutdowns`]), volumes hold no data.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,10 @@ struct State {
     /// ([`FakeHypervisor::write_guest`]); snapshots capture and restore it.
     guest: BTreeMap<String, String>,
     calls: Vec<String>,
+    /// State queries a shut-down domain stays "shutting down" for.
+    shutdown_lag: u32,
+    /// Domains shutting down, with the queries left until they are off.
+    shutting: HashMap<String, u32>,
     failures: HashMap<String, VecDeque<BackendError>>,
 }
 
@@ -102,6 +107,13 @@ impl FakeHypervisor {
             .entry(op.to_string())
             .or_default()
             .push_back(err);
+    }
+
+    /// From now on, a shutdown request leaves the domain
+    /// [`DomainState::ShuttingDown`] for `queries` calls of `domain_state`
+    /// before it is shut off, as a real guest takes a while to power off.
+    pub fn lag_shutdowns(&self, queries: u32) {
+        self.lock().shutdown_lag = queries;
     }
 
     /// Every call so far, as `"method argument"`, e.g. `"start_domain lab-x-n1"`.
@@ -256,7 +268,17 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn domain_state(&self, name: &str) -> Result<Option<DomainState>> {
-        let st = self.enter("domain_state", name)?;
+        let mut st = self.enter("domain_state", name)?;
+        if let Some(left) = st.shutting.get_mut(name) {
+            if *left > 0 {
+                *left -= 1;
+                return Ok(Some(DomainState::ShuttingDown));
+            }
+            st.shutting.remove(name);
+            if let Some((_, s)) = st.domains.get_mut(name) {
+                *s = DomainState::ShutOff;
+            }
+        }
         Ok(st.domains.get(name).map(|(_, s)| s.clone()))
     }
 
@@ -288,7 +310,9 @@ impl Hypervisor for FakeHypervisor {
                 message: format!("network '{net}' is not active"),
             });
         }
-        if *s != DomainState::Running {
+        // Like libvirt: starting an active domain (one still shutting
+        // down included) does nothing.
+        if !matches!(*s, DomainState::Running | DomainState::ShuttingDown) {
             st.domains.get_mut(name).expect("checked above").1 = DomainState::Running;
         }
         Ok(())
@@ -296,16 +320,23 @@ impl Hypervisor for FakeHypervisor {
 
     fn shutdown_domain(&self, name: &str) -> Result<()> {
         let mut st = self.enter("shutdown_domain", name)?;
+        let lag = st.shutdown_lag;
         let (_, s) = st
             .domains
             .get_mut(name)
             .ok_or_else(|| not_found(Kind::Domain, name))?;
-        *s = DomainState::ShutOff;
+        if lag == 0 {
+            *s = DomainState::ShutOff;
+        } else {
+            *s = DomainState::ShuttingDown;
+            st.shutting.insert(name.to_string(), lag);
+        }
         Ok(())
     }
 
     fn destroy_domain(&self, name: &str) -> Result<()> {
         let mut st = self.enter("destroy_domain", name)?;
+        st.shutting.remove(name);
         if let Some((_, s)) = st.domains.get_mut(name) {
             *s = DomainState::ShutOff;
         }
@@ -314,6 +345,7 @@ impl Hypervisor for FakeHypervisor {
 
     fn undefine_domain(&self, name: &str) -> Result<()> {
         let mut st = self.enter("undefine_domain", name)?;
+        st.shutting.remove(name);
         st.domains.remove(name);
         st.foreign.remove(&format!("domain {name}"));
         // Like VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.

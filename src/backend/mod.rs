@@ -47,7 +47,10 @@ pub enum DomainState {
     Running,
     Paused,
     ShutOff,
-    /// Anything else libvirt reports (shutting down, crashed, suspended...).
+    /// The guest acknowledged a power-off (ACPI) and QEMU has not exited
+    /// yet: still active, on its way to [`DomainState::ShutOff`].
+    ShuttingDown,
+    /// Anything else libvirt reports (crashed, suspended...).
     Other(String),
 }
 
@@ -57,6 +60,7 @@ impl fmt::Display for DomainState {
             DomainState::Running => f.write_str("running"),
             DomainState::Paused => f.write_str("paused"),
             DomainState::ShutOff => f.write_str("shut off"),
+            DomainState::ShuttingDown => f.write_str("shutting down"),
             DomainState::Other(s) => f.write_str(s),
         }
     }

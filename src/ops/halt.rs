@@ -53,7 +53,7 @@ pub fn halt(
         // Only this lab's own domain; another lab's of the same name stays.
         let ours = ctx.domain_owner(&st, &dom)? == Owner::Ours;
         let hv = ctx.hv_of_domain(&st, &dom);
-        if ours && hv.domain_state(&dom)? == Some(DomainState::Running) {
+        if ours && is_active(hv.domain_state(&dom)?) {
             rep.phase(&node.name, "shutting down");
             hv.shutdown_domain(&dom)?;
             pending.push((node.name.clone(), dom));
@@ -67,7 +67,7 @@ pub fn halt(
         let mut still = Vec::new();
         for (name, dom) in pending {
             let hv = ctx.hv_of_domain(&st, &dom);
-            if hv.domain_state(&dom)? == Some(DomainState::Running) {
+            if is_active(hv.domain_state(&dom)?) {
                 if Instant::now() >= deadline {
                     hv.destroy_domain(&dom)?;
                     rep.done(&name, "forced off after timeout");
@@ -96,4 +96,13 @@ pub fn halt(
         ctx.state_dir.save(&st)?;
     }
     Ok(out)
+}
+
+/// Whether halt still has to wait for (or power off) a domain in `state`.
+/// "Shutting down" counts: QEMU exits only once the guest has powered off.
+fn is_active(state: Option<DomainState>) -> bool {
+    matches!(
+        state,
+        Some(DomainState::Running | DomainState::ShuttingDown)
+    )
 }

@@ -157,7 +157,7 @@ fn domain_state(state: virt::domain::DomainStateEnum) -> DomainState {
         Enum::Known(S::Running | S::Blocked) => DomainState::Running,
         Enum::Known(S::Paused) => DomainState::Paused,
         Enum::Known(S::Shutoff) => DomainState::ShutOff,
-        Enum::Known(S::Shutdown) => DomainState::Other("shutting down".into()),
+        Enum::Known(S::Shutdown) => DomainState::ShuttingDown,
         Enum::Known(S::Crashed) => DomainState::Other("crashed".into()),
         Enum::Known(S::PMSuspended) => DomainState::Other("suspended".into()),
         Enum::Known(S::NoState) => DomainState::Other("no state".into()),

@@ -10,10 +10,30 @@ use anyhow::{Result, bail};
 use super::super::LabCtx;
 use super::plan::Plan;
 use super::{NodeReport, UpOptions};
+use crate::backend::{DomainState, Hypervisor};
 use crate::ssh::{self, ProbeState, Target};
 use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 use crate::ui::progress::fmt_duration;
+
+/// How long `lab up` lets a domain that is shutting down (a guest
+/// `poweroff`, a `lab halt` still running) finish before pulling the plug.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+
+/// Wait up to `grace` for domain `dom`, "shutting down", to be off, then
+/// power it off: starting it meanwhile would be a no-op (it is active) and
+/// the node would vanish under the readiness wait.
+fn finish_shutdown(hv: &dyn Hypervisor, dom: &str, grace: Duration) -> Result<()> {
+    let deadline = Instant::now() + grace;
+    while hv.domain_state(dom)? == Some(DomainState::ShuttingDown) {
+        if Instant::now() >= deadline {
+            hv.destroy_domain(dom)?;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Ok(())
+}
 
 /// What waiting for one node found.
 struct Waited {
@@ -35,7 +55,13 @@ pub fn boot_and_wait(
     let rep = reporter.as_ref();
     for np in &plan.nodes {
         let hv = ctx.hv_of(np.host.as_deref());
-        if hv.domain_state(&np.domain)? != Some(crate::backend::DomainState::Running) {
+        let mut state = hv.domain_state(&np.domain)?;
+        if state == Some(DomainState::ShuttingDown) {
+            rep.phase(&np.node.name, "waiting for its shutdown to finish");
+            finish_shutdown(hv.as_ref(), &np.domain, SHUTDOWN_GRACE)?;
+            state = hv.domain_state(&np.domain)?;
+        }
+        if state != Some(DomainState::Running) {
             rep.phase(&np.node.name, "starting");
             hv.start_domain(&np.domain)?;
         }
