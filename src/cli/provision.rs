@@ -1,5 +1,6 @@
 //! `lab provision [--only TAG] [NODE...] [--json]`: run the provisioner
-//! again on a running lab and print the per-host recap.
+//! again on a running lab and print the per-host recap; `lab provision
+//! --list-tags [--json]`: the playbook's tags, for `--only`.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -17,6 +18,11 @@ pub struct Args {
     /// ansible-playbook --tags).
     #[arg(long, value_name = "TAG")]
     pub only: Option<String>,
+    /// List the tags of the lab's Ansible playbook (per play, as
+    /// ansible-playbook --list-tags resolves them) instead of running it;
+    /// needs Ansible on this machine, not the lab up.
+    #[arg(long, conflicts_with_all = ["only", "nodes"])]
+    pub list_tags: bool,
     /// Only these nodes (ansible-playbook --limit; shell steps skip the
     /// others). Default: all.
     pub nodes: Vec<String>,
@@ -37,6 +43,9 @@ pub struct ProvisionJson<'a> {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<()> {
+    if args.list_tags {
+        return list_tags(&crate::spec::load_reported(&global.file)?, args.json);
+    }
     let ctx = LabCtx::open(&global.file)?;
     let reporter = super::node_reporter(&ctx, &args.nodes)?;
     let opts = Options {
@@ -90,6 +99,39 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         fmt_duration(report.duration),
         report.log.display()
     );
+    Ok(())
+}
+
+/// `lab provision --list-tags`: one line per play, then every tag;
+/// `--json`: `{"lab", "plays": [{number, name, hosts, tags}], "tags"}`.
+fn list_tags(lab: &crate::spec::Lab, json: bool) -> Result<()> {
+    let list = provision::list_tags(lab, Options::default().host_ansible.as_path())?;
+    if json {
+        let out = serde_json::json!({"lab": lab.name, "plays": list.plays, "tags": list.tags});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .plays
+        .iter()
+        .map(|p| {
+            vec![
+                p.number.to_string(),
+                p.hosts.clone(),
+                p.name.clone(),
+                p.tags.join(", "),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(&["PLAY", "HOSTS", "NAME", "TAGS"], &rows)
+    );
+    println!("tags: {}", list.tags.join(", "));
+    println!("run only the tasks of a tag with `lab provision --only TAG`");
+    if list.tags.iter().any(|t| t == "never") {
+        println!("tasks tagged `never` run only when one of their other tags is asked for");
+    }
     Ok(())
 }
 

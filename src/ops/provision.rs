@@ -48,6 +48,30 @@ pub fn ensure_up(ctx: &LabCtx, st: &State, nodes: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// `lab provision --list-tags`: the tags of the lab's Ansible playbook
+/// ([`crate::provision::tags`]); the lab need not be up, nor libvirt
+/// reachable. `program` is the
+/// `ansible-playbook` to ask.
+///
+/// Errors: the lab has no `provision:`, or shell steps (no tags), or
+/// Ansible cannot list them.
+pub fn list_tags(
+    lab: &crate::spec::Lab,
+    program: &std::path::Path,
+) -> Result<provision::tags::TagList> {
+    match &lab.provision {
+        Some(crate::spec::Provision::Ansible(a)) => provision::tags::list(lab, a, program),
+        Some(crate::spec::Provision::Shell(_)) => bail!(
+            "lab {} provisions with shell steps, which have no tags (`--list-tags` lists an Ansible playbook's)",
+            lab.name
+        ),
+        None => bail!(
+            "lab {} has no `provision:` section; it has no tags",
+            lab.name
+        ),
+    }
+}
+
 /// `lab provision`: take the lock, check the lab is up, run the
 /// provisioner. `None` when the lab has no `provision:`.
 pub fn provision(ctx: &LabCtx, opts: &Options, rep: &dyn NodeReporter) -> Result<Option<Report>> {

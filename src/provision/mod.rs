@@ -19,6 +19,7 @@ pub mod recap;
 pub mod remote;
 pub mod secrets;
 pub mod shell;
+pub mod tags;
 pub mod timing;
 pub mod upload;
 pub mod verify;
