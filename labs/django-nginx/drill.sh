@@ -39,7 +39,7 @@ ip=$("$LAB" status --json | python3 -c 'import json,sys; print(next(n["ip"] for 
 # (from here, as a user of the lab would see it), or "down CODE".
 health() {
 	local body
-	body=$(curl -s -m 10 -w '\n%{http_code}' "http://$ip/healthz" || true)
+	body=$(curl -s -m 60 -w '\n%{http_code}' "http://$ip/healthz" || true)
 	if [[ ${body##*$'\n'} = 200 ]]; then
 		python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["status"], d["port"])' "${body%$'\n'*}"
 	else
