@@ -71,16 +71,16 @@ say "logs in $OUT"
 
 # ------------------------------------------------------ (a) port conflict
 say "(a) stopping our program and putting a squatter on port $PORT"
-on "sudo supervisorctl stop $APP && sudo systemd-run --unit=squatter --quiet python3 -m http.server --bind 127.0.0.1 $PORT --directory /var/empty" ||
+on "sudo supervisorctl stop $APP && sudo mkdir -p /run/squatter && sudo systemd-run --unit=squatter --collect --quiet python3 -m http.server --bind 127.0.0.1 $PORT --directory /run/squatter" ||
 	fail "cannot start the squatter"
-for _ in $(seq 30); do on "ss -Hltn 'sport = :$PORT' | grep -q ." && break; sleep 1; done
-on "ss -Hltnp 'sport = :$PORT'" | grep -q python3 || fail "the squatter does not listen on $PORT"
+for _ in $(seq 60); do on "ss -Hltn 'sport = :$PORT' | grep -q ." && break; sleep 1; done
+on "sudo ss -Hltnp 'sport = :$PORT'" | grep -q python3 || fail "the squatter does not listen on $PORT"
 say "lab provision with the squatter on $PORT"
 secs=$(provision conflict)
 grep -q "PORT CONFLICT: port $PORT is taken" "$OUT/conflict.log" || fail "the provision log does not report the port conflict"
 grep -o 'PORT CONFLICT[^"]*' "$OUT/conflict.log" | head -1
 wants_port $((PORT + 1))
-on "curl -fsS -m 5 -o /dev/null http://127.0.0.1:$PORT/ && ss -Hltnp 'sport = :$PORT' | grep -q python3" ||
+on "curl -fsS -m 5 -o /dev/null http://127.0.0.1:$PORT/ && sudo ss -Hltnp 'sport = :$PORT' | grep -q python3" ||
 	fail "the squatter no longer holds $PORT"
 on "grep -q 'server 127.0.0.1:$((PORT + 1));' $SITE" || fail "nginx's upstream is not $((PORT + 1))"
 echo "FIGURE port conflict: provision to gunicorn on $((PORT + 1)): $secs s (app answers through nginx, RUNNING)"
