@@ -4,7 +4,7 @@
 # reaches the lab network). Or by hand: LAB=lab bash drill.sh
 #
 #  1. prod serves the newest release tag;
-#  2. a request loop against prod (GET /version, one every 0.2 s) runs
+#  2. a request loop against prod (GET /version, one every 0.2 s, each may wait up to 100 s) runs
 #     while `lab provision --only rollback` switches current to the
 #     release before and restarts gunicorn: no request may fail;
 #  3. afterwards prod serves the previous release tag;
@@ -35,12 +35,13 @@ say "prod ($prod) serves $serving; tags: ${tags[*]}"
 
 WORK=$(mktemp -d)
 trap 'touch "$WORK/stop"; wait; rm -rf "$WORK"' EXIT
-# loop FILE: GET /version until $WORK/stop exists; one line per request:
+# loop FILE: GET /version until $WORK/stop exists (each may take up to 100 s:
+# nginx waits 90 s for gunicorn); one line per request:
 # "HTTP_CODE RELEASE SECONDS" (curl's code 000 = no answer at all).
 loop() {
 	local out code body
 	while [[ ! -e $WORK/stop ]]; do
-		out=$(curl -s -m 30 -w '\n%{http_code} %{time_total}' "http://$prod/version" 2>/dev/null || true)
+		out=$(curl -s -m 100 -w '\n%{http_code} %{time_total}' "http://$prod/version" 2>/dev/null || true)
 		code=$(tail -n1 <<<"$out")
 		body=$(head -n -1 <<<"$out")
 		rel=$(json 'd["release"]' <<<"$body" 2>/dev/null || echo -)
