@@ -56,56 +56,44 @@ summary() {
 }
 failed() { awk '$1 != "200"' "$1" | wc -l; }
 
+# switch WHAT TAG LOG CMD...: runs CMD (a lab provision) with the request
+# loop against prod writing LOG, waits until the loop has seen TAG answer a
+# few times (at most 60 s more), stops the loop; no request may have
+# failed, and prod must serve TAG afterwards. Prints WHAT's figures.
+switch() {
+	local what=$1 tag=$2 log=$3 t secs
+	shift 3
+	loop "$log" &
+	sleep 2
+	say "$what: $* (request loop against prod running)"
+	t=$(now)
+	"$@" >"$log.out" 2>&1 || { cat "$log.out"; fail "$what: $* failed"; }
+	secs=$(elapsed "$t")
+	t=$(now)
+	until [[ $(awk -v r="$tag" '$1 == "200" && $2 == r' "$log" | wc -l) -ge 5 ]]; do
+		awk -v a="$t" -v b="$(now)" 'BEGIN { exit !(b - a > 60) }' && break
+		sleep 0.5
+	done
+	touch "$WORK/stop"
+	wait
+	rm -f "$WORK/stop"
+	say "during the $what: $(summary "$log")"
+	echo "FIGURE $what (lab ${*:2}): ${secs} s"
+	echo "FIGURE requests failed during $what: $(failed "$log") ($(summary "$log"))"
+	[[ $(failed "$log") = 0 ]] || { grep -v '^200 ' "$log" | head -5; fail "requests failed during the $what"; }
+	serving=$(release) || fail "prod does not answer after the $what"
+	[[ ${serving%% *} = "$tag" ]] || fail "prod serves ${serving%% *} after the $what, not the tag $tag"
+	echo "FIGURE prod after $what: $serving"
+}
+
 # ---- rollback
-loop "$WORK/rollback.log" &
-sleep 2
-say "lab provision --only rollback (request loop against prod running)"
-t=$(now)
-"$LAB" provision --only rollback >"$WORK/rollback.out" 2>&1 || { cat "$WORK/rollback.out"; fail "lab provision --only rollback failed"; }
-rollback_s=$(elapsed "$t")
-# Until the loop has seen the previous release answer a few times.
-t=$(now)
-until [[ $(awk -v r="$previous" '$1 == "200" && $2 == r' "$WORK/rollback.log" | wc -l) -ge 5 ]]; do
-	awk -v a="$t" -v b="$(now)" 'BEGIN { exit !(b - a > 60) }' && break
-	sleep 0.5
-done
-touch "$WORK/stop"
-wait
-rm -f "$WORK/stop"
-say "during the rollback: $(summary "$WORK/rollback.log")"
-echo "FIGURE rollback (lab provision --only rollback): ${rollback_s} s"
-echo "FIGURE requests failed during rollback: $(failed "$WORK/rollback.log") ($(summary "$WORK/rollback.log"))"
-[[ $(failed "$WORK/rollback.log") = 0 ]] || { grep -v '^200 ' "$WORK/rollback.log" | head -5; fail "requests failed during the rollback"; }
-serving=$(release) || fail "prod does not answer after the rollback"
-[[ ${serving%% *} = "$previous" ]] || fail "prod serves ${serving%% *} after the rollback, not the previous tag $previous"
-say "prod serves $serving after the rollback"
-echo "FIGURE prod after rollback: $serving (previous tag)"
+switch rollback "$previous" "$WORK/rollback.log" "$LAB" provision --only rollback
 "$LAB" verify >"$WORK/verify-rolled-back.out" 2>&1 &&
 	fail "lab verify passed with prod on $previous: the check 'prod serves the newest release tag' did not notice"
 say "lab verify fails as it should while prod runs $previous"
 
 # ---- roll forward
-loop "$WORK/forward.log" &
-sleep 2
-say "lab provision (roll forward; request loop against prod running)"
-t=$(now)
-"$LAB" provision >"$WORK/forward.out" 2>&1 || { cat "$WORK/forward.out"; fail "lab provision (roll forward) failed"; }
-forward_s=$(elapsed "$t")
-t=$(now)
-until [[ $(awk -v r="$newest" '$1 == "200" && $2 == r' "$WORK/forward.log" | wc -l) -ge 5 ]]; do
-	awk -v a="$t" -v b="$(now)" 'BEGIN { exit !(b - a > 60) }' && break
-	sleep 0.5
-done
-touch "$WORK/stop"
-wait
-rm -f "$WORK/stop"
-say "during the roll forward: $(summary "$WORK/forward.log")"
-echo "FIGURE roll forward (lab provision): ${forward_s} s"
-echo "FIGURE requests failed during roll forward: $(failed "$WORK/forward.log") ($(summary "$WORK/forward.log"))"
-[[ $(failed "$WORK/forward.log") = 0 ]] || { grep -v '^200 ' "$WORK/forward.log" | head -5; fail "requests failed during the roll forward"; }
-serving=$(release) || fail "prod does not answer after rolling forward"
-[[ ${serving%% *} = "$newest" ]] || fail "prod serves ${serving%% *} after lab provision, not the newest tag $newest"
-echo "FIGURE prod after roll forward: $serving (newest tag)"
+switch "roll forward" "$newest" "$WORK/forward.log" "$LAB" provision
 t=$(now)
 "$LAB" verify || fail "lab verify failed after rolling forward"
 echo "FIGURE lab verify after the drill: $(elapsed "$t") s"

@@ -3,10 +3,24 @@
 
 use std::time::Duration;
 
-use super::tests::{LAB, fixture, ready_probe, rep};
+use super::tests::{Fixture, LAB, fixture, ready_probe, rep};
 use super::{halt, status, up};
 use crate::backend::DomainState;
 use crate::ui::nodes::Silent;
+
+/// `lab halt` of every node with `timeout`: each stopped as `how`, and
+/// every domain shut off when it returns.
+fn halt_all(f: &Fixture, timeout: Duration, how: halt::Halted) {
+    let halted = halt::halt(&f.ctx, &[], timeout, &Silent).unwrap();
+    assert!(halted.iter().all(|(_, h)| *h == how), "{halted:?}");
+    let st = status::status(&f.ctx).unwrap();
+    assert!(
+        st.nodes
+            .iter()
+            .all(|n| n.state == status::VmState::Domain(DomainState::ShutOff)),
+        "{st:?}"
+    );
+}
 
 #[test]
 fn halt_waits_for_domains_shutting_down_and_forces_them_after_the_timeout() {
@@ -15,33 +29,11 @@ fn halt_waits_for_domains_shutting_down_and_forces_them_after_the_timeout() {
     // A guest that takes a few polls to power off: halt returns only once
     // libvirt says "shut off", never while it still says "shutting down".
     f.fake.lag_shutdowns(3);
-    let halted = halt::halt(&f.ctx, &[], Duration::from_secs(30), &Silent).unwrap();
-    assert!(
-        halted.iter().all(|(_, h)| *h == halt::Halted::Graceful),
-        "{halted:?}"
-    );
-    let st = status::status(&f.ctx).unwrap();
-    assert!(
-        st.nodes
-            .iter()
-            .all(|n| n.state == status::VmState::Domain(DomainState::ShutOff)),
-        "{st:?}"
-    );
+    halt_all(&f, Duration::from_secs(30), halt::Halted::Graceful);
     // One that never finishes shutting down is pulled off at the timeout.
     up::up(&f.ctx, &ready_probe(), rep()).unwrap();
     f.fake.lag_shutdowns(u32::MAX);
-    let halted = halt::halt(&f.ctx, &[], Duration::from_millis(100), &Silent).unwrap();
-    assert!(
-        halted.iter().all(|(_, h)| *h == halt::Halted::Forced),
-        "{halted:?}"
-    );
-    let st = status::status(&f.ctx).unwrap();
-    assert!(
-        st.nodes
-            .iter()
-            .all(|n| n.state == status::VmState::Domain(DomainState::ShutOff)),
-        "{st:?}"
-    );
+    halt_all(&f, Duration::from_millis(100), halt::Halted::Forced);
 }
 
 #[test]
