@@ -22,21 +22,10 @@ use super::names::{self, POOL};
 use crate::backend::{BackendError, Hypervisor};
 use crate::boxes::Store;
 
-/// What a box volume's name says: (box name, version id `box.NAME.HASH`).
-fn parse(volume: &str) -> Option<(&str, &str)> {
-    let rest = volume.strip_prefix("box.")?;
-    let id_len = ["qcow2", "vmlinuz", "initrd", "img", "raw"]
-        .iter()
-        .find_map(|ext| volume.strip_suffix(&format!(".{ext}")))?
-        .len();
-    let (name, _hash) = rest[..id_len - "box.".len()].rsplit_once('.')?;
-    Some((name, &volume[..id_len]))
-}
-
 /// The version id (`box.NAME.HASH`) of a file in the pool, by its path.
 fn id_of_path(path: &std::path::Path) -> Option<String> {
     let file = path.file_name()?.to_str()?;
-    parse(file).map(|(_, id)| id.to_string())
+    names::parse_box_volume(file).map(|(_, id)| id.to_string())
 }
 
 /// Delete the pool's box volumes (of box `only`, or of every box) that
@@ -55,9 +44,12 @@ pub fn prune(hv: &dyn Hypervisor, store: &Store, only: Option<&str>) -> Result<V
         .list()?
         .into_iter()
         .flatten()
-        .filter_map(|b| parse(&names::box_volumes(&b).0).map(|(_, id)| id.to_string()))
+        .map(|b| names::box_version(&b))
         .collect();
-    for vol in volumes.iter().filter(|v| parse(v).is_none()) {
+    for vol in volumes
+        .iter()
+        .filter(|v| names::parse_box_volume(v).is_none())
+    {
         if let Some(id) = hv
             .volume_backing(POOL, vol)?
             .as_deref()
@@ -68,7 +60,7 @@ pub fn prune(hv: &dyn Hypervisor, store: &Store, only: Option<&str>) -> Result<V
     }
     let mut deleted = Vec::new();
     for vol in &volumes {
-        let Some((name, id)) = parse(vol) else {
+        let Some((name, id)) = names::parse_box_volume(vol) else {
             continue;
         };
         if only.is_some_and(|o| o != name) || keep.contains(id) {
@@ -170,6 +162,7 @@ mod tests {
 
     #[test]
     fn box_volume_names_are_read_back_to_name_and_version() {
+        let parse = names::parse_box_volume;
         assert_eq!(
             parse("box.debian-12.55e66f999d63.qcow2"),
             Some(("debian-12", "box.debian-12.55e66f999d63"))
