@@ -96,7 +96,7 @@ fn box_meta() -> BoxMeta {
 }
 
 pub(super) fn ready_probe() -> up::UpOptions {
-    let mut opts = up::UpOptions::new(vec![], Duration::from_secs(5));
+    let mut opts = up::UpOptions::new(vec![], Some(Duration::from_secs(5)));
     opts.probe = Arc::new(|_t, _rem, progress| {
         progress(&ProbeState::CloudInitRunning);
         ProbeState::Ready(HostKey {
@@ -329,7 +329,7 @@ fn rootfs_box_as_a_node_box_is_refused_before_anything_is_created() {
 #[test]
 fn node_that_never_gets_ready_fails_with_console_hint() {
     let f = fixture(LAB);
-    let mut opts = up::UpOptions::new(vec!["node1".into()], Duration::from_millis(300));
+    let mut opts = up::UpOptions::new(vec!["node1".into()], Some(Duration::from_millis(300)));
     opts.probe = Arc::new(|_, _, _| ProbeState::NoConnection("connection refused".into()));
     let err = format!("{:#}", up::up(&f.ctx, &opts, rep()).unwrap_err());
     assert!(err.contains("node node1 did not become ready"), "{err}");
