@@ -265,8 +265,14 @@ pub struct RawCheck {
     #[schemars(required)]
     pub on: Option<Sp<String>>,
     /// Shell command, run as root with bash; exit status 0 means pass.
-    #[schemars(required)]
+    /// Give `run` or `script`, not both.
     pub run: Option<Sp<String>>,
+    /// A script of the lab directory (a path relative to it), run as root
+    /// with bash on the node: its text is sent at every try, so it need
+    /// not be on the node. Give `run` or `script`, not both.
+    pub script: Option<Sp<String>>,
+    /// Arguments of `script` (`$1`, `$2`, ...).
+    pub args: Option<Sp<Vec<Sp<String>>>>,
     /// How many more times to try after a failure, 0 to 1000 (default 0).
     #[schemars(range(min = 0, max = 1000))]
     pub retries: Option<Sp<i64>>,
@@ -339,7 +345,7 @@ pub(crate) mod keys {
     pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars", "images", "mitogen"];
     pub const SHELL: &[&str] = &["scripts"];
     pub const STEP: &[&str] = &["on", "script", "inline"];
-    pub const CHECK: &[&str] = &["name", "on", "run", "retries", "interval"];
+    pub const CHECK: &[&str] = &["name", "on", "run", "script", "args", "retries", "interval"];
     pub const FORWARD: &[&str] = &["node", "guest", "host", "address"];
     pub const LINK: &[&str] = &["name", "url", "on", "when"];
 }

@@ -152,7 +152,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
     let checks = raw
         .checks
         .as_ref()
-        .map(|c| extras::checks(&c.value, names.as_ref(), d))
+        .map(|c| extras::checks(&c.value, names.as_ref(), ctx, d))
         .unwrap_or_default();
     let forwards = raw
         .forwards

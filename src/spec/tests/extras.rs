@@ -60,12 +60,16 @@ fn a_check_runs_on_one_node() {
 }
 
 #[test]
-fn checks_need_name_on_and_run_and_sane_numbers() {
+fn checks_need_name_on_and_run_or_script_and_sane_numbers() {
     let errs = errors(&with(
         "checks:\n  - {on: node1}\n  - {name: ' ', on: node1, run: '', retries: -1, interval: 0}\n  - {name: x, on: node1, run: y, every: 3}\n",
     ));
     find(&errs, "checks[0].name", "is missing");
-    find(&errs, "checks[0].run", "is missing");
+    find(
+        &errs,
+        "checks[0]",
+        "has neither `run` nor `script`; give exactly one",
+    );
     find(&errs, "checks[1].name", "is empty");
     find(&errs, "checks[1].run", "is empty");
     find(
