@@ -80,7 +80,7 @@ pub fn playbook_args(a: &Ansible, opts: &Options) -> Vec<String> {
 
 fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<Outcome> {
     let lab = run.lab;
-    let secrets = secrets::ensure(run.sd)?;
+    let secrets = secrets::ensure(run.sd, &secrets::wanted(lab))?;
     let key = run.sd.file(INTERNAL_KEY_FILE);
     let pubkey = crate::ssh::ensure_keypair(&key, &format!("lab-internal@{}", lab.name))?;
     let private = std::fs::read(&key).with_context(|| format!("cannot read {}", key.display()))?;
@@ -273,7 +273,10 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<Outcome> {
             INVENTORY_ON_HOST,
             inventory::inventory(lab, run.st, &access),
         ),
-        ("secrets.json", secrets::ensure(run.sd)?.ansible_vars()),
+        (
+            "secrets.json",
+            secrets::ensure(run.sd, &secrets::wanted(run.lab))?.ansible_vars(),
+        ),
         (
             "vars.json",
             inventory::vars(lab, lab.guest_proxy().as_deref(), &images),

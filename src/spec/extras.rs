@@ -257,6 +257,45 @@ fn what_runs(
     }
 }
 
+/// The most secrets a lab may declare.
+pub const MAX_SECRETS: usize = 100;
+
+/// Checks `secrets:`: names of lower-case letters, digits and `_`,
+/// starting with a letter, at most 64 characters, each once, at most
+/// [`MAX_SECRETS`] of them; only the valid names are returned.
+pub(crate) fn secrets(raw: &[Sp<String>], d: &mut Diags) -> Vec<String> {
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, name) in raw.iter().enumerate() {
+        let field = format!("secrets[{i}]");
+        if i == MAX_SECRETS {
+            d.error(
+                &field,
+                name.span,
+                format!("a lab may declare at most {MAX_SECRETS} secrets"),
+            );
+            break;
+        }
+        let n = name.value.as_str();
+        let valid = n.len() <= 64
+            && n.starts_with(|c: char| c.is_ascii_lowercase())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            d.error(
+                &field,
+                name.span,
+                format!("{:?} is not a secret name", clip(n)),
+            )
+            .help("use lower-case letters, digits and `_`, starting with a letter, at most 64 characters (Ansible reads it as `lab_secrets.NAME`)");
+            continue;
+        }
+        unique(&mut seen, "secret", n, name.span, &field, d);
+        out.push(n.to_owned());
+    }
+    out
+}
+
 /// Checks `forwards:`; only the valid entries are returned.
 pub(crate) fn forwards(
     raw: &[Sp<RawForward>],

@@ -34,6 +34,10 @@ pub struct Lab {
     pub forwards: Vec<Forward>,
     /// Where to look once the lab is up, in file order.
     pub links: Vec<Link>,
+    /// The secrets the lab declares (`secrets:`), in file order; `None`
+    /// when it declares none (then it gets the default set,
+    /// `provision::secrets::DEFAULT`).
+    pub secrets: Option<Vec<String>>,
     /// The lab file this was read from.
     pub path: PathBuf,
 }

@@ -77,6 +77,12 @@ pub struct RawLab {
     pub forwards: Option<Sp<Vec<Sp<RawForward>>>>,
     /// Where to look once the lab is up, printed by `lab up` and `lab info`.
     pub links: Option<Sp<Vec<Sp<RawLink>>>>,
+    /// Names of the secrets to generate for the provisioner (32 random
+    /// letters and digits each, kept in `.lab/secrets.json`, given to
+    /// Ansible as `lab_secrets.NAME`): lower-case letters, digits and `_`,
+    /// starting with a letter. Without this list, a lab gets the flagship
+    /// lab's set (`db_root_password`, `django_secret_key`, ...).
+    pub secrets: Option<Sp<Vec<Sp<String>>>>,
 }
 
 /// The lab's private network.
@@ -337,6 +343,7 @@ pub(crate) mod keys {
         "checks",
         "forwards",
         "links",
+        "secrets",
     ];
     pub const NETWORK: &[&str] = &["subnet", "domain"];
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
