@@ -108,7 +108,7 @@ secs=$(provision drift-edit)
 grep -q "DRIFT: the nginx site $SITE was changed on the node" "$OUT/drift-edit.log" ||
 	fail "the provision log does not report the edited site as drift"
 grep -o 'DRIFT: [^"]*' "$OUT/drift-edit.log" | head -1
-grep -q '^-    client_max_body_size 64m;' "$OUT/drift-edit.log" || fail "the provision log does not show the diff"
+grep -q '^\[ansible\] -    client_max_body_size 64m;' "$OUT/drift-edit.log" || fail "the provision log does not show the diff"
 on "sudo bash $CHECKS/nginx-site.sh" || fail "the site is not repaired"
 on "! grep -q 64m $SITE" || fail "the hand edit is still in $SITE"
 [[ $(health) = "ok $PORT" ]] || fail "the app does not answer after the repair: $(health)"

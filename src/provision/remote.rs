@@ -304,14 +304,7 @@ mod tests {
             }
             n
         });
-        let t = Target {
-            ip: "127.0.0.1".parse().unwrap(),
-            port,
-            user: "lab".into(),
-            key: "/nonexistent".into(),
-            vagrant_key: false,
-            jump: None,
-        };
+        let t = Target::local_for_tests(port);
         let Err(err) = connect_retrying(&t, Duration::from_millis(50)) else {
             panic!("connected to a server that drops every connection");
         };

@@ -87,6 +87,22 @@ pub struct Target {
     pub jump: Option<Jump>,
 }
 
+impl Target {
+    /// `lab@127.0.0.1:PORT` with a key that does not exist: for tests of
+    /// what happens before a login.
+    #[cfg(test)]
+    pub fn local_for_tests(port: u16) -> Target {
+        Target {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+            user: "lab".into(),
+            key: "/nonexistent".into(),
+            vagrant_key: false,
+            jump: None,
+        }
+    }
+}
+
 /// A guest's SSH host key, as a known_hosts key (`TYPE BASE64`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostKey {

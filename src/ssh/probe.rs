@@ -161,14 +161,7 @@ mod tests {
     use super::*;
 
     fn target(port: u16) -> Target {
-        Target {
-            ip: "127.0.0.1".parse().unwrap(),
-            port,
-            user: "lab".into(),
-            key: "/nonexistent".into(),
-            vagrant_key: false,
-            jump: None,
-        }
+        Target::local_for_tests(port)
     }
 
     #[test]
