@@ -6,6 +6,9 @@ set -euo pipefail
 PROJECT=${COMPOSE_PROJECT:-notes}
 COMPOSE_DIR=${COMPOSE_DIR:-/opt/$PROJECT}
 APP_URL=${APP_URL:-http://127.0.0.1}
+# docker-compose's wait for each Docker API call (60 s by default): dockerd
+# under emulation can take longer (the project's .env says the same).
+export COMPOSE_HTTP_TIMEOUT=${COMPOSE_HTTP_TIMEOUT:-600}
 
 fail() {
 	echo "FAIL: $*" >&2
