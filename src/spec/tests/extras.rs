@@ -221,7 +221,11 @@ fn secret_names_are_checked_where_they_are_written() {
     let errs = errors(&with(
         "checks:\n  - {name: a, on: node1, run: [x]}\n  - {name: b, on: nod1, run: x}\n",
     ));
-    assert_eq!(errs.len(), 2, "no `neither` error for a run of the wrong type: {errs:#?}");
+    assert_eq!(
+        errs.len(),
+        2,
+        "no `neither` error for a run of the wrong type: {errs:#?}"
+    );
     find(&errs, "checks[0].run", "expected a string");
     find(&errs, "checks[1].on", "nod1");
     let many: Vec<String> = (0..=MAX_SECRETS).map(|i| format!("s{i}")).collect();
