@@ -106,21 +106,20 @@ server_stat() {
 # diffid-by-digest), so the pull fetches the app's layers only. Best effort:
 # without it, the pull is only slower.
 seed_base_layer() {
-	local image=$1 node diff digest
+	local image=$1 node diff digest dir
 	diff=$(docker image inspect --format '{{index .RootFS.Layers 0}}' "$BASE_IMAGE") || return 0
 	[[ $(docker image inspect --format '{{index .RootFS.Layers 0}}' "$image") == "$diff" ]] || return 0
 	digest=$(curl -fsS -H "Accept: $MANIFEST" "http://$REGISTRY/v2/${IMAGE#*/}/manifests/${image##*:}" |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["layers"][0]["digest"])') || return 0
 	[[ $digest =~ ^sha256:[0-9a-f]{64}$ && $diff =~ ^sha256:[0-9a-f]{64}$ ]] || return 0
+	# (Every value below is one word: ssh joins its arguments with spaces.)
 	for node in $APP_NODES; do
-		# shellcheck disable=SC2016
-		on "$node" sudo sh -c '
-			set -e
-			[ "$(docker image inspect --format "{{index .RootFS.Layers 0}}" "$1" 2>/dev/null)" = "$2" ] || exit 0
-			d=$(docker info --format "{{.DockerRootDir}}")/image/$(docker info --format "{{.Driver}}")/distribution/diffid-by-digest/sha256
-			mkdir -p "$d"
-			[ -e "$d/${3#sha256:}" ] || printf %s "$2" >"$d/${3#sha256:}"
-		' sh "$BASE_IMAGE" "$diff" "$digest" || log "$node: could not seed the base layer (the pull fetches it)"
+		[[ $(on "$node" "docker image inspect --format '{{index .RootFS.Layers 0}}' $BASE_IMAGE") == "$diff" ]] ||
+			continue
+		dir=$(on "$node" "docker info --format '{{.DockerRootDir}}/image/{{.Driver}}/distribution/diffid-by-digest/sha256'") ||
+			continue
+		on "$node" "test -e $dir/${digest#sha256:} || { sudo mkdir -p $dir && printf %s $diff | sudo tee $dir/${digest#sha256:} >/dev/null; }" ||
+			log "$node: could not seed the base layer (the pull fetches it)"
 	done
 }
 
