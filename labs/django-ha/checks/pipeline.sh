@@ -6,7 +6,7 @@
 # main is still the repository's first commit).
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
-CONF=/etc/todo-pipeline.conf
+CONF=${TODO_PIPELINE_CONF:-/etc/todo-pipeline.conf}
 [[ -r $CONF ]] || fail "$CONF is missing: the pipeline role did not run"
 # shellcheck source=/dev/null
 . "$CONF"
