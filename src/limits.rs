@@ -40,6 +40,14 @@ pub const RECIPE_FILE: FileLimit = FileLimit {
     hint: "keep large files in the recipe's files/ overlay instead",
 };
 
+/// A check's script (`checks[].script`), sent to its node on every try:
+/// 1 MiB.
+pub const CHECK_SCRIPT: FileLimit = FileLimit {
+    bytes: 1 << 20,
+    what: "check scripts",
+    hint: "a check script is sent to the node on every try; keep it short and let it call what it needs",
+};
+
 /// A JSON file `lab` writes itself: `.lab/state.json`, `.lab/secrets.json`,
 /// a box's `box.json`: 1 MiB (a few KiB in practice). The limit also keeps
 /// the decoded form small: a file of a million tiny entries would take

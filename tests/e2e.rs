@@ -180,14 +180,26 @@ fn require_sandbox() {
     );
 }
 
+/// When the test fails, its lab goes: a failed run must not leave VMs,
+/// network and volumes behind for the next one to collide with (only the
+/// state dir, which goes with the temporary dir, proves them the lab's).
+struct DestroyOnFailure<'a>(&'a Path);
+
+impl Drop for DestroyOnFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = lab(self.0, &["destroy", "-f"]);
+        }
+    }
+}
+
 #[test]
 #[ignore = "boots VMs: run scripts/e2e"]
 fn smoke_lab_lifecycle_on_real_vms() {
     require_sandbox();
     let tmp = lab_dir();
     let dir = tmp.path();
-    // Leftovers of an earlier failed run of this test.
-    let _ = lab(dir, &["destroy", "-f"]);
+    let _cleanup = DestroyOnFailure(dir);
 
     // 0. `lab doctor` finds this host fit for the lab, and says which
     //    accelerator it gets and why.

@@ -222,7 +222,7 @@ fn fake_lab(tmp: &Path, port: u16) -> LabCtx {
 }
 
 fn up_options() -> up::UpOptions {
-    let mut opts = up::UpOptions::new(vec![], Duration::from_secs(5));
+    let mut opts = up::UpOptions::new(vec![], Some(Duration::from_secs(5)));
     opts.probe = Arc::new(|_t, _rem, _progress| {
         ProbeState::Ready(HostKey {
             key_type: "ssh-ed25519".into(),

@@ -476,6 +476,15 @@ impl Hypervisor for FakeHypervisor {
             }))
     }
 
+    fn volume_backing(&self, pool: &str, name: &str) -> Result<Option<PathBuf>> {
+        let st = self.enter("volume_backing", &format!("{pool}/{name}"))?;
+        Ok(st
+            .pools
+            .get(pool)
+            .and_then(|p| p.volumes.get(name))
+            .and_then(|v| v.backing.clone()))
+    }
+
     fn domain_shape(&self, name: &str) -> Result<Option<super::DomainShape>> {
         let st = self.enter("domain_shape", name)?;
         Ok(st.domains.get(name).map(|(spec, _)| super::DomainShape {

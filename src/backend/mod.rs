@@ -321,6 +321,10 @@ pub trait Hypervisor: Send + Sync {
     /// Volume `name`'s size as the guest sees it and the bytes it takes
     /// on disk; `None` when it does not exist.
     fn volume_sizes(&self, pool: &str, name: &str) -> Result<Option<VolumeSizes>>;
+    /// The backing file of volume `name` (an overlay's box image, from
+    /// libvirt's volume XML `<backingStore><path>`); `None` when it has
+    /// none or does not exist.
+    fn volume_backing(&self, pool: &str, name: &str) -> Result<Option<PathBuf>>;
     /// The memory and virtual CPUs domain `name` is defined with; `None`
     /// when it does not exist.
     fn domain_shape(&self, name: &str) -> Result<Option<DomainShape>>;

@@ -197,6 +197,14 @@ pub fn network_info(xml: &str, state: RunState) -> NetworkInfo {
 }
 
 /// The directory of a storage pool, from its XML `<target><path>`.
+/// The `<backingStore><path>` of a volume's XML
+/// (<https://libvirt.org/formatstorage.html#storage-volume-xml>): an
+/// overlay's backing file; `None` without one.
+pub fn backing_path(xml: &str) -> Option<String> {
+    let backing = &xml[xml.find("<backingStore>")?..];
+    text(backing, "path")
+}
+
 pub fn pool_path(xml: &str) -> Option<String> {
     let target = &xml[xml.find("<target>")?..];
     text(target, "path")
@@ -205,6 +213,17 @@ pub fn pool_path(xml: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_volumes_backing_file_is_its_backing_store_path() {
+        let overlay = "<volume type='file'>\n  <name>smoke.0a1b.node1.qcow2</name>\n  <target>\n    <path>/pool/smoke.0a1b.node1.qcow2</path>\n    <format type='qcow2'/>\n  </target>\n  <backingStore>\n    <path>/pool/box.debian-12.55e6&amp;.qcow2</path>\n    <format type='qcow2'/>\n  </backingStore>\n</volume>";
+        assert_eq!(
+            backing_path(overlay).as_deref(),
+            Some("/pool/box.debian-12.55e6&.qcow2")
+        );
+        let plain = "<volume type='file'><name>box.debian-12.55e6.qcow2</name><target><path>/pool/box.debian-12.55e6.qcow2</path></target></volume>";
+        assert_eq!(backing_path(plain), None);
+    }
 
     const NET: &str = r#"<network>
   <name>lab-smoke</name>

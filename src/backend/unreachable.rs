@@ -96,6 +96,9 @@ impl Hypervisor for Unreachable {
     fn volume_sizes(&self, _: &str, _: &str) -> Result<Option<VolumeSizes>> {
         self.fail()
     }
+    fn volume_backing(&self, _: &str, _: &str) -> Result<Option<std::path::PathBuf>> {
+        self.fail()
+    }
     fn domain_shape(&self, _: &str) -> Result<Option<DomainShape>> {
         self.fail()
     }

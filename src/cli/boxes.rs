@@ -141,6 +141,15 @@ pub fn run(cmd: BoxCommand) -> Result<()> {
             box_name(&name)?;
             store.remove(&name)?;
             println!("removed box {name}");
+            // Its copies in the pool: gone too, unless a VM's disk is
+            // backed by one (then `lab destroy` of that lab removes it).
+            match crate::ops::box_pool::prune_removed(&store, &name) {
+                Ok(gone) if !gone.is_empty() => {
+                    println!("removed its copies from the pool: {}", gone.join(", "));
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("note: its copies in the libvirt pool were not checked: {e:#}"),
+            }
         }
         BoxCommand::Export {
             name,

@@ -59,6 +59,13 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
         report.volumes.len(),
         report.network.as_deref().unwrap_or("(none)")
     );
+    if !report.stale_boxes.is_empty() {
+        println!(
+            "removed {} stale box cop(ies) from the pool (older or removed boxes no VM uses): {}",
+            report.stale_boxes.len(),
+            report.stale_boxes.join(", ")
+        );
+    }
     if !report.other_snapshots.is_empty() {
         println!(
             "removed with the VMs' disks, not made by lab: snapshot(s) {}",

@@ -166,6 +166,9 @@ pub(crate) mod tests {
             ],
             duration: Duration::from_millis(31_750),
             log: "/labs/x/.lab/provision.log".into(),
+            warnings: vec![
+                "Platform linux on host node1 is using the discovered Python interpreter at /usr/bin/python3.11 (task \"Gathering Facts\")".into(),
+            ],
         }
     }
 

@@ -20,9 +20,10 @@ pub struct Args {
     pub lab: crate::cli::LabFile,
     /// Only these nodes (default: all).
     pub nodes: Vec<String>,
-    /// Seconds each node may take to become ready (SSH + cloud-init).
-    #[arg(long, default_value_t = 900, value_name = "SECS")]
-    pub timeout: u64,
+    /// Seconds each node may take to become ready (SSH + cloud-init)
+    /// [default: 900 with KVM, 1800 under software emulation (TCG)].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
     /// Do not run the provisioner and the checks once the nodes are ready.
     #[arg(long)]
     pub no_provision: bool,
@@ -65,7 +66,7 @@ pub fn run(global: &Global, args: Args) -> Result<()> {
     let start = Instant::now();
     let ctx = LabCtx::open(&global.file)?;
     let reporter = super::node_reporter(&ctx, &args.nodes)?;
-    let mut opts = up::UpOptions::new(args.nodes, Duration::from_secs(args.timeout));
+    let mut opts = up::UpOptions::new(args.nodes, args.timeout.map(Duration::from_secs));
     opts.provision = !args.no_provision;
     opts.forwarder = Some(
         std::env::current_exe().context("cannot find the lab executable to run the forwarders")?,

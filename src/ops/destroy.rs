@@ -35,6 +35,10 @@ pub struct DestroyReport {
     /// VXLAN devices removed, as `DEVICE (host NAME)` (a lab over
     /// several hosts).
     pub vxlan: Vec<String>,
+    /// Box copies in the pool that nothing can use any more (an older
+    /// version of a box, or a removed box, that no overlay is backed by):
+    /// [`super::box_pool::prune`].
+    pub stale_boxes: Vec<String>,
     /// Objects of this lab's names that are not its own, each as
     /// "domain `bugs.node1`: lab `bugs` made from /a/lab.yaml".
     pub left_alone: Vec<String>,
@@ -163,6 +167,17 @@ pub(super) fn clear(
             report.network = Some(net);
         }
         Owner::Other(who) => report.left_alone.push(format!("network `{net}`: {who}")),
+    }
+    // The lab is gone; what else in the pool has lost its last user is
+    // not worth failing the destroy over.
+    match super::box_pool::prune(hv, &ctx.store, None) {
+        Ok(stale) => {
+            for vol in &stale {
+                rep.note(&format!("removed stale box copy {vol}"));
+            }
+            report.stale_boxes.extend(stale);
+        }
+        Err(e) => rep.note(&format!("stale box copies were not removed: {e:#}")),
     }
     Ok(())
 }

@@ -14,23 +14,40 @@ fn mode(path: &Path) -> u32 {
         & 0o7777
 }
 
+/// The labs of the repository's `labs/` (directories with a lab.yaml),
+/// sorted: what the binary must carry as templates.
+fn repository_labs() -> Vec<String> {
+    let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+    let mut names: Vec<String> = std::fs::read_dir(labs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("lab.yaml").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn every_lab_of_the_repository_is_a_template_with_a_summary() {
     let t = templates();
     let names: Vec<&str> = t.iter().map(|t| t.name).collect();
-    assert_eq!(names, ["django-ha", "smoke"]);
+    assert_eq!(names, repository_labs());
+    let summary = |name: &str| t.iter().find(|t| t.name == name).unwrap().summary.clone();
     assert_eq!(
-        t[0].summary,
+        summary("django-ha"),
         "A highly available Django app with its operations stack"
     );
     // No README: the first sentence of the comment atop lab.yaml.
+    let smoke = summary("smoke");
     assert!(
-        t[1].summary
-            .starts_with("The smallest useful lab: two Debian nodes"),
-        "{}",
-        t[1].summary
+        smoke.starts_with("The smallest useful lab: two Debian nodes"),
+        "{smoke}"
     );
-    assert!(t[1].summary.ends_with('.'), "{}", t[1].summary);
+    assert!(smoke.ends_with('.'), "{smoke}");
+    for t in &t {
+        assert!(!t.summary.is_empty(), "template {} has no summary", t.name);
+    }
 }
 
 #[test]
@@ -137,7 +154,10 @@ fn an_unknown_template_lists_the_known_ones() {
     let msg = init("mylab", tmp.path(), false).unwrap_err().to_string();
     assert_eq!(
         msg,
-        "there is no lab template `mylab`; the templates are django-ha, smoke; `lab init --list` says what each is (to write the default one into a directory: `lab init smoke DIR`)"
+        format!(
+            "there is no lab template `mylab`; the templates are {}; `lab init --list` says what each is (to write the default one into a directory: `lab init smoke DIR`)",
+            repository_labs().join(", ")
+        )
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }

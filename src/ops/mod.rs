@@ -4,6 +4,7 @@
 //! Commands in [`crate::cli`] parse and print; everything that touches the
 //! hypervisor, the box store or the state directory happens here.
 
+pub mod box_pool;
 pub mod destroy;
 mod destroy_hosts;
 pub mod doctor;
@@ -22,6 +23,8 @@ pub mod status;
 pub mod up;
 pub mod vagrantfile;
 
+#[cfg(test)]
+mod halt_tests;
 #[cfg(test)]
 mod hosts_tests;
 #[cfg(test)]

@@ -61,16 +61,34 @@ pub fn seed_volume(lab: &str, instance: &str, node: &str) -> String {
 /// is part of the name, so a rebuilt box never replaces the backing file of
 /// a running lab.
 pub fn box_volumes(b: &StoredBox) -> (String, String, String) {
-    let id = format!(
-        "box.{}.{}",
-        b.meta.name,
-        &b.meta.disk_sha256[..12.min(b.meta.disk_sha256.len())]
-    );
+    let id = box_version(b);
     (
         format!("{id}.qcow2"),
         format!("{id}.vmlinuz"),
         format!("{id}.initrd"),
     )
+}
+
+/// The version id of a box's pool volumes: `box.NAME.HASH` (the first 12
+/// hex digits of its disk's sha256).
+pub fn box_version(b: &StoredBox) -> String {
+    format!(
+        "box.{}.{}",
+        b.meta.name,
+        &b.meta.disk_sha256[..12.min(b.meta.disk_sha256.len())]
+    )
+}
+
+/// What a pool volume's name says when it is one of [`box_volumes`]:
+/// (box name, version id `box.NAME.HASH`); `None` for any other volume.
+pub fn parse_box_volume(volume: &str) -> Option<(&str, &str)> {
+    let rest = volume.strip_prefix("box.")?;
+    let id_len = ["qcow2", "vmlinuz", "initrd", "img", "raw"]
+        .iter()
+        .find_map(|ext| volume.strip_suffix(&format!(".{ext}")))?
+        .len();
+    let (name, _hash) = rest[..id_len - "box.".len()].rsplit_once('.')?;
+    Some((name, &volume[..id_len]))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use anyhow::{Result, bail};
 
 use super::LabCtx;
 use crate::backend::{Hypervisor, LabTag, Maker};
-use crate::state::{STATE_FORMAT, State, StateDir};
+use crate::state::{BASE_FORMAT, State, StateDir};
 
 /// Whose an object of one of this lab's names is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,13 +89,14 @@ impl LabCtx {
     /// with its lab follows the lab file.
     pub fn state(&self) -> Result<State> {
         let mut st = self.state_dir.load()?;
-        if st.format < STATE_FORMAT {
+        if st.format < BASE_FORMAT {
             tracing::warn!(
-                "{} was written by an older lab (state format {}); it is read as is and written as format {STATE_FORMAT} from now on",
+                "{} was written by an older lab (state format {}); it is read as is and written as format {} from now on",
                 self.state_dir.file(crate::state::STATE_FILE).display(),
-                st.format
+                st.format,
+                st.format_needed()
             );
-            st.format = STATE_FORMAT;
+            st.format = st.format_needed();
         }
         let file = self.file().display().to_string();
         if !st.file.is_empty() && st.file != file {

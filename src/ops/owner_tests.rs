@@ -187,7 +187,7 @@ fn a_state_of_the_older_format_keeps_its_recorded_objects() {
     };
     fake.define_network(&net).unwrap();
     let st = a.state().unwrap();
-    assert_eq!(st.format, crate::state::STATE_FORMAT);
+    assert_eq!(st.format, crate::state::BASE_FORMAT);
     assert_eq!(
         a.domain_owner(&st, "wf.node1").unwrap(),
         Owner::Ours,

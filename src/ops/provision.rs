@@ -136,7 +136,13 @@ pub fn verify(ctx: &LabCtx, rep: &dyn NodeReporter) -> Result<Vec<CheckResult>> 
     nodes.sort_unstable();
     nodes.dedup();
     ensure_up(ctx, &st, &nodes)?;
-    Ok(verify::run(&checks, &st, &ctx.state_dir, rep))
+    Ok(verify::run(
+        &checks,
+        ctx.lab.dir(),
+        &st,
+        &ctx.state_dir,
+        rep,
+    ))
 }
 
 /// What the end of `lab up` did (part of `lab up --json`).
@@ -207,7 +213,7 @@ pub fn after_up(
             checks: Vec::new(),
         });
     }
-    let results = verify::run(&checks, st, &ctx.state_dir, rep);
+    let results = verify::run(&checks, ctx.lab.dir(), st, &ctx.state_dir, rep);
     let passed = results.iter().filter(|r| r.passed).count();
     rep.note(&format!(
         "verify: {passed} of {} checks passed",

@@ -15,7 +15,7 @@ const LAB: &str = "name: far\nbox: testbox\nhosts:\n  b: {uri: 'qemu+ssh://root@
 fn up_reaches_and_records_the_guests_through_their_host() {
     let f = fixture(LAB);
     let seen: Arc<Mutex<Vec<Option<Jump>>>> = Arc::default();
-    let mut opts = up::UpOptions::new(vec![], std::time::Duration::from_secs(5));
+    let mut opts = up::UpOptions::new(vec![], Some(std::time::Duration::from_secs(5)));
     let probes = Arc::clone(&seen);
     opts.probe = Arc::new(move |t, _rem, _progress| {
         probes.lock().unwrap().push(t.jump.clone());
@@ -52,7 +52,7 @@ fn this_machines_memory_does_not_limit_a_lab_on_another_host() {
 #[test]
 fn a_node_that_never_gets_ready_names_its_console_log_on_the_host() {
     let f = fixture(LAB);
-    let mut opts = up::UpOptions::new(vec![], std::time::Duration::from_millis(300));
+    let mut opts = up::UpOptions::new(vec![], Some(std::time::Duration::from_millis(300)));
     opts.probe = Arc::new(|_, _, _| ProbeState::NoConnection("connection refused".into()));
     let err = format!("{:#}", up::up(&f.ctx, &opts, rep()).unwrap_err());
     assert!(

@@ -96,7 +96,7 @@ fn box_meta() -> BoxMeta {
 }
 
 pub(super) fn ready_probe() -> up::UpOptions {
-    let mut opts = up::UpOptions::new(vec![], Duration::from_secs(5));
+    let mut opts = up::UpOptions::new(vec![], Some(Duration::from_secs(5)));
     opts.probe = Arc::new(|_t, _rem, progress| {
         progress(&ProbeState::CloudInitRunning);
         ProbeState::Ready(HostKey {
@@ -329,7 +329,7 @@ fn rootfs_box_as_a_node_box_is_refused_before_anything_is_created() {
 #[test]
 fn node_that_never_gets_ready_fails_with_console_hint() {
     let f = fixture(LAB);
-    let mut opts = up::UpOptions::new(vec!["node1".into()], Duration::from_millis(300));
+    let mut opts = up::UpOptions::new(vec!["node1".into()], Some(Duration::from_millis(300)));
     opts.probe = Arc::new(|_, _, _| ProbeState::NoConnection("connection refused".into()));
     let err = format!("{:#}", up::up(&f.ctx, &opts, rep()).unwrap_err());
     assert!(err.contains("node node1 did not become ready"), "{err}");
@@ -391,64 +391,6 @@ fn halt_status_and_destroy_leave_only_the_box() {
     assert!(
         !Path::new(f.ctx.state_dir.path()).exists(),
         "halt made no state dir"
-    );
-}
-
-#[test]
-fn halt_waits_for_domains_shutting_down_and_forces_them_after_the_timeout() {
-    let f = fixture(LAB);
-    up::up(&f.ctx, &ready_probe(), rep()).unwrap();
-    // A guest that takes a few polls to power off: halt returns only once
-    // libvirt says "shut off", never while it still says "shutting down".
-    f.fake.lag_shutdowns(3);
-    let halted = halt::halt(&f.ctx, &[], Duration::from_secs(30), &Silent).unwrap();
-    assert!(
-        halted.iter().all(|(_, h)| *h == halt::Halted::Graceful),
-        "{halted:?}"
-    );
-    let st = status::status(&f.ctx).unwrap();
-    assert!(
-        st.nodes
-            .iter()
-            .all(|n| n.state == status::VmState::Domain(DomainState::ShutOff)),
-        "{st:?}"
-    );
-    // One that never finishes shutting down is pulled off at the timeout.
-    up::up(&f.ctx, &ready_probe(), rep()).unwrap();
-    f.fake.lag_shutdowns(u32::MAX);
-    let halted = halt::halt(&f.ctx, &[], Duration::from_millis(100), &Silent).unwrap();
-    assert!(
-        halted.iter().all(|(_, h)| *h == halt::Halted::Forced),
-        "{halted:?}"
-    );
-    let st = status::status(&f.ctx).unwrap();
-    assert!(
-        st.nodes
-            .iter()
-            .all(|n| n.state == status::VmState::Domain(DomainState::ShutOff)),
-        "{st:?}"
-    );
-}
-
-#[test]
-fn up_waits_for_a_node_still_shutting_down_then_starts_it() {
-    let f = fixture(LAB);
-    up::up(&f.ctx, &ready_probe(), rep()).unwrap();
-    // The guest of node1 was told to power off (`poweroff` inside it, or
-    // a halt on its way): libvirt says "shutting down" for a while.
-    f.fake.lag_shutdowns(8);
-    f.ctx.hv.shutdown_domain("wf.node1").unwrap();
-    assert_eq!(
-        f.ctx.hv.domain_state("wf.node1").unwrap(),
-        Some(DomainState::ShuttingDown)
-    );
-    up::up(&f.ctx, &ready_probe(), rep()).unwrap();
-    let st = status::status(&f.ctx).unwrap();
-    assert!(
-        st.nodes
-            .iter()
-            .all(|n| n.state == status::VmState::Domain(DomainState::Running) && n.ready),
-        "{st:?}"
     );
 }
 

@@ -55,7 +55,7 @@ const ENV: &[(&str, &str)] = &[
 ];
 
 /// Runs the playbook; its `PLAY RECAP` per host and the seconds per role.
-pub fn run(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
+pub fn run(run: &Run, a: &Ansible, opts: &Options) -> Result<Outcome> {
     let playbook = run.lab.dir().join(&a.playbook);
     if !playbook.is_file() {
         bail!("the playbook {} does not exist", playbook.display());
@@ -78,14 +78,9 @@ pub fn playbook_args(a: &Ansible, opts: &Options) -> Vec<String> {
     args
 }
 
-fn on_node(
-    run: &Run,
-    a: &Ansible,
-    controller: &str,
-    opts: &Options,
-) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
+fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<Outcome> {
     let lab = run.lab;
-    let secrets = secrets::ensure(run.sd)?;
+    let secrets = secrets::ensure(run.sd, &secrets::wanted(lab))?;
     let key = run.sd.file(INTERNAL_KEY_FILE);
     let pubkey = crate::ssh::ensure_keypair(&key, &format!("lab-internal@{}", lab.name))?;
     let private = std::fs::read(&key).with_context(|| format!("cannot read {}", key.display()))?;
@@ -267,7 +262,7 @@ fn ensure_ansible(run: &Run, ctrl: &Remote, sess: &ssh2::Session) -> Result<()> 
     Ok(())
 }
 
-fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
+fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<Outcome> {
     let lab = run.lab;
     let dir = run.sd.file(ANSIBLE_DIR);
     crate::files::private_dir(&dir)?;
@@ -278,7 +273,10 @@ fn on_host(run: &Run, a: &Ansible, opts: &Options) -> Result<(Vec<HostRecap>, Ve
             INVENTORY_ON_HOST,
             inventory::inventory(lab, run.st, &access),
         ),
-        ("secrets.json", secrets::ensure(run.sd)?.ansible_vars()),
+        (
+            "secrets.json",
+            secrets::ensure(run.sd, &secrets::wanted(run.lab))?.ansible_vars(),
+        ),
         (
             "vars.json",
             inventory::vars(lab, lab.guest_proxy().as_deref(), &images),
@@ -320,6 +318,11 @@ fn show(run: &Run, controller: Option<&str>, parser: &mut Parser, line: &str) {
     let text = match parser.feed(line) {
         Event::Play(t) | Event::Task(t) => t,
         Event::Failed(t) => format!("FAILED: {t}"),
+        Event::Warning(t) => {
+            run.rep
+                .note(&format!("ansible: WARNING: {}", clip(&t, 200)));
+            return;
+        }
         Event::Other => return,
     };
     match controller {
@@ -328,14 +331,19 @@ fn show(run: &Run, controller: Option<&str>, parser: &mut Parser, line: &str) {
     }
 }
 
-/// The recap and role times on success; on failure an error naming what
-/// failed where.
-fn outcome(
-    run: &Run,
-    mut parser: Parser,
-    success: bool,
-    exit: &str,
-) -> Result<(Vec<HostRecap>, Vec<RoleTime>)> {
+/// What a successful `ansible-playbook` run reported.
+pub struct Outcome {
+    /// `PLAY RECAP`, per host.
+    pub hosts: Vec<HostRecap>,
+    /// Seconds per role.
+    pub roles: Vec<RoleTime>,
+    /// Its warnings ([`Parser::warnings`]).
+    pub warnings: Vec<String>,
+}
+
+/// The recap, role times and warnings on success; on failure an error
+/// naming what failed where.
+fn outcome(run: &Run, mut parser: Parser, success: bool, exit: &str) -> Result<Outcome> {
     parser.roles.stop(std::time::Instant::now());
     for r in &parser.recap {
         let summary = format!(
@@ -349,7 +357,11 @@ fn outcome(
         }
     }
     if success {
-        return Ok((parser.recap, parser.roles.roles().to_vec()));
+        return Ok(Outcome {
+            roles: parser.roles.roles().to_vec(),
+            hosts: parser.recap,
+            warnings: parser.warnings,
+        });
     }
     let mut why: Vec<String> = parser.failures.iter().map(|f| format!("  - {f}")).collect();
     why.extend(parser.errors.iter().map(|e| format!("  - ERROR! {e}")));

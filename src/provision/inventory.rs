@@ -125,6 +125,16 @@ impl Inventory {
         }
         vars.push(("ansible_ssh_common_args", ssh_common_args(ssh)));
         vars.push(("ansible_python_interpreter", "/usr/bin/python3".into()));
+        Inventory {
+            hosts,
+            vars,
+            groups: Self::role_groups(lab),
+        }
+    }
+
+    /// One group per role of `lab`, in the order the roles first appear,
+    /// each with its nodes in the lab file's order.
+    pub fn role_groups(lab: &Lab) -> Vec<Group> {
         let mut groups: Vec<Group> = Vec::new();
         for role in lab.nodes.iter().flat_map(|n| &n.roles) {
             if !groups.iter().any(|g| g.name == *role) {
@@ -134,11 +144,7 @@ impl Inventory {
                 });
             }
         }
-        Inventory {
-            hosts,
-            vars,
-            groups,
-        }
+        groups
     }
 
     /// Only the hosts `keep` accepts, in every group too; the groups stay,

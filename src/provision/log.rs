@@ -1,7 +1,8 @@
 //! The provision log, `.lab/provision.log`: everything the provisioner's
 //! commands print, one line per output line, each prefixed with where it
-//! came from (`[node1]`, `[ansible]`). Started afresh by every run, shared
-//! by the threads that talk to the nodes.
+//! came from (`[node1]`, `[ansible]`). Started afresh by every run, the
+//! previous run's log kept as `provision.log.1`; shared by the threads
+//! that talk to the nodes.
 
 use std::fs::File;
 use std::io::Write;
@@ -16,9 +17,19 @@ pub struct Log {
 }
 
 impl Log {
-    /// Create (truncate) the log at `path`, mode 0600, with a header line.
+    /// Create the log at `path`, mode 0600, with a header line; a log
+    /// already there becomes [`previous`]`(path)` (replacing the one
+    /// before it), so a failed run's log survives the next attempt.
     pub fn create(path: &Path, header: &str) -> Result<Log> {
         use crate::files::{Content, PRIVATE_FILE, open};
+        match std::fs::rename(path, previous(path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| {
+                    format!("cannot keep {} as the previous log", path.display())
+                });
+            }
+            _ => {}
+        }
         let mut file = open(path, PRIVATE_FILE, Content::Truncate)?;
         writeln!(file, "# {header}").with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Log {
@@ -39,12 +50,19 @@ impl Log {
     }
 }
 
+/// Where the log of the run before the last one is kept: `PATH.1`.
+pub fn previous(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".1");
+    PathBuf::from(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn lines_are_prefixed_and_a_new_log_starts_empty() {
+    fn lines_are_prefixed_and_a_new_log_starts_empty_keeping_the_previous_one() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("provision.log");
         let log = Log::create(&p, "run 1").unwrap();
@@ -55,6 +73,18 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(log.path()).unwrap(),
             "# run 2\n[ansible] TASK [x]\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(previous(&p)).unwrap(),
+            "# run 1\n[node1] hello\n"
+        );
+        drop(log);
+        Log::create(&p, "run 3").unwrap();
+        assert!(
+            std::fs::read_to_string(previous(&p))
+                .unwrap()
+                .starts_with("# run 2\n"),
+            "only one previous log is kept"
         );
     }
 }

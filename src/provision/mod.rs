@@ -82,6 +82,10 @@ pub struct Report {
     pub duration: Duration,
     /// `.lab/provision.log`: everything the run printed.
     pub log: PathBuf,
+    /// Ansible's `[WARNING]` and `[DEPRECATION WARNING]` lines
+    /// ([`recap::Parser::warnings`]: at most 50, each cut at 300
+    /// characters, with the task they came in); empty for shell steps.
+    pub warnings: Vec<String>,
 }
 
 fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -136,7 +140,7 @@ pub fn run(
         rep,
         log: &log,
     };
-    let (provisioner, hosts, roles) = match provision {
+    let (provisioner, hosts, roles, warnings) = match provision {
         Provision::Shell(shell) => {
             if opts.tags.is_some() {
                 anyhow::bail!(
@@ -148,11 +152,13 @@ pub fn run(
                 crate::spec::ProvisionerKind::Shell,
                 shell::run(&run, shell, &opts.nodes)?,
                 Vec::new(),
+                Vec::new(),
             )
         }
         Provision::Ansible(a) => {
-            let (hosts, roles) = ansible::run(&run, a, opts)?;
-            (crate::spec::ProvisionerKind::Ansible, hosts, roles)
+            let out = ansible::run(&run, a, opts)?;
+            let kind = crate::spec::ProvisionerKind::Ansible;
+            (kind, out.hosts, out.roles, out.warnings)
         }
     };
     Ok(Some(Report {
@@ -161,6 +167,7 @@ pub fn run(
         roles,
         duration: start.elapsed(),
         log: log.path().to_path_buf(),
+        warnings,
     }))
 }
 

@@ -2,7 +2,8 @@
 //! line as it streams: the current `PLAY [..]` and `TASK [..]`, the
 //! failures (`fatal: [host]: FAILED! => {..}`, `failed: [host] (item=..)`,
 //! `UNREACHABLE!`, minus those followed by `...ignoring`), `ERROR!` lines,
-//! and the `PLAY RECAP` counts per host; the time per role on the way
+//! `[WARNING]:` and `[DEPRECATION WARNING]:` lines, and the `PLAY RECAP`
+//! counts per host; the time per role on the way
 //! ([`super::timing`]).
 
 use std::time::Instant;
@@ -19,6 +20,9 @@ pub enum Event {
     Task(String),
     /// A failure line (already recorded).
     Failed(String),
+    /// A warning line, its text as printed after the `[WARNING]: ` (or
+    /// `[DEPRECATION WARNING]: `) prefix.
+    Warning(String),
     Other,
 }
 
@@ -71,9 +75,17 @@ pub struct Parser {
     pub recap: Vec<HostRecap>,
     /// `ERROR! ...` lines (problems before or outside any task).
     pub errors: Vec<String>,
+    /// Ansible's warnings (`[WARNING]: text`, `[DEPRECATION WARNING]:
+    /// text`), in order, the first [`MAX_WARNINGS`] of them, each cut at
+    /// 300 characters and prefixed with the task it came in, if any.
+    pub warnings: Vec<String>,
     /// Seconds per role, from the times the task headers were fed.
     pub roles: RoleTimer,
 }
+
+/// How many warnings a run keeps (a play warning on every task of every
+/// host would otherwise fill the report).
+pub const MAX_WARNINGS: usize = 50;
 
 /// The text in the brackets of `PREFIX [text] *****`.
 fn header<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
@@ -114,6 +126,24 @@ impl Parser {
         if let Some(err) = line.strip_prefix("ERROR! ") {
             self.errors.push(err.trim().to_string());
             return Event::Other;
+        }
+        for prefix in ["[WARNING]: ", "[DEPRECATION WARNING]: "] {
+            if let Some(text) = line.strip_prefix(prefix) {
+                let text = super::clip(text, 300);
+                let kind = if prefix.starts_with("[DEP") {
+                    "deprecation: "
+                } else {
+                    ""
+                };
+                let full = match self.task.as_str() {
+                    "" => format!("{kind}{text}"),
+                    task => format!("{kind}{text} (task \"{task}\")"),
+                };
+                if self.warnings.len() < MAX_WARNINGS {
+                    self.warnings.push(full);
+                }
+                return Event::Warning(text);
+            }
         }
         if line.trim() == "...ignoring" {
             self.failures.pop();

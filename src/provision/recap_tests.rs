@@ -184,3 +184,36 @@ fn role_times_follow_the_task_headers() {
         [("(no role)", 1.0), ("common", 11.0), ("haproxy", 3.0)]
     );
 }
+
+#[test]
+fn warnings_are_kept_with_their_task_and_bounded() {
+    let text = "[WARNING]: No inventory was parsed, only implicit localhost is available
+PLAY [all] *********************************************************************
+TASK [common : Install] ********************************************************
+[DEPRECATION WARNING]: The apt_key module is deprecated. This feature will be removed in 2.20.
+[WARNING]: Module remote_tmp /root/.ansible/tmp did not exist and was created
+ok: [node1]
+";
+    let (p, events) = parse(text);
+    assert_eq!(
+        p.warnings,
+        [
+            "No inventory was parsed, only implicit localhost is available",
+            "deprecation: The apt_key module is deprecated. This feature will be removed in 2.20. (task \"common : Install\")",
+            "Module remote_tmp /root/.ansible/tmp did not exist and was created (task \"common : Install\")",
+        ]
+    );
+    assert!(events.contains(&Event::Warning(
+        "Module remote_tmp /root/.ansible/tmp did not exist and was created".into()
+    )));
+    let many = "[WARNING]: again\n".repeat(MAX_WARNINGS + 10);
+    let (p, _) = parse(&many);
+    assert_eq!(p.warnings.len(), MAX_WARNINGS);
+    let long = format!("[WARNING]: {}", "w".repeat(1000));
+    let (p, _) = parse(&long);
+    assert_eq!(
+        p.warnings[0].chars().count(),
+        301,
+        "300 characters and an ellipsis"
+    );
+}

@@ -12,8 +12,17 @@ use crate::process::shell_quote;
 use crate::ssh::{self, Target};
 use crate::state::{State, StateDir};
 
-/// How long connecting and logging in may take.
+/// How long the TCP connection of one attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long the SSH handshake and login of one attempt may take (seconds
+/// of guest CPU under emulation, more on a loaded host).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Attempts at a connection before [`Remote::open`] gives up: a node that
+/// was ready can still fail one (sshd restarted by a play, a handshake
+/// starved of CPU), and a check or play should not fail for that.
+pub const ATTEMPTS: u32 = 3;
 
 /// One node as provisioning reaches it.
 #[derive(Debug, Clone)]
@@ -57,7 +66,7 @@ impl Remote {
     /// for many minutes); set one with `set_timeout` where needed.
     pub fn open(&self) -> Result<ssh2::Session> {
         let addr = format!("{}@{}", self.target.user, self.target.ip);
-        let sess = ssh::connect(&self.target, CONNECT_TIMEOUT)
+        let sess = connect_retrying(&self.target, Duration::from_secs(1))
             .with_context(|| format!("cannot reach node {} over SSH", self.name))?;
         let got = ssh::host_key(&sess)?;
         let got = format!("{} {}", got.key_type, got.base64);
@@ -81,6 +90,28 @@ impl Remote {
         }
         sess.set_timeout(0);
         Ok(sess)
+    }
+}
+
+/// [`ssh::open`] up to [`ATTEMPTS`] times, pausing `pause`, then twice
+/// that, between attempts; the last failure says how many were made.
+fn connect_retrying(t: &Target, pause: Duration) -> Result<ssh2::Session> {
+    let mut attempt = 1;
+    let mut pause = pause;
+    loop {
+        match ssh::open(t, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT) {
+            Ok(sess) => return Ok(sess),
+            Err(failure) if attempt >= ATTEMPTS => {
+                return Err(failure
+                    .into_inner()
+                    .context(format!("{ATTEMPTS} attempts failed")));
+            }
+            Err(_) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+                attempt += 1;
+            }
+        }
     }
 }
 
@@ -248,5 +279,41 @@ mod tests {
         assert!(lines[1].ends_with("x [line cut at 64 KiB]"));
         assert_eq!(lines[1].len(), (64 << 10) + " [line cut at 64 KiB]".len());
         assert_eq!(lines[2], "three");
+    }
+
+    #[test]
+    fn a_failed_handshake_is_retried_a_bounded_number_of_times() {
+        // sshd accepting and dropping each connection (restarting, or
+        // refusing under MaxStartups): ATTEMPTS connections, then an error
+        // that says so.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = done.clone();
+        let accepted = std::thread::spawn(move || {
+            listener.set_nonblocking(true).unwrap();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        drop(conn);
+                        n += 1;
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            n
+        });
+        let t = Target::local_for_tests(port);
+        let Err(err) = connect_retrying(&t, Duration::from_millis(50)) else {
+            panic!("connected to a server that drops every connection");
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            format!("{err:#}").starts_with("3 attempts failed: SSH handshake with 127.0.0.1:"),
+            "{err:#}"
+        );
+        assert_eq!(accepted.join().unwrap(), ATTEMPTS);
     }
 }

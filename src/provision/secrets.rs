@@ -2,7 +2,8 @@
 //! provisioner sets up, created on first need from the OS random source
 //! and kept in `.lab/secrets.json` (mode 0600), so they stay the same
 //! across `lab provision` runs and differ between labs. Nothing here
-//! prints them; only `lab secrets` does, when asked.
+//! prints them; only `lab secrets` does, when asked. Which secrets: those
+//! the lab file declares (`secrets:`), else the [`DEFAULT`] set.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,8 +12,9 @@ use anyhow::{Context, Result};
 
 use crate::state::{SECRETS_FILE, StateDir, write_atomic};
 
-/// Every secret a lab has, with its length in characters.
-pub const SECRETS: &[(&str, usize)] = &[
+/// The secrets of a lab that declares none, with their length in
+/// characters (the flagship lab's services).
+pub const DEFAULT: &[(&str, usize)] = &[
     ("db_root_password", 32),
     ("db_app_password", 32),
     ("db_replication_password", 32),
@@ -21,6 +23,18 @@ pub const SECRETS: &[(&str, usize)] = &[
     ("django_secret_key", 50),
     ("grafana_admin_password", 32),
 ];
+
+/// Length of a secret the lab file declares, in characters.
+pub const DECLARED_LENGTH: usize = 32;
+
+/// The secrets `lab` has, with their lengths: the lab's `secrets:` (each
+/// [`DECLARED_LENGTH`]), else [`DEFAULT`].
+pub fn wanted(lab: &crate::spec::Lab) -> Vec<(String, usize)> {
+    match &lab.secrets {
+        Some(names) => names.iter().map(|n| (n.clone(), DECLARED_LENGTH)).collect(),
+        None => DEFAULT.iter().map(|(n, l)| (n.to_string(), *l)).collect(),
+    }
+}
 
 /// Characters of generated secrets: safe in URLs, shells, YAML and SQL
 /// without quoting.
@@ -84,15 +98,16 @@ pub fn load(sd: &StateDir) -> Result<Option<Secrets>> {
     }
 }
 
-/// The lab's secrets: read from `.lab/secrets.json`, any missing one
-/// generated and the file (re)written, mode 0600.
-pub fn ensure(sd: &StateDir) -> Result<Secrets> {
+/// The lab's secrets: read from `.lab/secrets.json`, any `wanted` (name,
+/// length in characters) missing generated and the file (re)written, mode
+/// 0600. Secrets stored but no longer wanted are kept.
+pub fn ensure(sd: &StateDir, wanted: &[(String, usize)]) -> Result<Secrets> {
     let path = sd.file(SECRETS_FILE);
     let mut map = load(sd)?.map(|s| s.0).unwrap_or_default();
     let mut changed = false;
-    for (name, len) in SECRETS {
-        if !map.contains_key(*name) {
-            map.insert(name.to_string(), random_token(*len)?);
+    for (name, len) in wanted {
+        if !map.contains_key(name) {
+            map.insert(name.clone(), random_token(*len)?);
             changed = true;
         }
     }
@@ -127,26 +142,58 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    fn default() -> Vec<(String, usize)> {
+        DEFAULT.iter().map(|(n, l)| (n.to_string(), *l)).collect()
+    }
+
     #[test]
     fn secrets_are_generated_once_private_and_stable() {
         let tmp = tempfile::tempdir().unwrap();
         let sd = StateDir::for_lab_dir(tmp.path());
-        let first = ensure(&sd).unwrap();
+        let first = ensure(&sd, &default()).unwrap();
         let path = sd.file(SECRETS_FILE);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        for (name, len) in SECRETS {
+        for (name, len) in DEFAULT {
             let v = first.get(name).unwrap();
             assert_eq!(v.len(), *len, "{name}");
             assert!(v.bytes().all(|b| b.is_ascii_alphanumeric()), "{name}: {v}");
         }
         assert_eq!(first.get("django_secret_key").unwrap().len(), 50);
         let before = std::fs::read(&path).unwrap();
-        assert_eq!(ensure(&sd).unwrap(), first, "stable across runs");
+        assert_eq!(
+            ensure(&sd, &default()).unwrap(),
+            first,
+            "stable across runs"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), before, "not rewritten");
         let all: std::collections::BTreeSet<&str> =
-            SECRETS.iter().map(|(n, _)| first.get(n).unwrap()).collect();
-        assert_eq!(all.len(), SECRETS.len(), "all different");
+            DEFAULT.iter().map(|(n, _)| first.get(n).unwrap()).collect();
+        assert_eq!(all.len(), DEFAULT.len(), "all different");
+    }
+
+    #[test]
+    fn a_lab_gets_the_secrets_it_declares_and_no_others() {
+        let src = "name: t\nbox: debian-12\nnetwork: {subnet: 10.77.30.0/24}\nnodes:\n  node1: {ip: 10.77.30.21}\nsecrets: [notes_db_password, api_token]\n";
+        let ctx = crate::spec::Context::any_box();
+        let lab = crate::spec::parse_str(src, "lab.yaml", &ctx).unwrap();
+        let wanted = wanted(&lab);
+        assert_eq!(
+            wanted,
+            [
+                ("notes_db_password".to_string(), DECLARED_LENGTH),
+                ("api_token".to_string(), DECLARED_LENGTH)
+            ]
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::for_lab_dir(tmp.path());
+        let s = ensure(&sd, &wanted).unwrap();
+        assert_eq!(
+            s.names().collect::<Vec<_>>(),
+            ["api_token", "notes_db_password"]
+        );
+        assert_eq!(s.get("api_token").unwrap().len(), 32);
+        assert_ne!(s.get("api_token"), s.get("notes_db_password"));
     }
 
     #[test]
@@ -160,7 +207,7 @@ mod tests {
             0o600,
         )
         .unwrap();
-        let s = ensure(&sd).unwrap();
+        let s = ensure(&sd, &default()).unwrap();
         assert_eq!(s.get("db_root_password"), Some("kept"));
         assert_eq!(s.get("custom"), Some("mine"));
         assert_eq!(s.get("grafana_admin_password").unwrap().len(), 32);
@@ -175,7 +222,7 @@ mod tests {
     fn secrets_others_may_read_or_change_are_refused_not_tightened() {
         let tmp = tempfile::tempdir().unwrap();
         let sd = StateDir::for_lab_dir(tmp.path());
-        let first = ensure(&sd).unwrap();
+        let first = ensure(&sd, &default()).unwrap();
         let path = sd.file(SECRETS_FILE);
         for mode in [0o666, 0o640, 0o602] {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -186,7 +233,7 @@ mod tests {
             } else {
                 "read or changed"
             };
-            let msg = format!("{:#}", ensure(&sd).unwrap_err());
+            let msg = format!("{:#}", ensure(&sd, &default()).unwrap_err());
             assert_eq!(
                 msg,
                 format!(
@@ -199,7 +246,7 @@ mod tests {
             assert_eq!(left, mode, "left as found");
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(ensure(&sd).unwrap(), first);
+        assert_eq!(ensure(&sd, &default()).unwrap(), first);
     }
 
     #[test]
@@ -208,7 +255,7 @@ mod tests {
         let sd = StateDir::for_lab_dir(tmp.path());
         sd.create().unwrap();
         write_atomic(&sd.file(SECRETS_FILE), b"[1, 2]", 0o600).unwrap();
-        let msg = format!("{:#}", ensure(&sd).unwrap_err());
+        let msg = format!("{:#}", ensure(&sd, &default()).unwrap_err());
         assert!(msg.contains("is damaged"), "{msg}");
     }
 

@@ -81,22 +81,24 @@ pub fn list(lab: &Lab, a: &Ansible, program: &Path) -> Result<TagList> {
     }
 }
 
-/// A YAML (here JSON) inventory with one group per role holding its nodes,
-/// and every node in `all`: enough for the plays' `hosts:` patterns.
+/// A YAML (here JSON) inventory of every node, with one group per role
+/// ([`super::inventory::Inventory::role_groups`]): enough for the plays'
+/// `hosts:` patterns.
 fn groups(lab: &Lab) -> serde_json::Value {
     use serde_json::{Map, Value, json};
-    let mut children = Map::new();
-    let mut hosts = Map::new();
-    for node in &lab.nodes {
-        hosts.insert(node.name.clone(), json!({}));
-        for role in &node.roles {
-            let group = children
-                .entry(role.clone())
-                .or_insert_with(|| json!({"hosts": {}}));
-            group["hosts"][&node.name] = json!({});
-        }
-    }
-    json!({"all": {"hosts": Value::Object(hosts), "children": Value::Object(children)}})
+    let hosts: Map<String, Value> = lab
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), json!({})))
+        .collect();
+    let children: Map<String, Value> = super::inventory::Inventory::role_groups(lab)
+        .into_iter()
+        .map(|g| {
+            let hosts: Map<String, Value> = g.hosts.into_iter().map(|h| (h, json!({}))).collect();
+            (g.name, json!({ "hosts": hosts }))
+        })
+        .collect();
+    json!({"all": {"hosts": hosts, "children": children}})
 }
 
 /// Reads `ansible-playbook --list-tags` output:

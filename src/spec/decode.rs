@@ -204,6 +204,7 @@ pub(crate) fn lab(root: &Node, d: &mut Diags) -> RawLab {
         checks: m.optional("checks", d),
         forwards: m.optional("forwards", d),
         links: m.optional("links", d),
+        secrets: m.optional("secrets", d),
     };
     m.finish(keys::LAB, "a lab file", d);
     lab

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use super::context::Context;
 use super::decode::MapReader;
 use super::diag::{Diags, clip};
-use super::model::{Check, Forward};
+use super::model::{Check, CheckRun, Forward};
 use super::provision::Names;
 use super::raw::{RawCheck, RawForward, Sp, keys};
 use super::suggest::closest;
@@ -40,7 +41,9 @@ impl Decode for RawCheck {
                 d,
             ),
             on,
-            run: m.required("run", "give the shell command that must exit 0", d),
+            run: m.optional("run", d),
+            script: m.optional("script", d),
+            args: m.optional("args", d),
             retries: m.optional("retries", d),
             interval: m.optional("interval", d),
         };
@@ -152,13 +155,20 @@ pub(super) fn unique(
     }
 }
 
-/// Checks `checks:`; only the valid entries are returned.
-pub(crate) fn checks(raw: &[Sp<RawCheck>], names: Option<&Names>, d: &mut Diags) -> Vec<Check> {
+/// Checks `checks:`; only the valid entries are returned. A `script:`
+/// is checked on disk as `provision` scripts are ([`super::files`]).
+pub(crate) fn checks(
+    raw: &[Sp<RawCheck>],
+    names: Option<&Names>,
+    ctx: &Context,
+    d: &mut Diags,
+) -> Vec<Check> {
     let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut files = super::files::Files::new(ctx);
     let mut out = Vec::new();
-    for (i, c) in raw.iter().enumerate() {
+    for (i, entry) in raw.iter().enumerate() {
         let field = format!("checks[{i}]");
-        let c = &c.value;
+        let c = &entry.value;
         let name = text(&c.name, &join(&field, "name"), "the check a name", d);
         if let (Some(name), Some(raw_name)) = (&name, &c.name) {
             unique(
@@ -173,7 +183,7 @@ pub(crate) fn checks(raw: &[Sp<RawCheck>], names: Option<&Names>, d: &mut Diags)
         let on =
             c.on.as_ref()
                 .filter(|on| is_node(on, &join(&field, "on"), "a check's `on`", names, d));
-        let run = text(&c.run, &join(&field, "run"), "the command to run", d);
+        let run = what_runs(c, entry.span, &field, &mut files, d);
         let retries = in_range(&c.retries, &join(&field, "retries"), &RETRIES, d);
         let interval = in_range(&c.interval, &join(&field, "interval"), &INTERVAL, d);
         if let (Some(name), Some(on), Some(run)) = (name, on, run) {
@@ -185,6 +195,103 @@ pub(crate) fn checks(raw: &[Sp<RawCheck>], names: Option<&Names>, d: &mut Diags)
                 interval: Duration::from_secs(interval.map_or(DEFAULT_INTERVAL_SECS, |s| s as u64)),
             });
         }
+    }
+    out
+}
+
+/// A check's `run:`, or its `script:` with `args:`; exactly one of
+/// `run` and `script`, and `args` only with `script`.
+fn what_runs(
+    c: &RawCheck,
+    span: Span,
+    field: &str,
+    files: &mut super::files::Files<'_>,
+    d: &mut Diags,
+) -> Option<CheckRun> {
+    let args = c.args.as_ref();
+    match (&c.run, &c.script) {
+        (Some(run), Some(script)) => {
+            d.error(
+                field,
+                run.span,
+                "has both `run` and `script`; give exactly one",
+            )
+            .label("command")
+            .also(script.span, "script file");
+            None
+        }
+        (None, None) => {
+            d.error(field, Span::at(span.start), "has neither `run` nor `script`; give exactly one")
+                .label("add `run:` or `script:` here")
+                .help("`run:` is a shell command that must exit 0; `script:` names a file relative to the lab directory, run with bash on the node (with `args:`)");
+            None
+        }
+        (Some(_), None) => {
+            if let Some(args) = args {
+                d.error(
+                    &join(field, "args"),
+                    args.span,
+                    "goes with `script`, not `run`",
+                )
+                .help("put the arguments in the `run:` command itself");
+                return None;
+            }
+            text(&c.run, &join(field, "run"), "the command to run", d).map(CheckRun::Command)
+        }
+        (None, Some(script)) => {
+            let sfield = join(field, "script");
+            let r = super::files::Ref {
+                field: &sfield,
+                what: "the script",
+                copied: false,
+            };
+            let path = super::provision::relative(script, &sfield, d)
+                .filter(|_| files.referenced(script, r, d))?;
+            Some(CheckRun::Script {
+                path: path.into(),
+                args: args
+                    .map(|a| a.value.iter().map(|s| s.value.clone()).collect())
+                    .unwrap_or_default(),
+            })
+        }
+    }
+}
+
+/// The most secrets a lab may declare.
+pub const MAX_SECRETS: usize = 100;
+
+/// Checks `secrets:`: names of lower-case letters, digits and `_`,
+/// starting with a letter, at most 64 characters, each once, at most
+/// [`MAX_SECRETS`] of them; only the valid names are returned.
+pub(crate) fn secrets(raw: &[Sp<String>], d: &mut Diags) -> Vec<String> {
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, name) in raw.iter().enumerate() {
+        let field = format!("secrets[{i}]");
+        if i == MAX_SECRETS {
+            d.error(
+                &field,
+                name.span,
+                format!("a lab may declare at most {MAX_SECRETS} secrets"),
+            );
+            break;
+        }
+        let n = name.value.as_str();
+        let valid = n.len() <= 64
+            && n.starts_with(|c: char| c.is_ascii_lowercase())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            d.error(
+                &field,
+                name.span,
+                format!("{:?} is not a secret name", clip(n)),
+            )
+            .help("use lower-case letters, digits and `_`, starting with a letter, at most 64 characters (Ansible reads it as `lab_secrets.NAME`)");
+            continue;
+        }
+        unique(&mut seen, "secret", n, name.span, &field, d);
+        out.push(n.to_owned());
     }
     out
 }

@@ -45,8 +45,9 @@ pub use diag::{SpecDiagnostic, SpecError, stderr_wants_color};
 pub use extras::{DEFAULT_FORWARD_ADDRESS, DEFAULT_INTERVAL_SECS};
 pub use files::NOT_COPIED;
 pub use model::{
-    Accel, Ansible, Check, Controller, Forward, GUEST_PROXY_ENV, Host, Lab, Link, Network, Node,
-    Provision, ProvisionerKind, Proxy, ProxyHost, ScriptSource, ScriptStep, Shell, SshLogin,
+    Accel, Ansible, Check, CheckRun, Controller, Forward, GUEST_PROXY_ENV, Host, Lab, Link,
+    Network, Node, Provision, ProvisionerKind, Proxy, ProxyHost, ScriptSource, ScriptStep, Shell,
+    SshLogin,
 };
 pub use raw::json_schema;
 

@@ -34,6 +34,10 @@ pub struct Lab {
     pub forwards: Vec<Forward>,
     /// Where to look once the lab is up, in file order.
     pub links: Vec<Link>,
+    /// The secrets the lab declares (`secrets:`), in file order; `None`
+    /// when it declares none (then it gets the default set,
+    /// `provision::secrets::DEFAULT`).
+    pub secrets: Option<Vec<String>>,
     /// The lab file this was read from.
     pub path: PathBuf,
 }
@@ -337,12 +341,45 @@ pub struct Check {
     pub name: String,
     /// A node name.
     pub on: String,
-    /// Shell command; exit status 0 passes.
-    pub run: String,
+    /// What runs; exit status 0 passes.
+    pub run: CheckRun,
     /// Further tries after a failure.
     pub retries: u32,
     /// Pause between tries.
     pub interval: std::time::Duration,
+}
+
+/// What a check runs on its node, as root, with bash.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckRun {
+    /// `run:`, a shell command.
+    Command(String),
+    /// `script:` (a file of the lab directory, relative to it) with
+    /// `args:`: its text is read on this machine at every try and fed to
+    /// `bash -s -- ARGS` on the node, so it need not be on the node.
+    Script { path: PathBuf, args: Vec<String> },
+}
+
+impl From<&str> for CheckRun {
+    fn from(command: &str) -> Self {
+        CheckRun::Command(command.to_owned())
+    }
+}
+
+impl std::fmt::Display for CheckRun {
+    /// The command, or `script PATH ARGS…` (arguments shell-quoted).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckRun::Command(c) => f.write_str(c),
+            CheckRun::Script { path, args } => {
+                write!(f, "script {}", path.display())?;
+                for a in args {
+                    write!(f, " {}", crate::process::shell_quote(a))?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A node's TCP port made reachable on the host.

@@ -283,7 +283,7 @@ fn ansible(
     })
 }
 
-fn relative(path: &Sp<String>, field: &str, d: &mut Diags) -> Option<String> {
+pub(super) fn relative(path: &Sp<String>, field: &str, d: &mut Diags) -> Option<String> {
     match check::relative_path(&path.value) {
         Ok(()) => Some(path.value.clone()),
         Err(why) => {

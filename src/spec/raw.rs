@@ -77,6 +77,12 @@ pub struct RawLab {
     pub forwards: Option<Sp<Vec<Sp<RawForward>>>>,
     /// Where to look once the lab is up, printed by `lab up` and `lab info`.
     pub links: Option<Sp<Vec<Sp<RawLink>>>>,
+    /// Names of the secrets to generate for the provisioner (32 random
+    /// letters and digits each, kept in `.lab/secrets.json`, given to
+    /// Ansible as `lab_secrets.NAME`): lower-case letters, digits and `_`,
+    /// starting with a letter. Without this list, a lab gets the flagship
+    /// lab's set (`db_root_password`, `django_secret_key`, ...).
+    pub secrets: Option<Sp<Vec<Sp<String>>>>,
 }
 
 /// The lab's private network.
@@ -265,8 +271,14 @@ pub struct RawCheck {
     #[schemars(required)]
     pub on: Option<Sp<String>>,
     /// Shell command, run as root with bash; exit status 0 means pass.
-    #[schemars(required)]
+    /// Give `run` or `script`, not both.
     pub run: Option<Sp<String>>,
+    /// A script of the lab directory (a path relative to it), run as root
+    /// with bash on the node: its text is sent at every try, so it need
+    /// not be on the node. Give `run` or `script`, not both.
+    pub script: Option<Sp<String>>,
+    /// Arguments of `script` (`$1`, `$2`, ...).
+    pub args: Option<Sp<Vec<Sp<String>>>>,
     /// How many more times to try after a failure, 0 to 1000 (default 0).
     #[schemars(range(min = 0, max = 1000))]
     pub retries: Option<Sp<i64>>,
@@ -331,6 +343,7 @@ pub(crate) mod keys {
         "checks",
         "forwards",
         "links",
+        "secrets",
     ];
     pub const NETWORK: &[&str] = &["subnet", "domain"];
     pub const DEFAULTS: &[&str] = &["cpus", "memory", "disk"];
@@ -339,7 +352,7 @@ pub(crate) mod keys {
     pub const ANSIBLE: &[&str] = &["controller", "playbook", "extra_vars", "images", "mitogen"];
     pub const SHELL: &[&str] = &["scripts"];
     pub const STEP: &[&str] = &["on", "script", "inline"];
-    pub const CHECK: &[&str] = &["name", "on", "run", "retries", "interval"];
+    pub const CHECK: &[&str] = &["name", "on", "run", "script", "args", "retries", "interval"];
     pub const FORWARD: &[&str] = &["node", "guest", "host", "address"];
     pub const LINK: &[&str] = &["name", "url", "on", "when"];
 }

@@ -152,7 +152,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
     let checks = raw
         .checks
         .as_ref()
-        .map(|c| extras::checks(&c.value, names.as_ref(), d))
+        .map(|c| extras::checks(&c.value, names.as_ref(), ctx, d))
         .unwrap_or_default();
     let forwards = raw
         .forwards
@@ -164,6 +164,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         .as_ref()
         .map(|l| links::links(&l.value, names.as_ref(), d))
         .unwrap_or_default();
+    let secrets = raw.secrets.as_ref().map(|s| extras::secrets(&s.value, d));
 
     if !d.is_empty() {
         return None;
@@ -181,6 +182,7 @@ pub(crate) fn lab(raw: &RawLab, ctx: &Context, path: PathBuf, d: &mut Diags) -> 
         checks,
         forwards,
         links,
+        secrets,
         path,
     })
 }

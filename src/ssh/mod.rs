@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -14,10 +14,12 @@ use crate::process::Cmd;
 
 pub mod jump;
 pub mod openssh;
+pub mod probe;
 pub mod vagrant;
 pub mod vagrant_keys;
 
 pub use jump::Jump;
+pub use probe::{ProbeState, Prober, Progress, probe, wait_ready};
 
 /// Marker cloud-init writes when its final stage is done.
 pub const BOOT_FINISHED: &str = "/var/lib/cloud/instance/boot-finished";
@@ -85,20 +87,20 @@ pub struct Target {
     pub jump: Option<Jump>,
 }
 
-/// Why a probe did not succeed yet; the last one is reported on timeout.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProbeState {
-    /// TCP connect failed (VM still booting, or no address yet).
-    NoConnection(String),
-    /// SSH answered but refused the key (cloud-init has not installed it yet).
-    AuthRefused,
-    /// Logged in with Vagrant's insecure key and put the lab's key in its
-    /// place; the next login uses the lab's key.
-    KeyInserted,
-    /// Logged in; cloud-init is still running.
-    CloudInitRunning,
-    /// Logged in and cloud-init is done. Carries the host key line.
-    Ready(HostKey),
+impl Target {
+    /// `lab@127.0.0.1:PORT` with a key that does not exist: for tests of
+    /// what happens before a login.
+    #[cfg(test)]
+    pub fn local_for_tests(port: u16) -> Target {
+        Target {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+            user: "lab".into(),
+            key: "/nonexistent".into(),
+            vagrant_key: false,
+            jump: None,
+        }
+    }
 }
 
 /// A guest's SSH host key, as a known_hosts key (`TYPE BASE64`).
@@ -108,77 +110,68 @@ pub struct HostKey {
     pub base64: String,
 }
 
-/// How long one connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Reports intermediate states from inside a probe.
-pub type Progress<'a> = &'a mut dyn FnMut(&ProbeState);
-
-/// One readiness probe, allowed to take up to `remaining`: connect,
-/// authenticate, and once logged in wait for cloud-init's marker IN THE
-/// GUEST (a shell loop on one session), so the guest does not pay for a new
-/// SSH handshake every poll — under software emulation each costs seconds
-/// of guest CPU.
-pub fn probe(t: &Target, remaining: Duration, progress: Progress<'_>) -> ProbeState {
-    match probe_inner(t, remaining, progress) {
-        Ok(state) => state,
-        Err(e) => ProbeState::NoConnection(format!("{e:#}")),
-    }
-}
-
-fn probe_inner(t: &Target, remaining: Duration, progress: Progress<'_>) -> Result<ProbeState> {
-    let sess = connect(t, remaining.min(CONNECT_TIMEOUT))?;
-    if !sess.authenticated() {
-        if t.vagrant_key && vagrant::insert_lab_key(&sess, t)? {
-            progress(&ProbeState::KeyInserted);
-        }
-        return Ok(ProbeState::AuthRefused);
-    }
-    // Done: cloud-init finished, or will not run: not installed, or
-    // disabled (by a file, or by its generator finding no datasource) on a
-    // Vagrant box reached through the insecure key.
-    let done = format!(
-        "test -e {BOOT_FINISHED} || ! command -v cloud-init >/dev/null || test -e /run/cloud-init/disabled || test -e /etc/cloud/cloud-init.disabled"
-    );
-    let (code, _) = exec_on(&sess, &done)?;
-    if code != 0 {
-        progress(&ProbeState::CloudInitRunning);
-        sess.set_timeout(remaining.as_millis().clamp(1, u32::MAX as u128) as u32);
-        let waited = exec_on(&sess, &format!("until {done}; do sleep 0.3; done"));
-        if !matches!(waited, Ok((0, _))) {
-            return Ok(ProbeState::CloudInitRunning);
-        }
-    }
-    if t.vagrant_key {
-        vagrant::remove_insecure_keys(&sess)?;
-    }
-    Ok(ProbeState::Ready(host_key(&sess)?))
-}
-
 /// Open an SSH session and try the key; the session is returned even when
 /// authentication was refused (check `authenticated()`).
-/// Through [`Target::jump`] when it is set.
+/// Through [`Target::jump`] when it is set. `timeout` bounds the TCP
+/// connect, the handshake and, later, each blocking call on the session.
 pub fn connect(t: &Target, timeout: Duration) -> Result<ssh2::Session> {
+    open(t, timeout, timeout).map_err(Failure::into_inner)
+}
+
+/// Why [`open`] failed: before an SSH server answered, or during the
+/// handshake with one (the readiness probe backs off on the latter).
+#[derive(Debug)]
+pub enum Failure {
+    /// No TCP connection (nothing listens yet, no route, timed out).
+    Connect(anyhow::Error),
+    /// Connected, but the SSH handshake failed or did not finish within
+    /// its timeout.
+    Handshake(anyhow::Error),
+}
+
+impl Failure {
+    pub fn into_inner(self) -> anyhow::Error {
+        match self {
+            Failure::Connect(e) | Failure::Handshake(e) => e,
+        }
+    }
+}
+
+/// [`connect`] with its own timeouts: `connect_timeout` for the TCP
+/// connection (through a jump host: for starting its relay), then
+/// `handshake_timeout` for the SSH handshake and every later blocking call
+/// on the session.
+pub fn open(
+    t: &Target,
+    connect_timeout: Duration,
+    handshake_timeout: Duration,
+) -> Result<ssh2::Session, Failure> {
     let addr = SocketAddr::new(t.ip, t.port);
-    let mut sess = ssh2::Session::new().context("cannot create an SSH session")?;
+    let mut sess = ssh2::Session::new()
+        .context("cannot create an SSH session")
+        .map_err(Failure::Connect)?;
     let mut relay = None;
     match &t.jump {
         None => {
-            let tcp = TcpStream::connect_timeout(&addr, timeout)
-                .with_context(|| format!("cannot connect to {addr}"))?;
-            tcp.set_read_timeout(Some(timeout))?;
+            let tcp = TcpStream::connect_timeout(&addr, connect_timeout)
+                .with_context(|| format!("cannot connect to {addr}"))
+                .map_err(Failure::Connect)?;
+            tcp.set_read_timeout(Some(handshake_timeout))
+                .map_err(|e| Failure::Connect(e.into()))?;
             sess.set_tcp_stream(tcp);
         }
         Some(jump) => {
-            let (stream, child) = jump.connect(addr, timeout)?;
+            let (stream, child) = jump
+                .connect(addr, connect_timeout)
+                .map_err(Failure::Connect)?;
             sess.set_tcp_stream(stream);
             relay = Some(child);
         }
     }
-    sess.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
+    sess.set_timeout(handshake_timeout.as_millis().min(u32::MAX as u128) as u32);
     if let Err(e) = sess.handshake() {
         let err = anyhow::Error::new(e).context(format!("SSH handshake with {addr} failed"));
-        return Err(match (relay, &t.jump) {
+        return Err(Failure::Handshake(match (relay, &t.jump) {
             (Some(relay), Some(jump)) => {
                 let why = relay.finish(Duration::from_secs(2));
                 let why = if why.is_empty() {
@@ -192,7 +185,7 @@ pub fn connect(t: &Target, timeout: Duration) -> Result<ssh2::Session> {
                 ))
             }
             _ => err,
-        });
+        }));
     }
     let _ = sess.userauth_pubkey_file(&t.user, None, &t.key, None);
     Ok(sess)
@@ -227,43 +220,6 @@ pub fn host_key(sess: &ssh2::Session) -> Result<HostKey> {
         key_type: key_type.to_string(),
         base64: base64::engine::general_purpose::STANDARD.encode(bytes),
     })
-}
-
-/// A readiness probe: [`probe`], or a stand-in in tests.
-pub type Prober =
-    std::sync::Arc<dyn Fn(&Target, Duration, Progress<'_>) -> ProbeState + Send + Sync>;
-
-/// Probe until ready or `deadline`; `on_change` sees every new state.
-pub fn wait_ready(
-    t: &Target,
-    deadline: Instant,
-    probe: &(dyn Fn(&Target, Duration, Progress<'_>) -> ProbeState + Send + Sync),
-    mut on_change: impl FnMut(&ProbeState),
-) -> Result<HostKey, ProbeState> {
-    let mut last: Option<std::mem::Discriminant<ProbeState>> = None;
-    let mut report = |state: &ProbeState| {
-        let d = std::mem::discriminant(state);
-        if last != Some(d) {
-            last = Some(d);
-            on_change(state);
-        }
-    };
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let state = probe(t, remaining.max(Duration::from_millis(100)), &mut report);
-        report(&state);
-        let pause = match state {
-            ProbeState::Ready(key) => return Ok(key),
-            // A refused key means sshd is up but cloud-init has not run yet;
-            // each retry costs the guest a handshake, so back off.
-            ProbeState::AuthRefused => Duration::from_secs(2),
-            _ => Duration::from_millis(500),
-        };
-        if Instant::now() + pause >= deadline {
-            return Err(state);
-        }
-        std::thread::sleep(pause);
-    }
 }
 
 #[cfg(test)]
@@ -341,24 +297,5 @@ mod tests {
         ensure_keypair(&key, "lab@test").unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(!pub_key_path(&key).is_symlink());
-    }
-
-    #[test]
-    fn probe_of_closed_port_reports_no_connection() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        let t = Target {
-            ip: "127.0.0.1".parse().unwrap(),
-            port,
-            user: "lab".into(),
-            key: "/nonexistent".into(),
-            vagrant_key: false,
-            jump: None,
-        };
-        assert!(matches!(
-            probe(&t, Duration::from_secs(1), &mut |_| {}),
-            ProbeState::NoConnection(_)
-        ));
     }
 }

@@ -45,9 +45,15 @@ pub const ANSIBLE_DIR: &str = "ansible";
 /// Output of the lab's forwarders (`forwards:`).
 pub const FORWARDS_LOG: &str = "forwards.log";
 
-/// The format of `state.json` this `lab` writes. 1: before formats were
-/// numbered (no `format`, `instance` or `file`); 2: adds them.
-pub const STATE_FORMAT: u32 = 2;
+/// The newest format of `state.json` this `lab` reads and writes. 1:
+/// before formats were numbered (no `format`, `instance` or `file`); 2:
+/// adds them; 3: a lab over several hosts (`hosts`, `vni`), which a lab
+/// reading only format 2 would not know to remove from the other hosts.
+/// A state is written in the oldest format that holds it
+/// ([`State::format_needed`]), so older labs keep reading one-host labs.
+pub const STATE_FORMAT: u32 = 3;
+/// The format of a state with nothing of format 3 in it.
+pub const BASE_FORMAT: u32 = 2;
 
 /// What `lab up` has created (or is about to create) for a lab.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -123,11 +129,23 @@ fn legacy_format() -> u32 {
     1
 }
 
+impl State {
+    /// The format this state is written in: [`STATE_FORMAT`] when it
+    /// records several hosts, else [`BASE_FORMAT`].
+    pub fn format_needed(&self) -> u32 {
+        if self.hosts.is_empty() && self.vni.is_none() {
+            BASE_FORMAT
+        } else {
+            STATE_FORMAT
+        }
+    }
+}
+
 impl Default for State {
     /// The state of a lab never brought up: current format, nothing recorded.
     fn default() -> Self {
         State {
-            format: STATE_FORMAT,
+            format: BASE_FORMAT,
             lab: String::new(),
             instance: String::new(),
             file: String::new(),
@@ -386,7 +404,11 @@ impl StateDir {
 
     /// Write `state.json` atomically.
     pub fn save(&self, state: &State) -> Result<()> {
-        let text = serde_json::to_string_pretty(state).expect("state serialises") + "\n";
+        let mut state = std::borrow::Cow::Borrowed(state);
+        if state.format != state.format_needed() {
+            state.to_mut().format = state.format_needed();
+        }
+        let text = serde_json::to_string_pretty(&*state).expect("state serialises") + "\n";
         write_atomic(&self.file(STATE_FILE), text.as_bytes(), 0o600)
     }
 

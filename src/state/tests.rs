@@ -64,10 +64,10 @@ fn formats_older_are_read_newer_refused() {
         (st.format, st.instance.as_str(), st.accel),
         (1, "", Some(crate::backend::Accel::Tcg))
     );
-    std::fs::write(sd.file(STATE_FILE), r#"{"format":3,"lab":"x","uri":"u","pool":"p","network":null,"accel":null,"accel_reason":null,"nodes":{}}"#).unwrap();
+    std::fs::write(sd.file(STATE_FILE), r#"{"format":4,"lab":"x","uri":"u","pool":"p","network":null,"accel":null,"accel_reason":null,"nodes":{}}"#).unwrap();
     let msg = sd.load().unwrap_err().to_string();
     assert!(
-        msg.contains("written by a newer lab (state format 3; this lab reads formats up to 2)"),
+        msg.contains("written by a newer lab (state format 4; this lab reads formats up to 3)"),
         "{msg}"
     );
     std::fs::write(sd.file(STATE_FILE), r#"{"lab":"x","uri":"u","pool":"p","network":null,"accel":"arm","accel_reason":null,"nodes":{}}"#).unwrap();
@@ -134,11 +134,11 @@ fn a_newer_format_is_named_before_its_fields_are_parsed() {
     let sd = StateDir::for_lab_dir(tmp.path());
     sd.create().unwrap();
     // A newer lab may add values this one cannot read ("hvf").
-    std::fs::write(sd.file(STATE_FILE), r#"{"format":3,"lab":"x","uri":"u","pool":"p","network":null,"accel":"hvf","accel_reason":null,"nodes":{},"new_field":[1]}"#).unwrap();
+    std::fs::write(sd.file(STATE_FILE), r#"{"format":4,"lab":"x","uri":"u","pool":"p","network":null,"accel":"hvf","accel_reason":null,"nodes":{},"new_field":[1]}"#).unwrap();
     assert_eq!(
         sd.load().unwrap_err().to_string(),
         format!(
-            "{} was written by a newer lab (state format 3; this lab reads formats up to 2); use that version of lab, or upgrade this one",
+            "{} was written by a newer lab (state format 4; this lab reads formats up to 3); use that version of lab, or upgrade this one",
             sd.file(STATE_FILE).display()
         )
     );
@@ -317,4 +317,38 @@ fn snapshot_records_lab_never_writes_are_refused() {
         snapshot("a", "saving", node)
     ]));
     assert_eq!(sd.load().unwrap().snapshots.len(), 2);
+}
+
+#[test]
+fn a_lab_over_several_hosts_is_written_as_format_3_and_one_host_as_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sd = StateDir::for_lab_dir(tmp.path());
+    sd.create().unwrap();
+    let on_disk = |sd: &StateDir| -> u64 {
+        let text = std::fs::read_to_string(sd.file(STATE_FILE)).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["format"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut st = State {
+        lab: "x".into(),
+        ..State::default()
+    };
+    sd.save(&st).unwrap();
+    // A one-host lab stays readable by a lab that knows format 2 only.
+    assert_eq!(on_disk(&sd), 2);
+    st.vni = Some(4242);
+    st.hosts
+        .insert("b".into(), crate::state::HostState::default());
+    sd.save(&st).unwrap();
+    // A lab reading only format 2 would leave the other hosts' networks
+    // and VXLAN devices behind: it must refuse this one.
+    assert_eq!(on_disk(&sd), 3);
+    let back = sd.load().unwrap();
+    assert_eq!((back.format, back.vni), (3, Some(4242)));
+    // Once destroyed on the other hosts, it is format 2 again.
+    st.vni = None;
+    st.hosts.clear();
+    sd.save(&st).unwrap();
+    assert_eq!(on_disk(&sd), 2);
 }

@@ -264,4 +264,9 @@ pub fn round_trip() {
     for b in [VAGRANT_BOX, CLOUD_BOX, NOCLOUD_BOX] {
         ok(dir, &["box", "remove", b]);
     }
+    // Their copies in the pool went with them (no VM is backed by one).
+    let vols = virsh(&["vol-list", "lab"]);
+    for b in [VAGRANT_BOX, CLOUD_BOX, NOCLOUD_BOX] {
+        assert!(!vols.contains(&format!("box.{b}.")), "{vols}");
+    }
 }

@@ -427,6 +427,10 @@ impl Hypervisor for Libvirt {
         self.volume_sizes_impl(pool, name)
     }
 
+    fn volume_backing(&self, pool: &str, name: &str) -> Result<Option<PathBuf>> {
+        self.volume_backing_impl(pool, name)
+    }
+
     fn domain_shape(&self, name: &str) -> Result<Option<super::DomainShape>> {
         let Some(dom) = self.domain(name)? else {
             return Ok(None);

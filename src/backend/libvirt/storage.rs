@@ -248,4 +248,19 @@ impl Libvirt {
             allocation: info.allocation,
         }))
     }
+
+    pub(super) fn volume_backing_impl(&self, pool: &str, name: &str) -> Result<Option<PathBuf>> {
+        let Some(p) = self.pool(pool)? else {
+            return Ok(None);
+        };
+        let Some(vol) = self.volume(&p, name)? else {
+            return Ok(None);
+        };
+        let xml = vol.xml_desc(0).map_err(self.err(
+            &format!("read the definition of volume `{name}`"),
+            Kind::Volume,
+            name,
+        ))?;
+        Ok(parse::backing_path(&xml).map(PathBuf::from))
+    }
 }

@@ -145,7 +145,7 @@ pub(super) fn plan_with(
 ) -> anyhow::Result<LabPlan> {
     up::check_paths(lab)?;
     let survey = up::survey(lab, store, st, &lab.nodes, hv)?;
-    let needs = up::tool_needs(lab, store, &survey.boxes)?;
+    let needs = up::tool_needs(lab, &survey.boxes, &survey.images);
     let room = up::room_needs(store, &survey.nodes, &survey.boxes, hv)?;
     let owners = hv.map(|hv| {
         let network = st

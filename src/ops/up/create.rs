@@ -17,7 +17,6 @@ use crate::backend::{
 use crate::boxes::store::BootMode;
 use crate::boxes::{self, StoredBox};
 use crate::seed::{SeedConfig, write_seed};
-use crate::spec::Provision;
 use crate::state::{HostState, NodeState, State};
 use crate::ui::nodes::{NodeReporter, Notes};
 
@@ -113,15 +112,8 @@ pub fn boxes(
     rep: &dyn NodeReporter,
 ) -> Result<BTreeMap<(Option<String>, String), ReadyBox>> {
     let mut plans = plan.boxes.clone();
-    if images && let Some(Provision::Ansible(a)) = &ctx.lab.provision {
-        for image in &a.images {
-            plans.push(boxes::plan(
-                &ctx.store,
-                ctx.lab.dir(),
-                image,
-                boxes::Format::Rootfs,
-            )?);
-        }
+    if images {
+        plans.extend(plan.images.iter().cloned());
     }
     let mut built = boxes::realize_all(&ctx.store, &plans, |name| Notes(rep, name.to_string()))?;
     let mut out = BTreeMap::new();

@@ -71,7 +71,11 @@ pub(super) fn plan(
     }
 
     let hv_of = |n: &Node| Some(ctx.hv_of(n.host.as_deref()).as_ref() as &dyn Hypervisor);
-    let Survey { nodes, boxes } = survey_on(lab, &ctx.store, st, selected, &hv_of)?;
+    let Survey {
+        nodes,
+        boxes,
+        images,
+    } = survey_on(lab, &ctx.store, st, selected, &hv_of)?;
     for np in &nodes {
         let hv = ctx.hv_of(np.host.as_deref());
         let owner = super::super::owner::domain_owner(hv.as_ref(), &lab.name, st, &np.domain)?;
@@ -134,7 +138,7 @@ pub(super) fn plan(
     if !problems.is_empty() {
         return refuse(problems);
     }
-    tool_needs(lab, &ctx.store, &boxes)?.check()?;
+    tool_needs(lab, &boxes, &images).check()?;
     let here = ctx.hosts.iter().find(|h| h.ssh.is_none());
     let local_nodes: Vec<_> = nodes
         .iter()
@@ -163,6 +167,7 @@ pub(super) fn plan(
         bridge,
         nodes,
         boxes,
+        images,
         overlay: Some((vni, addrs)),
     })
 }

@@ -43,8 +43,9 @@ pub use wait::{console_tail, strip_control};
 pub struct UpOptions {
     /// Nodes to bring up; all when empty.
     pub nodes: Vec<String>,
-    /// How long each node may take to become ready.
-    pub timeout: Duration,
+    /// How long each node may take to become ready; `None`:
+    /// [`ready_timeout`] for the accelerator the lab runs with.
+    pub timeout: Option<Duration>,
     /// The readiness probe ([`ssh::probe`]; tests substitute their own).
     pub probe: ssh::Prober,
     /// Provision and verify once every node is ready ([`super::provision::after_up`]).
@@ -55,7 +56,7 @@ pub struct UpOptions {
 }
 
 impl UpOptions {
-    pub fn new(nodes: Vec<String>, timeout: Duration) -> Self {
+    pub fn new(nodes: Vec<String>, timeout: Option<Duration>) -> Self {
         UpOptions {
             nodes,
             timeout,
@@ -63,6 +64,16 @@ impl UpOptions {
             provision: true,
             forwarder: None,
         }
+    }
+}
+
+/// How long a node may take to become ready by default: 900 s with KVM;
+/// 1800 s under software emulation (TCG), where a loaded two-core host
+/// has been seen to take over 900 s to boot several guests at once.
+pub fn ready_timeout(accel: Accel) -> Duration {
+    match accel {
+        Accel::Kvm => Duration::from_secs(900),
+        Accel::Tcg => Duration::from_secs(1800),
     }
 }
 

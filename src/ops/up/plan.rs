@@ -73,6 +73,8 @@ pub struct Plan {
     pub nodes: Vec<NodePlan>,
     /// The boxes of the selected nodes, one per name.
     pub boxes: Vec<BoxPlan>,
+    /// The lab's `provision.images` ([`Survey::images`]).
+    pub images: Vec<BoxPlan>,
     /// A lab over several hosts: the VXLAN identifier and each host's
     /// tunnel address (order of [`LabCtx::hosts`]); `None` on one host.
     pub overlay: Option<(u32, Vec<std::net::Ipv4Addr>)>,
@@ -94,7 +96,11 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     }
     refuse_other(lab, "network", &network, ctx.network_owner(st, &network)?)?;
 
-    let Survey { nodes, boxes } = survey(lab, &ctx.store, st, selected, Some(ctx.hv.as_ref()))?;
+    let Survey {
+        nodes,
+        boxes,
+        images,
+    } = survey(lab, &ctx.store, st, selected, Some(ctx.hv.as_ref()))?;
     check_owners(lab, st, &network, &nodes, ctx.hv.as_ref())?;
     let networks = ctx.hv.list_networks()?;
     // The network of our name was refused above unless it is ours.
@@ -107,7 +113,7 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         let (need_mem, vms) = memory_need(&nodes);
         preflight::check_memory(need_mem, vms, preflight::available_memory_mib())?;
     }
-    tool_needs(lab, &ctx.store, &boxes)?.check()?;
+    tool_needs(lab, &boxes, &images).check()?;
     let room = room_needs(&ctx.store, &nodes, &boxes, Some(ctx.hv.as_ref()))?;
     for (dir, bytes) in room {
         if here || dir != names::pool_dir() {
@@ -123,6 +129,7 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         bridge,
         nodes,
         boxes,
+        images,
         overlay: None,
     })
 }
@@ -192,6 +199,8 @@ pub struct Survey {
     pub nodes: Vec<NodePlan>,
     /// One per box name, sorted by name.
     pub boxes: Vec<BoxPlan>,
+    /// The lab's `provision.images` (rootfs boxes), in file order.
+    pub images: Vec<BoxPlan>,
 }
 
 /// Plan the boxes and nodes of `selected` (nodes of `lab`, whose state is
@@ -228,7 +237,19 @@ pub fn survey_on<'a>(
         .iter()
         .map(|node| node_plan(lab, st, node, &boxes, hv_of(node)))
         .collect::<Result<_>>()?;
-    Ok(Survey { nodes, boxes })
+    let images = match &lab.provision {
+        Some(Provision::Ansible(a)) => a
+            .images
+            .iter()
+            .map(|image| boxes::plan(store, lab.dir(), image, Format::Rootfs))
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    Ok(Survey {
+        nodes,
+        boxes,
+        images,
+    })
 }
 
 /// Memory the nodes this run starts need: (MiB, how many VMs).
@@ -358,26 +379,21 @@ impl ToolNeeds {
     }
 }
 
-/// What `lab up` of `lab` will run, given its node boxes `boxes`
-/// ([`survey`]); images are planned here. Errors: an image that cannot be
-/// planned ([`boxes::plan`]).
-pub fn tool_needs(lab: &Lab, store: &Store, boxes: &[BoxPlan]) -> Result<ToolNeeds> {
-    let mut builds: Vec<String> = boxes
+/// What `lab up` of `lab` will run, given its node boxes `boxes` and
+/// its `provision.images` `images` ([`survey`]).
+pub fn tool_needs(lab: &Lab, boxes: &[BoxPlan], images: &[BoxPlan]) -> ToolNeeds {
+    let builds: Vec<String> = boxes
         .iter()
+        .chain(images)
         .filter(|b| matches!(b, BoxPlan::Build(_)))
         .map(|b| b.name().to_string())
         .collect();
     let mut programs = vec![("ssh-keygen", "the lab's SSH key")];
-    if let Some(Provision::Ansible(a)) = &lab.provision {
-        if a.controller == Controller::Host {
-            programs.push(("ansible-playbook", "`controller: host` in the lab file"));
-            programs.push(("ssh", "ansible-playbook on this machine connects with it"));
-        }
-        for image in &a.images {
-            if let BoxPlan::Build(_) = boxes::plan(store, lab.dir(), image, Format::Rootfs)? {
-                builds.push(image.clone());
-            }
-        }
+    if let Some(Provision::Ansible(a)) = &lab.provision
+        && a.controller == Controller::Host
+    {
+        programs.push(("ansible-playbook", "`controller: host` in the lab file"));
+        programs.push(("ssh", "ansible-playbook on this machine connects with it"));
     }
     let uefi = boxes
         .iter()
@@ -390,11 +406,11 @@ pub fn tool_needs(lab: &Lab, store: &Store, boxes: &[BoxPlan]) -> Result<ToolNee
             _ => None,
         })
         .collect();
-    Ok(ToolNeeds {
+    ToolNeeds {
         builds,
         programs,
         uefi,
-    })
+    }
 }
 
 /// Free disk `lab up` needs for new overlays, box copies in the pool and

@@ -88,7 +88,8 @@ pub fn boot_and_wait(
         wait_node(
             &np.node.name,
             &target,
-            opts.timeout,
+            opts.timeout
+                .unwrap_or_else(|| super::ready_timeout(plan.accel)),
             opts.probe.as_ref(),
             &console,
             rep,
@@ -146,6 +147,7 @@ fn wait_node(
     let result = ssh::wait_ready(target, start + timeout, probe, |state| {
         let phase = match state {
             ProbeState::NoConnection(_) => "booting (SSH not answering yet)",
+            ProbeState::Handshake(_) => "SSH answering slowly (handshake not finished yet)",
             ProbeState::AuthRefused => "SSH up, waiting for cloud-init to install the key",
             ProbeState::KeyInserted => {
                 "logged in with Vagrant's insecure key, replaced it by the lab's"
@@ -167,6 +169,7 @@ fn wait_node(
         Err(last) => {
             let why = match last {
                 ProbeState::NoConnection(e) => format!("SSH never answered ({e})"),
+                ProbeState::Handshake(e) => format!("SSH never finished a handshake ({e})"),
                 ProbeState::AuthRefused => {
                     "SSH refused the lab key (cloud-init did not install it)".into()
                 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::spec::extras::MAX_SECRETS;
 
 const NODES: &str =
     "  node1:\n    ip: 10.77.10.21\n    roles: [app]\n  node2:\n    ip: 10.77.10.22\n";
@@ -60,12 +61,16 @@ fn a_check_runs_on_one_node() {
 }
 
 #[test]
-fn checks_need_name_on_and_run_and_sane_numbers() {
+fn checks_need_name_on_and_run_or_script_and_sane_numbers() {
     let errs = errors(&with(
         "checks:\n  - {on: node1}\n  - {name: ' ', on: node1, run: '', retries: -1, interval: 0}\n  - {name: x, on: node1, run: y, every: 3}\n",
     ));
     find(&errs, "checks[0].name", "is missing");
-    find(&errs, "checks[0].run", "is missing");
+    find(
+        &errs,
+        "checks[0]",
+        "has neither `run` nor `script`; give exactly one",
+    );
     find(&errs, "checks[1].name", "is empty");
     find(&errs, "checks[1].run", "is empty");
     find(
@@ -185,4 +190,33 @@ fn hints_are_made_only_for_the_diagnostics_shown() {
     let err = d.finish().unwrap_err();
     assert_eq!(err.diagnostics().len(), diag::MAX_DIAGNOSTICS);
     assert_eq!(err.diagnostics()[7].hint(), Some("hint 7"));
+}
+
+#[test]
+fn secret_names_are_checked_where_they_are_written() {
+    let lab = ok(&with("secrets: [notes_db_password, api_token2]\n"));
+    assert_eq!(
+        lab.secrets,
+        Some(vec!["notes_db_password".into(), "api_token2".into()])
+    );
+    assert_eq!(ok(&with("")).secrets, None);
+    let errs = errors(&with(
+        "secrets:\n  - db_password\n  - Bad-Name\n  - db_password\n  - 2fa\n",
+    ));
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    let e = find(&errs, "secrets[1]", "\"Bad-Name\" is not a secret name");
+    assert_eq!(e.line_col(), (7, 5));
+    find(
+        &errs,
+        "secrets[2]",
+        "secret `db_password` is defined twice (first at line 6)",
+    );
+    find(&errs, "secrets[3]", "\"2fa\" is not a secret name");
+    let many: Vec<String> = (0..=MAX_SECRETS).map(|i| format!("s{i}")).collect();
+    let errs = errors(&with(&format!("secrets: [{}]\n", many.join(", "))));
+    find(
+        &errs,
+        &format!("secrets[{MAX_SECRETS}]"),
+        "a lab may declare at most 100 secrets",
+    );
 }

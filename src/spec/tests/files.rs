@@ -278,3 +278,63 @@ fn the_copy_leaves_out_what_the_upload_leaves_out() {
     // permissions stop: tests/validate.rs runs that as `nobody`.)
     assert_eq!(NOT_COPIED, crate::provision::upload::EXCLUDED);
 }
+
+#[test]
+fn a_check_script_is_checked_on_disk_and_runs_with_its_args() {
+    let dir = lab_dir(&["checks/up.sh"]);
+    let checks = |entry: &str| lab_src(&format!("checks:\n  - {entry}\n"), NODES);
+    let lab = parse_str(
+        &checks("{name: up, on: node1, script: checks/up.sh, args: [a b, \"c\"]}"),
+        "lab.yaml",
+        &in_dir(dir.path()),
+    )
+    .unwrap();
+    assert_eq!(
+        lab.checks[0].run,
+        crate::spec::CheckRun::Script {
+            path: "checks/up.sh".into(),
+            args: vec!["a b".into(), "c".into()]
+        }
+    );
+    assert_eq!(lab.checks[0].run.to_string(), "script checks/up.sh 'a b' c");
+
+    let errs = errors_in(
+        dir.path(),
+        &checks("{name: up, on: node1, script: checks/upp.sh}"),
+    );
+    let shown = dir.path().join("checks/upp.sh").display().to_string();
+    let e = find(
+        &errs,
+        "checks[0].script",
+        &format!("{shown} does not exist"),
+    );
+    assert!(e.hint().unwrap().contains("did you mean `checks/up.sh`?"));
+    assert_eq!(e.line_col(), (6, 35));
+
+    for (entry, field, message) in [
+        (
+            "{name: up, on: node1, script: checks/up.sh, run: 'true'}",
+            "checks[0]",
+            "has both `run` and `script`; give exactly one",
+        ),
+        (
+            "{name: up, on: node1}",
+            "checks[0]",
+            "has neither `run` nor `script`; give exactly one",
+        ),
+        (
+            "{name: up, on: node1, run: 'true', args: [x]}",
+            "checks[0].args",
+            "goes with `script`, not `run`",
+        ),
+        (
+            "{name: up, on: node1, script: /etc/passwd}",
+            "checks[0].script",
+            "the path \"/etc/passwd\"",
+        ),
+    ] {
+        let errs = errors_in(dir.path(), &checks(entry));
+        assert_eq!(errs.len(), 1, "{entry}: {errs:#?}");
+        find(&errs, field, message);
+    }
+}

@@ -234,10 +234,7 @@ fn schema_lists_the_keys_the_decoder_accepts() {
     assert_eq!(props(&defs["Forward"]), sorted(raw::keys::FORWARD));
     assert_eq!(props(&defs["Link"]), sorted(raw::keys::LINK));
     assert_eq!(defs["Link"]["required"], serde_json::json!(["name", "url"]));
-    assert_eq!(
-        defs["Check"]["required"],
-        serde_json::json!(["name", "on", "run"])
-    );
+    assert_eq!(defs["Check"]["required"], serde_json::json!(["name", "on"]));
     assert_eq!(
         defs["Forward"]["required"],
         serde_json::json!(["node", "guest", "host"])

@@ -1,0 +1,4 @@
+"""gunicorn notes.wsgi:app"""
+from . import create_app
+
+app = create_app()
