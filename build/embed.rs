@@ -26,10 +26,8 @@ const EMBEDDED: &[&str] = &["boxes", "labs"];
 pub fn embed_content() {
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
+    let mut watched = Vec::new();
     for top in EMBEDDED {
-        // A directory makes cargo look at every file below it: an edited,
-        // added or removed file runs this again.
-        println!("cargo:rerun-if-changed={top}");
         let dir = root.join(top);
         if !dir.is_dir() {
             panic!(
@@ -37,7 +35,16 @@ pub fn embed_content() {
                 dir.display()
             );
         }
-        walk(&root, &dir, &mut files);
+        walk(&root, &dir, &mut files, &mut watched);
+    }
+    // A directory makes cargo look at every file below it (an edited,
+    // added or removed file runs this again), a lab's `.lab/` too, whose
+    // console logs grow while the lab runs: watched are the directories
+    // with nothing left out below them, and the files of the others. (A
+    // file added right beside a `.lab/` is seen by the next build that runs
+    // this; the built-in content's test compares it with the repository.)
+    for path in watched {
+        println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-changed=src/builtin/skip.rs");
     files.sort_by(|a, b| Path::new(&a.0).cmp(Path::new(&b.0)));
@@ -57,8 +64,18 @@ pub fn embed_content() {
 }
 
 /// Every regular file below `dir`: (path relative to `root`, permission
-/// bits, absolute path as a string).
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u32, String)>) {
+/// bits, absolute path as a string). Adds to `watched` what cargo should
+/// watch for `dir`: `dir` itself when nothing below it is left out, else
+/// its files and what its subdirectories add. Returns whether nothing
+/// below `dir` was left out.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, u32, String)>,
+    watched: &mut Vec<String>,
+) -> bool {
+    let mut whole = true;
+    let mut parts = Vec::new();
     let entries =
         std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     for entry in entries {
@@ -71,12 +88,13 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u32, String)>) {
             );
         };
         if skip::skipped(&name) {
+            whole = false;
             continue;
         }
         let meta = std::fs::symlink_metadata(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         if meta.is_dir() {
-            walk(root, &path, out);
+            whole &= walk(root, &path, out, &mut parts);
         } else if meta.is_file() {
             let rel = path.strip_prefix(root).expect("below the root");
             let abs = path
@@ -87,6 +105,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u32, String)>) {
                 meta.permissions().mode() & 0o7777,
                 abs.to_owned(),
             ));
+            parts.push(abs.to_owned());
         } else {
             panic!(
                 "{} is not a regular file or a directory (a symbolic link?); lab embeds only files and directories: put a copy there (a recipe can make links in its `customize:` commands)",
@@ -94,4 +113,13 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u32, String)>) {
             );
         }
     }
+    if whole {
+        let dir = dir
+            .to_str()
+            .unwrap_or_else(|| panic!("{}: not UTF-8", dir.display()));
+        watched.push(dir.to_owned());
+    } else {
+        watched.extend(parts);
+    }
+    whole
 }

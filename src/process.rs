@@ -137,11 +137,11 @@ impl Cmd {
 
     /// The command line as a user would type it, quoted where needed.
     pub fn cmdline(&self) -> String {
-        std::iter::once(&self.program)
-            .chain(self.args.iter())
-            .map(|a| shell_quote(&a.to_string_lossy()))
-            .collect::<Vec<_>>()
-            .join(" ")
+        shell_join(
+            std::iter::once(&self.program)
+                .chain(self.args.iter())
+                .map(|a| a.to_string_lossy()),
+        )
     }
 
     fn command(&self) -> Command {
@@ -465,6 +465,16 @@ pub fn shell_quote(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
+}
+
+/// Words as one shell command line: each [`shell_quote`]d, joined by
+/// spaces.
+pub fn shell_join<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> String {
+    words
+        .into_iter()
+        .map(|w| shell_quote(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl fmt::Display for Cmd {

@@ -26,8 +26,8 @@ pub struct Args {
     /// Only these nodes (ansible-playbook --limit; shell steps skip the
     /// others). Default: all.
     pub nodes: Vec<String>,
-    /// Machine-readable output: the recap per host and the seconds per role
-    /// (progress stays on stderr).
+    /// Machine-readable output: the recap per host, the seconds per role
+    /// and Ansible's warnings (progress stays on stderr).
     #[arg(long)]
     pub json: bool,
 }

@@ -35,6 +35,14 @@ pub fn home_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// `path` with `suffix` appended to its last component (`KEY` and `.pub`
+/// give `KEY.pub`), whatever its bytes.
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
 /// The box store: `$LAB_HOME/boxes`.
 pub fn boxes_dir() -> PathBuf {
     lab_home().join("boxes")

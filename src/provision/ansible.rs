@@ -31,7 +31,7 @@ use super::timing::RoleTime;
 use super::upload::{self, Extra};
 use super::{Options, Run, clip, guest_lab_dir, secrets};
 use super::{images, mitogen};
-use crate::process::{Cmd, ProcessError, shell_quote};
+use crate::process::{Cmd, ProcessError, shell_join, shell_quote};
 use crate::spec::{Ansible, Controller};
 use crate::state::{ANSIBLE_DIR, INTERNAL_KEY_FILE, write_atomic};
 
@@ -160,11 +160,7 @@ fn on_node(run: &Run, a: &Ansible, controller: &str, opts: &Options) -> Result<O
         "cd {} && {} ansible-playbook -i {INVENTORY_ON_NODE} -e @.lab-secrets.json -e @.lab-vars.json {}",
         shell_quote(&dir),
         env.join(" "),
-        playbook_args(a, opts)
-            .iter()
-            .map(|s| shell_quote(s))
-            .collect::<Vec<_>>()
-            .join(" ")
+        shell_join(playbook_args(a, opts))
     );
     run.rep.note(&format!("ansible: {controller}: {cmd}"));
     let mut parser = Parser::default();

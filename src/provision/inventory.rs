@@ -19,7 +19,6 @@
 
 use anyhow::Result;
 
-use crate::process::shell_quote;
 use crate::spec::Lab;
 use crate::ssh::openssh::ClientOptions;
 use crate::state::State;
@@ -42,11 +41,7 @@ pub fn controller_access(home: &str) -> Result<ClientOptions> {
 /// `ansible_ssh_common_args`: the options as one string the connection
 /// plugin's `shlex.split` turns back into the same arguments.
 pub fn ssh_common_args(ssh: &ClientOptions) -> String {
-    ssh.args()
-        .iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::process::shell_join(ssh.args())
 }
 
 /// An Ansible inventory, whatever its text format: the hosts in the lab

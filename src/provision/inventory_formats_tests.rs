@@ -39,7 +39,7 @@ fn inventory(dir: &str) -> Inventory {
     Inventory::of(&lab(), &state(), &ssh, Some(&key))
 }
 
-const ARGS: &str = r#"-o 'IdentityFile="/l/.lab/id_ed25519"' -o 'UserKnownHostsFile="/l/.lab/known_hosts"' -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o LogLevel=ERROR"#;
+const ARGS: &str = r#"-o 'IdentityFile="/l/.lab/id_ed25519"' -o 'UserKnownHostsFile="/l/.lab/known_hosts"' -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o LogLevel=ERROR -o ConnectTimeout=30 -o ServerAliveInterval=30 -o ServerAliveCountMax=4"#;
 
 #[test]
 fn ini_lists_hosts_then_the_vars_of_all_then_a_section_per_role() {

@@ -52,7 +52,7 @@ all:
       ansible_host: !unsafe "10.77.30.30"
   vars:
     ansible_user: !unsafe "lab"
-    ansible_ssh_common_args: !unsafe "-o 'IdentityFile=\"/home/lab/.ssh/lab_internal\"' -o 'UserKnownHostsFile=\"/home/lab/.ssh/lab_known_hosts\"' -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o LogLevel=ERROR"
+    ansible_ssh_common_args: !unsafe "-o 'IdentityFile=\"/home/lab/.ssh/lab_internal\"' -o 'UserKnownHostsFile=\"/home/lab/.ssh/lab_known_hosts\"' -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o LogLevel=ERROR -o ConnectTimeout=30 -o ServerAliveInterval=30 -o ServerAliveCountMax=4"
     ansible_python_interpreter: !unsafe "/usr/bin/python3"
   children:
     "operator":

@@ -52,9 +52,7 @@ impl Log {
 
 /// Where the log of the run before the last one is kept: `PATH.1`.
 pub fn previous(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".1");
-    PathBuf::from(s)
+    crate::paths::with_suffix(path, ".1")
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::remote::{self, Remote};
-use crate::process::shell_quote;
+use crate::process::{shell_join, shell_quote};
 use crate::spec::{Check, CheckRun};
 use crate::state::{State, StateDir};
 use crate::ui::nodes::NodeReporter;
@@ -68,11 +68,11 @@ pub fn command(check: &Check, dir: &Path) -> Result<(String, Vec<u8>)> {
         CheckRun::Script { path, args } => {
             let text = crate::limits::read_bytes(&dir.join(path), crate::limits::CHECK_SCRIPT)
                 .with_context(|| format!("cannot send the script {}", path.display()))?;
-            let mut cmd = format!("sudo -n bash -c {} bash", shell_quote(RUN_STDIN_SCRIPT));
-            for a in args {
-                cmd.push(' ');
-                cmd.push_str(&shell_quote(a));
-            }
+            let cmd = shell_join(
+                ["sudo", "-n", "bash", "-c", RUN_STDIN_SCRIPT, "bash"]
+                    .into_iter()
+                    .chain(args.iter().map(String::as_str)),
+            );
             Ok((cmd, text))
         }
     }

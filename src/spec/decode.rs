@@ -72,6 +72,7 @@ pub(crate) fn entries<'n>(
             Sp {
                 value: text.to_owned(),
                 span: key.span,
+                index: 0,
             },
             value,
         ));
@@ -228,6 +229,7 @@ fn sub<T>(
     f(node, &join(m.field(), key), key_span, d).map(|value| Sp {
         value,
         span: node.span,
+        index: 0,
     })
 }
 

@@ -47,6 +47,15 @@ impl Decode for RawCheck {
             retries: m.optional("retries", d),
             interval: m.optional("interval", d),
         };
+        if m.get("run").is_none() && m.get("script").is_none() {
+            d.error(
+                m.field(),
+                Span::at(node.span.start),
+                "has neither `run` nor `script`; give exactly one",
+            )
+            .label("add `run:` or `script:` here")
+            .help("`run:` is a shell command that must exit 0; `script:` names a file relative to the lab directory, run with bash on the node (with `args:`)");
+        }
         m.finish(keys::CHECK, "a check", d);
         Some(check)
     }
@@ -166,8 +175,8 @@ pub(crate) fn checks(
     let mut seen: HashMap<String, Span> = HashMap::new();
     let mut files = super::files::Files::new(ctx);
     let mut out = Vec::new();
-    for (i, entry) in raw.iter().enumerate() {
-        let field = format!("checks[{i}]");
+    for entry in raw {
+        let field = format!("checks[{}]", entry.index);
         let c = &entry.value;
         let name = text(&c.name, &join(&field, "name"), "the check a name", d);
         if let (Some(name), Some(raw_name)) = (&name, &c.name) {
@@ -183,7 +192,7 @@ pub(crate) fn checks(
         let on =
             c.on.as_ref()
                 .filter(|on| is_node(on, &join(&field, "on"), "a check's `on`", names, d));
-        let run = what_runs(c, entry.span, &field, &mut files, d);
+        let run = what_runs(c, &field, &mut files, d);
         let retries = in_range(&c.retries, &join(&field, "retries"), &RETRIES, d);
         let interval = in_range(&c.interval, &join(&field, "interval"), &INTERVAL, d);
         if let (Some(name), Some(on), Some(run)) = (name, on, run) {
@@ -203,7 +212,6 @@ pub(crate) fn checks(
 /// `run` and `script`, and `args` only with `script`.
 fn what_runs(
     c: &RawCheck,
-    span: Span,
     field: &str,
     files: &mut super::files::Files<'_>,
     d: &mut Diags,
@@ -220,12 +228,9 @@ fn what_runs(
             .also(script.span, "script file");
             None
         }
-        (None, None) => {
-            d.error(field, Span::at(span.start), "has neither `run` nor `script`; give exactly one")
-                .label("add `run:` or `script:` here")
-                .help("`run:` is a shell command that must exit 0; `script:` names a file relative to the lab directory, run with bash on the node (with `args:`)");
-            None
-        }
+        // Reported by the decoder, which knows whether the keys were there
+        // (a value of the wrong type is its own error).
+        (None, None) => None,
         (Some(_), None) => {
             if let Some(args) = args {
                 d.error(
@@ -244,6 +249,7 @@ fn what_runs(
                 field: &sfield,
                 what: "the script",
                 copied: false,
+                inside: true,
             };
             let path = super::provision::relative(script, &sfield, d)
                 .filter(|_| files.referenced(script, r, d))?;
@@ -266,9 +272,9 @@ pub const MAX_SECRETS: usize = 100;
 pub(crate) fn secrets(raw: &[Sp<String>], d: &mut Diags) -> Vec<String> {
     let mut seen: HashMap<String, Span> = HashMap::new();
     let mut out = Vec::new();
-    for (i, name) in raw.iter().enumerate() {
-        let field = format!("secrets[{i}]");
-        if i == MAX_SECRETS {
+    for name in raw {
+        let field = format!("secrets[{}]", name.index);
+        if name.index >= MAX_SECRETS {
             d.error(
                 &field,
                 name.span,
@@ -304,8 +310,8 @@ pub(crate) fn forwards(
 ) -> Vec<Forward> {
     let mut seen: HashMap<i64, Span> = HashMap::new();
     let mut out = Vec::new();
-    for (i, f) in raw.iter().enumerate() {
-        let field = format!("forwards[{i}]");
+    for f in raw {
+        let field = format!("forwards[{}]", f.index);
         let f = &f.value;
         let node = f
             .node

@@ -30,6 +30,9 @@ pub(crate) struct Ref<'a> {
     pub what: &'a str,
     /// Whether the lab directory is copied to a node and the file used there.
     pub copied: bool,
+    /// Whether the file must be inside the lab directory even though it
+    /// is not copied (a check's script, read from there at every try).
+    pub inside: bool,
 }
 
 /// Checks the files one lab refers to. The directories that "did you
@@ -112,6 +115,15 @@ fn problem(dir: &Path, rel: &str, r: Ref<'_>) -> Option<Problem> {
             "make it (and the directories above it) readable for the user running lab".into(),
         )
     };
+    if r.inside && !r.copied && leaves(Path::new(rel)) {
+        return other(
+            format!("{} is outside {}", clip(rel), lab_dir(dir)),
+            format!(
+                "{} must be a file of the lab directory: move it there",
+                r.what
+            ),
+        );
+    }
     if r.copied && leaves(Path::new(rel)) {
         return other(
             format!(
@@ -157,6 +169,23 @@ fn problem(dir: &Path, rel: &str, r: Ref<'_>) -> Option<Problem> {
     }
     if let Err(e) = std::fs::File::open(&full) {
         return unreadable(e.kind());
+    }
+    if r.inside
+        && !r.copied
+        && let (Ok(real), Ok(root)) = (full.canonicalize(), dir.canonicalize())
+        && !real.starts_with(&root)
+    {
+        return other(
+            format!(
+                "{shown} is a symbolic link to {}, outside {}",
+                real.display(),
+                lab_dir(dir)
+            ),
+            format!(
+                "{} must be a file of the lab directory: copy it there instead of linking to it",
+                r.what
+            ),
+        );
     }
     if r.copied
         && let (Ok(real), Ok(root)) = (full.canonicalize(), dir.canonicalize())
@@ -310,13 +339,20 @@ fn lab_dir(dir: &Path) -> String {
 }
 
 /// `rel` in `dir`, as a path that works from the current directory, with
-/// `rel` [`clip`]ped.
+/// `rel` [`clip`]ped; in double quotes with escapes when it holds a
+/// control character (a newline, a NUL, an escape sequence), which must
+/// not reach the terminal as such.
 fn at(dir: &Path, rel: &str) -> String {
     let rel = clip(rel);
-    if is_here(dir) {
+    let path = if is_here(dir) {
         rel.into_owned()
     } else {
         dir.join(&*rel).display().to_string()
+    };
+    if path.chars().any(char::is_control) {
+        format!("{path:?}")
+    } else {
+        path
     }
 }
 

@@ -132,6 +132,7 @@ fn check_placeholders(url: &Sp<String>, field: &str, names: Option<&Names>, d: &
         let name = Sp {
             value: p.name.to_owned(),
             span,
+            index: 0,
         };
         is_node(&name, field, "a `{NODE}` placeholder", names, d);
     }
@@ -141,8 +142,8 @@ fn check_placeholders(url: &Sp<String>, field: &str, names: Option<&Names>, d: &
 pub(crate) fn links(raw: &[Sp<RawLink>], names: Option<&Names>, d: &mut Diags) -> Vec<Link> {
     let mut seen: HashMap<String, Span> = HashMap::new();
     let mut out = Vec::new();
-    for (i, l) in raw.iter().enumerate() {
-        let field = format!("links[{i}]");
+    for l in raw {
+        let field = format!("links[{}]", l.index);
         let l = &l.value;
         let name = text(&l.name, &join(&field, "name"), "the link a name", d);
         if let (Some(name), Some(raw_name)) = (&name, &l.name) {

@@ -371,12 +371,12 @@ impl std::fmt::Display for CheckRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CheckRun::Command(c) => f.write_str(c),
+            CheckRun::Script { path, args } if args.is_empty() => {
+                write!(f, "script {}", path.display())
+            }
             CheckRun::Script { path, args } => {
-                write!(f, "script {}", path.display())?;
-                for a in args {
-                    write!(f, " {}", crate::process::shell_quote(a))?;
-                }
-                Ok(())
+                let args = crate::process::shell_join(args);
+                write!(f, "script {} {args}", path.display())
             }
         }
     }

@@ -145,8 +145,8 @@ fn roles(
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::with_capacity(raw.len());
-    for (i, role) in raw.iter().enumerate() {
-        let field = format!("{field}[{i}]");
+    for role in raw {
+        let field = format!("{field}[{}]", role.index);
         if let Err(why) = check::role(&role.value) {
             d.error(
                 &field,

@@ -249,14 +249,15 @@ fn ansible(
             field: "provision.playbook",
             what: "the playbook",
             copied: !on_host(raw),
+            inside: false,
         };
         relative(p, r.field, d).filter(|_| files.referenced(p, r, d))
     });
     let mut images: Vec<String> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut images_ok = true;
-    for (i, image) in raw.images.iter().flat_map(|l| l.value.iter()).enumerate() {
-        let field = format!("provision.images[{i}]");
+    for image in raw.images.iter().flat_map(|l| l.value.iter()) {
+        let field = format!("provision.images[{}]", image.index);
         if !known_box(image, &field, ctx, d) {
             images_ok = false;
         } else if !seen.insert(&image.value) {
@@ -312,8 +313,8 @@ fn shell(
         );
     }
     let mut scripts = Vec::new();
-    for (i, step) in steps.value.iter().enumerate() {
-        let field = format!("provision.scripts[{i}]");
+    for step in &steps.value {
+        let field = format!("provision.scripts[{}]", step.index);
         let on = step.value.on.as_ref().map_or(&[][..], |on| &on.value);
         if let Some(list) = &step.value.on
             && list.value.is_empty()
@@ -325,7 +326,8 @@ fn shell(
             );
         }
         if let Some(names) = names {
-            for (j, target) in on.iter().enumerate() {
+            for target in on {
+                let j = target.index;
                 if names.nodes.contains(&target.value) || names.roles.contains(&target.value) {
                     continue;
                 }
@@ -351,6 +353,7 @@ fn shell(
                     field: &field,
                     what: "the script",
                     copied: true,
+                    inside: true,
                 };
                 relative(script, &field, d)
                     .filter(|_| files.referenced(script, r, d))

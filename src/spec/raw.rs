@@ -18,6 +18,10 @@ use super::yaml::Span;
 pub struct Sp<T> {
     pub value: T,
     pub span: Span,
+    /// Its position in the list it was read from (0 outside a list): a
+    /// list keeps only the items that decoded, so messages about item
+    /// `field[i]` take `i` from here, never from counting what was kept.
+    pub index: usize,
 }
 
 impl<T: JsonSchema> JsonSchema for Sp<T> {
@@ -80,8 +84,10 @@ pub struct RawLab {
     /// Names of the secrets to generate for the provisioner (32 random
     /// letters and digits each, kept in `.lab/secrets.json`, given to
     /// Ansible as `lab_secrets.NAME`): lower-case letters, digits and `_`,
-    /// starting with a letter. Without this list, a lab gets the flagship
-    /// lab's set (`db_root_password`, `django_secret_key`, ...).
+    /// starting with a letter, at most 64 characters, each once, at most
+    /// 100. Without this key, a lab gets the flagship lab's set
+    /// (`db_root_password`, `django_secret_key`, ...); `secrets: []` means
+    /// none.
     pub secrets: Option<Sp<Vec<Sp<String>>>>,
 }
 
@@ -259,7 +265,9 @@ pub struct RawStep {
     pub inline: Option<Sp<String>>,
 }
 
-/// One check: a shell command that must exit 0 on a node.
+/// One check: a shell command (`run`), or a script of the lab directory
+/// (`script`, with `args`), that must exit 0 on a node; exactly one of
+/// `run` and `script`.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Check")]

@@ -24,6 +24,12 @@ pub(crate) fn join(path: &str, key: &str) -> String {
 /// A value that can be read from a YAML node, reporting what is wrong.
 pub(crate) trait Decode: Sized {
     fn decode(node: &Node, field: &str, d: &mut Diags) -> Option<Self>;
+
+    /// Told its position when read as item `index` of a list; kept by
+    /// [`Sp`], ignored by everything else.
+    fn at_index(self, _index: usize) -> Self {
+        self
+    }
 }
 
 pub(crate) fn mismatch(node: &Node, field: &str, expected: &str, d: &mut Diags) {
@@ -132,7 +138,12 @@ impl<T: Decode> Decode for Sp<T> {
         T::decode(node, field, d).map(|value| Sp {
             value,
             span: node.span,
+            index: 0,
         })
+    }
+
+    fn at_index(self, index: usize) -> Self {
+        Sp { index, ..self }
     }
 }
 
@@ -144,7 +155,9 @@ impl<T: Decode> Decode for Vec<T> {
                 items
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, item)| T::decode(item, &format!("{field}[{i}]"), d))
+                    .filter_map(|(i, item)| {
+                        T::decode(item, &format!("{field}[{i}]"), d).map(|v| v.at_index(i))
+                    })
                     .collect(),
             ),
             Kind::Scalar { text, .. } if !node.is_null() => {

@@ -66,9 +66,7 @@ pub fn ensure_keypair(path: &Path, comment: &str) -> Result<String> {
 
 /// `KEY.pub`.
 pub fn pub_key_path(key: &Path) -> PathBuf {
-    let mut s = key.as_os_str().to_owned();
-    s.push(".pub");
-    PathBuf::from(s)
+    crate::paths::with_suffix(key, ".pub")
 }
 
 /// Where and how to log in to one VM.

@@ -92,6 +92,13 @@ impl ClientOptions {
             ("StrictHostKeyChecking", Value::Word("yes")),
             ("IdentitiesOnly", Value::Word("yes")),
             ("LogLevel", Value::Word("ERROR")),
+            // A guest under emulation can take many seconds to answer; one
+            // that is paused or hung (a killed snapshot save) must still
+            // end the login or the session instead of hanging: no answer
+            // to 4 keepalives 30 s apart ends it.
+            ("ConnectTimeout", Value::Word("30")),
+            ("ServerAliveInterval", Value::Word("30")),
+            ("ServerAliveCountMax", Value::Word("4")),
         ];
         if let Some(jump) = &self.jump {
             entries.push(("ProxyJump", Value::Word(jump)));

@@ -103,11 +103,17 @@ fn paths_are_double_quoted_with_escapes_and_percent_doubled() {
             "IdentitiesOnly=yes",
             "-o",
             "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=30",
+            "-o",
+            "ServerAliveInterval=30",
+            "-o",
+            "ServerAliveCountMax=4",
         ]
     );
     assert_eq!(
         o.host_block("node1", "10.0.0.2", "lab").unwrap(),
-        "Host node1\n  HostName 10.0.0.2\n  User lab\n  IdentityFile \"/l/%%k\"\n  UserKnownHostsFile \"/l/kh\"\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n  LogLevel ERROR\n\n"
+        "Host node1\n  HostName 10.0.0.2\n  User lab\n  IdentityFile \"/l/%%k\"\n  UserKnownHostsFile \"/l/kh\"\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n  LogLevel ERROR\n  ConnectTimeout 30\n  ServerAliveInterval 30\n  ServerAliveCountMax 4\n\n"
     );
 }
 
@@ -334,7 +340,7 @@ fn a_guest_behind_a_host_is_reached_by_proxyjump_in_every_form() {
     .unwrap()
     .through(Some("root@lab-host-b"))
     .unwrap();
-    insta::assert_snapshot!(o.args().join(" "), @r#"-o IdentityFile="/l/.lab/id_ed25519" -o UserKnownHostsFile="/l/.lab/known_hosts" -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o LogLevel=ERROR -o ProxyJump=root@lab-host-b"#);
+    insta::assert_snapshot!(o.args().join(" "), @r#"-o IdentityFile="/l/.lab/id_ed25519" -o UserKnownHostsFile="/l/.lab/known_hosts" -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o LogLevel=ERROR -o ConnectTimeout=30 -o ServerAliveInterval=30 -o ServerAliveCountMax=4 -o ProxyJump=root@lab-host-b"#);
     insta::assert_snapshot!(o.host_block("node1", "10.77.10.21", "lab").unwrap(), @r#"
     Host node1
       HostName 10.77.10.21
@@ -344,6 +350,9 @@ fn a_guest_behind_a_host_is_reached_by_proxyjump_in_every_form() {
       StrictHostKeyChecking yes
       IdentitiesOnly yes
       LogLevel ERROR
+      ConnectTimeout 30
+      ServerAliveInterval 30
+      ServerAliveCountMax 4
       ProxyJump root@lab-host-b
     "#);
     // ssh itself reads it so, from the command line and from a block.

@@ -4,6 +4,6 @@
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 out=$("$COMPOSE_DIR/compose-state.sh" "$COMPOSE_DIR") || fail "the project is not as its compose file says: $(tr '\n' ';' <<<"$out")"
-health=$(docker inspect -f '{{.State.Health.Status}}' "$(dc ps -q db)")
+health=$(docker inspect -f '{{.State.Health.Status}}' "$(ids db)")
 [[ $health = healthy ]] || fail "the db container is $health, not healthy"
 tr '\n' ';' <<<"$out"; echo

@@ -4,7 +4,7 @@
 # its log says what it migrated.
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
-ids=$(dc ps -q setup)
+ids=$(ids setup)
 [[ -n $ids ]] || fail "no setup container"
 [[ $(wc -w <<<"$ids") -eq 1 ]] || fail "$(wc -w <<<"$ids") setup containers: $ids"
 read -r status code restarts policy started finished < <(docker inspect -f \

@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use anyhow::{Context, Result};
 
 use crate::network::vxlan::{self, VxlanSpec};
-use crate::process::{Cmd, shell_quote};
+use crate::process::{Cmd, shell_join};
 
 pub use guest_mtu::GuestMtu;
 pub use steps::{check_vni, ensure, tunnel_addresses};
@@ -83,12 +83,7 @@ impl IpHostNet {
                     .map_err(|why| anyhow::anyhow!("the login of host {} {why}", self.host))?;
                 let line = argvs
                     .iter()
-                    .map(|a| {
-                        a.iter()
-                            .map(|w| shell_quote(w))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
+                    .map(shell_join)
                     .collect::<Vec<_>>()
                     .join(" && ");
                 let cmd = Cmd::new("ssh")

@@ -212,6 +212,22 @@ fn secret_names_are_checked_where_they_are_written() {
         "secret `db_password` is defined twice (first at line 6)",
     );
     find(&errs, "secrets[3]", "\"2fa\" is not a secret name");
+    // An item of the wrong type is left out; the items after it keep
+    // their own index in messages.
+    let errs = errors(&with("secrets: [abc, {x: 1}, [y], 1bad, abc]\n"));
+    find(&errs, "secrets[1]", "expected a string");
+    find(&errs, "secrets[3]", "\"1bad\" is not a secret name");
+    find(&errs, "secrets[4]", "secret `abc` is defined twice");
+    let errs = errors(&with(
+        "checks:\n  - {name: a, on: node1, run: [x]}\n  - {name: b, on: nod1, run: x}\n",
+    ));
+    assert_eq!(
+        errs.len(),
+        2,
+        "no `neither` error for a run of the wrong type: {errs:#?}"
+    );
+    find(&errs, "checks[0].run", "expected a string");
+    find(&errs, "checks[1].on", "nod1");
     let many: Vec<String> = (0..=MAX_SECRETS).map(|i| format!("s{i}")).collect();
     let errs = errors(&with(&format!("secrets: [{}]\n", many.join(", "))));
     find(

@@ -282,6 +282,7 @@ fn the_copy_leaves_out_what_the_upload_leaves_out() {
 #[test]
 fn a_check_script_is_checked_on_disk_and_runs_with_its_args() {
     let dir = lab_dir(&["checks/up.sh"]);
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("checks/link.sh")).unwrap();
     let checks = |entry: &str| lab_src(&format!("checks:\n  - {entry}\n"), NODES);
     let lab = parse_str(
         &checks("{name: up, on: node1, script: checks/up.sh, args: [a b, \"c\"]}"),
@@ -331,6 +332,26 @@ fn a_check_script_is_checked_on_disk_and_runs_with_its_args() {
             "{name: up, on: node1, script: /etc/passwd}",
             "checks[0].script",
             "the path \"/etc/passwd\"",
+        ),
+        (
+            "{name: up, on: node1, script: ../outside.sh}",
+            "checks[0].script",
+            "../outside.sh is outside the lab directory",
+        ),
+        (
+            "{name: up, on: node1, script: checks/link.sh}",
+            "checks[0].script",
+            "is a symbolic link to /etc/hostname, outside the lab directory",
+        ),
+        (
+            "{name: up, on: node1, script: [checks/up.sh]}",
+            "checks[0].script",
+            "expected a string, found a list",
+        ),
+        (
+            "{name: up, on: node1, script: \"checks/u\\ep.sh\"}",
+            "checks[0].script",
+            "checks/u\\u{1b}p.sh\" does not exist",
         ),
     ] {
         let errs = errors_in(dir.path(), &checks(entry));

@@ -1,7 +1,8 @@
 """The database: PostgreSQL (psycopg2) in the lab, SQLite for the tests.
 
 Configured from the environment (DB_ENGINE=postgres|sqlite, DB_NAME, DB_HOST,
-DB_PORT, DB_USER, DB_PASSWORD). Queries are written with `?` placeholders
+DB_PORT, DB_USER, DB_PASSWORD, DB_CONNECT_TIMEOUT in seconds, default 30:
+a new PostgreSQL session under emulation on a loaded host can take over 5). Queries are written with `?` placeholders
 and translated for psycopg2. One connection per request (Flask's `g`).
 """
 import os
@@ -30,6 +31,7 @@ def config_from_env(env=None):
         "DB_PORT": int(env.get("DB_PORT", "5432")),
         "DB_USER": env.get("DB_USER", "notes"),
         "DB_PASSWORD": env.get("DB_PASSWORD", ""),
+        "DB_CONNECT_TIMEOUT": int(env.get("DB_CONNECT_TIMEOUT", "30")),
     }
 
 
@@ -51,7 +53,8 @@ def connect(config=None):
             raise DatabaseError("DB_ENGINE=postgres needs psycopg2 (Debian: python3-psycopg2)")
         return psycopg2.connect(
             dbname=config["DB_NAME"], host=config["DB_HOST"], port=config["DB_PORT"],
-            user=config["DB_USER"], password=config["DB_PASSWORD"], connect_timeout=5,
+            user=config["DB_USER"], password=config["DB_PASSWORD"],
+            connect_timeout=config.get("DB_CONNECT_TIMEOUT", 30),
         )
     except (sqlite3.Error, Exception) as err:
         if isinstance(err, DatabaseError):

@@ -6,6 +6,7 @@ on PostgreSQL under an advisory lock, so workers starting together do not
 race.
 """
 
+import os
 import sqlite3
 from contextlib import closing
 
@@ -31,7 +32,10 @@ def connect(url):
     if _is_pg(url):
         import psycopg2  # Debian's python3-psycopg2; not needed for SQLite
 
-        return psycopg2.connect(url, connect_timeout=5)
+        # A new PostgreSQL session under emulation on a loaded host can take
+        # over 5 s; DB_CONNECT_TIMEOUT (seconds) overrides the 30 s here.
+        timeout = int(os.environ.get("DB_CONNECT_TIMEOUT", "30"))
+        return psycopg2.connect(url, connect_timeout=timeout)
     if not url.startswith("sqlite:///"):
         raise ValueError("DATABASE_URL must be postgresql://... or sqlite:///PATH")
     return sqlite3.connect(url[len("sqlite:///"):], timeout=10)

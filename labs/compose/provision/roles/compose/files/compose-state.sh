@@ -8,10 +8,17 @@
 # `lab provision` changes nothing), and by the checks.
 set -euo pipefail
 cd "${1:?usage: compose-state.sh DIR}"
+# One docker-compose call (`config --hash`): its Python start costs about a
+# minute under emulation on a loaded host; the containers are looked up
+# with the docker CLI by Compose's labels instead.
+project=${COMPOSE_PROJECT_NAME:-$(sed -n 's/^COMPOSE_PROJECT_NAME=//p' .env 2>/dev/null)}
+project=${project:-$(basename "$PWD")}
 stale=0
 while read -r service want; do
 	[[ -n $service ]] || continue
-	ids=$(docker-compose ps -q "$service" 2>/dev/null || true)
+	ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project" \
+		--filter "label=com.docker.compose.service=$service" \
+		--filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true)
 	if [[ -z $ids ]]; then
 		echo "$service: no container"
 		stale=1
