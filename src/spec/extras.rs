@@ -226,6 +226,9 @@ fn what_runs(
             )
             .label("command")
             .also(script.span, "script file");
+            // The script's own faults (missing, outside the lab) are
+            // reported now too, not only once `run` is gone.
+            script_path(script, field, files, d);
             None
         }
         // Reported by the decoder, which knows whether the keys were there
@@ -244,15 +247,7 @@ fn what_runs(
             text(&c.run, &join(field, "run"), "the command to run", d).map(CheckRun::Command)
         }
         (None, Some(script)) => {
-            let sfield = join(field, "script");
-            let r = super::files::Ref {
-                field: &sfield,
-                what: "the script",
-                copied: false,
-                inside: true,
-            };
-            let path = super::provision::relative(script, &sfield, d)
-                .filter(|_| files.referenced(script, r, d))?;
+            let path = script_path(script, field, files, d)?;
             Some(CheckRun::Script {
                 path: path.into(),
                 args: args
@@ -261,6 +256,24 @@ fn what_runs(
             })
         }
     }
+}
+
+/// A check's `script:` path, relative to the lab directory and naming a
+/// file inside it; `None` (with the error recorded) otherwise.
+fn script_path(
+    script: &Sp<String>,
+    field: &str,
+    files: &mut super::files::Files<'_>,
+    d: &mut Diags,
+) -> Option<String> {
+    let sfield = join(field, "script");
+    let r = super::files::Ref {
+        field: &sfield,
+        what: "the script",
+        copied: false,
+        inside: true,
+    };
+    super::provision::relative(script, &sfield, d).filter(|_| files.referenced(script, r, d))
 }
 
 /// The most secrets a lab may declare.

@@ -346,19 +346,19 @@ fn shell(
                 });
             }
         }
+        // `script:` names a file inside the lab directory (copied to the node).
+        let mut script_file = |script: &Sp<String>, d: &mut Diags| {
+            let field = join(&field, "script");
+            let r = files::Ref {
+                field: &field,
+                what: "the script",
+                copied: true,
+                inside: true,
+            };
+            relative(script, &field, d).filter(|_| files.referenced(script, r, d))
+        };
         let source = match (&step.value.script, &step.value.inline) {
-            (Some(script), None) => {
-                let field = join(&field, "script");
-                let r = files::Ref {
-                    field: &field,
-                    what: "the script",
-                    copied: true,
-                    inside: true,
-                };
-                relative(script, &field, d)
-                    .filter(|_| files.referenced(script, r, d))
-                    .map(|p| ScriptSource::File(p.into()))
-            }
+            (Some(script), None) => script_file(script, d).map(|p| ScriptSource::File(p.into())),
             (None, Some(inline)) => Some(ScriptSource::Inline(inline.value.clone())),
             (Some(script), Some(inline)) => {
                 d.error(
@@ -368,6 +368,8 @@ fn shell(
                 )
                 .label("inline script")
                 .also(script.span, "script file");
+                // The file's own faults are reported now too.
+                script_file(script, d);
                 None
             }
             (None, None) => {

@@ -312,6 +312,23 @@ fn a_check_script_is_checked_on_disk_and_runs_with_its_args() {
     assert!(e.hint().unwrap().contains("did you mean `checks/up.sh`?"));
     assert_eq!(e.line_col(), (6, 35));
 
+    // Both `run` and a missing script: the script's own fault is reported
+    // at once too, not only after `run` is removed.
+    let errs = errors_in(
+        dir.path(),
+        &checks("{name: up, on: node1, run: 'true', script: checks/upp.sh}"),
+    );
+    find(
+        &errs,
+        "checks[0]",
+        "has both `run` and `script`; give exactly one",
+    );
+    find(
+        &errs,
+        "checks[0].script",
+        &format!("{shown} does not exist"),
+    );
+
     for (entry, field, message) in [
         (
             "{name: up, on: node1, script: checks/up.sh, run: 'true'}",
