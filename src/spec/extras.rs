@@ -228,7 +228,7 @@ fn what_runs(
             .also(script.span, "script file");
             // The script's own faults (missing, outside the lab) are
             // reported now too, not only once `run` is gone.
-            script_path(script, field, files, d);
+            super::provision::script_file(script, field, false, files, d);
             None
         }
         // Reported by the decoder, which knows whether the keys were there
@@ -247,7 +247,7 @@ fn what_runs(
             text(&c.run, &join(field, "run"), "the command to run", d).map(CheckRun::Command)
         }
         (None, Some(script)) => {
-            let path = script_path(script, field, files, d)?;
+            let path = super::provision::script_file(script, field, false, files, d)?;
             Some(CheckRun::Script {
                 path: path.into(),
                 args: args
@@ -256,24 +256,6 @@ fn what_runs(
             })
         }
     }
-}
-
-/// A check's `script:` path, relative to the lab directory and naming a
-/// file inside it; `None` (with the error recorded) otherwise.
-fn script_path(
-    script: &Sp<String>,
-    field: &str,
-    files: &mut super::files::Files<'_>,
-    d: &mut Diags,
-) -> Option<String> {
-    let sfield = join(field, "script");
-    let r = super::files::Ref {
-        field: &sfield,
-        what: "the script",
-        copied: false,
-        inside: true,
-    };
-    super::provision::relative(script, &sfield, d).filter(|_| files.referenced(script, r, d))
 }
 
 /// The most secrets a lab may declare.

@@ -284,6 +284,26 @@ fn ansible(
     })
 }
 
+/// The `script:` of FIELD (a shell step's or a check's): a path relative to
+/// the lab directory naming a file inside it, `copied` to the node or run
+/// from the lab directory; `None` with the error recorded otherwise.
+pub(super) fn script_file(
+    script: &Sp<String>,
+    field: &str,
+    copied: bool,
+    files: &mut files::Files<'_>,
+    d: &mut Diags,
+) -> Option<String> {
+    let field = join(field, "script");
+    let r = files::Ref {
+        field: &field,
+        what: "the script",
+        copied,
+        inside: true,
+    };
+    relative(script, &field, d).filter(|_| files.referenced(script, r, d))
+}
+
 pub(super) fn relative(path: &Sp<String>, field: &str, d: &mut Diags) -> Option<String> {
     match check::relative_path(&path.value) {
         Ok(()) => Some(path.value.clone()),
@@ -346,19 +366,10 @@ fn shell(
                 });
             }
         }
-        // `script:` names a file inside the lab directory (copied to the node).
-        let mut script_file = |script: &Sp<String>, d: &mut Diags| {
-            let field = join(&field, "script");
-            let r = files::Ref {
-                field: &field,
-                what: "the script",
-                copied: true,
-                inside: true,
-            };
-            relative(script, &field, d).filter(|_| files.referenced(script, r, d))
-        };
         let source = match (&step.value.script, &step.value.inline) {
-            (Some(script), None) => script_file(script, d).map(|p| ScriptSource::File(p.into())),
+            (Some(script), None) => {
+                script_file(script, &field, true, files, d).map(|p| ScriptSource::File(p.into()))
+            }
             (None, Some(inline)) => Some(ScriptSource::Inline(inline.value.clone())),
             (Some(script), Some(inline)) => {
                 d.error(
@@ -369,7 +380,7 @@ fn shell(
                 .label("inline script")
                 .also(script.span, "script file");
                 // The file's own faults are reported now too.
-                script_file(script, d);
+                script_file(script, &field, true, files, d);
                 None
             }
             (None, None) => {
