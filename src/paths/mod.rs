@@ -9,30 +9,48 @@ mod usable;
 pub use recipes::{BUILTIN_BOXES, RECIPE_FILE, RecipeDir, builtin_recipe, recipe_dirs};
 pub use usable::{check_for_programs, check_lab_path};
 
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The lab file's name when none is given with `-f`/`LAB_FILE`.
 pub const LAB_FILE_NAME: &str = "lab.yaml";
 
-/// `$LAB_HOME`, else `$XDG_DATA_HOME/lab`, else `~/.local/share/lab`.
+/// `$LAB_HOME`, else `$XDG_DATA_HOME/lab`, else `~/.local/share/lab`
+/// (`~` as [`home_dir`] finds it; `/` when there is none at all).
 pub fn lab_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("LAB_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(home);
-    }
-    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(data).join("lab");
-    }
-    home_dir()
-        .unwrap_or_else(|| "/".into())
-        .join(".local/share/lab")
+    lab_home_from(|k| std::env::var_os(k), home_dir())
 }
 
-/// `$HOME`, when set and not empty.
+/// [`lab_home`] with the environment read through `var` and the user's
+/// home directory given.
+fn lab_home_from(var: impl Fn(&str) -> Option<OsString>, home: Option<PathBuf>) -> PathBuf {
+    let set = |k: &str| var(k).filter(|v| !v.is_empty());
+    if let Some(home) = set("LAB_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(data) = set("XDG_DATA_HOME") {
+        return PathBuf::from(data).join("lab");
+    }
+    home.unwrap_or_else(|| "/".into()).join(".local/share/lab")
+}
+
+/// The user's home directory: `$HOME` when set and not empty; when it is
+/// unset (cron, `env -i`, some service managers), the user's entry in the
+/// password database (getpwuid_r, through [`std::env::home_dir`]), as
+/// OpenSSH does; `None` when `$HOME` is empty or neither gives a path.
 pub fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+    home_from(std::env::var_os("HOME"), std::env::home_dir)
+}
+
+/// [`home_dir`] with `$HOME`'s value given and the password database read
+/// through `passwd`.
+fn home_from(var: Option<OsString>, passwd: impl FnOnce() -> Option<PathBuf>) -> Option<PathBuf> {
+    match var {
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(PathBuf::from(v)),
+        None => passwd().filter(|p| p.is_absolute()),
+    }
 }
 
 /// `path` with `suffix` appended to its last component (`KEY` and `.pub`
@@ -121,6 +139,45 @@ pub fn find_lab_file(cwd: &Path, home: Option<&Path>) -> Result<PathBuf, LabFile
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn home_is_home_else_the_password_database_and_lab_home_follows_it() {
+        let passwd = || Some(PathBuf::from("/root"));
+        assert_eq!(home_from(Some("/h".into()), passwd), Some("/h".into()));
+        assert_eq!(home_from(None, passwd), Some("/root".into()));
+        assert_eq!(home_from(Some("".into()), passwd), None);
+        assert_eq!(home_from(None, || Some("rel".into())), None);
+        assert_eq!(home_from(None, || None), None);
+
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        let root = Some(PathBuf::from("/root"));
+        assert_eq!(
+            lab_home_from(env(&[]), root.clone()),
+            PathBuf::from("/root/.local/share/lab")
+        );
+        assert_eq!(
+            lab_home_from(
+                env(&[("XDG_DATA_HOME", "/d"), ("LAB_HOME", "")]),
+                root.clone()
+            ),
+            PathBuf::from("/d/lab")
+        );
+        assert_eq!(
+            lab_home_from(env(&[("XDG_DATA_HOME", "/d"), ("LAB_HOME", "/l")]), root),
+            PathBuf::from("/l")
+        );
+        assert_eq!(
+            lab_home_from(env(&[]), None),
+            PathBuf::from("/.local/share/lab")
+        );
+    }
 
     fn mkdirs(root: &Path, dirs: &[&str]) {
         for d in dirs {
