@@ -5,7 +5,8 @@
 //! through `lab up` → ssh → status → no-op up →
 //! `kill -9` during boot → resume → concurrent `lab up` refused →
 //! `lab inventory` with Ansible → `lab snapshot` save, restore and a
-//! killed save → halt → `lab destroy`, checking libvirt for leftovers. The lab lives in a
+//! killed save → halt → up again (a key authorized after the first boot still
+//! there) → `lab destroy`, checking libvirt for leftovers. The lab lives in a
 //! directory whose path has a space, quotes, `#`, `%` and a non-ASCII
 //! letter, every `lab` runs under `umask 000`, and a second lab of the same
 //! name in another directory must neither take nor harm the first.
@@ -33,6 +34,11 @@ static INSTALLED: std::sync::Mutex<Option<tempfile::TempDir>> = std::sync::Mutex
 /// `lab` as installed: the built binary copied into an empty directory
 /// outside the repository (as `cargo install` or the .deb puts it), so
 /// that nothing of the checkout is found beside it.
+/// A key line written to node1's authorized_keys before a reboot (a valid
+/// public key whose private half nobody has).
+const KEPT_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2Ee2eE2e2Ee2eE2e2Ee2eE2e2Ee2eE2e2Ee2eE2e e2e-kept";
+
 fn lab_bin() -> PathBuf {
     let mut installed = INSTALLED.lock().unwrap();
     let dir = installed.get_or_insert_with(|| {
@@ -360,7 +366,21 @@ fn smoke_lab_lifecycle_on_real_vms() {
     snapshots::save_and_restore(dir);
     snapshots::killed_save(dir);
 
-    // 7. Halt shuts both down (gracefully within the timeout).
+    // 7. Halt shuts both down (gracefully within the timeout). A key
+    //    authorized after the first boot (as provisioning authorizes a
+    //    controller's) must survive the next boot.
+    ok(
+        dir,
+        &[
+            "ssh",
+            "node1",
+            "--",
+            "echo",
+            KEPT_KEY,
+            ">>",
+            ".ssh/authorized_keys",
+        ],
+    );
     let t3 = Instant::now();
     let out = ok(dir, &["halt", "--timeout", "120"]);
     eprintln!("lab halt took {:.1}s", t3.elapsed().as_secs_f64());
@@ -379,6 +399,14 @@ fn smoke_lab_lifecycle_on_real_vms() {
             .iter()
             .all(|n| n["state"] == "shut off"),
         "{json}"
+    );
+
+    // 7b. Up again: both boot from their disks, and the key is still there.
+    ok(dir, &["up"]);
+    let kept = ok(dir, &["ssh", "node1", "--", "cat", ".ssh/authorized_keys"]);
+    assert!(
+        kept.lines().any(|l| l == KEPT_KEY),
+        "a key authorized before the reboot is gone:\n{kept}"
     );
 
     // 8. Destroy leaves nothing of the lab in libvirt or on disk.
