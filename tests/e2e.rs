@@ -31,14 +31,14 @@ const LAB: &str = "e2esmoke";
 /// The copied binary's directory, removed at the end of the test.
 static INSTALLED: std::sync::Mutex<Option<tempfile::TempDir>> = std::sync::Mutex::new(None);
 
-/// `lab` as installed: the built binary copied into an empty directory
-/// outside the repository (as `cargo install` or the .deb puts it), so
-/// that nothing of the checkout is found beside it.
-/// A key line written to node1's authorized_keys before a reboot (a valid
-/// public key whose private half nobody has).
+/// A key line written to node1's authorized_keys before a reboot (its blob
+/// made up: no private key exists for it).
 const KEPT_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2Ee2eE2e2Ee2eE2e2Ee2eE2e2Ee2eE2e2Ee2eE2e e2e-kept";
 
+/// `lab` as installed: the built binary copied into an empty directory
+/// outside the repository (as `cargo install` or the .deb puts it), so
+/// that nothing of the checkout is found beside it.
 fn lab_bin() -> PathBuf {
     let mut installed = INSTALLED.lock().unwrap();
     let dir = installed.get_or_insert_with(|| {

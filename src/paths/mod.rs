@@ -36,18 +36,43 @@ fn lab_home_from(var: impl Fn(&str) -> Option<OsString>, home: Option<PathBuf>) 
 }
 
 /// The user's home directory: `$HOME` when set and not empty; when it is
-/// unset (cron, `env -i`, some service managers), the user's entry in the
-/// password database (getpwuid_r, through [`std::env::home_dir`]), as
-/// OpenSSH does; `None` when `$HOME` is empty or neither gives a path.
+/// unset or empty (cron, `env -i`, some service managers), the user's
+/// entry in the password database (getpwuid_r), as OpenSSH does; `None`
+/// when neither gives an absolute path.
 pub fn home_dir() -> Option<PathBuf> {
-    home_from(std::env::var_os("HOME"), std::env::home_dir)
+    home_from(std::env::var_os("HOME"), passwd_home)
+}
+
+/// The home directory in the password database (getpwuid_r) of the user
+/// `lab` runs as (its real uid); `None` without an entry. Not
+/// [`std::env::home_dir`]: that returns an empty `$HOME` as it is.
+fn passwd_home() -> Option<PathBuf> {
+    // SAFETY: getuid has no preconditions; getpwuid_r writes only into the
+    // buffers given, and `pw.pw_dir` points into `buf`, read while it lives.
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let rc = unsafe {
+        libc::getpwuid_r(
+            libc::getuid(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() || pw.pw_dir.is_null() {
+        return None;
+    }
+    let dir = unsafe { std::ffi::CStr::from_ptr(pw.pw_dir) };
+    use std::os::unix::ffi::OsStrExt;
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes())))
 }
 
 /// [`home_dir`] with `$HOME`'s value given and the password database read
 /// through `passwd`.
 fn home_from(var: Option<OsString>, passwd: impl FnOnce() -> Option<PathBuf>) -> Option<PathBuf> {
-    match var {
-        Some(v) if v.is_empty() => None,
+    match var.filter(|v| !v.is_empty()) {
         Some(v) => Some(PathBuf::from(v)),
         None => passwd().filter(|p| p.is_absolute()),
     }
@@ -145,7 +170,8 @@ mod tests {
         let passwd = || Some(PathBuf::from("/root"));
         assert_eq!(home_from(Some("/h".into()), passwd), Some("/h".into()));
         assert_eq!(home_from(None, passwd), Some("/root".into()));
-        assert_eq!(home_from(Some("".into()), passwd), None);
+        assert_eq!(home_from(Some("".into()), passwd), Some("/root".into()));
+        assert!(passwd_home().is_some_and(|p| p.is_absolute()));
         assert_eq!(home_from(None, || Some("rel".into())), None);
         assert_eq!(home_from(None, || None), None);
 
