@@ -3,6 +3,7 @@
 //! recipes are searched ([`recipe_dirs`]: directories, then the built-in
 //! ones); which paths no program can take ([`usable`]).
 
+pub mod passwd;
 mod recipes;
 mod usable;
 
@@ -43,30 +44,12 @@ pub fn home_dir() -> Option<PathBuf> {
     home_from(std::env::var_os("HOME"), passwd_home)
 }
 
-/// The home directory in the password database (getpwuid_r) of the user
-/// `lab` runs as (its real uid); `None` without an entry. Not
-/// [`std::env::home_dir`]: that returns an empty `$HOME` as it is.
+/// The home directory in the password database of the user `lab` runs
+/// as (its real uid). Not [`std::env::home_dir`]: that returns an empty
+/// `$HOME` as it is.
 fn passwd_home() -> Option<PathBuf> {
-    // SAFETY: getuid has no preconditions; getpwuid_r writes only into the
-    // buffers given, and `pw.pw_dir` points into `buf`, read while it lives.
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    let rc = unsafe {
-        libc::getpwuid_r(
-            libc::getuid(),
-            &mut pw,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut found,
-        )
-    };
-    if rc != 0 || found.is_null() || pw.pw_dir.is_null() {
-        return None;
-    }
-    let dir = unsafe { std::ffi::CStr::from_ptr(pw.pw_dir) };
-    use std::os::unix::ffi::OsStrExt;
-    Some(PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes())))
+    // SAFETY: getuid has no preconditions.
+    passwd::by_uid(unsafe { libc::getuid() }).map(|e| e.home)
 }
 
 /// [`home_dir`] with `$HOME`'s value given and the password database read

@@ -231,47 +231,23 @@ fn is_status_line(line: &str) -> bool {
     version.starts_with("HTTP/") && code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Room for the strings of one passwd or group entry.
-const NSS_BUF: usize = 16 << 10;
-
 /// A user by name, with its groups.
 fn user_by_name(name: &str) -> Option<User> {
-    let c = CString::new(name).ok()?;
-    passwd(&|pwd, buf: &mut [libc::c_char], out| {
-        // SAFETY: valid pointers; buf.len() bytes of buffer.
-        unsafe { libc::getpwnam_r(c.as_ptr(), pwd, buf.as_mut_ptr(), buf.len(), out) }
-    })
+    crate::paths::passwd::by_name(name).map(with_groups)
 }
 
 /// A user by id, with its groups.
 fn user_by_uid(uid: u32) -> Option<User> {
-    passwd(&|pwd, buf: &mut [libc::c_char], out| {
-        // SAFETY: valid pointers; buf.len() bytes of buffer.
-        unsafe { libc::getpwuid_r(uid, pwd, buf.as_mut_ptr(), buf.len(), out) }
-    })
+    crate::paths::passwd::by_uid(uid).map(with_groups)
 }
 
-type PasswdLookup<'a> =
-    dyn Fn(*mut libc::passwd, &mut [libc::c_char], *mut *mut libc::passwd) -> libc::c_int + 'a;
-
-fn passwd(lookup: &PasswdLookup) -> Option<User> {
-    let mut buf = vec![0 as libc::c_char; NSS_BUF];
-    // SAFETY: an all-zero passwd is a valid value to be overwritten.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut out: *mut libc::passwd = std::ptr::null_mut();
-    if lookup(&mut pwd, &mut buf, &mut out) != 0 || out.is_null() {
-        return None;
-    }
-    // SAFETY: on success pw_name points to a NUL-terminated string in buf.
-    let name = unsafe { CStr::from_ptr(pwd.pw_name) }
-        .to_string_lossy()
-        .into_owned();
-    let gids = groups_of(&name, pwd.pw_gid);
-    Some(User {
-        name,
-        uid: pwd.pw_uid,
+fn with_groups(e: crate::paths::passwd::Entry) -> User {
+    let gids = groups_of(&e.name, e.gid);
+    User {
+        name: e.name,
+        uid: e.uid,
         gids,
-    })
+    }
 }
 
 /// `name`'s primary group `gid` and its supplementary groups.
@@ -304,7 +280,7 @@ fn user_name(uid: u32) -> String {
 
 /// A group id's name, else the number.
 fn group_name(gid: u32) -> String {
-    let mut buf = vec![0 as libc::c_char; NSS_BUF];
+    let mut buf = vec![0 as libc::c_char; crate::paths::passwd::NSS_BUF];
     // SAFETY: an all-zero group is a valid value to be overwritten.
     let mut grp: libc::group = unsafe { std::mem::zeroed() };
     let mut out: *mut libc::group = std::ptr::null_mut();
