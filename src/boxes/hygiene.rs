@@ -9,24 +9,27 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 /// Generates host keys at first boot when cloud-init has not already:
-/// Ed25519 and ECDSA only. An RSA key (`ssh-keygen -A` makes one) took
-/// 5.6 s of the guest's one vCPU under TCG, in the middle of the boot; every
-/// client lab drives speaks one of these two (libssh2, OpenSSH; Vagrant's
-/// net-ssh without its ed25519 gems speaks ECDSA).
+/// Ed25519 and ECDSA only, each unless its pair is complete (its `.pub`,
+/// which ssh-keygen writes last, is there and not empty), so keys that
+/// cloud-init wrote or was given are kept. An RSA key (`ssh-keygen -A`
+/// makes one) took 5.6 s of the guest's one vCPU under TCG, in the middle
+/// of the boot; every client lab drives speaks one of these two (libssh2,
+/// OpenSSH; Vagrant's net-ssh without its ed25519 gems speaks ECDSA).
+/// sshd serves whichever host keys exist (an RSA key cloud-init made
+/// included). The keys are synced: a guest killed right after its first
+/// boot must not come back with an empty key file and a key lab pinned
+/// gone.
 const KEYGEN_UNIT: &str = "\
 [Unit]
 Description=Generate SSH host keys at first boot (lab)
 After=cloud-init.service
 Before=ssh.service
-ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+ConditionFileNotEmpty=!/etc/ssh/ssh_host_ed25519_key.pub
 
 [Service]
 Type=oneshot
-# The key the condition looks for comes last: a boot cut short in here
-# starts again from nothing (ssh-keygen never overwrites without asking).
-ExecStart=/bin/rm -f /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_ed25519_key.pub
-ExecStart=/usr/bin/ssh-keygen -q -t ecdsa -N \"\" -f /etc/ssh/ssh_host_ecdsa_key
-ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N \"\" -f /etc/ssh/ssh_host_ed25519_key
+ExecStart=/bin/sh -c 'for t in ecdsa ed25519; do k=/etc/ssh/ssh_host_$${t}_key; [ -s $$k.pub ] || { rm -f $$k $$k.pub; ssh-keygen -q -t $$t -N \"\" -f $$k; } || exit; done'
+ExecStartPost=/bin/sync
 ";
 
 const SSH_DROPIN: &str = "\
@@ -36,10 +39,6 @@ After=lab-ssh-keygen.service
 ";
 
 const SSHD_CONFIG: &str = "\
-# lab: the host keys lab-ssh-keygen.service makes (cloud-init's RSA key,
-# when it runs, goes unused).
-HostKey /etc/ssh/ssh_host_ed25519_key
-HostKey /etc/ssh/ssh_host_ecdsa_key
 # lab: keys only, never passwords.
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -297,18 +296,14 @@ mod tests {
         assert!(!r.join("var/lib/apt/lists/deb_Packages").exists());
         assert!(r.join("var/lib/apt/lists/partial").is_dir());
         // Ed25519 and ECDSA host keys, no RSA one (seconds of the boot under
-        // TCG), and sshd offers just those two.
+        // TCG); keys already there are kept.
         let keygen =
             std::fs::read_to_string(r.join("etc/systemd/system/lab-ssh-keygen.service")).unwrap();
-        assert!(keygen.contains("-t ed25519") && keygen.contains("-t ecdsa"));
+        assert!(keygen.contains("for t in ecdsa ed25519"), "{keygen}");
+        assert!(keygen.contains("[ -s $$k.pub ] ||"), "{keygen}");
         assert!(
             !keygen.contains("-A") && !keygen.contains("rsa"),
             "{keygen}"
-        );
-        let sshd = std::fs::read_to_string(r.join("etc/ssh/sshd_config.d/10-lab.conf")).unwrap();
-        assert!(
-            sshd.contains("HostKey /etc/ssh/ssh_host_ed25519_key\n"),
-            "{sshd}"
         );
     }
 
