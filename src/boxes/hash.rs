@@ -1,6 +1,7 @@
-//! The recipe hash: sha256 over a recipe's text and its `files/` overlay
-//! (path, mode and content of every file, in sorted order), so any change
-//! to either forces a rebuild of the box. A built-in recipe
+//! The recipe hash: sha256 over the generation of lab's own image hygiene
+//! ([`super::hygiene::GENERATION`]), a recipe's text and its `files/`
+//! overlay (path, mode and content of every file, in sorted order), so any
+//! change to either forces a rebuild of the box. A built-in recipe
 //! ([`hash_builtin_recipe`]) hashes to the same value as the same files
 //! in a directory ([`hash_recipe`]): a box built from the repository's
 //! `boxes/` is current for an installed `lab`, and the other way round.
@@ -47,8 +48,15 @@ const S_IFREG: u32 = 0o100000;
 
 /// The hash of the recipe text, before its files.
 fn start(text: &str) -> Sha256 {
+    start_with(super::hygiene::GENERATION, text)
+}
+
+/// [`start`] for a given generation of the hygiene.
+fn start_with(generation: &str, text: &str) -> Sha256 {
     let mut h = Sha256::new();
-    h.update(b"box.yaml\0");
+    h.update(b"hygiene\0");
+    h.update(generation.as_bytes());
+    h.update(b"\0box.yaml\0");
     h.update(text.as_bytes());
     h
 }
@@ -98,4 +106,21 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_generation_of_the_hygiene_changes_every_recipe_hash() {
+        let text = "suite: bookworm\n";
+        let now = hex::encode(start(text).finalize());
+        let next = format!("{}+1", super::super::hygiene::GENERATION);
+        assert_ne!(now, hex::encode(start_with(&next, text).finalize()));
+        assert_eq!(
+            now,
+            hex::encode(start_with(super::super::hygiene::GENERATION, text).finalize())
+        );
+    }
 }

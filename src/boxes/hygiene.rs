@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+/// The generation of what this module does to every box, part of every
+/// recipe hash ([`super::hash`]): raise it with any change here that a box
+/// built earlier should get, and `lab` rebuilds those boxes. 2: host keys
+/// Ed25519 and ECDSA only (no RSA key at first boot).
+pub const GENERATION: &str = "2";
+
 /// Generates host keys at first boot when cloud-init has not already:
 /// Ed25519 and ECDSA only, each unless its pair is complete (its `.pub`,
 /// which ssh-keygen writes last, is there and not empty), so keys that
