@@ -275,7 +275,7 @@ fn groups_of(name: &str, gid: u32) -> Vec<u32> {
 
 /// A user id's name, else the number.
 fn user_name(uid: u32) -> String {
-    user_by_uid(uid).map_or_else(|| uid.to_string(), |u| u.name)
+    crate::paths::passwd::by_uid(uid).map_or_else(|| uid.to_string(), |e| e.name)
 }
 
 /// A group id's name, else the number.
