@@ -380,3 +380,71 @@ fn box_tools_in_the_system_directories_are_found_without_them_on_path() {
         "{tools}"
     );
 }
+
+#[test]
+fn each_other_host_of_a_lab_over_several_hosts_is_checked_within_the_timeout() {
+    let e = env();
+    // c's socket does not exist; d's takes connections and never answers.
+    let silent = e.path().join("silent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&silent).unwrap();
+    let lab = format!(
+        "name: split\nbox: debian-12\nhosts:\n  a: {{uri: 'test:///default'}}\n  b: {{uri: 'test:///default'}}\n  \
+         c: {{uri: 'qemu+unix:///system?socket=/nonexistent/lab-c.sock'}}\n  \
+         d: {{uri: 'qemu+unix:///system?socket={}'}}\n  e: {{uri: 'test:///default'}}\n\
+         network: {{subnet: 10.88.9.0/24}}\nnodes:\n  n1: {{host: a, ip: 10.88.9.21}}\n  \
+         n2: {{host: b, ip: 10.88.9.22}}\n  n3: {{host: c, ip: 10.88.9.23}}\n  n4: {{host: d, ip: 10.88.9.24}}\n",
+        silent.display()
+    );
+    std::fs::write(e.path().join("work/lab.yaml"), lab).unwrap();
+    let run = e.lab(
+        "work",
+        "test:///default",
+        &["doctor", "--json", "--timeout", "2"],
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
+    // The primary (a) is the `libvirt` check; e has no node, so no check.
+    let hosts: Vec<Value> = run.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "host")
+        .cloned()
+        .collect();
+    let said: Vec<(String, String)> = hosts
+        .iter()
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap().to_string(),
+                c["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert_eq!(said[0].0, "pass", "{said:?}");
+    assert!(
+        said[0].1.starts_with("b (test:///default): libvirt "),
+        "{said:?}"
+    );
+    assert_eq!(said[1].0, "fail", "{said:?}");
+    assert!(
+        said[1].1.contains(
+            "c (qemu+unix:///system?socket=/nonexistent/lab-c.sock): Failed to connect socket"
+        ),
+        "{said:?}"
+    );
+    assert_eq!(said[2].0, "fail", "{said:?}");
+    assert!(
+        said[2].1.contains("libvirt did not answer within 2 s"),
+        "{said:?}"
+    );
+    assert!(
+        hosts[1]["fix"].as_str().unwrap().contains(
+            "`virsh -c qemu+unix:///system?socket=/nonexistent/lab-c.sock list` must work"
+        ),
+        "{:?}",
+        hosts[1]
+    );
+    assert!(run.stderr.contains("checks failed: host"), "{}", run.stderr);
+}

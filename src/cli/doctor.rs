@@ -20,7 +20,9 @@ FAIL when the lab found needs them, else WARN), then for the lab found:
 names (whether its libvirt network and VMs are new or its own, not another
 lab's of the same name), memory, disk, subnet (against libvirt's networks and the host's routes) and
 proxy (the guests' proxy, tried from the lab's gateway: it must answer an
-HTTP request with a status line). Without a lab file
+HTTP request with a status line), and for a lab over several hosts one
+`host` check per host other than the primary (its libvirt answers, runs
+QEMU, and has no other network on the lab's subnet). Without a lab file
 the lab's checks are skipped. Exit status 1 when a check fails, else 0.
 
 --json prints one object:

@@ -250,6 +250,60 @@ fn another_machines_memory_and_the_remote_primarys_routes_are_checked() {
 }
 
 #[test]
+fn a_route_on_the_lab_subnet_is_refused_on_a_host_that_is_not_the_primary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = fakes();
+    // node1 on a (the primary, this machine), node2 on b, where a network
+    // of the lab's addresses is routed.
+    let taken = "eth1\t0009580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+    b.net
+        .add_file("/proc/net/route", &format!("{ROUTES}{taken}"));
+    let ctx = ctx_on(tmp.path(), &lab_src("a"), &a, &b, b.hv.clone());
+    let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(err.contains("1 problem on"), "{err}");
+    assert!(
+        err.contains(
+            "host b: subnet 10.88.9.0/24 collides with the host route 10.88.9.0/24 on eth1"
+        ),
+        "{err}"
+    );
+    assert!(b.hv.list_lab_domains("split").unwrap().is_empty());
+    assert!(!ctx.state_dir.path().exists());
+
+    // The same route through the lab's own bridge (a resumed up) is fine.
+    let own = "lab-split\t0009580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+    b.net.add_file("/proc/net/route", &format!("{ROUTES}{own}"));
+    up::up(&ctx, &ready_probe(), rep()).unwrap();
+    assert_eq!(b.hv.list_lab_domains("split").unwrap().len(), 1);
+}
+
+#[test]
+fn a_tunnel_address_inside_the_lab_subnet_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = fakes();
+    // b's ssh name resolves, on a, into the lab's own subnet.
+    a.net.add_name("lab-host-b", Ipv4Addr::new(10, 88, 9, 200));
+    let ctx = ctx_on(tmp.path(), &lab_src("a"), &a, &b, b.hv.clone());
+    let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(
+        err.contains(
+            "host b: its tunnel address 10.88.9.200 is inside the lab's subnet 10.88.9.0/24"
+        ),
+        "{err}"
+    );
+    let made: Vec<String> =
+        a.hv.calls()
+            .into_iter()
+            .filter(|c| {
+                !["list", "network_state", "domain_maker", "domain_state"]
+                    .iter()
+                    .any(|read| c.starts_with(read))
+            })
+            .collect();
+    assert!(made.is_empty(), "{made:?}");
+}
+
+#[test]
 fn destroy_removes_everything_on_every_host_and_a_second_up_uploads_nothing() {
     let t = two("a");
     let first = up::up(&t.ctx, &ready_probe(), rep()).unwrap();

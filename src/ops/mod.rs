@@ -97,6 +97,10 @@ pub struct LabCtx {
     /// Sets guests' clocks after a snapshot is saved or restored
     /// ([`snapshot::clock::set_all`] over SSH; tests put a stand-in).
     pub clocks: snapshot::Clocks,
+    /// A lab whose only host is another machine: `cat` there over SSH,
+    /// for preflight's memory and route checks of that host; `None` for
+    /// a lab here or over several hosts (there each [`HostCtx::net`]).
+    pub remote: Option<Arc<dyn overlay::HostNet>>,
     /// Sets the overlay's MTU in the guests of a lab over several hosts
     /// ([`overlay::guest_mtu::set_all`] over SSH; tests put a stand-in).
     pub guest_mtu: overlay::GuestMtu,
@@ -124,12 +128,21 @@ impl LabCtx {
         }
         let uri = resolve_uri(lab.uri_in_file());
         let hv = Libvirt::connect(&uri)?;
-        Ok(Self::with_hypervisor(
+        // Its host's sshd, when the lab file's host is another machine.
+        let remote = lab
+            .host()
+            .and_then(|h| Some((h.name.clone(), h.ssh.as_ref()?.to_string())))
+            .map(|(name, ssh)| {
+                Arc::new(overlay::IpHostNet::new(&name, Some(&ssh))) as Arc<dyn overlay::HostNet>
+            });
+        let mut ctx = Self::with_hypervisor(
             lab,
             Arc::new(hv),
             uri,
             crate::boxes::Store::default_location(),
-        ))
+        );
+        ctx.remote = remote;
+        Ok(ctx)
     }
 
     /// A lab over several hosts: a connection to each (in parallel); a
@@ -217,6 +230,7 @@ impl LabCtx {
             hv,
             uri,
             hosts: Vec::new(),
+            remote: None,
             store,
             clocks: Arc::new(snapshot::clock::set_all),
             guest_mtu: Arc::new(overlay::guest_mtu::set_all),

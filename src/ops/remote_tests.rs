@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::tests::{fixture, rep};
 use super::{names, up};
+use crate::backend::Hypervisor;
 use crate::ssh::{HostKey, Jump, ProbeState};
 
 const LAB: &str = "name: far\nbox: testbox\nhosts:\n  b: {uri: 'qemu+ssh://root@lab-host-b/system'}\nnetwork:\n  subnet: 10.88.7.0/24\nnodes:\n  node1:\n    ip: 10.88.7.21\n";
@@ -59,6 +60,60 @@ fn a_node_that_never_gets_ready_names_its_console_log_on_the_host() {
         err.contains(
             "console log: /var/log/libvirt/qemu/far.node1-console.log (also: lab console node1)"
         ),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_hosts_own_memory_and_routes_are_read_over_ssh_before_anything_is_made() {
+    use super::overlay::fake::FakeHostNet;
+    let mut f = fixture(LAB);
+    let net = Arc::new(FakeHostNet::new(None));
+    // 512 MiB free there, and a route of its own on the lab's subnet.
+    net.add_file(
+        "/proc/meminfo",
+        "MemTotal: 4194304 kB\nMemAvailable: 524288 kB\n",
+    );
+    net.add_file(
+        "/proc/net/route",
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n\
+         eth1\t0007580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n",
+    );
+    f.ctx.remote = Some(net.clone());
+    let err = format!(
+        "{:#}",
+        up::up(&f.ctx, &super::tests::ready_probe(), rep()).unwrap_err()
+    );
+    assert!(
+        err.contains("host b: not enough free memory: starting 1 VM(s) needs 1024 MiB but only 512 MiB is available"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "host b: subnet 10.88.7.0/24 collides with the host route 10.88.7.0/24 on eth1"
+        ),
+        "{err}"
+    );
+    assert!(f.fake.list_lab_domains("far").unwrap().is_empty());
+    assert!(!f.ctx.state_dir.path().exists());
+
+    // Room there, the route gone: up goes ahead.
+    net.add_file("/proc/meminfo", "MemAvailable: 8388608 kB\n");
+    net.add_file("/proc/net/route", "Iface\tDestination\n");
+    up::up(&f.ctx, &super::tests::ready_probe(), rep()).unwrap();
+    assert_eq!(f.fake.list_lab_domains("far").unwrap().len(), 1);
+
+    // A host whose files cannot be read over SSH is named.
+    let mut f2 = fixture(LAB);
+    let down = Arc::new(FakeHostNet::new(None));
+    down.set_down(true);
+    f2.ctx.remote = Some(down);
+    let err = format!(
+        "{:#}",
+        up::up(&f2.ctx, &super::tests::ready_probe(), rep()).unwrap_err()
+    );
+    assert!(
+        err.contains("host b: ssh: connect to host: No route to host"),
         "{err}"
     );
 }

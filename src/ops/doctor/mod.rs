@@ -5,13 +5,14 @@
 //! [`doctor`] reads the host ([`probe`]) into plain facts, then hands each
 //! check's facts to a pure verdict function ([`host`] for libvirt, QEMU,
 //! KVM and the pool; [`tools`]; [`lab`] for the lab file, memory, disk and
-//! subnet; [`proxy`]), so the verdicts are tested without a host. The
+//! subnet; [`proxy`]; [`hosts`] for a lab's other hosts), so the verdicts are tested without a host. The
 //! lab-specific numbers come from the code `lab up` runs before it creates
 //! anything ([`super::up::survey`], [`super::preflight`]). Everything that
 //! may wait on something else (libvirt, a proxy) runs with a deadline
 //! ([`bounded`]): an unanswering libvirt socket makes a FAIL, not a hang.
 
 mod host;
+mod hosts;
 mod lab;
 mod probe;
 mod proxy;
@@ -126,7 +127,8 @@ pub struct Options {
 
 /// Run every check, in order: lab file, libvirt, its socket, QEMU, KVM,
 /// the storage pool, the tools (box build, ssh-keygen, ssh, Ansible), then
-/// the lab's memory, disk, subnet and proxy.
+/// the lab's memory, disk, subnet and proxy, and for a lab over several
+/// hosts each other host's libvirt.
 pub fn doctor(opts: &Options) -> Report {
     let found = lab::load(&opts.lab_file);
     let (uri, from) = libvirt::resolve_uri_from(found.libvirt_uri());
@@ -151,7 +153,22 @@ pub fn doctor(opts: &Options) -> Report {
     };
     checks.extend(tools::tools(&probe::tools(needs)));
     checks.extend(lab::resources(&found, plan.as_ref(), &conn, opts.timeout));
+    if let Some(lab) = found.lab() {
+        checks.extend(other_hosts(lab, opts.timeout));
+    }
     Report::of(checks)
+}
+
+/// One `host` check per host of `lab` other than its primary, their
+/// libvirt asked all at once, each within `limit`.
+fn other_hosts(lab: &crate::spec::Lab, limit: Duration) -> Vec<Check> {
+    let others: Vec<_> = lab.used_hosts().into_iter().skip(1).collect();
+    let answers = crate::fanout::each(&others, |h| ask_libvirt(&h.uri, limit).1);
+    others
+        .iter()
+        .zip(&answers)
+        .map(|(h, conn)| hosts::other_host(&h.name, &h.uri, conn, &lab.name, lab.network.subnet))
+        .collect()
 }
 
 /// Connect to `uri` and read its facts, each within `limit`. The

@@ -20,7 +20,7 @@ use crate::network::vxlan::{self, VxlanSpec};
 use crate::process::{Cmd, shell_join};
 
 pub use guest_mtu::GuestMtu;
-pub use steps::{check_vni, ensure, tunnel_addresses};
+pub use steps::{check_tunnel_addresses, check_vni, ensure, tunnel_addresses};
 
 /// What `lab` does on a host outside libvirt, for its VXLAN device.
 pub trait HostNet: Send + Sync {

@@ -5,6 +5,7 @@
 use std::net::Ipv4Addr;
 
 use anyhow::Result;
+use ipnet::Ipv4Net;
 
 use super::super::HostCtx;
 use crate::network::vxlan::{self, VxlanSpec};
@@ -86,6 +87,29 @@ pub fn tunnel_addresses(hosts: &[HostCtx]) -> Result<Vec<Ipv4Addr>, Vec<String>>
     } else {
         Err(problems)
     }
+}
+
+/// Refusals of tunnel addresses `addrs` (one per host of `hosts`, same
+/// order) inside the lab's `subnet`: the primary's bridge holds that
+/// subnet, so its VXLAN packets to such an address would go into the
+/// lab's own bridge, and the guests could not reach that host. One line
+/// per such host.
+pub fn check_tunnel_addresses(
+    hosts: &[HostCtx],
+    addrs: &[Ipv4Addr],
+    subnet: Ipv4Net,
+) -> Vec<String> {
+    hosts
+        .iter()
+        .zip(addrs)
+        .filter(|(_, a)| subnet.contains(*a))
+        .map(|(h, a)| {
+            format!(
+                "host {}: its tunnel address {a} is inside the lab's subnet {subnet}, which the lab's bridge holds; pick another `network.subnet` in the lab file",
+                h.name
+            )
+        })
+        .collect()
 }
 
 /// Refusals of VNI `vni` (device `dev`) on each of `hosts`: a host where

@@ -1,8 +1,9 @@
 //! Phase 1 of `lab up` for a lab over several hosts: every host is
 //! checked before anything is created on any of them — libvirt reachable,
 //! objects of our names there ours, the subnet against its networks (and
-//! the primary's routes), each host's free memory for its own nodes,
-//! `ip` usable and the lab's VNI free, each host's tunnel address — and
+//! each host's routes), each host's free memory for its own nodes,
+//! `ip` usable and the lab's VNI free, each host's tunnel address (known,
+//! and outside the lab's subnet) — and
 //! every failing host is named in one error. Then the pool is made on
 //! each host.
 
@@ -11,8 +12,10 @@ use std::net::Ipv4Addr;
 use anyhow::{Result, bail};
 
 use super::super::names::{self, POOL};
+use super::super::overlay::HostNet;
 use super::super::{LabCtx, overlay, preflight};
-use super::plan::{NodePlan, Plan, Survey, refuse_other, room_needs, survey_on, tool_needs};
+use super::needs::{room_needs, tool_needs};
+use super::plan::{NodePlan, Plan, Survey, refuse_other, survey_on};
 use crate::backend::{Accel, Hypervisor};
 use crate::network::vxlan;
 use crate::spec::Node;
@@ -97,8 +100,9 @@ pub(super) fn plan(
             problems.push((index(&h.name), format!("host {}: {e}", h.name)));
         }
     }
-    // Another machine's memory for its nodes, and the primary's routes
-    // (its bridge gets the gateway address) when it is another machine.
+    // Another machine's memory for its nodes, and its routes: on the
+    // primary the bridge gets the gateway address, and on any host a
+    // network of the lab's addresses there is one its guests cannot reach.
     for (i, h) in ctx
         .hosts
         .iter()
@@ -106,30 +110,19 @@ pub(super) fn plan(
         .filter(|(_, h)| h.ssh.is_some())
     {
         let mine = nodes_on(&nodes, &h.name);
-        let (need, vms) = super::plan::memory_need(&mine);
-        let checked = h.net.read_file("/proc/meminfo").and_then(|text| {
-            let avail = preflight::parse_mem_available(&text);
-            Ok(preflight::check_memory(need, vms, avail)?)
-        });
-        if let Err(e) = checked {
-            problems.push((i, format!("host {}: {e:#}", h.name)));
-        }
-        if i == 0 {
-            let checked = h.net.read_file("/proc/net/route").and_then(|text| {
-                let routes = preflight::parse_routes(&text);
-                Ok(preflight::check_routes(
-                    lab.network.subnet,
-                    Some(&bridge),
-                    &routes,
-                )?)
-            });
-            if let Err(e) = checked {
-                problems.push((i, format!("host {}: {e:#}", h.name)));
-            }
+        for p in other_machine(h.net.as_ref(), &h.name, lab.network.subnet, &bridge, &mine) {
+            problems.push((i, p));
         }
     }
     let addrs: Vec<Ipv4Addr> = match overlay::tunnel_addresses(&ctx.hosts) {
-        Ok(a) => a,
+        Ok(a) => {
+            problems.extend(
+                overlay::check_tunnel_addresses(&ctx.hosts, &a, lab.network.subnet)
+                    .into_iter()
+                    .map(tag),
+            );
+            a
+        }
         Err(p) => {
             problems.extend(p.into_iter().map(tag));
             Vec::new()
@@ -183,6 +176,33 @@ fn refuse(mut problems: Vec<(usize, String)>) -> Result<Plan> {
         if problems.len() == 1 { "" } else { "s" },
         problems.join("\n  ")
     )
+}
+
+/// Refusals of host `name`, another machine reached through `net`, for
+/// the nodes `mine` it is to run: its free memory (`MemAvailable` of its
+/// /proc/meminfo) for them, and its routes (/proc/net/route) against the
+/// lab's `subnet`, routes through the lab's own `bridge` aside. One line
+/// per problem, each naming the host; a file that cannot be read is one.
+pub(super) fn other_machine(
+    net: &dyn HostNet,
+    name: &str,
+    subnet: ipnet::Ipv4Net,
+    bridge: &str,
+    mine: &[NodePlan],
+) -> Vec<String> {
+    let (need, vms) = super::plan::memory_need(mine);
+    let memory = net.read_file("/proc/meminfo").and_then(|text| {
+        let avail = preflight::parse_mem_available(&text);
+        Ok(preflight::check_memory(need, vms, avail)?)
+    });
+    let routes = net.read_file("/proc/net/route").and_then(|text| {
+        let routes = preflight::parse_routes(&text);
+        Ok(preflight::check_routes(subnet, Some(bridge), &routes)?)
+    });
+    [memory, routes]
+        .into_iter()
+        .filter_map(|r| r.err().map(|e| format!("host {name}: {e:#}")))
+        .collect()
 }
 
 /// The planned nodes that run on host `host`.

@@ -16,6 +16,7 @@
 
 mod create;
 mod hosts;
+mod needs;
 mod plan;
 mod wait;
 
@@ -33,10 +34,8 @@ use crate::ssh;
 use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 
-pub use plan::{
-    NodePlan, Plan, Survey, ToolNeeds, check_owners, check_paths, memory_need, room_needs, survey,
-    tool_needs,
-};
+pub use needs::{ToolNeeds, room_needs, tool_needs};
+pub use plan::{NodePlan, Plan, Survey, check_owners, check_paths, memory_need, survey};
 pub use wait::{console_tail, strip_control};
 
 #[derive(Clone)]

@@ -5,8 +5,8 @@ use std::time::Duration;
 use super::super::lab::{self, Found, LabPlan};
 use super::super::proxy;
 use super::super::{Check, Report, Status, bounded};
-use super::is;
-use crate::backend::{Hypervisor, Maker, NetworkInfo, RunState};
+use super::{is, net};
+use crate::backend::Hypervisor;
 use crate::ops::preflight::Route;
 use crate::ops::tests::{Fixture, LAB, fixture, ready_probe, rep};
 use crate::ops::up;
@@ -175,16 +175,6 @@ fn disk_against_what_lab_up_would_store() {
         "nothing new to store",
         "",
     );
-}
-
-fn net(name: &str, subnet: &str) -> NetworkInfo {
-    NetworkInfo {
-        name: name.into(),
-        bridge: None,
-        subnets: vec![subnet.parse().unwrap()],
-        maker: Maker::Unknown,
-        state: RunState::Active,
-    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! the proxy, the report.
 
 mod host;
+mod hosts;
 mod lab;
 mod names;
 mod tools;
@@ -12,8 +13,8 @@ mod tools;
 use std::path::PathBuf;
 
 use super::{Check, Status};
-use crate::backend::BackendError;
 use crate::backend::libvirt::Facts;
+use crate::backend::{BackendError, Maker, NetworkInfo, RunState};
 
 pub(super) fn facts(driver: &str) -> Facts {
     Facts {
@@ -58,5 +59,16 @@ pub(super) fn is(check: &Check, status: Status, detail: &str, fix: &str) {
         (Status::Pass | Status::Skip, None) => {}
         (Status::Warn | Status::Fail, Some(f)) => assert!(f.contains(fix), "{check:?}"),
         _ => panic!("a fix for WARN and FAIL only: {check:?}"),
+    }
+}
+
+/// An active libvirt network `name` on `subnet`, made by no lab.
+pub(super) fn net(name: &str, subnet: &str) -> NetworkInfo {
+    NetworkInfo {
+        name: name.into(),
+        bridge: None,
+        subnets: vec![subnet.parse().unwrap()],
+        maker: Maker::Unknown,
+        state: RunState::Active,
     }
 }
