@@ -409,42 +409,109 @@ fn each_other_host_of_a_lab_over_several_hosts_is_checked_within_the_timeout() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["name"] == "host")
+        .filter(|c| c["name"].as_str().unwrap().starts_with("host-"))
         .cloned()
         .collect();
-    let said: Vec<(String, String)> = hosts
+    let said: Vec<(&str, &str, &str)> = hosts
         .iter()
         .map(|c| {
             (
-                c["status"].as_str().unwrap().to_string(),
-                c["detail"].as_str().unwrap().to_string(),
+                c["name"].as_str().unwrap(),
+                c["status"].as_str().unwrap(),
+                c["detail"].as_str().unwrap(),
             )
         })
         .collect();
     assert_eq!(said.len(), 3, "{said:?}");
-    assert_eq!(said[0].0, "pass", "{said:?}");
+    assert_eq!(said[0].0, "host-b", "{said:?}");
+    assert_eq!(said[0].1, "pass", "{said:?}");
     assert!(
-        said[0].1.starts_with("b (test:///default): libvirt "),
+        said[0].2.starts_with("b (test:///default): libvirt "),
         "{said:?}"
     );
-    assert_eq!(said[1].0, "fail", "{said:?}");
+    assert_eq!((said[1].0, said[1].1), ("host-c", "fail"), "{said:?}");
     assert!(
-        said[1].1.contains(
+        said[1].2.contains(
             "c (qemu+unix:///system?socket=/nonexistent/lab-c.sock): Failed to connect socket"
         ),
         "{said:?}"
     );
-    assert_eq!(said[2].0, "fail", "{said:?}");
+    assert_eq!((said[2].0, said[2].1), ("host-d", "fail"), "{said:?}");
     assert!(
-        said[2].1.contains("libvirt did not answer within 2 s"),
+        said[2].2.contains("libvirt did not answer within 2 s"),
         "{said:?}"
     );
     assert!(
         hosts[1]["fix"].as_str().unwrap().contains(
-            "`virsh -c qemu+unix:///system?socket=/nonexistent/lab-c.sock list` must work"
+            "`virsh -c 'qemu+unix:///system?socket=/nonexistent/lab-c.sock' list` must work"
         ),
         "{:?}",
         hosts[1]
     );
-    assert!(run.stderr.contains("checks failed: host"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("checks failed: host-c, host-d"),
+        "{}",
+        run.stderr
+    );
+    // Every host here is this machine (no ssh): its memory counts them all.
+    let memory = run.check("memory");
+    assert!(
+        memory["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 VM(s) to start need 4096 MiB"),
+        "{memory}"
+    );
+}
+
+#[test]
+fn a_lab_on_another_machine_is_checked_there_not_here() {
+    let e = env();
+    // Nobody logs in as nobody over ssh here (nor does libvirt), so the
+    // host's check fails, within the timeout, naming the login.
+    let lab = "name: far\nbox: debian-12\nhosts:\n  b: {uri: 'qemu+ssh://nobody@127.0.0.1/system'}\n\
+               network: {subnet: 10.88.9.0/24}\nnodes:\n  n1: {ip: 10.88.9.21, memory: 65536}\n";
+    std::fs::write(e.path().join("work/lab.yaml"), lab).unwrap();
+    let mut cmd = Command::cargo_bin("lab").unwrap();
+    let out = cmd
+        .args(["doctor", "--json", "--timeout", "3"])
+        .current_dir(e.path().join("work"))
+        .env("HOME", e.path().join("home"))
+        .env("LAB_HOME", e.path().join("home/lab"))
+        .env("LAB_BOXES_PATH", RECIPES)
+        .env_remove("LAB_LIBVIRT_URI")
+        .env_remove("LAB_FILE")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = |name: &str| {
+        json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no check {name}: {json}"))
+    };
+    let host = check("host-b");
+    assert_eq!(host["status"], "fail", "{host}");
+    assert!(
+        host["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("b: cannot read its memory and routes over `ssh nobody@127.0.0.1`: "),
+        "{host}"
+    );
+    // 65536 MiB is not asked of this machine, nor are its routes.
+    let memory = check("memory");
+    assert_eq!(memory["status"], "skip", "{memory}");
+    let subnet = check("subnet");
+    assert!(
+        subnet["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the routes are host b's (its host-b check)"),
+        "{subnet}"
+    );
 }

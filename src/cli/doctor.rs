@@ -20,9 +20,13 @@ FAIL when the lab found needs them, else WARN), then for the lab found:
 names (whether its libvirt network and VMs are new or its own, not another
 lab's of the same name), memory, disk, subnet (against libvirt's networks and the host's routes) and
 proxy (the guests' proxy, tried from the lab's gateway: it must answer an
-HTTP request with a status line), and for a lab over several hosts one
-`host` check per host other than the primary (its libvirt answers, runs
-QEMU, and has no other network on the lab's subnet). Without a lab file
+HTTP request with a status line), and host-NAME per host of the lab
+beyond this machine's libvirt: for a host other than the primary, its
+libvirt answers, runs QEMU and has the lab's subnet and network name free;
+for another machine, `ssh -o BatchMode=yes` logs in, its free memory is
+enough for its nodes and, on the primary, no route there overlaps the
+subnet. memory and disk count this machine's nodes only, and subnet its
+routes only when it is the primary. Without a lab file
 the lab's checks are skipped. Exit status 1 when a check fails, else 0.
 
 --json prints one object:
@@ -55,7 +59,7 @@ pub fn run(found: Result<Global>, args: Args) -> Result<()> {
     } else {
         print!("{}", render(&report));
     }
-    let failed: Vec<&str> = report.failed().map(|c| c.name).collect();
+    let failed: Vec<&str> = report.failed().map(|c| c.name.as_ref()).collect();
     if !failed.is_empty() {
         bail!(
             "{} of {} checks failed: {}",
@@ -101,13 +105,13 @@ mod tests {
         let report = Report {
             checks: vec![
                 Check {
-                    name: "libvirt",
+                    name: "libvirt".into(),
                     status: Status::Pass,
                     detail: "qemu:///system (default), libvirt 9.0.0, QEMU 7.2.0".into(),
                     fix: None,
                 },
                 Check {
-                    name: "kvm",
+                    name: "kvm".into(),
                     status: Status::Warn,
                     detail: "TCG: no vmx/svm in /proc/cpuinfo".into(),
                     fix: Some("run on a host with VT-x".into()),

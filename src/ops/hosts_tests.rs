@@ -250,15 +250,22 @@ fn another_machines_memory_and_the_remote_primarys_routes_are_checked() {
 }
 
 #[test]
-fn a_route_on_the_lab_subnet_is_refused_on_a_host_that_is_not_the_primary() {
+fn a_route_on_the_lab_subnet_is_refused_on_the_primary_only() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = fakes();
     // node1 on a (the primary, this machine), node2 on b, where a network
-    // of the lab's addresses is routed.
+    // of the lab's addresses is routed: b's bridge has no address and its
+    // guests leave the lab through a, so that route is no one's concern.
     let taken = "eth1\t0009580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
     b.net
         .add_file("/proc/net/route", &format!("{ROUTES}{taken}"));
     let ctx = ctx_on(tmp.path(), &lab_src("a"), &a, &b, b.hv.clone());
+    up::up(&ctx, &ready_probe(), rep()).unwrap();
+    assert_eq!(b.hv.list_lab_domains("split").unwrap().len(), 1);
+    destroy::destroy(&ctx, &Silent).unwrap();
+
+    // b the primary: refused (another_machines_memory_and_the_remote_primarys_routes_are_checked).
+    let ctx = ctx_on(tmp.path(), &lab_src("b"), &a, &b, b.hv.clone());
     let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
     assert!(err.contains("1 problem on"), "{err}");
     assert!(
@@ -267,14 +274,21 @@ fn a_route_on_the_lab_subnet_is_refused_on_a_host_that_is_not_the_primary() {
         ),
         "{err}"
     );
-    assert!(b.hv.list_lab_domains("split").unwrap().is_empty());
-    assert!(!ctx.state_dir.path().exists());
+}
 
-    // The same route through the lab's own bridge (a resumed up) is fine.
-    let own = "lab-split\t0009580A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
-    b.net.add_file("/proc/net/route", &format!("{ROUTES}{own}"));
-    up::up(&ctx, &ready_probe(), rep()).unwrap();
-    assert_eq!(b.hv.list_lab_domains("split").unwrap().len(), 1);
+#[test]
+fn a_host_whose_ssh_fails_is_named_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = fakes();
+    b.net.set_down(true);
+    let ctx = ctx_on(tmp.path(), &lab_src("a"), &a, &b, b.hv.clone());
+    let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(err.contains("1 problem on"), "{err}");
+    assert!(
+        err.contains("host b: cannot list its VXLAN devices with `ip`: ssh: connect to host: No route to host"),
+        "{err}"
+    );
+    assert!(!ctx.state_dir.path().exists());
 }
 
 #[test]

@@ -42,7 +42,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::backend::Hypervisor;
-use crate::backend::libvirt::{Libvirt, resolve_uri};
+use crate::backend::libvirt::{FROM_LAB_FILE, Libvirt, resolve_uri_from};
 use crate::spec::Lab;
 use crate::state::{State, StateDir};
 
@@ -126,11 +126,13 @@ impl LabCtx {
         if lab.multi_host() {
             return Ok(Self::connect_hosts(lab));
         }
-        let uri = resolve_uri(lab.uri_in_file());
+        let (uri, from) = resolve_uri_from(lab.uri_in_file());
         let hv = Libvirt::connect(&uri)?;
-        // Its host's sshd, when the lab file's host is another machine.
+        // Its host's sshd, when the lab file's host is another machine
+        // (and LAB_LIBVIRT_URI does not send the lab elsewhere).
         let remote = lab
             .host()
+            .filter(|_| from == FROM_LAB_FILE)
             .and_then(|h| Some((h.name.clone(), h.ssh.as_ref()?.to_string())))
             .map(|(name, ssh)| {
                 Arc::new(overlay::IpHostNet::new(&name, Some(&ssh))) as Arc<dyn overlay::HostNet>

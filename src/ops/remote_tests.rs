@@ -113,7 +113,7 @@ fn the_hosts_own_memory_and_routes_are_read_over_ssh_before_anything_is_made() {
         up::up(&f2.ctx, &super::tests::ready_probe(), rep()).unwrap_err()
     );
     assert!(
-        err.contains("host b: ssh: connect to host: No route to host"),
+        err.contains("host b: cannot read /proc/meminfo and /proc/net/route there: ssh: connect to host: No route to host"),
         "{err}"
     );
 }

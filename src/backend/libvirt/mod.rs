@@ -27,7 +27,9 @@ mod storage;
 mod uri;
 
 pub use host::{Facts, PoolInfo, QEMU_CONF, qemu_user, version_text};
-pub use uri::{DEFAULT_URI, SocketPlace, URI_ENV, resolve_uri, resolve_uri_from, socket_of};
+pub use uri::{
+    DEFAULT_URI, FROM_LAB_FILE, SocketPlace, URI_ENV, resolve_uri, resolve_uri_from, socket_of,
+};
 
 /// How long [`Libvirt::connect`] waits for libvirt to answer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);

@@ -14,6 +14,9 @@ pub fn resolve_uri(lab_value: Option<&str>) -> String {
     resolve_uri_from(lab_value).0
 }
 
+/// [`resolve_uri_from`]'s word for a URI the lab file set.
+pub const FROM_LAB_FILE: &str = "the lab file";
+
 /// [`resolve_uri`], and where the URI came from: `LAB_LIBVIRT_URI`, `the
 /// lab file` or `default`.
 pub fn resolve_uri_from(lab_value: Option<&str>) -> (String, &'static str) {
@@ -29,7 +32,7 @@ fn pick_uri(env: Option<&str>, lab_value: Option<&str>) -> (String, &'static str
     if let Some(uri) = set(env) {
         (uri, URI_ENV)
     } else if let Some(uri) = set(lab_value) {
-        (uri, "the lab file")
+        (uri, FROM_LAB_FILE)
     } else {
         (DEFAULT_URI.to_string(), "default")
     }

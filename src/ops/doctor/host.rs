@@ -30,7 +30,11 @@ pub(super) fn libvirt(uri: &str, from: &str, conn: &Result<Facts, BackendError>)
         Err(BackendError::Unreachable { message, .. }) => Check::fail(
             NAME,
             format!("cannot reach {uri} ({from}): {message}"),
-            UNREACHABLE_FIX,
+            if super::hosts::is_remote(uri) {
+                super::hosts::reach_fix("its server", uri)
+            } else {
+                UNREACHABLE_FIX.to_string()
+            },
         ),
         Err(BackendError::PermissionDenied { message, .. }) => Check::fail(
             NAME,

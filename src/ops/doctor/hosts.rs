@@ -1,72 +1,224 @@
-//! `host`: one check for each other host of a lab over several hosts
-//! (the primary is the host the `libvirt` check and the rest examine):
-//! its libvirt answers within the deadline, offers an x86_64 QEMU guest
-//! (when its driver is QEMU's),
-//! and has no network on the lab's subnet but the lab's own. `lab up`
-//! checks the same before it creates anything (plus the host's memory,
-//! routes and VNI, read over SSH); this tells it without starting.
+//! `host-NAME`: one check per host of the lab found that `lab up` asks
+//! beyond this machine's libvirt — every host but the primary (whose
+//! libvirt is the `libvirt` check), and the primary too when it is
+//! another machine. It tells what `lab up`'s preflight would (see
+//! [`crate::ops::up`]), without starting:
+//! - a host other than the primary: its libvirt answers within the
+//!   deadline, runs QEMU (when its driver is QEMU's), has no network of
+//!   the lab's name that is not this lab's and no other network on the
+//!   lab's subnet;
+//! - another machine: its sshd lets this user in without a prompt
+//!   (`ssh -o BatchMode=yes`), with `MemAvailable` there for the nodes it
+//!   runs and, for the primary, no route there on the lab's subnet.
+//!
+//! [`probe_hosts`] asks every host at once, each within the deadline;
+//! [`verdict`] words what came back.
 
-use ipnet::Ipv4Net;
+use std::time::Duration;
 
-use super::Check;
+use super::lab::split_fix;
+use super::{Check, ask_libvirt, bounded};
 use crate::backend::BackendError;
 use crate::backend::libvirt::Facts;
-use crate::ops::{names, preflight};
+use crate::ops::names;
+use crate::ops::overlay::{HostNet, IpHostNet};
+use crate::ops::owner::{self, Owner};
+use crate::ops::preflight::{self, Route};
+use crate::ops::up::{self, NodePlan};
+use crate::spec::{Host, Lab};
+use crate::state::State;
 
-/// The check of host `name` at libvirt URI `uri`, from what its libvirt
-/// answered (`conn`), against the lab `lab`'s `subnet`.
-pub(super) fn other_host(
-    name: &str,
-    uri: &str,
-    conn: &Result<Facts, BackendError>,
-    lab: &str,
-    subnet: Ipv4Net,
-) -> Check {
-    const NAME: &str = "host";
-    let reach_fix = format!(
-        "from this machine, `virsh -c {uri} list` must work: libvirtd running on host {name}, and for qemu+ssh:// a key this user's ssh logs in with, without a password"
-    );
-    let f = match conn {
-        Ok(f) => f,
-        Err(BackendError::NoAnswer { seconds, .. }) => {
+/// What one host answered.
+#[derive(Debug)]
+pub(super) struct HostFacts {
+    /// Its name in the lab file's `hosts`.
+    pub name: String,
+    pub uri: String,
+    /// Whether it is the lab's primary (its routes matter).
+    pub primary: bool,
+    /// Its libvirt's answer; `None` for the primary (the `libvirt` check).
+    pub libvirt: Option<Result<Facts, BackendError>>,
+    /// `USER@ADDRESS` and what was read over SSH there: `MemAvailable`
+    /// (MiB) and, for the primary, its routes; `Err`: why not. `None`
+    /// for this machine.
+    pub machine: Option<(String, Read)>,
+}
+
+/// `MemAvailable` (MiB) and the routes read over SSH, or why not.
+pub(super) type Read = Result<(Option<u64>, Vec<Route>), String>;
+
+/// Ask every host of `lab` that needs a `host-NAME` check, all at once,
+/// each step within `limit`.
+pub(super) fn probe_hosts(lab: &Lab, limit: Duration) -> Vec<HostFacts> {
+    let hosts: Vec<(usize, &Host)> = lab
+        .used_hosts()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, h)| *i > 0 || h.ssh.is_some())
+        .collect();
+    crate::fanout::each(&hosts, |(i, h)| {
+        let primary = *i == 0;
+        let libvirt = (!primary).then(|| ask_libvirt(&h.uri, limit).1);
+        let machine = h.ssh.as_ref().map(|login| {
+            let net = IpHostNet::new(&h.name, Some(&login.to_string()));
+            let paths: &'static [&'static str] = if primary {
+                &["/proc/meminfo", "/proc/net/route"]
+            } else {
+                &["/proc/meminfo"]
+            };
+            let read = match bounded(limit, move || net.read_files(paths)) {
+                None => Err(format!(
+                    "ssh did not answer within {} s",
+                    limit.as_secs_f64().ceil()
+                )),
+                Some(Err(e)) => Err(format!("{e:#}")),
+                Some(Ok(texts)) => Ok((
+                    preflight::parse_mem_available(&texts[0]),
+                    texts
+                        .get(1)
+                        .map_or_else(Vec::new, |t| preflight::parse_routes(t)),
+                )),
+            };
+            (login.to_string(), read)
+        });
+        HostFacts {
+            name: h.name.clone(),
+            uri: h.uri.clone(),
+            primary,
+            libvirt,
+            machine,
+        }
+    })
+}
+
+/// The `host-NAME` check of `f` for lab `lab` (state `st`): `nodes` are
+/// the planned nodes (`None`: the lab could not be planned, so memory
+/// is not counted).
+pub(super) fn verdict(f: &HostFacts, lab: &Lab, st: &State, nodes: Option<&[NodePlan]>) -> Check {
+    let name = format!("host-{}", f.name);
+    let (host, uri) = (&f.name, &f.uri);
+    let mut found = Vec::new();
+    if let Some(conn) = &f.libvirt {
+        let facts = match conn {
+            Ok(facts) => facts,
+            Err(e) => {
+                let why = match e {
+                    BackendError::NoAnswer { seconds, .. } => {
+                        format!("libvirt did not answer within {seconds} s")
+                    }
+                    BackendError::Unreachable { message, .. }
+                    | BackendError::PermissionDenied { message, .. } => message.clone(),
+                    e => e.to_string(),
+                };
+                return Check::fail(
+                    name,
+                    format!("{host} ({uri}): {why}"),
+                    reach_fix(&format!("host {host}"), uri),
+                );
+            }
+        };
+        if facts.driver == "QEMU" && facts.emulator.is_none() {
             return Check::fail(
-                NAME,
-                format!("{name} ({uri}): libvirt did not answer within {seconds} s"),
-                reach_fix,
+                name,
+                format!("{host} ({uri}): libvirt offers no x86_64 hvm guest (no QEMU emulator)"),
+                format!(
+                    "install QEMU on host {host} (apt install qemu-system-x86), then restart libvirtd there"
+                ),
             );
         }
-        Err(BackendError::Unreachable { message, .. })
-        | Err(BackendError::PermissionDenied { message, .. }) => {
-            return Check::fail(NAME, format!("{name} ({uri}): {message}"), reach_fix);
+        let own = names::network(&lab.name);
+        let maker = facts
+            .networks
+            .iter()
+            .find(|n| n.name == own)
+            .map(|n| n.maker.clone());
+        let recorded = st.network.as_deref() == Some(own.as_str());
+        let owner = owner::classify(maker, &lab.name, st, recorded);
+        let ours = matches!(owner, Owner::Ours | Owner::Missing);
+        if let Err(e) = up::refuse_other(lab, "network", &own, owner) {
+            let (detail, fix) = split_fix(&format!("{e:#}"), "rename this lab");
+            return Check::fail(name, format!("{host}: {detail}"), fix);
         }
-        Err(e) => return Check::fail(NAME, format!("{name} ({uri}): {e}"), reach_fix),
-    };
-    if f.driver == "QEMU" && f.emulator.is_none() {
-        return Check::fail(
-            NAME,
-            format!("{name} ({uri}): libvirt offers no x86_64 hvm guest (no QEMU emulator)"),
-            format!(
-                "install QEMU on host {name} (apt install qemu-system-x86), then restart libvirtd there"
-            ),
-        );
+        let subnet = lab.network.subnet;
+        let own = ours.then_some(own.as_str());
+        if let Err(r) = preflight::check_networks(subnet, own, &facts.networks) {
+            return Check::fail(name, format!("{host}: {}", r.problem), r.fix);
+        }
+        let qemu = facts
+            .hypervisor
+            .as_deref()
+            .map_or(String::new(), |v| format!(", {} {v}", facts.driver));
+        found.push(format!(
+            "libvirt {}{qemu}, no other network on {subnet}",
+            facts.libvirt
+        ));
     }
-    let own = names::network(lab);
-    if let Err(refusal) = preflight::check_networks(subnet, Some(&own), &f.networks) {
-        return Check::fail(NAME, format!("{name}: {}", refusal.problem), refusal.fix);
+    if let Some((login, read)) = &f.machine {
+        let (avail, routes) = match read {
+            Ok(r) => r,
+            Err(why) => {
+                return Check::fail(
+                    name,
+                    format!("{host}: cannot read its memory and routes over `ssh {login}`: {why}"),
+                    format!(
+                        "`ssh -o BatchMode=yes {login} true` must work from this machine: this user's key in that login's authorized_keys (or name another login with `ssh:` of host {host})"
+                    ),
+                );
+            }
+        };
+        found.push(format!("ssh {login} logs in"));
+        if let Some(nodes) = nodes {
+            let mine: Vec<NodePlan> = nodes
+                .iter()
+                .filter(|n| n.host.as_deref() == Some(host.as_str()))
+                .cloned()
+                .collect();
+            let (need, vms) = up::memory_need(&mine);
+            if let Err(r) = preflight::check_memory(need, vms, *avail) {
+                return Check::fail(name, format!("{host}: {}", r.problem), r.fix);
+            }
+            found.push(match avail {
+                Some(avail) => {
+                    format!("{vms} VM(s) to start need {need} MiB, {avail} MiB available")
+                }
+                None => format!("{vms} VM(s) to start need {need} MiB, available unknown"),
+            });
+        }
+        if f.primary {
+            let bridge = crate::network::bridge_name(&lab.name);
+            let subnet = lab.network.subnet;
+            if let Err(r) = preflight::check_routes(subnet, Some(&bridge), routes) {
+                return Check::fail(name, format!("{host}: {}", r.problem), r.fix);
+            }
+            found.push(format!("no route there on {subnet}"));
+        }
     }
-    let qemu = f
-        .hypervisor
-        .as_deref()
-        .map_or(String::new(), |v| format!(", {} {v}", f.driver));
-    let pool = match &f.pool {
-        Some(_) => format!("pool {} there", names::POOL),
-        None => format!("pool {} not there yet (lab up makes it)", names::POOL),
-    };
-    Check::pass(
-        NAME,
+    Check::pass(name, format!("{host} ({uri}): {}", found.join("; ")))
+}
+
+/// The fix for host `host` whose libvirt at `uri` cannot be reached, by
+/// the URI's transport (<https://libvirt.org/remote.html>).
+pub(super) fn reach_fix(host: &str, uri: &str) -> String {
+    let check = format!("`virsh -c '{uri}' list` must work from this machine");
+    let transport = uri.split("://").next().unwrap_or("");
+    let over_ssh = ["+ssh", "+libssh2", "+libssh"]
+        .iter()
+        .any(|t| transport.ends_with(t));
+    if over_ssh {
         format!(
-            "{name} ({uri}): libvirt {}{qemu}; {pool}; no other network on {subnet}",
-            f.libvirt
-        ),
-    )
+            "{check}: libvirtd running on {host}, and this user's ssh logging in there without a prompt"
+        )
+    } else if transport.ends_with("+tls") || (!transport.contains('+') && !uri.contains(":///")) {
+        format!(
+            "{check}: libvirtd on {host} listening for TLS, with its CA and this machine's client certificate in place (https://libvirt.org/kbase/tlscerts.html)"
+        )
+    } else {
+        format!("{check}: libvirtd running on {host}, reachable by the URI's transport")
+    }
+}
+
+/// Whether `uri` names libvirt on another machine (a server in it).
+pub(super) fn is_remote(uri: &str) -> bool {
+    uri.split_once("://")
+        .is_some_and(|(_, rest)| !rest.starts_with('/') && !rest.is_empty())
 }

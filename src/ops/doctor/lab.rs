@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use super::{Check, bounded, probe};
 use crate::backend::libvirt::Facts;
-use crate::backend::{BackendError, Hypervisor, NetworkInfo};
+use crate::backend::{BackendError, Hypervisor};
 use crate::boxes::Store;
 use crate::ops::names;
-use crate::ops::owner::{self, Owner};
-use crate::ops::preflight::{self, Route};
+use crate::ops::preflight;
 use crate::ops::up::{self, Survey, ToolNeeds};
 use crate::spec::{self, Lab, SpecError};
 use crate::state::{State, StateDir};
@@ -38,7 +37,12 @@ pub(super) enum Found {
 pub(super) struct LabPlan {
     pub survey: Survey,
     pub needs: ToolNeeds,
-    /// Free disk it needs per filesystem ([`up::room_needs`]).
+    /// The nodes that run on this machine: all of them but those on a
+    /// host that is another machine (whose memory and pool are its own,
+    /// in its `host-NAME` check).
+    pub local: Vec<up::NodePlan>,
+    /// Free disk it needs per filesystem on this machine
+    /// ([`up::room_needs`]; the pool's only when a node runs here).
     pub room: Vec<(PathBuf, u64)>,
     /// Whether libvirt told which domains and box volumes exist (else the
     /// plan counts as if none did).
@@ -101,6 +105,14 @@ impl Found {
         }
     }
 
+    /// The valid lab's state, if any.
+    pub fn state(&self) -> Option<&State> {
+        match self {
+            Found::Loaded { state, .. } => Some(state),
+            _ => None,
+        }
+    }
+
     /// The lab file's `libvirt_uri` or its host's `uri`, if a valid lab names one.
     pub fn libvirt_uri(&self) -> Option<&str> {
         self.lab().and_then(|l| l.uri_in_file())
@@ -146,7 +158,17 @@ pub(super) fn plan_with(
     up::check_paths(lab)?;
     let survey = up::survey(lab, store, st, &lab.nodes, hv)?;
     let needs = up::tool_needs(lab, &survey.boxes, &survey.images);
-    let room = up::room_needs(store, &survey.nodes, &survey.boxes, hv)?;
+    let local: Vec<up::NodePlan> = survey
+        .nodes
+        .iter()
+        .filter(|n| n.host_ssh.is_none())
+        .cloned()
+        .collect();
+    let mut room = up::room_needs(store, &local, &survey.boxes, hv)?;
+    if local.is_empty() && !survey.nodes.is_empty() {
+        // Boxes are copied to the pool of the machines the nodes run on.
+        room.retain(|(dir, _)| *dir != names::pool_dir());
+    }
     let owners = hv.map(|hv| {
         let network = st
             .network
@@ -157,6 +179,7 @@ pub(super) fn plan_with(
     Ok(LabPlan {
         survey,
         needs,
+        local,
         room,
         asked_libvirt: hv.is_some(),
         owners,
@@ -200,7 +223,7 @@ pub(super) fn lab_file(found: &Found, plan: &Option<Result<LabPlan, String>>) ->
 }
 
 /// `PROBLEM; FIX` as its two parts; `default` when there is no `; `.
-fn split_fix(message: &str, default: &str) -> (String, String) {
+pub(super) fn split_fix(message: &str, default: &str) -> (String, String) {
     match message.rsplit_once("; ") {
         Some((problem, fix)) => (problem.to_string(), fix.to_string()),
         None => (message.to_string(), default.to_string()),
@@ -267,7 +290,16 @@ pub(super) fn resources(
         _ => unreachable!("a loaded lab"),
     };
     let networks = conn.as_ref().ok().map(|f| f.networks.as_slice());
-    checks.push(subnet(lab, state, networks, &preflight::host_routes()));
+    // The primary's routes: this machine's when it is the primary, else
+    // read over ssh in its host-NAME check.
+    let here = lab.host().is_none_or(|h| h.ssh.is_none());
+    let routes = here.then(preflight::host_routes);
+    checks.push(super::subnet::subnet(
+        lab,
+        state,
+        networks,
+        routes.as_deref(),
+    ));
     let gateway = lab.network.gateway;
     checks.push(super::proxy::proxy(
         super::proxy::setting(lab).as_ref(),
@@ -284,7 +316,13 @@ const UNASKED: &str = "libvirt not asked which VMs exist: counted as if none did
 /// `memory`: what the VMs `lab up` starts need against `available` MiB.
 pub(super) fn memory(plan: &LabPlan, available: Option<u64>) -> Check {
     const NAME: &str = "memory";
-    let (need, vms) = up::memory_need(&plan.survey.nodes);
+    if plan.local.is_empty() && !plan.survey.nodes.is_empty() {
+        return Check::skip(
+            NAME,
+            "no node runs on this machine (each host's memory: its host-NAME check)",
+        );
+    }
+    let (need, vms) = up::memory_need(&plan.local);
     let note = if plan.asked_libvirt {
         String::new()
     } else {
@@ -342,59 +380,11 @@ pub(super) fn disk(plan: &LabPlan, free: &dyn Fn(&Path) -> Option<u64>) -> Check
         };
         found.push(format!("{}: {need}, {free}", dir.display()));
     }
+    if found.is_empty() {
+        return Check::pass(
+            NAME,
+            "nothing to store on this machine: the nodes run on others",
+        );
+    }
     Check::pass(NAME, format!("{}{note}", found.join("; ")))
-}
-
-/// `subnet`: the lab's subnet against libvirt's other networks (`None`:
-/// libvirt not reachable) and the host's routes. The network of the lab's
-/// name (and its bridge's routes) count as its own only when they are
-/// this lab's (`st`: its state; [`owner::classify`]).
-pub(super) fn subnet(
-    lab: &Lab,
-    st: &State,
-    networks: Option<&[NetworkInfo]>,
-    routes: &[Route],
-) -> Check {
-    const NAME: &str = "subnet";
-    let subnet = lab.network.subnet;
-    let own = st
-        .network
-        .clone()
-        .unwrap_or_else(|| names::network(&lab.name));
-    let ours = networks.is_none_or(|nets| {
-        let maker = nets.iter().find(|n| n.name == own).map(|n| n.maker.clone());
-        let recorded = st.network.as_deref() == Some(own.as_str());
-        matches!(
-            owner::classify(maker, &lab.name, st, recorded),
-            Owner::Ours | Owner::Missing
-        )
-    });
-    let bridge = crate::network::bridge_name(&lab.name);
-    let (own, bridge) = match ours {
-        true => (Some(own.as_str()), Some(bridge.as_str())),
-        false => (None, None),
-    };
-    let refused = networks
-        .map(|nets| preflight::check_networks(subnet, own, nets))
-        .unwrap_or(Ok(()))
-        .and_then(|()| preflight::check_routes(subnet, bridge, routes));
-    if let Err(refusal) = refused {
-        return Check::fail(NAME, refusal.problem, refusal.fix);
-    }
-    match networks {
-        Some(nets) => Check::pass(
-            NAME,
-            format!(
-                "{subnet}: no other libvirt network ({} checked) and no host route overlaps it",
-                nets.iter().filter(|n| Some(n.name.as_str()) != own).count()
-            ),
-        ),
-        None => Check::warn(
-            NAME,
-            format!(
-                "{subnet}: no host route overlaps it; libvirt's networks were not checked (libvirt not reachable)"
-            ),
-            "make libvirt reachable (see the libvirt check) and run lab doctor again",
-        ),
-    }
 }

@@ -4,8 +4,9 @@
 //!
 //! [`doctor`] reads the host ([`probe`]) into plain facts, then hands each
 //! check's facts to a pure verdict function ([`host`] for libvirt, QEMU,
-//! KVM and the pool; [`tools`]; [`lab`] for the lab file, memory, disk and
-//! subnet; [`proxy`]; [`hosts`] for a lab's other hosts), so the verdicts are tested without a host. The
+//! KVM and the pool; [`tools`]; [`lab`] for the lab file, memory and disk;
+//! [`subnet`]; [`proxy`]; [`hosts`] for the lab's hosts beyond this
+//! machine), so the verdicts are tested without a host. The
 //! lab-specific numbers come from the code `lab up` runs before it creates
 //! anything ([`super::up::survey`], [`super::preflight`]). Everything that
 //! may wait on something else (libvirt, a proxy) runs with a deadline
@@ -16,10 +17,12 @@ mod hosts;
 mod lab;
 mod probe;
 mod proxy;
+mod subnet;
 #[cfg(test)]
 mod tests;
 mod tools;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,8 +62,9 @@ impl Status {
 /// One named check: what was found and, for WARN and FAIL, what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// Stable name, e.g. `libvirt`, `kvm`, `memory`.
-    pub name: &'static str,
+    /// Stable name, e.g. `libvirt`, `kvm`, `memory`; `host-NAME` for
+    /// host NAME of a lab over several hosts.
+    pub name: Cow<'static, str>,
     pub status: Status,
     /// One line: what was checked and found.
     pub detail: String,
@@ -69,25 +73,38 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+    fn pass(name: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
         Self::new(name, Status::Pass, detail.into(), None)
     }
 
-    fn skip(name: &'static str, detail: impl Into<String>) -> Self {
+    fn skip(name: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
         Self::new(name, Status::Skip, detail.into(), None)
     }
 
-    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+    fn warn(
+        name: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self::new(name, Status::Warn, detail.into(), Some(fix.into()))
     }
 
-    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+    fn fail(
+        name: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self::new(name, Status::Fail, detail.into(), Some(fix.into()))
     }
 
-    fn new(name: &'static str, status: Status, detail: String, fix: Option<String>) -> Self {
+    fn new(
+        name: impl Into<Cow<'static, str>>,
+        status: Status,
+        detail: String,
+        fix: Option<String>,
+    ) -> Self {
         Check {
-            name,
+            name: name.into(),
             status,
             detail,
             fix,
@@ -153,22 +170,15 @@ pub fn doctor(opts: &Options) -> Report {
     };
     checks.extend(tools::tools(&probe::tools(needs)));
     checks.extend(lab::resources(&found, plan.as_ref(), &conn, opts.timeout));
-    if let Some(lab) = found.lab() {
-        checks.extend(other_hosts(lab, opts.timeout));
+    if let (Some(lab), Some(st)) = (found.lab(), found.state()) {
+        let nodes = match &plan {
+            Some(Ok(p)) => Some(p.survey.nodes.as_slice()),
+            _ => None,
+        };
+        let asked = hosts::probe_hosts(lab, opts.timeout);
+        checks.extend(asked.iter().map(|f| hosts::verdict(f, lab, st, nodes)));
     }
     Report::of(checks)
-}
-
-/// One `host` check per host of `lab` other than its primary, their
-/// libvirt asked all at once, each within `limit`.
-fn other_hosts(lab: &crate::spec::Lab, limit: Duration) -> Vec<Check> {
-    let others: Vec<_> = lab.used_hosts().into_iter().skip(1).collect();
-    let answers = crate::fanout::each(&others, |h| ask_libvirt(&h.uri, limit).1);
-    others
-        .iter()
-        .zip(&answers)
-        .map(|(h, conn)| hosts::other_host(&h.name, &h.uri, conn, &lab.name, lab.network.subnet))
-        .collect()
 }
 
 /// Connect to `uri` and read its facts, each within `limit`. The

@@ -97,10 +97,14 @@ impl HostNet for FakeHostNet {
     fn route_src(&self, _peer: Ipv4Addr) -> Result<Option<Ipv4Addr>> {
         Ok(self.up()?.src)
     }
-    fn read_file(&self, path: &str) -> Result<String> {
-        match self.up()?.files.get(path) {
-            Some(text) => Ok(text.clone()),
-            None => bail!("cat: {path}: No such file or directory"),
-        }
+    fn read_files(&self, paths: &[&str]) -> Result<Vec<String>> {
+        let inner = self.up()?;
+        paths
+            .iter()
+            .map(|p| match inner.files.get(*p) {
+                Some(text) => Ok(text.clone()),
+                None => bail!("cat: {p}: No such file or directory"),
+            })
+            .collect()
     }
 }

@@ -37,9 +37,34 @@ pub trait HostNet: Send + Sync {
     fn resolve(&self, name: &str) -> Result<Option<Ipv4Addr>>;
     /// The source address of this host's route to `peer` (`ip route get`).
     fn route_src(&self, peer: Ipv4Addr) -> Result<Option<Ipv4Addr>>;
-    /// The text of file `path` on this host (`cat`), e.g. `/proc/meminfo`
-    /// and `/proc/net/route` for preflight.
-    fn read_file(&self, path: &str) -> Result<String>;
+    /// The texts of files `paths` on this host, in their order, e.g.
+    /// `/proc/meminfo` and `/proc/net/route` for preflight: one `cat`
+    /// over one SSH login on another machine. Errors: SSH failing, a file
+    /// that cannot be read.
+    fn read_files(&self, paths: &[&str]) -> Result<Vec<String>>;
+}
+
+/// What [`IpHostNet::read_files`] prints between two files' texts.
+const FILE_END: &str = "\n--lab-end-of-file--\n";
+
+/// The shell line that prints files `paths` with [`FILE_END`] between
+/// them: `cat -- A && printf '\n%s\n' MARK && cat -- B ...`.
+fn cat_line(paths: &[&str]) -> String {
+    let mark = FILE_END.trim();
+    paths
+        .iter()
+        .map(|p| shell_join(["cat", "--", p]))
+        .collect::<Vec<_>>()
+        .join(&format!(" && printf '\\n%s\\n' {mark} && "))
+}
+
+/// The `n` texts [`cat_line`] printed in `out`. Errors: another count.
+fn split_cat(out: &str, n: usize) -> Result<Vec<String>> {
+    let texts: Vec<String> = out.split(FILE_END).map(str::to_string).collect();
+    if texts.len() != n {
+        anyhow::bail!("{} parts where {n} were expected", texts.len());
+    }
+    Ok(texts)
 }
 
 /// [`HostNet`] with iproute2 and getent: on this machine, or on the host
@@ -152,7 +177,66 @@ impl HostNet for IpHostNet {
         Ok(vxlan::parse_route_src(&json))
     }
 
-    fn read_file(&self, path: &str) -> Result<String> {
-        self.run(&[vec!["cat".into(), "--".into(), path.into()]])
+    fn read_files(&self, paths: &[&str]) -> Result<Vec<String>> {
+        let Some(login) = &self.ssh else {
+            return paths
+                .iter()
+                .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {p}")))
+                .collect();
+        };
+        let (user, address) = crate::names::ssh_login(login)
+            .map_err(|why| anyhow::anyhow!("the login of host {} {why}", self.host))?;
+        let out = match Cmd::new("ssh")
+            .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=15"])
+            .args(crate::ssh::openssh::login(user, address))
+            .arg(cat_line(paths))
+            .run()
+        {
+            Ok(out) => out.stdout,
+            // What ssh (or cat) said, without the command line.
+            Err(crate::process::ProcessError::Failed { status, stderr, .. }) => {
+                let said = stderr
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                anyhow::bail!("`ssh {login}` failed ({status}): {said}");
+            }
+            Err(e) => return Err(e.into()),
+        };
+        split_cat(&out, paths.len()).with_context(|| {
+            format!(
+                "`ssh {login}` printed no {} lab can read",
+                paths.join(" and ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cat_line_run_by_a_shell_splits_back_into_each_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("a b");
+        let b = tmp.path().join("b");
+        std::fs::write(&a, "MemAvailable: 1 kB\n").unwrap();
+        std::fs::write(&b, "Iface\tDestination\n").unwrap();
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        let out = Cmd::new("sh")
+            .args(["-c", &cat_line(&[a, b])])
+            .run()
+            .unwrap()
+            .stdout;
+        let texts = split_cat(&out, 2).unwrap();
+        assert_eq!(texts, ["MemAvailable: 1 kB\n", "Iface\tDestination\n"]);
+        assert!(split_cat(&out, 3).is_err());
+        // A missing file fails the whole line.
+        let line = cat_line(&[a, "/nonexistent/lab"]);
+        assert!(Cmd::new("sh").args(["-c", &line]).run().is_err());
     }
 }

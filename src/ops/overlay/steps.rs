@@ -115,34 +115,40 @@ pub fn check_tunnel_addresses(
 /// Refusals of VNI `vni` (device `dev`) on each of `hosts`: a host where
 /// the VXLAN devices cannot be listed (`ip` missing, SSH failing), or
 /// where another device uses the VNI. Our own device with our VNI (a
-/// `lab up` resumed) is fine. One line per host with a problem.
-pub fn check_vni(hosts: &[HostCtx], vni: u32, dev: &str) -> Vec<String> {
+/// `lab up` resumed) is fine. The problems, each with its host's index,
+/// and per host whether its devices could be listed (its `ip` answered,
+/// over SSH for another machine).
+pub fn check_vni(hosts: &[HostCtx], vni: u32, dev: &str) -> (Vec<(usize, String)>, Vec<bool>) {
     let found = crate::fanout::each(hosts, |h| h.net.vxlan_links());
+    let listed = found.iter().map(Result::is_ok).collect();
     let mut problems = Vec::new();
-    for (h, links) in hosts.iter().zip(found) {
+    for (i, (h, links)) in hosts.iter().zip(found).enumerate() {
         match links {
-            Err(e) => problems.push(format!(
-                "host {}: cannot list its VXLAN devices with `ip`: {e:#}",
-                h.name
+            Err(e) => problems.push((
+                i,
+                format!(
+                    "host {}: cannot list its VXLAN devices with `ip`: {e:#}",
+                    h.name
+                ),
             )),
             Ok(links) => {
                 for (name, id) in links {
                     if id == vni && name != dev {
-                        problems.push(format!(
+                        problems.push((i, format!(
                             "host {}: VXLAN device {name} already uses VNI {vni}, this lab's; remove it (ip link del {name}) or rename the lab",
                             h.name
-                        ));
+                        )));
                     } else if name == dev && id != vni {
-                        problems.push(format!(
+                        problems.push((i, format!(
                             "host {}: a VXLAN device named {dev} exists with VNI {id}, not this lab's {vni}; remove it (ip link del {dev})",
                             h.name
-                        ));
+                        )));
                     }
                 }
             }
         }
     }
-    problems
+    (problems, listed)
 }
 
 /// Make each host's VXLAN device of VNI `vni` on bridge `bridge` (its

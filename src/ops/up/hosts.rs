@@ -1,7 +1,7 @@
 //! Phase 1 of `lab up` for a lab over several hosts: every host is
 //! checked before anything is created on any of them — libvirt reachable,
 //! objects of our names there ours, the subnet against its networks (and
-//! each host's routes), each host's free memory for its own nodes,
+//! the primary's routes), each host's free memory for its own nodes,
 //! `ip` usable and the lab's VNI free, each host's tunnel address (known,
 //! and outside the lab's subnet) — and
 //! every failing host is named in one error. Then the pool is made on
@@ -63,11 +63,8 @@ pub(super) fn plan(
         let host = p.strip_prefix("host ").and_then(|r| r.split(':').next());
         (index(host.unwrap_or("")), p)
     };
-    problems.extend(
-        overlay::check_vni(&ctx.hosts, vni, &device)
-            .into_iter()
-            .map(tag),
-    );
+    let (vni_problems, listed) = overlay::check_vni(&ctx.hosts, vni, &device);
+    problems.extend(vni_problems);
     if !reachable {
         // Nothing more can be asked of a host that does not answer.
         return refuse(problems);
@@ -87,32 +84,22 @@ pub(super) fn plan(
             problems.push((index(host), format!("host {host}: {e}")));
         }
     }
-    // This machine's routes and memory, for the hosts that are this
-    // machine (their bridge and VMs are here).
-    for h in ctx.hosts.iter().filter(|h| h.ssh.is_none()) {
-        let routes = preflight::host_routes();
-        if let Err(e) = preflight::check_routes(lab.network.subnet, Some(&bridge), &routes) {
-            problems.push((index(&h.name), format!("host {}: {e}", h.name)));
+    // Each machine's memory for its own nodes, and the primary's routes
+    // (its bridge gets the gateway address; the others' bridges have no
+    // address, and guests leave the lab only through the primary). Over
+    // SSH for another machine, all at once, but not again for one whose
+    // `ip` did not answer over SSH just now (already named).
+    let found = crate::fanout::each(&ctx.hosts, |h| {
+        let i = index(&h.name);
+        if h.ssh.is_some() && !listed[i] {
+            return Vec::new();
         }
+        let net = h.ssh.as_ref().map(|_| h.net.as_ref());
         let mine = nodes_on(&nodes, &h.name);
-        let (need, vms) = super::plan::memory_need(&mine);
-        if let Err(e) = preflight::check_memory(need, vms, preflight::available_memory_mib()) {
-            problems.push((index(&h.name), format!("host {}: {e}", h.name)));
-        }
-    }
-    // Another machine's memory for its nodes, and its routes: on the
-    // primary the bridge gets the gateway address, and on any host a
-    // network of the lab's addresses there is one its guests cannot reach.
-    for (i, h) in ctx
-        .hosts
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| h.ssh.is_some())
-    {
-        let mine = nodes_on(&nodes, &h.name);
-        for p in other_machine(h.net.as_ref(), &h.name, lab.network.subnet, &bridge, &mine) {
-            problems.push((i, p));
-        }
+        machine_checks(net, &h.name, i == 0, lab.network.subnet, &bridge, &mine)
+    });
+    for (i, found) in found.into_iter().enumerate() {
+        problems.extend(found.into_iter().map(|p| (i, p)));
     }
     let addrs: Vec<Ipv4Addr> = match overlay::tunnel_addresses(&ctx.hosts) {
         Ok(a) => {
@@ -178,31 +165,54 @@ fn refuse(mut problems: Vec<(usize, String)>) -> Result<Plan> {
     )
 }
 
-/// Refusals of host `name`, another machine reached through `net`, for
-/// the nodes `mine` it is to run: its free memory (`MemAvailable` of its
-/// /proc/meminfo) for them, and its routes (/proc/net/route) against the
-/// lab's `subnet`, routes through the lab's own `bridge` aside. One line
-/// per problem, each naming the host; a file that cannot be read is one.
-pub(super) fn other_machine(
-    net: &dyn HostNet,
+/// Refusals of host `name` for the nodes `mine` it is to run: its free
+/// memory for them (`MemAvailable` of /proc/meminfo) and, with
+/// `primary`, its routes (/proc/net/route) against the lab's `subnet`,
+/// routes through the lab's own `bridge` aside. `net`: another machine,
+/// whose files are read over one SSH login; `None`: this machine. One
+/// line per problem, each naming the host; files that cannot be read
+/// are one.
+pub(super) fn machine_checks(
+    net: Option<&dyn HostNet>,
     name: &str,
+    primary: bool,
     subnet: ipnet::Ipv4Net,
     bridge: &str,
     mine: &[NodePlan],
 ) -> Vec<String> {
     let (need, vms) = super::plan::memory_need(mine);
-    let memory = net.read_file("/proc/meminfo").and_then(|text| {
-        let avail = preflight::parse_mem_available(&text);
-        Ok(preflight::check_memory(need, vms, avail)?)
-    });
-    let routes = net.read_file("/proc/net/route").and_then(|text| {
-        let routes = preflight::parse_routes(&text);
-        Ok(preflight::check_routes(subnet, Some(bridge), &routes)?)
-    });
-    [memory, routes]
-        .into_iter()
-        .filter_map(|r| r.err().map(|e| format!("host {name}: {e:#}")))
-        .collect()
+    let (avail, routes) = match net {
+        None => (preflight::available_memory_mib(), preflight::host_routes()),
+        Some(net) => {
+            let paths: &[&str] = if primary {
+                &["/proc/meminfo", "/proc/net/route"]
+            } else {
+                &["/proc/meminfo"]
+            };
+            match net.read_files(paths) {
+                Ok(texts) => (
+                    preflight::parse_mem_available(&texts[0]),
+                    texts
+                        .get(1)
+                        .map_or_else(Vec::new, |t| preflight::parse_routes(t)),
+                ),
+                Err(e) => {
+                    return vec![format!(
+                        "host {name}: cannot read {} there: {e:#}",
+                        paths.join(" and ")
+                    )];
+                }
+            }
+        }
+    };
+    let mut problems = Vec::new();
+    if let Err(e) = preflight::check_memory(need, vms, avail) {
+        problems.push(format!("host {name}: {e}"));
+    }
+    if primary && let Err(e) = preflight::check_routes(subnet, Some(bridge), &routes) {
+        problems.push(format!("host {name}: {e}"));
+    }
+    problems
 }
 
 /// The planned nodes that run on host `host`.

@@ -35,7 +35,9 @@ use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 
 pub use needs::{ToolNeeds, room_needs, tool_needs};
-pub use plan::{NodePlan, Plan, Survey, check_owners, check_paths, memory_need, survey};
+pub use plan::{
+    NodePlan, Plan, Survey, check_owners, check_paths, memory_need, refuse_other, survey,
+};
 pub use wait::{console_tail, strip_control};
 
 #[derive(Clone)]

@@ -109,7 +109,14 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     } else if let (Some(net), Some(h)) = (&ctx.remote, lab.host()) {
         // The same of that host, read over SSH.
         let subnet = lab.network.subnet;
-        let problems = super::hosts::other_machine(net.as_ref(), &h.name, subnet, &bridge, &nodes);
+        let problems = super::hosts::machine_checks(
+            Some(net.as_ref()),
+            &h.name,
+            true,
+            subnet,
+            &bridge,
+            &nodes,
+        );
         if !problems.is_empty() {
             anyhow::bail!(
                 "lab up cannot start, and nothing was created:\n  {}",
@@ -174,7 +181,7 @@ pub fn check_owners(
 }
 
 /// Refuse an object of one of our names that is not ours.
-pub(super) fn refuse_other(lab: &Lab, kind: &str, name: &str, owner: Owner) -> Result<()> {
+pub fn refuse_other(lab: &Lab, kind: &str, name: &str, owner: Owner) -> Result<()> {
     let file = std::path::absolute(&lab.path).unwrap_or_else(|_| lab.path.clone());
     match owner {
         Owner::Missing | Owner::Ours => Ok(()),

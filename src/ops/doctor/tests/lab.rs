@@ -186,14 +186,14 @@ fn subnet_against_networks_and_routes() {
         net("lab-shop", "10.88.2.0/24"),
     ];
     is(
-        &lab::subnet(lab, &State::default(), Some(&nets), &[]),
+        &super::super::subnet::subnet(lab, &State::default(), Some(&nets), Some(&[])),
         Status::Pass,
         "10.88.1.0/24: no other libvirt network (2 checked)",
         "",
     );
     let clash = [net("other", "10.88.0.0/16")];
     is(
-        &lab::subnet(lab, &State::default(), Some(&clash), &[]),
+        &super::super::subnet::subnet(lab, &State::default(), Some(&clash), Some(&[])),
         Status::Fail,
         "collides with libvirt network `other`",
         "pick another `network.subnet`",
@@ -203,13 +203,13 @@ fn subnet_against_networks_and_routes() {
         net: "10.88.1.0/24".parse().unwrap(),
     }];
     is(
-        &lab::subnet(lab, &State::default(), Some(&nets), &route),
+        &super::super::subnet::subnet(lab, &State::default(), Some(&nets), Some(&route)),
         Status::Fail,
         "host route 10.88.1.0/24 on eth1",
         "pick another",
     );
     is(
-        &lab::subnet(lab, &State::default(), None, &[]),
+        &super::super::subnet::subnet(lab, &State::default(), None, Some(&[])),
         Status::Warn,
         "libvirt's networks were not checked",
         "libvirt check",
@@ -295,7 +295,7 @@ fn a_report_is_ok_unless_a_check_failed() {
     let report = Report::of(vec![warn, Check::fail("libvirt", "down", "start it")]);
     assert!(!report.ok);
     assert_eq!(
-        report.failed().map(|c| c.name).collect::<Vec<_>>(),
+        report.failed().map(|c| c.name.as_ref()).collect::<Vec<_>>(),
         ["libvirt"]
     );
 }

@@ -76,7 +76,7 @@ fn another_labs_objects_of_our_names_fail_and_its_nodes_count_as_to_start() {
     let st = f.ctx.state().unwrap();
     let nets = f.fake.list_networks().unwrap();
     is(
-        &lab::subnet(&f.ctx.lab, &st, Some(&nets), &[]),
+        &super::super::subnet::subnet(&f.ctx.lab, &st, Some(&nets), Some(&[])),
         Status::Fail,
         &format!(
             "collides with libvirt network `lab-wf` (10.88.1.0/24), lab `wf`'s network (made from {a_file})"
@@ -113,7 +113,7 @@ fn this_labs_own_objects_pass_and_unreached_libvirt_skips() {
     let st = a.ctx.state().unwrap();
     let nets = a.fake.list_networks().unwrap();
     is(
-        &lab::subnet(&a.ctx.lab, &st, Some(&nets), &[]),
+        &super::super::subnet::subnet(&a.ctx.lab, &st, Some(&nets), Some(&[])),
         Status::Pass,
         "no other libvirt network (0 checked)",
         "",
@@ -131,7 +131,8 @@ fn virsh_is_offered_only_for_a_network_nobody_made_and_after_another_subnet() {
         state: RunState::Active,
     };
     let st = crate::state::State::default();
-    let check = lab::subnet(&f.ctx.lab, &st, Some(&[other(Maker::Unknown)]), &[]);
+    let check =
+        super::super::subnet::subnet(&f.ctx.lab, &st, Some(&[other(Maker::Unknown)]), Some(&[]));
     is(
         &check,
         Status::Fail,
@@ -143,7 +144,8 @@ fn virsh_is_offered_only_for_a_network_nobody_made_and_after_another_subnet() {
         file: "/home/u/shop/lab.yaml".into(),
         ..Default::default()
     };
-    let check = lab::subnet(&f.ctx.lab, &st, Some(&[other(Maker::Lab(tag))]), &[]);
+    let check =
+        super::super::subnet::subnet(&f.ctx.lab, &st, Some(&[other(Maker::Lab(tag))]), Some(&[]));
     is(
         &check,
         Status::Fail,

@@ -32,10 +32,8 @@ fn run_tools(
 #[test]
 fn a_missing_tool_fails_when_the_lab_needs_it_else_warns() {
     let all = ["ssh-keygen", "ssh", "ansible-playbook"];
-    let names: Vec<&str> = run_tools(None, &[], true, &all)
-        .iter()
-        .map(|c| c.name)
-        .collect();
+    let checks = run_tools(None, &[], true, &all);
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_ref()).collect();
     assert_eq!(names, ["box-tools", "ssh-keygen", "ssh", "ansible"]);
     let builds = ToolNeeds {
         builds: vec!["debian-12".into()],
