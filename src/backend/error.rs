@@ -46,13 +46,31 @@ pub const DENIED_FIX: &str =
 pub const NO_ANSWER_FIX: &str = "Restart libvirtd (`systemctl restart libvirtd`, or kill it and \
     run `libvirtd -d`), or point LAB_LIBVIRT_URI at a running one.";
 
+/// `local`, this machine's fix, for a local `uri`; for libvirt on another
+/// machine, what must work from here instead.
+fn fix_for(uri: &str, local: &'static str) -> String {
+    if super::libvirt::is_remote(uri) {
+        format!(
+            "`virsh -c '{uri}' list` must work from this machine: libvirtd running there, and for qemu+ssh this user's ssh logging in without a prompt."
+        )
+    } else {
+        local.to_string()
+    }
+}
+
 /// A failed hypervisor operation.
 #[derive(Debug, Error)]
 pub enum BackendError {
-    #[error("cannot reach libvirt at `{uri}`: {message}. {UNREACHABLE_FIX}")]
+    #[error(
+        "cannot reach libvirt at `{uri}`: {message}. {}",
+        fix_for(uri, UNREACHABLE_FIX)
+    )]
     Unreachable { uri: String, message: String },
 
-    #[error("libvirt at `{uri}` refused access: {message}. {DENIED_FIX}")]
+    #[error(
+        "libvirt at `{uri}` refused access: {message}. {}",
+        fix_for(uri, DENIED_FIX)
+    )]
     PermissionDenied { uri: String, message: String },
 
     #[error(

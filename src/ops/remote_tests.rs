@@ -10,6 +10,7 @@ use super::{names, up};
 use crate::backend::Hypervisor;
 use crate::ssh::{HostKey, Jump, ProbeState};
 
+const URI: &str = "qemu+ssh://root@lab-host-b/system";
 const LAB: &str = "name: far\nbox: testbox\nhosts:\n  b: {uri: 'qemu+ssh://root@lab-host-b/system'}\nnetwork:\n  subnet: 10.88.7.0/24\nnodes:\n  node1:\n    ip: 10.88.7.21\n";
 
 #[test]
@@ -46,7 +47,8 @@ fn this_machines_memory_does_not_limit_a_lab_on_another_host() {
         "    ip: 10.88.7.21\n",
         "    ip: 10.88.7.21\n    memory: 65536\n",
     );
-    let f = fixture(&big);
+    let mut f = fixture(&big);
+    f.ctx.uri = URI.into();
     up::up(&f.ctx, &super::tests::ready_probe(), rep()).unwrap();
 }
 
@@ -68,6 +70,7 @@ fn a_node_that_never_gets_ready_names_its_console_log_on_the_host() {
 fn the_hosts_own_memory_and_routes_are_read_over_ssh_before_anything_is_made() {
     use super::overlay::fake::FakeHostNet;
     let mut f = fixture(LAB);
+    f.ctx.uri = URI.into();
     let net = Arc::new(FakeHostNet::new(None));
     // 512 MiB free there, and a route of its own on the lab's subnet.
     net.add_file(
@@ -105,6 +108,7 @@ fn the_hosts_own_memory_and_routes_are_read_over_ssh_before_anything_is_made() {
 
     // A host whose files cannot be read over SSH is named.
     let mut f2 = fixture(LAB);
+    f2.ctx.uri = URI.into();
     let down = Arc::new(FakeHostNet::new(None));
     down.set_down(true);
     f2.ctx.remote = Some(down);
@@ -116,4 +120,22 @@ fn the_hosts_own_memory_and_routes_are_read_over_ssh_before_anything_is_made() {
         err.contains("host b: cannot read /proc/meminfo and /proc/net/route there: ssh: connect to host: No route to host"),
         "{err}"
     );
+}
+
+#[test]
+fn a_local_uri_in_place_of_the_hosts_runs_the_lab_here_and_checks_this_machine() {
+    // What LAB_LIBVIRT_URI=test:///default does to this lab: its VMs run
+    // here, so this machine's memory counts (and no ssh is needed):
+    // 4 x 64 GiB is more than it has.
+    let nodes: String = (1..=4)
+        .map(|i| format!("  node{i}:\n    ip: 10.88.7.2{i}\n    memory: 65536\n"))
+        .collect();
+    let big = LAB.replace("  node1:\n    ip: 10.88.7.21\n", &nodes);
+    assert!(big.contains("node4"), "{big}");
+    let f = fixture(&big);
+    let err = format!(
+        "{:#}",
+        up::up(&f.ctx, &super::tests::ready_probe(), rep()).unwrap_err()
+    );
+    assert!(err.contains("not enough free memory"), "{err}");
 }

@@ -28,7 +28,8 @@ mod uri;
 
 pub use host::{Facts, PoolInfo, QEMU_CONF, qemu_user, version_text};
 pub use uri::{
-    DEFAULT_URI, FROM_LAB_FILE, SocketPlace, URI_ENV, resolve_uri, resolve_uri_from, socket_of,
+    DEFAULT_URI, FROM_LAB_FILE, SocketPlace, URI_ENV, is_remote, resolve_uri, resolve_uri_from,
+    socket_of,
 };
 
 /// How long [`Libvirt::connect`] waits for libvirt to answer.

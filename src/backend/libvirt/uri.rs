@@ -14,6 +14,14 @@ pub fn resolve_uri(lab_value: Option<&str>) -> String {
     resolve_uri_from(lab_value).0
 }
 
+/// Whether `uri` names libvirt on another machine: a server after its
+/// `://` (`qemu+ssh://user@server/system`), not `qemu:///system` or
+/// `test:///default` (<https://libvirt.org/uri.html>).
+pub fn is_remote(uri: &str) -> bool {
+    uri.split_once("://")
+        .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'))
+}
+
 /// [`resolve_uri_from`]'s word for a URI the lab file set.
 pub const FROM_LAB_FILE: &str = "the lab file";
 
@@ -111,6 +119,25 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+
+    #[test]
+    fn remote_uris_name_a_server() {
+        for uri in [
+            "qemu+ssh://root@server/system",
+            "qemu://server/system",
+            "qemu+tls://10.0.0.2/system",
+        ] {
+            assert!(is_remote(uri), "{uri}");
+        }
+        for uri in [
+            "qemu:///system",
+            "qemu+unix:///system?socket=/x.sock",
+            "test:///default",
+            "",
+        ] {
+            assert!(!is_remote(uri), "{uri}");
+        }
+    }
 
     #[test]
     fn uri_env_beats_lab_file_beats_default() {

@@ -30,7 +30,7 @@ pub(super) fn libvirt(uri: &str, from: &str, conn: &Result<Facts, BackendError>)
         Err(BackendError::Unreachable { message, .. }) => Check::fail(
             NAME,
             format!("cannot reach {uri} ({from}): {message}"),
-            if super::hosts::is_remote(uri) {
+            if crate::backend::libvirt::is_remote(uri) {
                 super::hosts::reach_fix("its server", uri)
             } else {
                 UNREACHABLE_FIX.to_string()

@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use super::lab::split_fix;
+use super::lab::{Connections, split_fix};
 use super::{Check, ask_libvirt, bounded};
 use crate::backend::BackendError;
 use crate::backend::libvirt::Facts;
@@ -48,17 +48,24 @@ pub(super) struct HostFacts {
 pub(super) type Read = Result<(Option<u64>, Vec<Route>), String>;
 
 /// Ask every host of `lab` that needs a `host-NAME` check, all at once,
-/// each step within `limit`.
-pub(super) fn probe_hosts(lab: &Lab, limit: Duration) -> Vec<HostFacts> {
+/// each step within `limit`. Also the connection to each other host's
+/// libvirt that answered, by host name (for the plan's survey).
+pub(super) fn probe_hosts(lab: &Lab, limit: Duration) -> (Vec<HostFacts>, Connections) {
     let hosts: Vec<(usize, &Host)> = lab
         .used_hosts()
         .into_iter()
         .enumerate()
         .filter(|(i, h)| *i > 0 || h.ssh.is_some())
         .collect();
-    crate::fanout::each(&hosts, |(i, h)| {
+    let found = crate::fanout::each(&hosts, |(i, h)| {
         let primary = *i == 0;
-        let libvirt = (!primary).then(|| ask_libvirt(&h.uri, limit).1);
+        let (hv, libvirt) = match primary {
+            true => (None, None),
+            false => {
+                let (hv, facts) = ask_libvirt(&h.uri, limit);
+                (hv, Some(facts))
+            }
+        };
         let machine = h.ssh.as_ref().map(|login| {
             let net = IpHostNet::new(&h.name, Some(&login.to_string()));
             let paths: &'static [&'static str] = if primary {
@@ -81,14 +88,17 @@ pub(super) fn probe_hosts(lab: &Lab, limit: Duration) -> Vec<HostFacts> {
             };
             (login.to_string(), read)
         });
-        HostFacts {
+        let facts = HostFacts {
             name: h.name.clone(),
             uri: h.uri.clone(),
             primary,
             libvirt,
             machine,
-        }
-    })
+        };
+        (facts, hv.map(|hv| (h.name.clone(), hv)))
+    });
+    let (facts, conns): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+    (facts, conns.into_iter().flatten().collect())
 }
 
 /// The `host-NAME` check of `f` for lab `lab` (state `st`): `nodes` are
@@ -159,7 +169,14 @@ pub(super) fn verdict(f: &HostFacts, lab: &Lab, st: &State, nodes: Option<&[Node
             Err(why) => {
                 return Check::fail(
                     name,
-                    format!("{host}: cannot read its memory and routes over `ssh {login}`: {why}"),
+                    format!(
+                        "{host}: cannot read its {} over `ssh {login}`: {why}",
+                        if f.primary {
+                            "memory and routes"
+                        } else {
+                            "memory"
+                        }
+                    ),
                     format!(
                         "`ssh -o BatchMode=yes {login} true` must work from this machine: this user's key in that login's authorized_keys (or name another login with `ssh:` of host {host})"
                     ),
@@ -215,10 +232,4 @@ pub(super) fn reach_fix(host: &str, uri: &str) -> String {
     } else {
         format!("{check}: libvirtd running on {host}, reachable by the URI's transport")
     }
-}
-
-/// Whether `uri` names libvirt on another machine (a server in it).
-pub(super) fn is_remote(uri: &str) -> bool {
-    uri.split_once("://")
-        .is_some_and(|(_, rest)| !rest.starts_with('/') && !rest.is_empty())
 }

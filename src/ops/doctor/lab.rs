@@ -119,12 +119,14 @@ impl Found {
     }
 
     /// Plan the lab as `lab up` would, asking `hv` (within `limit`) which
-    /// domains and box volumes exist; without an answer, as if none did.
-    /// `None` without a valid lab; the error is the first problem `lab up`
-    /// would refuse the lab for.
+    /// domains and box volumes exist, and `hosts` for the nodes on other
+    /// hosts; without an answer, as if none did. `None` without a valid
+    /// lab; the error is the first problem `lab up` would refuse the lab
+    /// for.
     pub fn plan(
         &self,
         hv: Option<Arc<dyn Hypervisor>>,
+        hosts: &Hosts,
         limit: Duration,
     ) -> Option<Result<LabPlan, String>> {
         let Found::Loaded { lab, state, .. } = self else {
@@ -132,8 +134,10 @@ impl Found {
         };
         let store = crate::boxes::Store::default_location();
         let run = {
-            let (lab, state) = (lab.clone(), state.clone());
-            move |hv: Option<Arc<dyn Hypervisor>>| plan_with(&lab, &store, &state, hv.as_deref())
+            let (lab, state, hosts) = (lab.clone(), state.clone(), hosts.clone());
+            move |hv: Option<Arc<dyn Hypervisor>>| {
+                plan_with(&lab, &store, &state, hv.as_deref(), &hosts)
+            }
         };
         if let Some(hv) = hv {
             let asked = run.clone();
@@ -145,30 +149,55 @@ impl Found {
     }
 }
 
+/// Connections to hosts' libvirt, by host name.
+pub(super) type Connections = Vec<(String, Arc<dyn Hypervisor>)>;
+
+/// Where the lab's VMs run, beyond the primary's libvirt.
+#[derive(Clone, Default)]
+pub(super) struct Hosts {
+    /// The libvirt of each other host of a lab over several hosts that
+    /// answered, by host name (a node on one that did not is counted as
+    /// new).
+    pub others: Connections,
+    /// The libvirt lab uses is this machine's (a local URI, e.g. through
+    /// LAB_LIBVIRT_URI, for a lab on one host): every node runs here,
+    /// whatever its host, as for `lab up`.
+    pub local_only: bool,
+}
+
 /// Plan `lab` (whose state is `st`) as `lab up` would, asking `hv` which
-/// domains, box volumes and objects of its names exist; with `None`, as if
-/// none did. Errors: the first problem `lab up` would refuse the lab for
+/// domains, box volumes and objects of its names exist, and `hosts` for
+/// the nodes on other hosts; with `None`, as if none did. Errors: the first problem `lab up` would refuse the lab for
 /// before it asks libvirt (paths, boxes, disk sizes).
 pub(super) fn plan_with(
     lab: &Lab,
     store: &Store,
     st: &State,
     hv: Option<&dyn Hypervisor>,
+    hosts: &Hosts,
 ) -> anyhow::Result<LabPlan> {
     up::check_paths(lab)?;
-    let survey = up::survey(lab, store, st, &lab.nodes, hv)?;
+    let primary = lab.host().map(|h| h.name.as_str());
+    let hv_of = |n: &spec::Node| match n.host.as_deref() {
+        None => hv,
+        Some(h) if Some(h) == primary => hv,
+        Some(h) => hosts
+            .others
+            .iter()
+            .find(|(name, _)| name == h)
+            .map(|(_, o)| o.as_ref()),
+    };
+    let survey = up::survey_on(lab, store, st, &lab.nodes, &hv_of)?;
     let needs = up::tool_needs(lab, &survey.boxes, &survey.images);
     let local: Vec<up::NodePlan> = survey
         .nodes
         .iter()
-        .filter(|n| n.host_ssh.is_none())
+        .filter(|n| n.host_ssh.is_none() || hosts.local_only)
         .cloned()
         .collect();
-    let mut room = up::room_needs(store, &local, &survey.boxes, hv)?;
-    if local.is_empty() && !survey.nodes.is_empty() {
-        // Boxes are copied to the pool of the machines the nodes run on.
-        room.retain(|(dir, _)| *dir != names::pool_dir());
-    }
+    // Boxes are copied to the pool of the machines the nodes run on.
+    let pool_here = !local.is_empty() || survey.nodes.is_empty();
+    let room = up::room_needs(store, &local, &survey.boxes, hv, pool_here)?;
     let owners = hv.map(|hv| {
         let network = st
             .network
@@ -258,11 +287,13 @@ pub(super) fn names(plan: Option<&Result<LabPlan, String>>) -> Check {
     }
 }
 
-/// `names`, `memory`, `disk`, `subnet`, `proxy`: skipped without a valid lab.
+/// `names`, `memory`, `disk`, `subnet`, `proxy`: skipped without a valid
+/// lab. `local_only`: as [`Hosts::local_only`].
 pub(super) fn resources(
     found: &Found,
     plan: Option<&Result<LabPlan, String>>,
     conn: &Result<Facts, BackendError>,
+    local_only: bool,
     limit: Duration,
 ) -> Vec<Check> {
     const NAMES: [&str; 5] = ["names", "memory", "disk", "subnet", "proxy"];
@@ -292,7 +323,7 @@ pub(super) fn resources(
     let networks = conn.as_ref().ok().map(|f| f.networks.as_slice());
     // The primary's routes: this machine's when it is the primary, else
     // read over ssh in its host-NAME check.
-    let here = lab.host().is_none_or(|h| h.ssh.is_none());
+    let here = local_only || lab.host().is_none_or(|h| h.ssh.is_none());
     let routes = here.then(preflight::host_routes);
     checks.push(super::subnet::subnet(
         lab,

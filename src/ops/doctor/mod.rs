@@ -103,6 +103,9 @@ impl Check {
         detail: String,
         fix: Option<String>,
     ) -> Self {
+        // One line each, whatever a program said (\r\n, several lines).
+        let one_line = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (detail, fix) = (one_line(detail), fix.map(one_line));
         Check {
             name: name.into(),
             status,
@@ -144,13 +147,28 @@ pub struct Options {
 
 /// Run every check, in order: lab file, libvirt, its socket, QEMU, KVM,
 /// the storage pool, the tools (box build, ssh-keygen, ssh, Ansible), then
-/// the lab's memory, disk, subnet and proxy, and for a lab over several
-/// hosts each other host's libvirt.
+/// the lab's memory, disk, subnet and proxy, then `host-NAME` for each
+/// host of the lab beyond this machine's libvirt ([`hosts`]).
 pub fn doctor(opts: &Options) -> Report {
     let found = lab::load(&opts.lab_file);
-    let (uri, from) = libvirt::resolve_uri_from(found.libvirt_uri());
+    // A lab over several hosts runs on its hosts' URIs, whatever
+    // LAB_LIBVIRT_URI says (as for `lab up`): the primary's is asked here.
+    let (uri, from) = match found
+        .lab()
+        .filter(|l| l.multi_host())
+        .and_then(|l| l.host())
+    {
+        Some(primary) => (primary.uri.clone(), libvirt::FROM_LAB_FILE),
+        None => libvirt::resolve_uri_from(found.libvirt_uri()),
+    };
     let (hv, conn) = ask_libvirt(&uri, opts.timeout);
-    let plan = found.plan(hv.clone(), opts.timeout);
+    // A lab on one host whose libvirt here is this machine's runs here.
+    let local_only = found.lab().is_some_and(|l| !l.multi_host()) && !libvirt::is_remote(&uri);
+    let (asked, others) = match found.lab() {
+        Some(lab) if !local_only => hosts::probe_hosts(lab, opts.timeout),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let plan = found.plan(hv.clone(), &lab::Hosts { others, local_only }, opts.timeout);
 
     let mut checks = vec![lab::lab_file(&found, &plan)];
     checks.push(host::libvirt(&uri, from, &conn));
@@ -169,13 +187,18 @@ pub fn doctor(opts: &Options) -> Report {
         _ => None,
     };
     checks.extend(tools::tools(&probe::tools(needs)));
-    checks.extend(lab::resources(&found, plan.as_ref(), &conn, opts.timeout));
+    checks.extend(lab::resources(
+        &found,
+        plan.as_ref(),
+        &conn,
+        local_only,
+        opts.timeout,
+    ));
     if let (Some(lab), Some(st)) = (found.lab(), found.state()) {
         let nodes = match &plan {
             Some(Ok(p)) => Some(p.survey.nodes.as_slice()),
             _ => None,
         };
-        let asked = hosts::probe_hosts(lab, opts.timeout);
         checks.extend(asked.iter().map(|f| hosts::verdict(f, lab, st, nodes)));
     }
     Report::of(checks)

@@ -47,6 +47,22 @@ pub trait HostNet: Send + Sync {
 /// What [`IpHostNet::read_files`] prints between two files' texts.
 const FILE_END: &str = "\n--lab-end-of-file--\n";
 
+/// `ssh LOGIN COMMAND` that failed. When ssh itself failed (status 255:
+/// no connection, no login), one line: the last thing it said, without
+/// the command line, which the error of [`Cmd::run`] repeats whole. A
+/// command that failed keeps its error (its status tells, e.g. getent's 2).
+fn ssh_failed(login: &str, e: crate::process::ProcessError) -> anyhow::Error {
+    match e {
+        crate::process::ProcessError::Failed { status, stderr, .. }
+            if status == "exit status 255" =>
+        {
+            let said = stderr.trim().lines().last().unwrap_or("").trim();
+            anyhow::anyhow!("`ssh {login}` failed: {said}")
+        }
+        e => e.into(),
+    }
+}
+
 /// The shell line that prints files `paths` with [`FILE_END`] between
 /// them: `cat -- A && printf '\n%s\n' MARK && cat -- B ...`.
 fn cat_line(paths: &[&str]) -> String {
@@ -117,6 +133,7 @@ impl IpHostNet {
                     .arg(line);
                 out = cmd
                     .run()
+                    .map_err(|e| ssh_failed(login, e))
                     .with_context(|| {
                         format!(
                             "on host {} (check that `ssh {login}` logs in without a prompt and that iproute2 is installed there)",
@@ -186,26 +203,13 @@ impl HostNet for IpHostNet {
         };
         let (user, address) = crate::names::ssh_login(login)
             .map_err(|why| anyhow::anyhow!("the login of host {} {why}", self.host))?;
-        let out = match Cmd::new("ssh")
+        let out = Cmd::new("ssh")
             .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=15"])
             .args(crate::ssh::openssh::login(user, address))
             .arg(cat_line(paths))
             .run()
-        {
-            Ok(out) => out.stdout,
-            // What ssh (or cat) said, without the command line.
-            Err(crate::process::ProcessError::Failed { status, stderr, .. }) => {
-                let said = stderr
-                    .trim()
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                anyhow::bail!("`ssh {login}` failed ({status}): {said}");
-            }
-            Err(e) => return Err(e.into()),
-        };
+            .map_err(|e| ssh_failed(login, e))?
+            .stdout;
         split_cat(&out, paths.len()).with_context(|| {
             format!(
                 "`ssh {login}` printed no {} lab can read",
@@ -238,5 +242,27 @@ mod tests {
         // A missing file fails the whole line.
         let line = cat_line(&[a, "/nonexistent/lab"]);
         assert!(Cmd::new("sh").args(["-c", &line]).run().is_err());
+    }
+
+    #[test]
+    fn ssh_that_cannot_log_in_is_one_line_and_a_failed_command_keeps_its_status() {
+        let failed = |status: &str| {
+            crate::process::ProcessError::Failed {
+            cmdline: "ssh -o BatchMode=yes -l root -- b 'getent ahostsv4 x'".into(),
+            status: status.into(),
+            stderr: "Warning: Permanently added 'b' (ED25519) to the list of known hosts.\r\nroot@b: Permission denied (publickey).\n".into(),
+            log: None,
+        }
+        };
+        let e = ssh_failed("root@b", failed("exit status 255"));
+        assert_eq!(
+            format!("{e:#}"),
+            "`ssh root@b` failed: root@b: Permission denied (publickey)."
+        );
+        let e = ssh_failed("root@b", failed("exit status 2"));
+        assert!(matches!(
+            e.downcast_ref::<crate::process::ProcessError>(),
+            Some(crate::process::ProcessError::Failed { status, .. }) if status == "exit status 2"
+        ));
     }
 }

@@ -115,11 +115,21 @@ pub fn check_tunnel_addresses(
 /// Refusals of VNI `vni` (device `dev`) on each of `hosts`: a host where
 /// the VXLAN devices cannot be listed (`ip` missing, SSH failing), or
 /// where another device uses the VNI. Our own device with our VNI (a
-/// `lab up` resumed) is fine. The problems, each with its host's index,
-/// and per host whether its devices could be listed (its `ip` answered,
-/// over SSH for another machine).
-pub fn check_vni(hosts: &[HostCtx], vni: u32, dev: &str) -> (Vec<(usize, String)>, Vec<bool>) {
-    let found = crate::fanout::each(hosts, |h| h.net.vxlan_links());
+/// `lab up` resumed) is fine. Only the hosts whose `ask` is true are
+/// asked (the others are already refused). The problems, each with its
+/// host's index, and per host whether its devices could be listed (its
+/// `ip` answered, over SSH for another machine).
+pub fn check_vni(
+    hosts: &[HostCtx],
+    vni: u32,
+    dev: &str,
+    ask: &[bool],
+) -> (Vec<(usize, String)>, Vec<bool>) {
+    let asked: Vec<(usize, &HostCtx)> = hosts.iter().enumerate().collect();
+    let found = crate::fanout::each(&asked, |(i, h)| match ask[*i] {
+        true => h.net.vxlan_links(),
+        false => Ok(Vec::new()),
+    });
     let listed = found.iter().map(Result::is_ok).collect();
     let mut problems = Vec::new();
     for (i, (h, links)) in hosts.iter().zip(found).enumerate() {

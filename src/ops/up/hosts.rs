@@ -39,13 +39,13 @@ pub(super) fn plan(
 
     // libvirt on every host, and our network's name there.
     let listed = crate::fanout::each(&ctx.hosts, |h| h.hv.list_networks());
-    let mut reachable = true;
+    let answered: Vec<bool> = listed.iter().map(Result::is_ok).collect();
+    let reachable = answered.iter().all(|a| *a);
     for (i, (h, networks)) in ctx.hosts.iter().zip(&listed).enumerate() {
         let networks = match networks {
             Ok(n) => n,
             Err(e) => {
                 problems.push((i, format!("host {}: {e}", h.name)));
-                reachable = false;
                 continue;
             }
         };
@@ -63,7 +63,8 @@ pub(super) fn plan(
         let host = p.strip_prefix("host ").and_then(|r| r.split(':').next());
         (index(host.unwrap_or("")), p)
     };
-    let (vni_problems, listed) = overlay::check_vni(&ctx.hosts, vni, &device);
+    // Not asked again of a host whose libvirt did not answer (named).
+    let (vni_problems, listed) = overlay::check_vni(&ctx.hosts, vni, &device, &answered);
     problems.extend(vni_problems);
     if !reachable {
         // Nothing more can be asked of a host that does not answer.
@@ -130,11 +131,10 @@ pub(super) fn plan(
         &local_nodes,
         &boxes,
         here.map(|h| h.hv.as_ref() as &dyn Hypervisor),
+        here.is_some(),
     )?;
     for (dir, bytes) in room {
-        if here.is_some() || dir != names::pool_dir() {
-            preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
-        }
+        preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
     }
     // Last, once all else passed: the pool on every host.
     for h in &ctx.hosts {

@@ -36,7 +36,7 @@ use crate::ui::nodes::NodeReporter;
 
 pub use needs::{ToolNeeds, room_needs, tool_needs};
 pub use plan::{
-    NodePlan, Plan, Survey, check_owners, check_paths, memory_need, refuse_other, survey,
+    NodePlan, Plan, Survey, check_owners, check_paths, memory_need, refuse_other, survey, survey_on,
 };
 pub use wait::{console_tail, strip_control};
 

@@ -100,14 +100,17 @@ pub fn tool_needs(lab: &Lab, boxes: &[BoxPlan], images: &[BoxPlan]) -> ToolNeeds
     }
 }
 
-/// Free disk `lab up` needs for new overlays, box copies in the pool and
-/// box builds, summed per filesystem: (a directory on it, bytes). Boxes
-/// already in the pool are asked of `hv`; with `None`, none is.
+/// Free disk `lab up` needs on this machine for new overlays, box copies
+/// in the pool and box builds, summed per filesystem: (a directory on it,
+/// bytes). `pool_here`: the pool `nodes` go to is on this machine (else
+/// only box builds count). Boxes already in the pool are asked of `hv`;
+/// with `None`, none is.
 pub fn room_needs(
     store: &Store,
     nodes: &[NodePlan],
     boxes: &[BoxPlan],
     hv: Option<&dyn Hypervisor>,
+    pool_here: bool,
 ) -> Result<Vec<(PathBuf, u64)>> {
     let pool_dir = names::pool_dir();
     let mut needs: Vec<(PathBuf, u64)> = Vec::new();
@@ -132,6 +135,10 @@ pub fn room_needs(
                 needs.push((pool_dir.clone(), BUILD_ESTIMATE_BYTES / 2));
             }
         }
+    }
+    if !pool_here {
+        // Before the sum: the store may share the pool's filesystem.
+        needs.retain(|(dir, _)| *dir != pool_dir);
     }
     Ok(per_filesystem(&needs))
 }

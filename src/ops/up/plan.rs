@@ -101,7 +101,10 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     // This machine's routes, memory and pool directory say nothing of a
     // host that is another machine (its VMs, bridge and pool are there):
     // its own memory and routes are read over SSH.
-    let here = lab.host().is_none_or(|h| h.ssh.is_none());
+    // (LAB_LIBVIRT_URI naming this machine's libvirt makes the lab run
+    // here, whatever its host.)
+    let here =
+        lab.host().is_none_or(|h| h.ssh.is_none()) || !crate::backend::libvirt::is_remote(&ctx.uri);
     if here {
         preflight::check_routes(lab.network.subnet, Some(&bridge), &preflight::host_routes())?;
         let (need_mem, vms) = memory_need(&nodes);
@@ -125,11 +128,9 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         }
     }
     tool_needs(lab, &boxes, &images).check()?;
-    let room = room_needs(&ctx.store, &nodes, &boxes, Some(ctx.hv.as_ref()))?;
+    let room = room_needs(&ctx.store, &nodes, &boxes, Some(ctx.hv.as_ref()), here)?;
     for (dir, bytes) in room {
-        if here || dir != names::pool_dir() {
-            preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
-        }
+        preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
     }
     // Last, once all else passed: the shared pool (libvirt must take a write).
     ctx.hv.ensure_pool(POOL, &names::pool_dir())?;

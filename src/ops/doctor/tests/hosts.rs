@@ -165,7 +165,7 @@ fn a_host_whose_ssh_fails_or_lacks_memory_fails_and_the_primarys_routes_count() 
     is(
         &c,
         Status::Fail,
-        "b: cannot read its memory and routes over `ssh root@lab-host-b`: ",
+        "b: cannot read its memory over `ssh root@lab-host-b`: ",
         "`ssh -o BatchMode=yes root@lab-host-b true` must work from this machine",
     );
     let small = Ok((Some(512), vec![]));
@@ -226,4 +226,44 @@ fn the_labs_memory_counts_this_machines_nodes_and_skips_without_any() {
         "{:?}",
         plan.room
     );
+}
+
+#[test]
+fn nodes_on_another_host_are_asked_of_that_hosts_libvirt() {
+    use crate::backend::fake::FakeHypervisor;
+    use crate::backend::{Accel, DomainState, Hypervisor};
+    use std::sync::Arc;
+    let f = fixture(&split("a"));
+    let st = f.ctx.state().unwrap();
+    // node2 runs on b already: b's libvirt says so, a's knows nothing of it.
+    let b_hv = Arc::new(FakeHypervisor::new());
+    let dom = crate::ops::names::domain("split", "node2");
+    let mut st = st;
+    st.instance = "i-1".into();
+    let mut spec = crate::backend::fixtures::domain("split", "node2", Accel::Tcg);
+    spec.name = dom.clone();
+    spec.tag.instance = st.instance.clone();
+    b_hv.define_domain(&spec).unwrap();
+    b_hv.set_domain_state(&dom, DomainState::Running);
+    let hv: Option<&dyn Hypervisor> = Some(f.ctx.hv.as_ref());
+    let to_start = |hosts: &super::super::lab::Hosts| {
+        let plan = super::super::lab::plan_with(&f.ctx.lab, &f.ctx.store, &st, hv, hosts).unwrap();
+        let node2 = plan
+            .survey
+            .nodes
+            .iter()
+            .find(|n| n.node.name == "node2")
+            .unwrap();
+        node2.needs_start()
+    };
+    assert!(
+        to_start(&Default::default()),
+        "b not asked: counted as to start"
+    );
+    let others = vec![("b".to_string(), b_hv.clone() as Arc<dyn Hypervisor>)];
+    let hosts = super::super::lab::Hosts {
+        others,
+        local_only: false,
+    };
+    assert!(!to_start(&hosts), "b says node2 runs");
 }

@@ -107,7 +107,7 @@ fn plan_of(f: &Fixture, asked: bool) -> LabPlan {
 pub(super) fn plan_ctx(ctx: &crate::ops::LabCtx, asked: bool) -> LabPlan {
     let hv: Option<&dyn Hypervisor> = asked.then_some(ctx.hv.as_ref());
     let st = ctx.state().unwrap();
-    lab::plan_with(&ctx.lab, &ctx.store, &st, hv).unwrap()
+    lab::plan_with(&ctx.lab, &ctx.store, &st, hv, &lab::Hosts::default()).unwrap()
 }
 
 #[test]
@@ -335,7 +335,7 @@ fn a_lab_path_lab_up_would_refuse_fails_the_lab_file_check() {
         state: Box::default(),
         state_error: None,
     };
-    let plan = found.plan(None, Duration::from_secs(5));
+    let plan = found.plan(None, &lab::Hosts::default(), Duration::from_secs(5));
     is(
         &lab::lab_file(&found, &plan),
         Status::Fail,
