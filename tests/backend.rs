@@ -267,6 +267,11 @@ fn pools_and_volumes() {
     hv.ensure_pool("lab", dir).unwrap();
     let err = hv.ensure_pool("lab", Path::new("/elsewhere")).unwrap_err();
     assert!(matches!(err, BackendError::PoolElsewhere { .. }), "{err:?}");
+    // libvirt tells an active pool's free space (the test driver's pools
+    // are made up, but not empty).
+    let free = hv.pool_free_bytes("lab").unwrap();
+    assert!(free.is_some_and(|b| b > 0), "{free:?}");
+    assert!(hv.pool_free_bytes("nope").unwrap_err().is_not_found());
 
     let base = dir.join("base.qcow2");
     let overlay = hv.create_overlay("lab", "node1.qcow2", &base, 20).unwrap();

@@ -64,6 +64,8 @@ struct State {
     /// Domains shutting down, with the queries left until they are off.
     shutting: HashMap<String, u32>,
     failures: HashMap<String, VecDeque<BackendError>>,
+    /// What every pool says it has free, in bytes (1 TiB by default).
+    pool_free: Option<u64>,
 }
 
 /// An in-memory hypervisor. `Send + Sync`; share it behind an `Arc`.
@@ -114,6 +116,11 @@ impl FakeHypervisor {
     /// before it is shut off, as a real guest takes a while to power off.
     pub fn lag_shutdowns(&self, queries: u32) {
         self.lock().shutdown_lag = queries;
+    }
+
+    /// Every pool has `bytes` free from now on.
+    pub fn set_pool_free(&self, bytes: u64) {
+        self.lock().pool_free = Some(bytes);
     }
 
     /// Every call so far, as `"method argument"`, e.g. `"start_domain lab-x-n1"`.
@@ -390,6 +397,14 @@ impl Hypervisor for FakeHypervisor {
             });
         }
         Ok(())
+    }
+
+    fn pool_free_bytes(&self, name: &str) -> Result<Option<u64>> {
+        let st = self.enter("pool_free_bytes", name)?;
+        if !st.pools.contains_key(name) {
+            return Err(not_found(Kind::StoragePool, name));
+        }
+        Ok(Some(st.pool_free.unwrap_or(1 << 40)))
     }
 
     fn volume_path(&self, pool: &str, name: &str) -> Result<Option<PathBuf>> {

@@ -294,6 +294,10 @@ pub trait Hypervisor: Send + Sync {
     /// Make sure directory pool `name` at `dir` exists, is built, active and
     /// autostarted.
     fn ensure_pool(&self, name: &str, dir: &Path) -> Result<()>;
+    /// Free space of active pool `name` in bytes, as libvirt tells it
+    /// (`virStoragePoolGetInfo`'s `available`, after a refresh); `None`
+    /// when the pool is not active. Errors: no such pool.
+    fn pool_free_bytes(&self, name: &str) -> Result<Option<u64>>;
     /// Path of volume `name` in `pool`; `None` when it does not exist.
     fn volume_path(&self, pool: &str, name: &str) -> Result<Option<PathBuf>>;
     /// Create a qcow2 volume backed by the qcow2 image `backing`.

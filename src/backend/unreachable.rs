@@ -78,6 +78,9 @@ impl Hypervisor for Unreachable {
     fn ensure_pool(&self, _: &str, _: &Path) -> Result<()> {
         self.fail()
     }
+    fn pool_free_bytes(&self, _: &str) -> Result<Option<u64>> {
+        self.fail()
+    }
     fn volume_path(&self, _: &str, _: &str) -> Result<Option<PathBuf>> {
         self.fail()
     }

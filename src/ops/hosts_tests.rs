@@ -385,3 +385,32 @@ fn destroy_with_a_host_down_says_what_is_left_and_a_later_one_finishes() {
     assert!(t.b.net.links().is_empty());
     assert!(!t.ctx.state_dir.path().exists());
 }
+
+#[test]
+fn another_machines_pool_without_room_for_its_part_is_refused_before_any_vm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = fakes();
+    // 100 MiB free in b's pool: node2's overlay (about 1 GiB) and the box.
+    b.hv.set_pool_free(100 << 20);
+    let ctx = ctx_on(tmp.path(), &lab_src("a"), &a, &b, b.hv.clone());
+    let err = format!("{:#}", up::up(&ctx, &ready_probe(), rep()).unwrap_err());
+    assert!(
+        err.contains(
+            "host b: not enough free disk in /var/lib/libvirt/images/lab: the lab needs about"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("100 MiB is free"), "{err}");
+    assert!(
+        err.contains("only the shared storage pool `lab` was made"),
+        "{err}"
+    );
+    for f in [&a, &b] {
+        assert!(f.hv.list_lab_domains("split").unwrap().is_empty());
+        assert!(f.net.links().is_empty());
+    }
+    assert_eq!(uploads(&b.hv).len(), 0);
+    // Room enough: up goes ahead.
+    b.hv.set_pool_free(1 << 40);
+    up::up(&ctx, &ready_probe(), rep()).unwrap();
+}

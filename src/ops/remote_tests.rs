@@ -139,3 +139,19 @@ fn a_local_uri_in_place_of_the_hosts_runs_the_lab_here_and_checks_this_machine()
     );
     assert!(err.contains("not enough free memory"), "{err}");
 }
+
+#[test]
+fn the_hosts_pool_without_room_is_refused_as_libvirt_tells_it() {
+    let mut f = fixture(LAB);
+    f.ctx.uri = URI.into();
+    f.fake.set_pool_free(10 << 20);
+    let err = format!(
+        "{:#}",
+        up::up(&f.ctx, &super::tests::ready_probe(), rep()).unwrap_err()
+    );
+    assert!(
+        err.contains("host b: not enough free disk in /var/lib/libvirt/images/lab"),
+        "{err}"
+    );
+    assert!(f.fake.list_lab_domains("far").unwrap().is_empty());
+}

@@ -394,6 +394,10 @@ impl Hypervisor for Libvirt {
         self.ensure_pool_impl(name, dir)
     }
 
+    fn pool_free_bytes(&self, name: &str) -> Result<Option<u64>> {
+        self.pool_free_bytes_impl(name)
+    }
+
     fn volume_path(&self, pool: &str, name: &str) -> Result<Option<PathBuf>> {
         self.volume_path_impl(pool, name)
     }

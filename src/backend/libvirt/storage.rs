@@ -130,6 +130,22 @@ impl Libvirt {
         Ok(())
     }
 
+    pub(super) fn pool_free_bytes_impl(&self, name: &str) -> Result<Option<u64>> {
+        let pool = self.existing_pool(name)?;
+        let e = || {
+            self.err(
+                "read the free space of storage pool",
+                Kind::StoragePool,
+                name,
+            )
+        };
+        if !pool.is_active().map_err(e())? {
+            return Ok(None);
+        }
+        let _ = pool.refresh(0);
+        Ok(Some(pool.info().map_err(e())?.available))
+    }
+
     pub(super) fn volume_path_impl(&self, pool: &str, name: &str) -> Result<Option<PathBuf>> {
         let pool = self.existing_pool(pool)?;
         match self.volume(&pool, name)? {

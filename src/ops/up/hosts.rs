@@ -14,9 +14,10 @@ use anyhow::{Result, bail};
 use super::super::names::{self, POOL};
 use super::super::overlay::HostNet;
 use super::super::{LabCtx, overlay, preflight};
-use super::needs::{room_needs, tool_needs};
+use super::needs::{pool_need_bytes, room_needs, tool_needs};
 use super::plan::{NodePlan, Plan, Survey, refuse_other, survey_on};
 use crate::backend::{Accel, Hypervisor};
+use crate::boxes::BoxPlan;
 use crate::network::vxlan;
 use crate::spec::Node;
 use crate::state::State;
@@ -136,9 +137,23 @@ pub(super) fn plan(
     for (dir, bytes) in room {
         preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
     }
-    // Last, once all else passed: the pool on every host.
+    // Last, once all else passed: the pool on every host; then, as
+    // libvirt tells it, room in each other machine's pool for its part.
     for h in &ctx.hosts {
         h.hv.ensure_pool(POOL, &names::pool_dir())?;
+    }
+    let mut problems = Vec::new();
+    for h in ctx.hosts.iter().filter(|h| h.ssh.is_some()) {
+        let mine = nodes_on(&nodes, &h.name);
+        if let Some(p) = pool_room(h.hv.as_ref(), &h.name, &mine, &boxes)? {
+            problems.push(p);
+        }
+    }
+    if !problems.is_empty() {
+        bail!(
+            "lab up cannot start: too little room in a host's pool:\n  {}\n(only the shared storage pool `{POOL}` was made, for any lab)",
+            problems.join("\n  ")
+        );
     }
     Ok(Plan {
         accel,
@@ -213,6 +228,29 @@ pub(super) fn machine_checks(
         problems.push(format!("host {name}: {e}"));
     }
     problems
+}
+
+/// The refusal of host `name`'s pool (on `hv`, another machine) when
+/// libvirt says it has less free space than `mine`, the nodes it is to
+/// run, need there ([`pool_need_bytes`]: their overlays and the boxes of
+/// `boxes` they use that it lacks). `None`: room enough, or libvirt does
+/// not tell.
+pub(super) fn pool_room(
+    hv: &dyn Hypervisor,
+    name: &str,
+    mine: &[NodePlan],
+    boxes: &[BoxPlan],
+) -> Result<Option<String>> {
+    let used: Vec<BoxPlan> = boxes
+        .iter()
+        .filter(|b| mine.iter().any(|n| n.node.box_name == b.name()))
+        .cloned()
+        .collect();
+    let need = pool_need_bytes(mine, &used, Some(hv))?;
+    let free = hv.pool_free_bytes(POOL)?;
+    Ok(preflight::check_disk(&names::pool_dir(), need, free)
+        .err()
+        .map(|e| format!("host {name}: {e}")))
 }
 
 /// The planned nodes that run on host `host`.

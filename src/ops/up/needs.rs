@@ -112,10 +112,28 @@ pub fn room_needs(
     hv: Option<&dyn Hypervisor>,
     pool_here: bool,
 ) -> Result<Vec<(PathBuf, u64)>> {
-    let pool_dir = names::pool_dir();
     let mut needs: Vec<(PathBuf, u64)> = Vec::new();
+    if pool_here {
+        needs.push((names::pool_dir(), pool_need_bytes(nodes, boxes, hv)?));
+    }
+    for b in boxes {
+        if let BoxPlan::Build(_) = b {
+            needs.push((store.root().to_path_buf(), BUILD_ESTIMATE_BYTES));
+        }
+    }
+    Ok(per_filesystem(&needs))
+}
+
+/// Bytes the pool of `hv` needs for `nodes`: their new overlays, and each
+/// of `boxes` not in that pool yet (a box still to build counts half the
+/// build's estimate). With `hv` `None`, no box is in the pool.
+pub fn pool_need_bytes(
+    nodes: &[NodePlan],
+    boxes: &[BoxPlan],
+    hv: Option<&dyn Hypervisor>,
+) -> Result<u64> {
     let new_overlays = nodes.iter().filter(|n| n.state.is_none()).count() as u64;
-    needs.push((pool_dir.clone(), new_overlays * OVERLAY_ESTIMATE_BYTES));
+    let mut bytes = new_overlays * OVERLAY_ESTIMATE_BYTES;
     for b in boxes {
         match b {
             BoxPlan::Ready(b) => {
@@ -127,20 +145,13 @@ pub fn room_needs(
                     Some(Err(e)) => return Err(e.into()),
                 };
                 if !in_pool {
-                    needs.push((pool_dir.clone(), b.size_bytes()));
+                    bytes += b.size_bytes();
                 }
             }
-            BoxPlan::Build(_) => {
-                needs.push((store.root().to_path_buf(), BUILD_ESTIMATE_BYTES));
-                needs.push((pool_dir.clone(), BUILD_ESTIMATE_BYTES / 2));
-            }
+            BoxPlan::Build(_) => bytes += BUILD_ESTIMATE_BYTES / 2,
         }
     }
-    if !pool_here {
-        // Before the sum: the store may share the pool's filesystem.
-        needs.retain(|(dir, _)| *dir != pool_dir);
-    }
-    Ok(per_filesystem(&needs))
+    Ok(bytes)
 }
 
 /// Sum `needs` per filesystem (by the device of each path's nearest

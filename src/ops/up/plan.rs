@@ -132,8 +132,17 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     for (dir, bytes) in room {
         preflight::check_disk(&dir, bytes, preflight::free_bytes(&dir))?;
     }
-    // Last, once all else passed: the shared pool (libvirt must take a write).
+    // Last, once all else passed: the shared pool (libvirt must take a write),
+    // and on another machine, as libvirt tells it, room there.
     ctx.hv.ensure_pool(POOL, &names::pool_dir())?;
+    if !here
+        && let Some(h) = lab.host()
+        && let Some(p) = super::hosts::pool_room(ctx.hv.as_ref(), &h.name, &nodes, &boxes)?
+    {
+        bail!(
+            "lab up cannot start: {p}\n(only the shared storage pool `{POOL}` was made there, for any lab)"
+        );
+    }
     Ok(Plan {
         accel,
         accel_reason,
