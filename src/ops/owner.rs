@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use super::LabCtx;
-use crate::backend::{Hypervisor, LabTag, Maker};
+use crate::backend::{Hypervisor, LabTag, Maker, NetworkInfo};
 use crate::state::{BASE_FORMAT, State, StateDir};
 
 /// Whose an object of one of this lab's names is.
@@ -125,13 +125,17 @@ pub fn domain_owner(hv: &dyn Hypervisor, lab: &str, st: &State, name: &str) -> R
 
 /// Whose network `name` on `hv` is ([`domain_owner`] for a network).
 pub fn network_owner(hv: &dyn Hypervisor, lab: &str, st: &State, name: &str) -> Result<Owner> {
-    let maker = hv
-        .list_networks()?
-        .into_iter()
+    Ok(network_owner_in(&hv.list_networks()?, lab, st, name))
+}
+
+/// Whose network `name` among `networks` (a host's, as listed) is.
+pub fn network_owner_in(networks: &[NetworkInfo], lab: &str, st: &State, name: &str) -> Owner {
+    let maker = networks
+        .iter()
         .find(|n| n.name == name)
-        .map(|n| n.maker);
+        .map(|n| n.maker.clone());
     let recorded = st.network.as_deref() == Some(name);
-    Ok(classify(maker, lab, st, recorded))
+    classify(maker, lab, st, recorded)
 }
 
 /// The state names another lab file: when that file's state dir still

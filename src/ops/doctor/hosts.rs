@@ -21,7 +21,7 @@ use super::{Check, ask_libvirt, bounded};
 use crate::backend::BackendError;
 use crate::backend::libvirt::Facts;
 use crate::ops::names;
-use crate::ops::overlay::{HostNet, IpHostNet};
+use crate::ops::overlay::IpHostNet;
 use crate::ops::owner::{self, Owner};
 use crate::ops::preflight::{self, Route};
 use crate::ops::up::{self, NodePlan};
@@ -68,23 +68,12 @@ pub(super) fn probe_hosts(lab: &Lab, limit: Duration) -> (Vec<HostFacts>, Connec
         };
         let machine = h.ssh.as_ref().map(|login| {
             let net = IpHostNet::new(&h.name, Some(&login.to_string()));
-            let paths: &'static [&'static str] = if primary {
-                &["/proc/meminfo", "/proc/net/route"]
-            } else {
-                &["/proc/meminfo"]
-            };
-            let read = match bounded(limit, move || net.read_files(paths)) {
+            let read = match bounded(limit, move || up::read_machine(&net, primary)) {
                 None => Err(format!(
                     "ssh did not answer within {} s",
                     limit.as_secs_f64().ceil()
                 )),
-                Some(Err(e)) => Err(format!("{e:#}")),
-                Some(Ok(texts)) => Ok((
-                    preflight::parse_mem_available(&texts[0]),
-                    texts
-                        .get(1)
-                        .map_or_else(Vec::new, |t| preflight::parse_routes(t)),
-                )),
+                Some(read) => read.map_err(|e| format!("{e:#}")),
             };
             (login.to_string(), read)
         });
@@ -137,13 +126,7 @@ pub(super) fn verdict(f: &HostFacts, lab: &Lab, st: &State, nodes: Option<&[Node
             );
         }
         let own = names::network(&lab.name);
-        let maker = facts
-            .networks
-            .iter()
-            .find(|n| n.name == own)
-            .map(|n| n.maker.clone());
-        let recorded = st.network.as_deref() == Some(own.as_str());
-        let owner = owner::classify(maker, &lab.name, st, recorded);
+        let owner = owner::network_owner_in(&facts.networks, &lab.name, st, &own);
         let ours = matches!(owner, Owner::Ours | Owner::Missing);
         if let Err(e) = up::refuse_other(lab, "network", &own, owner) {
             let (detail, fix) = split_fix(&format!("{e:#}"), "rename this lab");
@@ -185,12 +168,7 @@ pub(super) fn verdict(f: &HostFacts, lab: &Lab, st: &State, nodes: Option<&[Node
         };
         found.push(format!("ssh {login} logs in"));
         if let Some(nodes) = nodes {
-            let mine: Vec<NodePlan> = nodes
-                .iter()
-                .filter(|n| n.host.as_deref() == Some(host.as_str()))
-                .cloned()
-                .collect();
-            let (need, vms) = up::memory_need(&mine);
+            let (need, vms) = up::memory_need(&up::nodes_on(nodes, host));
             if let Err(r) = preflight::check_memory(need, vms, *avail) {
                 return Check::fail(name, format!("{host}: {}", r.problem), r.fix);
             }

@@ -162,8 +162,10 @@ pub fn doctor(opts: &Options) -> Report {
         None => libvirt::resolve_uri_from(found.libvirt_uri()),
     };
     let (hv, conn) = ask_libvirt(&uri, opts.timeout);
-    // A lab on one host whose libvirt here is this machine's runs here.
-    let local_only = found.lab().is_some_and(|l| !l.multi_host()) && !libvirt::is_remote(&uri);
+    // A lab on one host runs here as `lab up` tells it.
+    let local_only = found
+        .lab()
+        .is_some_and(|l| !l.multi_host() && super::up::runs_here(l, &uri));
     let (asked, others) = match found.lab() {
         Some(lab) if !local_only => hosts::probe_hosts(lab, opts.timeout),
         _ => (Vec::new(), Vec::new()),

@@ -28,10 +28,8 @@ pub(super) fn subnet(
         .clone()
         .unwrap_or_else(|| names::network(&lab.name));
     let ours = networks.is_none_or(|nets| {
-        let maker = nets.iter().find(|n| n.name == own).map(|n| n.maker.clone());
-        let recorded = st.network.as_deref() == Some(own.as_str());
         matches!(
-            owner::classify(maker, &lab.name, st, recorded),
+            owner::network_owner_in(nets, &lab.name, st, &own),
             Owner::Ours | Owner::Missing
         )
     });

@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 
 use super::super::names::{self, POOL};
 use super::super::overlay::HostNet;
+use super::super::preflight::Route;
 use super::super::{LabCtx, overlay, preflight};
 use super::needs::{pool_need_bytes, room_needs, tool_needs};
 use super::plan::{NodePlan, Plan, Survey, refuse_other, survey_on};
@@ -180,6 +181,27 @@ fn refuse(mut problems: Vec<(usize, String)>) -> Result<Plan> {
     )
 }
 
+/// What preflight reads of another machine: its memory and, on the
+/// primary, its routes.
+pub fn machine_files(primary: bool) -> &'static [&'static str] {
+    if primary {
+        &["/proc/meminfo", "/proc/net/route"]
+    } else {
+        &["/proc/meminfo"]
+    }
+}
+
+/// [`machine_files`] of the machine behind `net`, read over one SSH
+/// login: `MemAvailable` (MiB) and, on the primary, its routes (else
+/// none). Errors: [`HostNet::read_files`]'.
+pub fn read_machine(net: &dyn HostNet, primary: bool) -> Result<(Option<u64>, Vec<Route>)> {
+    let texts = net.read_files(machine_files(primary))?;
+    let routes = texts
+        .get(1)
+        .map_or_else(Vec::new, |t| preflight::parse_routes(t));
+    Ok((preflight::parse_mem_available(&texts[0]), routes))
+}
+
 /// Refusals of host `name` for the nodes `mine` it is to run: its free
 /// memory for them (`MemAvailable` of /proc/meminfo) and, with
 /// `primary`, its routes (/proc/net/route) against the lab's `subnet`,
@@ -198,27 +220,15 @@ pub(super) fn machine_checks(
     let (need, vms) = super::plan::memory_need(mine);
     let (avail, routes) = match net {
         None => (preflight::available_memory_mib(), preflight::host_routes()),
-        Some(net) => {
-            let paths: &[&str] = if primary {
-                &["/proc/meminfo", "/proc/net/route"]
-            } else {
-                &["/proc/meminfo"]
-            };
-            match net.read_files(paths) {
-                Ok(texts) => (
-                    preflight::parse_mem_available(&texts[0]),
-                    texts
-                        .get(1)
-                        .map_or_else(Vec::new, |t| preflight::parse_routes(t)),
-                ),
-                Err(e) => {
-                    return vec![format!(
-                        "host {name}: cannot read {} there: {e:#}",
-                        paths.join(" and ")
-                    )];
-                }
+        Some(net) => match read_machine(net, primary) {
+            Ok(read) => read,
+            Err(e) => {
+                return vec![format!(
+                    "host {name}: cannot read {} there: {e:#}",
+                    machine_files(primary).join(" and ")
+                )];
             }
-        }
+        },
     };
     let mut problems = Vec::new();
     if let Err(e) = preflight::check_memory(need, vms, avail) {
@@ -254,7 +264,7 @@ pub(super) fn pool_room(
 }
 
 /// The planned nodes that run on host `host`.
-fn nodes_on(nodes: &[NodePlan], host: &str) -> Vec<NodePlan> {
+pub fn nodes_on(nodes: &[NodePlan], host: &str) -> Vec<NodePlan> {
     nodes
         .iter()
         .filter(|n| n.host.as_deref() == Some(host))

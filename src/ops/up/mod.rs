@@ -34,9 +34,11 @@ use crate::ssh;
 use crate::state::State;
 use crate::ui::nodes::NodeReporter;
 
+pub use hosts::{machine_files, nodes_on, read_machine};
 pub use needs::{ToolNeeds, room_needs, tool_needs};
 pub use plan::{
-    NodePlan, Plan, Survey, check_owners, check_paths, memory_need, refuse_other, survey, survey_on,
+    NodePlan, Plan, Survey, check_owners, check_paths, memory_need, refuse_other, runs_here,
+    survey, survey_on,
 };
 pub use wait::{console_tail, strip_control};
 

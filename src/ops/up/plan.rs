@@ -101,10 +101,7 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
     // This machine's routes, memory and pool directory say nothing of a
     // host that is another machine (its VMs, bridge and pool are there):
     // its own memory and routes are read over SSH.
-    // (LAB_LIBVIRT_URI naming this machine's libvirt makes the lab run
-    // here, whatever its host.)
-    let here =
-        lab.host().is_none_or(|h| h.ssh.is_none()) || !crate::backend::libvirt::is_remote(&ctx.uri);
+    let here = runs_here(lab, &ctx.uri);
     if here {
         preflight::check_routes(lab.network.subnet, Some(&bridge), &preflight::host_routes())?;
         let (need_mem, vms) = memory_need(&nodes);
@@ -153,6 +150,13 @@ pub fn plan(ctx: &LabCtx, st: &State, selected: &[Node]) -> Result<Plan> {
         images,
         overlay: None,
     })
+}
+
+/// Whether the VMs of `lab`, a lab on one host reached at libvirt `uri`,
+/// run on this machine: it has no host, or its host is this machine, or
+/// `uri` (LAB_LIBVIRT_URI) names this machine's libvirt whatever its host.
+pub fn runs_here(lab: &Lab, uri: &str) -> bool {
+    lab.host().is_none_or(|h| h.ssh.is_none()) || !crate::backend::libvirt::is_remote(uri)
 }
 
 /// Refuse paths the programs lab hands them to cannot take: paths under
